@@ -1,0 +1,15 @@
+"""RegistryMetrics that just records, for tests."""
+
+from __future__ import annotations
+
+
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self.storage_healthy: bool | None = None
+
+    def observe_request(self, operation: str, seconds: float, outcome: str) -> None:
+        self.requests.append((operation, outcome))
+
+    def set_storage_healthy(self, healthy: bool) -> None:
+        self.storage_healthy = healthy

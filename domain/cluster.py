@@ -1,0 +1,45 @@
+"""etcd cluster membership as the Go original names and strings it."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class EtcdMember(msgspec.Struct, frozen=True):
+    name: str
+    peer_urls: tuple[str, ...]
+    client_urls: tuple[str, ...] = ()
+    member_id: int = 0
+
+
+class EtcdEndpoint(msgspec.Struct, frozen=True):
+    """Where this instance's etcd member listens (``--etcd-ip`` and the two ports)."""
+
+    ip: str = "127.0.0.1"
+    client_port: int = 2379
+    peer_port: int = 2380
+
+    @property
+    def member_name(self) -> str:
+        return f"{self.ip}-{self.client_port}-{self.peer_port}"
+
+    @property
+    def client_url(self) -> str:
+        return f"http://{self._host}:{self.client_port}"
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://{self._host}:{self.peer_port}"
+
+    @property
+    def _host(self) -> str:
+        return f"[{self.ip}]" if ":" in self.ip else self.ip
+
+
+def initial_cluster(members: list[EtcdMember], new_name: str = "") -> str:
+    """``a=http://10.0.0.1:2380,b=...``; a just-added member has no name yet."""
+    parts = []
+    for member in members:
+        name = member.name or new_name
+        parts.extend(f"{name}={url}" for url in member.peer_urls)
+    return ",".join(parts)

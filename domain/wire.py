@@ -1,0 +1,72 @@
+"""The Go original's wire protocol: protocol ids and message shapes."""
+
+from __future__ import annotations
+
+import enum
+from typing import TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+
+class Operation(enum.StrEnum):
+    ADD = "add"
+    GET = "get"
+    LIST = "list"
+    DELETE = "delete"
+    MEMBER_ADD = "memberadd"
+
+    @property
+    def protocol_id(self) -> str:
+        return f"/{self.value}/0.1"
+
+
+PROTOCOL_IDS = {op.protocol_id: op for op in Operation}
+
+# A request larger than this is refused without being buffered further.
+MAX_REQUEST_BYTES = 1 << 20
+# Responses can hold the whole registry (list); bound them all the same.
+MAX_RESPONSE_BYTES = 64 << 20
+
+DELETED_TEXT = "Deleted 1 entry from hash lookup"
+NOT_DELETED_TEXT = "Error: Failed to delete any entries from hash lookup"
+
+
+class AddRequest(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
+    name: str
+    info_str: str
+
+
+class GetResponse(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
+    info_str: str
+    lookup_ok: bool
+
+
+class ListResponse(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
+    name_to_info_str: dict[str, str] | None
+    lookup_ok: bool
+
+
+class MemberAddRequest(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
+    member_name: str
+    member_peer_url: str
+
+
+class MalformedMessage(ValueError):
+    """Bytes that do not decode as the message the protocol expects."""
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    return msgspec.json.encode(message)
+
+
+def decode(data: bytes, kind: type[T]) -> T:
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise MalformedMessage(f"malformed {kind.__name__}: {exc}") from exc
+
+
+def added_text(name: str, info_str: str) -> str:
+    return f"Added {{{name}: {info_str}}}"
