@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from domain.cluster import EtcdMember
@@ -53,3 +54,11 @@ class RegistryMetrics(Protocol):
         ...
 
     def set_storage_healthy(self, healthy: bool) -> None: ...
+
+
+class ContentHasher(Protocol):
+    """The content id (IPFS CIDv0, as `ipfs add` with kubo defaults) of a byte stream."""
+
+    def content_id(self, chunks: Iterable[bytes]) -> str:
+        """Consume ``chunks`` (any sizes) incrementally, in bounded memory."""
+        ...
