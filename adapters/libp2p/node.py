@@ -1,0 +1,148 @@
+"""A running libp2p node: host, Kademlia DHT, rendezvous, bootstrap connections."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import multiaddr
+import trio
+from libp2p import new_host
+from libp2p.abc import IHost
+from libp2p.crypto.keys import KeyPair
+from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
+from libp2p.kad_dht.kad_dht import DHTMode
+from libp2p.network.config import ConnectionConfig, RetryConfig
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.tools.anyio_service import background_trio_service
+
+from adapters.libp2p.interfaces import expand_wildcards
+from adapters.libp2p.kad import ServerModeKadDHT
+from adapters.libp2p.rendezvous import DhtRendezvous
+from domain.bootstrap import BootstrapAddress
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/0"
+
+
+class BootstrapUnreachable(ConnectionError):
+    """None of the bootstrap peers could be connected."""
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    key_pair: KeyPair
+    psk: bytes | None = None
+    listen: Sequence[str] = ()
+    dht_server: bool = True
+    # A dial that takes longer than this on a LAN/loopback is a dead peer.
+    dial_timeout: float = 5.0
+    dial_retries: int = 1
+    extra_protocols: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Libp2pNode:
+    host: IHost
+    dht: ServerModeKadDHT
+    rendezvous: DhtRendezvous
+
+    @property
+    def peer_id(self) -> ID:
+        return self.host.get_id()
+
+    def full_addrs(self) -> list[str]:
+        """Dialable addresses with our peer id."""
+        out = []
+        for addr in self.host.get_addrs():
+            text = str(addr)
+            if "/p2p/" not in text:
+                text = f"{text}/p2p/{self.peer_id}"
+            out.append(text)
+        return out
+
+
+def _security_options(key_pair: KeyPair) -> dict:
+    # Noise only: it is what go- and js-libp2p negotiate by default, and
+    # py-libp2p's other defaults (plaintext, secio) would let a peer skip
+    # authentication entirely.
+    noise_key = create_new_x25519_key_pair().private_key
+    return {NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=noise_key)}
+
+
+def build_host(settings: NodeSettings) -> IHost:
+    transports = None
+    if settings.psk is not None:
+        from adapters.libp2p.pnet import PskTcpTransport
+
+        transports = [PskTcpTransport(settings.psk)]
+    connection_config = ConnectionConfig(
+        # >1 adds a ~250 ms "happy eyeballs" wait to every successful dial.
+        max_connections_per_peer=1,
+        dial_timeout=settings.dial_timeout,
+        outbound_upgrade_timeout=settings.dial_timeout,
+        inbound_upgrade_timeout=settings.dial_timeout,
+    )
+    host = new_host(
+        key_pair=settings.key_pair,
+        sec_opt=_security_options(settings.key_pair),
+        listen_addrs=[multiaddr.Multiaddr(a) for a in settings.listen] or None,
+        transports=transports,
+        connection_config=connection_config,
+        negotiate_timeout=int(max(1, settings.dial_timeout)),
+        addrs_factory=expand_wildcards,
+    )
+    host.get_network().retry_config = RetryConfig(
+        max_retries=settings.dial_retries, initial_delay=0.1, max_delay=1.0
+    )
+    return host
+
+
+@asynccontextmanager
+async def running_node(settings: NodeSettings) -> AsyncIterator[Libp2pNode]:
+    host = build_host(settings)
+    listen = [multiaddr.Multiaddr(a) for a in settings.listen]
+    async with host.run(listen_addrs=listen):
+        dht = ServerModeKadDHT(host, DHTMode.SERVER if settings.dht_server else DHTMode.CLIENT)
+        async with background_trio_service(dht):
+            yield Libp2pNode(host=host, dht=dht, rendezvous=DhtRendezvous(dht))
+
+
+def peer_info_of(address: BootstrapAddress) -> PeerInfo:
+    return PeerInfo(ID.from_base58(address.peer_id), [multiaddr.Multiaddr(address.transport)])
+
+
+async def connect_peer(node: Libp2pNode, address: BootstrapAddress, timeout: float) -> None:
+    """Connect and put the peer in the DHT routing table (py-libp2p doesn't do that)."""
+    info = peer_info_of(address)
+    with trio.fail_after(timeout):
+        await node.host.connect(info)
+    await node.dht.add_known_server(info.peer_id)
+
+
+async def connect_bootstraps(
+    node: Libp2pNode, bootstraps: Sequence[BootstrapAddress], timeout: float
+) -> dict[BootstrapAddress, BaseException]:
+    """Connect to all bootstraps at once; return the failures by address."""
+    failures: dict[BootstrapAddress, BaseException] = {}
+
+    async def one(address: BootstrapAddress) -> None:
+        try:
+            await connect_peer(node, address, timeout)
+        except trio.TooSlowError as exc:
+            failures[address] = TimeoutError(f"no answer within {timeout:g} s")
+            failures[address].__cause__ = exc
+        except Exception as exc:
+            failures[address] = exc
+
+    async with trio.open_nursery() as nursery:
+        for address in bootstraps:
+            if address.peer_id != str(node.peer_id):
+                nursery.start_soon(one, address)
+    return failures

@@ -1,0 +1,27 @@
+"""Composition root: the only place that names concrete adapters."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from adapters.etcd.membership import EtcdClusterMembership
+from adapters.etcd.repository import EtcdServiceRepository
+from adapters.libp2p.registry_server import Libp2pRegistryServer
+from adapters.prometheus.metrics import PrometheusRegistryMetrics
+from application.server import RegistryRequestHandler
+
+
+class ServiceContainer(containers.DeclarativeContainer):
+    """What one registry-service instance is made of."""
+
+    config = providers.Configuration()
+
+    metrics = providers.Singleton(PrometheusRegistryMetrics)
+    repository = providers.Singleton(EtcdServiceRepository, config.etcd_client_url)
+    membership = providers.Singleton(EtcdClusterMembership, config.etcd_client_url)
+    handler = providers.Singleton(
+        RegistryRequestHandler, repository=repository, membership=membership, metrics=metrics
+    )
+    server = providers.Singleton(
+        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout
+    )

@@ -1,0 +1,47 @@
+"""Expected failures: shown as one clear line and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+from application.client import RequestTooLarge, ServiceNotFound
+from application.ports import RegistryUnavailable, RequestRejected, StorageUnavailable
+from domain.bootstrap import InvalidBootstrapAddress
+from domain.psk import InvalidPsk
+from domain.service_info import InvalidServiceInfo
+from domain.service_name import InvalidServiceName
+from domain.wire import MalformedMessage
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_UNAVAILABLE = 4
+
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    ServiceNotFound,
+    RegistryUnavailable,
+    RequestRejected,
+    StorageUnavailable,
+    RequestTooLarge,
+    InvalidBootstrapAddress,
+    InvalidPsk,
+    InvalidServiceInfo,
+    InvalidServiceName,
+    MalformedMessage,
+    ValueError,
+    OSError,
+)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    if isinstance(exc, ServiceNotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, RegistryUnavailable | StorageUnavailable):
+        return EXIT_UNAVAILABLE
+    if isinstance(exc, InvalidBootstrapAddress | InvalidServiceName | InvalidPsk):
+        return EXIT_USAGE
+    return EXIT_FAILURE
+
+
+def explain(exc: BaseException) -> str:
+    if isinstance(exc, MalformedMessage | InvalidServiceInfo):
+        return f"the registry-service sent an answer this client cannot read: {exc}"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,55 @@
+"""Flag handling shared by registry-cli and registry-service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from domain.bootstrap import BootstrapAddress, parse_bootstraps, split_bootstraps_env
+from domain.psk import psk_from_passphrase
+
+PSK_HELP = (
+    "Passphrase used to create a pre-shared key (PSK) used amongst nodes to form a private "
+    "network. Use one you can memorize or write down safely: without it you cannot join new "
+    "nodes to the same network. Default: environment variable P2P_PSK; none means a public "
+    "network."
+)
+BOOTSTRAP_HELP = (
+    "Multiaddress of a bootstrap node (/ip4/.../tcp/.../p2p/<peer id>). Repeatable. "
+    "Default: the space-separated list in environment variable P2P_BOOTSTRAPS."
+)
+
+
+def go_style_flags(argv: Sequence[str], known: Iterable[str]) -> list[str]:
+    """Accept Go's single-dash long flags (``-psk x``, ``-psk=x``) as ``--psk``."""
+    names = set(known)
+    out: list[str] = []
+    for arg in argv:
+        if arg == "--":
+            out.extend(argv[len(out):])
+            break
+        if arg.startswith("-") and not arg.startswith("--"):
+            name = arg[1:].split("=", 1)[0]
+            if name in names:
+                arg = "-" + arg
+        out.append(arg)
+    return out
+
+
+def resolve_bootstraps(flags: Sequence[str] | None) -> list[BootstrapAddress]:
+    """Flags win; ``P2P_BOOTSTRAPS`` is used only when no flag gives one."""
+    texts = list(flags or []) or split_bootstraps_env(os.environ.get("P2P_BOOTSTRAPS"))
+    return parse_bootstraps(texts)
+
+
+def resolve_psk(passphrase: str | None) -> bytes | None:
+    """``--psk`` wins over ``P2P_PSK``; neither means a public network."""
+    if passphrase is None:
+        passphrase = os.environ.get("P2P_PSK")
+    if passphrase is None:
+        return None
+    if passphrase == "":
+        # The Go original made a random key of an empty passphrase: a network
+        # nobody else can join. Refuse that instead of silently isolating the node.
+        raise ValueError("the passphrase is empty; give a real one or none at all")
+    return psk_from_passphrase(passphrase)

@@ -1,0 +1,221 @@
+"""The registry library: add / get / list / delete, as the Go `registry` package offers.
+
+Each ``*_service`` coroutine (trio) starts a short-lived libp2p node from
+bootstrap addresses and a pre-shared key, asks a registry-service, and stops
+the node. The ``*_with_host_routing`` variants reuse the caller's running host
+and DHT (or its :class:`DhtRendezvous`). ``*_blocking`` wrappers run the trio
+coroutine to completion for plain scripts; asyncio code calls them through
+``asyncio.to_thread`` (``*_asyncio`` do exactly that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import trio
+from libp2p.abc import IHost
+from libp2p.kad_dht.kad_dht import KadDHT
+
+from adapters.libp2p.identity import ephemeral_identity
+from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+from adapters.libp2p.registry_client import Libp2pRegistryClient
+from adapters.libp2p.rendezvous import DhtRendezvous
+from application import client as use_cases
+from application.ports import RegistryUnavailable
+from domain.bootstrap import parse_bootstraps
+from domain.psk import check_psk, psk_from_passphrase
+from domain.service_info import PerfInd, ServiceInfo
+
+__all__ = [
+    "PerfInd",
+    "ServiceInfo",
+    "WrongPrivateNetwork",
+    "add_service",
+    "add_service_asyncio",
+    "add_service_blocking",
+    "add_service_with_host_routing",
+    "delete_service",
+    "delete_service_asyncio",
+    "delete_service_blocking",
+    "delete_service_with_host_routing",
+    "get_service",
+    "get_service_asyncio",
+    "get_service_blocking",
+    "get_service_with_host_routing",
+    "list_services",
+    "list_services_asyncio",
+    "list_services_blocking",
+    "list_services_with_host_routing",
+    "psk_from_passphrase",
+]
+
+T = TypeVar("T")
+Bootstraps = Sequence[Any]  # multiaddr strings or multiaddr.Multiaddr objects
+Routing = DhtRendezvous | KadDHT
+
+BOOTSTRAP_TIMEOUT = 5.0
+
+
+class WrongPrivateNetwork(RegistryUnavailable):
+    """The bootstrap peers answered, but are in a different private network."""
+
+
+@asynccontextmanager
+async def registry_client(
+    bootstraps: Bootstraps, psk: bytes | None, **client_options: Any
+) -> AsyncIterator[Libp2pRegistryClient]:
+    """A short-lived client node connected to the bootstraps (the ``*_service`` functions)."""
+    addresses = parse_bootstraps([str(b) for b in bootstraps])
+    if not addresses:
+        raise RegistryUnavailable("no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS)")
+    settings = NodeSettings(
+        key_pair=ephemeral_identity(),
+        psk=check_psk(psk) if psk is not None else None,
+        dht_server=False,
+    )
+    async with running_node(settings) as node:
+        failures = await connect_bootstraps(node, addresses, BOOTSTRAP_TIMEOUT)
+        if len(failures) == len(addresses):
+            raise _unreachable(failures)
+        yield Libp2pRegistryClient(node.host, node.rendezvous, **client_options)
+
+
+def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:
+    from adapters.libp2p.pnet import PrivateNetworkMismatch
+
+    if any(_caused_by(exc, PrivateNetworkMismatch) for exc in failures.values()):
+        return WrongPrivateNetwork(
+            "the bootstrap peers are in a different private network: check the passphrase "
+            "(--psk / P2P_PSK)"
+        )
+    detail = "; ".join(f"{addr}: {_first_line(exc)}" for addr, exc in failures.items())
+    return RegistryUnavailable(f"could not connect to any bootstrap peer ({detail})")
+
+
+def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, kind) or kind.__name__ in str(exc):
+            return True
+        if isinstance(exc, BaseExceptionGroup):
+            return any(_caused_by(e, kind) for e in exc.exceptions)
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def _client_for(host: IHost, routing: Routing) -> Libp2pRegistryClient:
+    rendezvous = routing if isinstance(routing, DhtRendezvous) else DhtRendezvous(routing)
+    return Libp2pRegistryClient(host, rendezvous)
+
+
+# --- short-lived node -------------------------------------------------------
+
+
+async def _with_client(bootstraps: Bootstraps, psk: bytes | None, operation: Any) -> Any:
+    try:
+        async with registry_client(bootstraps, psk) as client:
+            return await operation(client)
+    except BaseExceptionGroup as group:
+        # The node's nurseries wrap our one error in groups; callers want the error.
+        raise _single_error(group) from None
+
+
+def _single_error(group: BaseExceptionGroup) -> BaseException:
+    leaves: list[BaseException] = []
+
+    def collect(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                collect(inner)
+        elif not isinstance(exc, trio.Cancelled):
+            leaves.append(exc)
+
+    collect(group)
+    return leaves[0] if len(leaves) == 1 else group
+
+
+async def add_service(
+    bootstraps: Bootstraps, psk: bytes | None, service_name: str, info: ServiceInfo
+) -> str:
+    return await _with_client(
+        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info)
+    )
+
+
+async def get_service(bootstraps: Bootstraps, psk: bytes | None, query: str) -> ServiceInfo:
+    return await _with_client(bootstraps, psk, lambda c: use_cases.get_service(c, query))
+
+
+async def list_services(bootstraps: Bootstraps, psk: bytes | None) -> dict[str, ServiceInfo]:
+    return await _with_client(bootstraps, psk, use_cases.list_services)
+
+
+async def delete_service(bootstraps: Bootstraps, psk: bytes | None, service_name: str) -> str:
+    return await _with_client(
+        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name)
+    )
+
+
+# --- caller's host and routing ------------------------------------------------
+
+
+async def add_service_with_host_routing(
+    host: IHost, routing: Routing, service_name: str, info: ServiceInfo
+) -> str:
+    return await use_cases.add_service(_client_for(host, routing), service_name, info)
+
+
+async def get_service_with_host_routing(host: IHost, routing: Routing, query: str) -> ServiceInfo:
+    return await use_cases.get_service(_client_for(host, routing), query)
+
+
+async def list_services_with_host_routing(
+    host: IHost, routing: Routing
+) -> dict[str, ServiceInfo]:
+    return await use_cases.list_services(_client_for(host, routing))
+
+
+async def delete_service_with_host_routing(
+    host: IHost, routing: Routing, service_name: str
+) -> str:
+    return await use_cases.delete_service(_client_for(host, routing), service_name)
+
+
+# --- blocking and asyncio wrappers ---------------------------------------------
+
+
+def _blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def run(*args: Any) -> Any:
+        return trio.run(fn, *args)
+
+    run.__name__ = f"{fn.__name__}_blocking"
+    run.__doc__ = f"Run :func:`{fn.__name__}` to completion (not from inside an event loop)."
+    return run
+
+
+def _asyncio(blocking: Callable[..., Any]) -> Callable[..., Any]:
+    async def run(*args: Any) -> Any:
+        # trio cannot run inside asyncio's loop thread; a worker thread can.
+        return await asyncio.to_thread(blocking, *args)
+
+    run.__name__ = blocking.__name__.replace("_blocking", "_asyncio")
+    return run
+
+
+add_service_blocking = _blocking(add_service)
+get_service_blocking = _blocking(get_service)
+list_services_blocking = _blocking(list_services)
+delete_service_blocking = _blocking(delete_service)
+add_service_asyncio = _asyncio(add_service_blocking)
+get_service_asyncio = _asyncio(get_service_blocking)
+list_services_asyncio = _asyncio(list_services_blocking)
+delete_service_asyncio = _asyncio(delete_service_blocking)
