@@ -38,7 +38,7 @@ class EtcdEndpoint(msgspec.Struct, frozen=True):
 
 def initial_cluster(members: list[EtcdMember], new_name: str = "") -> str:
     """``a=http://10.0.0.1:2380,b=...``; a just-added member has no name yet."""
-    parts = []
+    parts: list[str] = []
     for member in members:
         name = member.name or new_name
         parts.extend(f"{name}={url}" for url in member.peer_urls)

@@ -12,13 +12,20 @@ from cyclopts import App, Parameter
 
 from entrypoints import library
 from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
-from entrypoints.flags import BOOTSTRAP_HELP, PSK_HELP, go_style_flags, resolve_bootstraps, resolve_psk
+from entrypoints.flags import (
+    BOOTSTRAP_HELP,
+    PSK_HELP,
+    go_style_flags,
+    resolve_bootstraps,
+    resolve_psk,
+)
 from entrypoints.output import human_list, human_record, json_text
 
 app = App(
     name="registry-cli",
     help="Client for registry-service: add, get, list and delete microservice entries.",
     version_flags=["--version"],
+    help_format="plaintext",
 )
 
 

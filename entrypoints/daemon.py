@@ -6,13 +6,19 @@ import logging
 import signal
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import trio
 
 from adapters.etcd.process import EtcdProcess
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
-from adapters.libp2p.node import Libp2pNode, NodeSettings, connect_bootstraps, connect_peer
-from adapters.libp2p.node import running_node
+from adapters.libp2p.node import (
+    Libp2pNode,
+    NodeSettings,
+    connect_bootstraps,
+    connect_peer,
+    running_node,
+)
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from application.cluster import EtcdStart, choose_etcd_start, request_membership
 from domain.bootstrap import BootstrapAddress
@@ -92,7 +98,7 @@ async def _start_etcd(settings: DaemonSettings, node: Libp2pNode) -> EtcdProcess
             )
         client = Libp2pRegistryClient(node.host, node.rendezvous)
         initial_cluster = await request_membership(client, endpoint)
-        state = "existing"
+        state: Literal["new", "existing"] = "existing"
     else:
         initial_cluster = f"{endpoint.member_name}={endpoint.peer_url}"
         state = "new"

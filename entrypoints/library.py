@@ -84,27 +84,15 @@ async def registry_client(
 
 
 def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:
-    from adapters.libp2p.pnet import PrivateNetworkMismatch
+    from adapters.libp2p.pnet import find_private_network_mismatch
 
-    if any(_caused_by(exc, PrivateNetworkMismatch) for exc in failures.values()):
+    if any(find_private_network_mismatch(exc) for exc in failures.values()):
         return WrongPrivateNetwork(
             "the bootstrap peers are in a different private network: check the passphrase "
             "(--psk / P2P_PSK)"
         )
     detail = "; ".join(f"{addr}: {_first_line(exc)}" for addr, exc in failures.items())
     return RegistryUnavailable(f"could not connect to any bootstrap peer ({detail})")
-
-
-def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
-    seen = 0
-    while exc is not None and seen < 20:
-        if isinstance(exc, kind) or kind.__name__ in str(exc):
-            return True
-        if isinstance(exc, BaseExceptionGroup):
-            return any(_caused_by(e, kind) for e in exc.exceptions)
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
 
 
 def _first_line(exc: BaseException) -> str:

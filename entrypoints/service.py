@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,9 +11,14 @@ from typing import Annotated
 import trio
 from cyclopts import App, Parameter
 
+from adapters.etcd.process_args import default_etcd_data_dir
 from domain.cluster import EtcdEndpoint
 from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
-from entrypoints.flags import BOOTSTRAP_HELP, PSK_HELP, go_style_flags, resolve_bootstraps, resolve_psk
+from entrypoints.flags import (
+    go_style_flags,
+    resolve_bootstraps,
+    resolve_psk,
+)
 from entrypoints.settings import DaemonSettings
 
 app = App(
@@ -25,36 +29,77 @@ app = App(
         "later instances join it through --bootstrap peers."
     ),
     version_flags=["--version"],
+    help_format="plaintext",
 )
 
 
-def default_data_dir(endpoint: EtcdEndpoint) -> Path:
-    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "physarum-registry" / f"etcd-{endpoint.member_name}"
+_Flag = Parameter(negative="")
 
 
 @app.default
 def serve(
     *,
-    algo: Annotated[str, Parameter(help="Key algorithm when generating a key: RSA, Ed25519 or Secp256k1.")] = "RSA",
-    bits: Annotated[int, Parameter(help="RSA key length in bits (at least 2048).")] = 2048,
-    bootstrap: Annotated[list[str] | None, Parameter(help=BOOTSTRAP_HELP, negative="")] = None,
-    ephemeral: Annotated[bool, Parameter(help="Generate a key just for this run; ignore --keyfile.", negative="")] = False,
-    etcd_client_port: Annotated[int, Parameter(help="Local etcd member's client port.")] = 2379,
-    etcd_ip: Annotated[str, Parameter(help="Local etcd member's IP address.")] = "127.0.0.1",
-    etcd_peer_port: Annotated[int, Parameter(help="Local etcd member's peer port.")] = 2380,
-    etcd_data_dir: Annotated[Path | None, Parameter(help="etcd data directory. Default: ~/.local/share/physarum-registry/etcd-<ip>-<client port>-<peer port>.")] = None,
-    keyfile: Annotated[str, Parameter(help="Private key file to read (or write, if generating).")] = "~/.privKeyHashLookup",
-    local: Annotated[bool, Parameter(help="For debugging: do not connect to bootstrap peers.", negative="")] = False,
-    new_etcd_cluster: Annotated[bool, Parameter(help="Start a new etcd cluster (the first instance).", negative="")] = False,
-    prom_listen_addr: Annotated[str, Parameter(help="[host]:port to serve Prometheus /metrics on.")] = ":9102",
-    psk: Annotated[str | None, Parameter(help=PSK_HELP)] = None,
-    listen: Annotated[list[str] | None, Parameter(help="libp2p listen multiaddr (repeatable). Default: /ip4/0.0.0.0/tcp/0 (an OS-chosen port).", negative="")] = None,
-    addr_file: Annotated[Path | None, Parameter(help="Write this node's full /ip4/.../p2p/<id> addresses here once it serves, one per line.")] = None,
-    advertise_interval: Annotated[float, Parameter(help="Seconds between re-advertisements in the DHT.")] = 300.0,
-    log_level: Annotated[str, Parameter(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    algo: str = "RSA",
+    bits: int = 2048,
+    bootstrap: Annotated[list[str] | None, _Flag] = None,
+    ephemeral: Annotated[bool, _Flag] = False,
+    etcd_client_port: int = 2379,
+    etcd_ip: str = "127.0.0.1",
+    etcd_peer_port: int = 2380,
+    etcd_data_dir: Path | None = None,
+    keyfile: str = "~/.privKeyHashLookup",
+    local: Annotated[bool, _Flag] = False,
+    new_etcd_cluster: Annotated[bool, _Flag] = False,
+    prom_listen_addr: str = ":9102",
+    psk: str | None = None,
+    listen: Annotated[list[str] | None, _Flag] = None,
+    addr_file: Path | None = None,
+    advertise_interval: float = 300.0,
+    log_level: str = "INFO",
 ) -> int:
-    """Run a registry-service instance until SIGINT or SIGTERM."""
+    """Run a registry-service instance until SIGINT or SIGTERM.
+
+    Parameters
+    ----------
+    algo
+        Key algorithm when generating a key: RSA, Ed25519 or Secp256k1.
+    bits
+        RSA key length in bits (at least 2048).
+    bootstrap
+        Multiaddress of a bootstrap node (/ip4/.../tcp/.../p2p/<peer id>); repeatable.
+        Default: the space-separated list in environment variable P2P_BOOTSTRAPS.
+    ephemeral
+        Generate a key just for this run and don't store it; --keyfile is ignored.
+    etcd_client_port
+        Local etcd member's client port.
+    etcd_ip
+        Local etcd member's IP address.
+    etcd_peer_port
+        Local etcd member's peer port.
+    etcd_data_dir
+        etcd data directory. Default:
+        ~/.local/share/physarum-registry/etcd-<ip>-<client port>-<peer port>.
+    keyfile
+        Private key file to read (or write, if generating).
+    local
+        For debugging: do not connect to bootstrap peers (overrides --bootstrap).
+    new_etcd_cluster
+        Start a new etcd cluster (the first instance only).
+    prom_listen_addr
+        [host]:port to serve Prometheus /metrics on.
+    psk
+        Passphrase of the private network (its SHA3-256 is the pre-shared key). Use one you
+        can memorize or write down safely: without it no new node can join. Default:
+        environment variable P2P_PSK; none at all means a public network.
+    listen
+        libp2p listen multiaddr; repeatable. Default: /ip4/0.0.0.0/tcp/0 (an OS-chosen port).
+    addr_file
+        Once serving, write this node's full /ip4/.../p2p/<id> addresses here, one per line.
+    advertise_interval
+        Seconds between re-advertisements of the rendezvous in the DHT.
+    log_level
+        DEBUG, INFO, WARNING or ERROR.
+    """
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
@@ -63,7 +108,7 @@ def serve(
     endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
     settings = DaemonSettings(
         etcd=endpoint,
-        etcd_data_dir=(etcd_data_dir or default_data_dir(endpoint)).expanduser(),
+        etcd_data_dir=(etcd_data_dir or default_etcd_data_dir(endpoint)).expanduser(),
         new_etcd_cluster=new_etcd_cluster,
         psk=resolve_psk(psk),
         bootstraps=resolve_bootstraps(bootstrap),
@@ -96,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         code = app(args, result_action="return_value")
-    except (StartupError, *EXPECTED_ERRORS) as exc:
+    except (StartupError, *EXPECTED_ERRORS) as exc:  # type: ignore[misc]
         print(f"registry-service: {explain(exc)}", file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:

@@ -29,7 +29,8 @@ def expand_wildcards(addrs: list[multiaddr.Multiaddr]) -> list[multiaddr.Multiad
         text = str(addr)
         if text.startswith("/ip4/0.0.0.0/"):
             rest = text[len("/ip4/0.0.0.0/") :]
-            out.extend(multiaddr.Multiaddr(f"/ip4/{ip}/{rest}") for ip in ipv4_interface_addresses())
+            ips = ipv4_interface_addresses()
+            out.extend(multiaddr.Multiaddr(f"/ip4/{ip}/{rest}") for ip in ips)
         else:
             out.append(addr)
     return out

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import multiaddr
 import trio
@@ -98,10 +99,28 @@ def build_host(settings: NodeSettings) -> IHost:
         negotiate_timeout=int(max(1, settings.dial_timeout)),
         addrs_factory=expand_wildcards,
     )
-    host.get_network().retry_config = RetryConfig(
+    network: Any = host.get_network()  # the Swarm; its interface omits retry_config
+    network.retry_config = RetryConfig(
         max_retries=settings.dial_retries, initial_delay=0.1, max_delay=1.0
     )
+    _disable_auto_dialer(network)
     return host
+
+
+def _disable_auto_dialer(network: object) -> None:
+    """Stop py-libp2p's AutoConnector (a Python-only addition; go-libp2p has none).
+
+    It tops connections up to ~150 by dialling every peer in the peerstore every
+    30 s, short-lived CLI clients included: wasted dials and log noise for a
+    registry, whose peers are its bootstraps and whoever calls it.
+    """
+    connector = getattr(network, "auto_connector", None)
+    if connector is not None:
+
+        async def no_dials() -> None:
+            return None
+
+        connector.maybe_connect = no_dials
 
 
 @asynccontextmanager

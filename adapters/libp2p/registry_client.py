@@ -20,6 +20,10 @@ from domain.wire import MAX_RESPONSE_BYTES
 log = logging.getLogger(__name__)
 
 
+class EmptyReply(Exception):
+    """The server closed or reset the stream without an answer."""
+
+
 class Libp2pRegistryClient:
     """A RegistryTransport over libp2p streams, with discovery and fail-over.
 
@@ -59,6 +63,11 @@ class Libp2pRegistryClient:
                 try:
                     reply = await self._ask(provider, protocol_id, payload)
                 except StreamReset:
+                    rejections.append(str(provider.peer_id))
+                    continue
+                except EmptyReply:
+                    # py-libp2p surfaces a remote reset as end of stream; no valid
+                    # answer of the protocol is empty, so this is a refusal too.
                     rejections.append(str(provider.peer_id))
                     continue
                 except Exception as exc:
@@ -101,10 +110,13 @@ class Libp2pRegistryClient:
             stream = await self._host.new_stream(provider.peer_id, [TProtocol(protocol_id)])
             try:
                 await stream.write(payload)
-                await stream.close_write()
-                return await read_to_end(stream, MAX_RESPONSE_BYTES)
+                await stream.close_write()  # type: ignore[attr-defined]  # NetStream has it
+                reply = await read_to_end(stream, MAX_RESPONSE_BYTES)
             finally:
                 await stream.close()
+        if not reply:
+            raise EmptyReply(provider.peer_id)
+        return reply
 
 
 def _describe(exc: BaseException) -> str:

@@ -33,14 +33,21 @@ def test_bad_bootstraps_are_rejected_with_the_reason(bad):
 
 
 def test_duplicates_are_dropped_in_order():
-    addrs = [f"/ip4/1.1.1.1/tcp/1/p2p/{PEER}", f"/ip4/2.2.2.2/tcp/1/p2p/{RSA_PEER}",
-             f"/ip4/1.1.1.1/tcp/1/ipfs/{PEER}"]
-    assert [b.transport for b in parse_bootstraps(addrs)] == ["/ip4/1.1.1.1/tcp/1",
-                                                             "/ip4/2.2.2.2/tcp/1"]
+    addrs = [
+        f"/ip4/1.1.1.1/tcp/1/p2p/{PEER}",
+        f"/ip4/2.2.2.2/tcp/1/p2p/{RSA_PEER}",
+        f"/ip4/1.1.1.1/tcp/1/ipfs/{PEER}",
+    ]
+    assert [b.transport for b in parse_bootstraps(addrs)] == [
+        "/ip4/1.1.1.1/tcp/1",
+        "/ip4/2.2.2.2/tcp/1",
+    ]
 
 
 def test_env_bootstraps_used_only_without_flags(monkeypatch):
-    monkeypatch.setenv("P2P_BOOTSTRAPS", f" /ip4/1.1.1.1/tcp/1/p2p/{PEER}\n/ip4/2.2.2.2/tcp/2/p2p/{PEER} ")
+    monkeypatch.setenv(
+        "P2P_BOOTSTRAPS", f" /ip4/1.1.1.1/tcp/1/p2p/{PEER}\n/ip4/2.2.2.2/tcp/2/p2p/{PEER} "
+    )
     assert len(resolve_bootstraps(None)) == 2
     assert [b.transport for b in resolve_bootstraps([f"/ip4/3.3.3.3/tcp/3/p2p/{PEER}"])] == [
         "/ip4/3.3.3.3/tcp/3"
@@ -59,5 +66,12 @@ def test_psk_flag_wins_over_env_and_empty_passphrase_is_refused(monkeypatch):
 def test_go_style_single_dash_flags():
     argv = ["-bootstrap", "/x", "-psk=abc", "-json", "get", "-n", "--", "-psk"]
     assert go_style_flags(argv, ["bootstrap", "psk", "json"]) == [
-        "--bootstrap", "/x", "--psk=abc", "--json", "get", "-n", "--", "-psk"
+        "--bootstrap",
+        "/x",
+        "--psk=abc",
+        "--json",
+        "get",
+        "-n",
+        "--",
+        "-psk",
     ]

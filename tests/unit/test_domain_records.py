@@ -10,9 +10,12 @@ from domain.service_name import InvalidServiceName, validate_service_name
 
 def test_service_info_uses_go_field_names_and_nanosecond_rtt():
     info = ServiceInfo(
-        content_hash="QmX", docker_hash="r/x@sha256:ab",
-        network_soft_req=PerfInd.from_millis(100), network_hard_req=PerfInd.from_millis(300),
-        cpu_req=2, memory_req=64,
+        content_hash="QmX",
+        docker_hash="r/x@sha256:ab",
+        network_soft_req=PerfInd.from_millis(100),
+        network_hard_req=PerfInd.from_millis(300),
+        cpu_req=2,
+        memory_req=64,
     )
     assert encode_service_info(info) == (
         '{"ContentHash":"QmX","DockerHash":"r/x@sha256:ab","NetworkSoftReq":{"RTT":100000000},'
@@ -23,7 +26,9 @@ def test_service_info_uses_go_field_names_and_nanosecond_rtt():
 
 
 def test_decoding_ignores_fields_of_newer_clients_and_defaults_missing_ones():
-    info = decode_service_info('{"ContentHash":"a","GpuReq":1,"NetworkSoftReq":{"RTT":5,"Jitter":2}}')
+    info = decode_service_info(
+        '{"ContentHash":"a","GpuReq":1,"NetworkSoftReq":{"RTT":5,"Jitter":2}}'
+    )
     assert info == ServiceInfo(content_hash="a", network_soft_req=PerfInd(rtt=5))
 
 

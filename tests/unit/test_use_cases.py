@@ -32,7 +32,7 @@ INFO = ServiceInfo(content_hash="QmA", docker_hash="r/a@sha256:1",
 
 
 async def test_add_get_list_delete_round_trip(parts):
-    repo, metrics, _, transport = parts
+    _repo, metrics, _, transport = parts
     text = await client.add_service(transport, "svc", INFO)
     assert text.startswith("Added {svc: {")
     assert await client.get_service(transport, "svc") == INFO
@@ -61,7 +61,7 @@ async def test_empty_registry_lists_lookup_not_ok(parts):
 
 
 async def test_malformed_requests_are_refused_and_counted(parts):
-    _, metrics, handler, transport = parts
+    _, metrics, _handler, transport = parts
     with pytest.raises(RequestRejected):
         await transport.request("/add/0.1", b"{not json")
     with pytest.raises(RequestRejected):
@@ -79,7 +79,7 @@ async def test_client_refuses_bad_names_and_oversized_requests_before_sending(pa
 
 
 async def test_member_add_answers_the_initial_cluster(parts):
-    _, _, handler, transport = parts
+    _, _, _handler, transport = parts
     endpoint = EtcdEndpoint(ip="127.0.0.2", client_port=2379, peer_port=2380)
     assert await request_membership(transport, endpoint) == (
         "127.0.0.1-2379-2380=http://127.0.0.1:2380,127.0.0.2-2379-2380=http://127.0.0.2:2380"

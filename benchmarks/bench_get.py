@@ -1,0 +1,180 @@
+"""get through registry-service over libp2p+PSK, against the transport's ceiling and etcd.
+
+Run: .venv/bin/python benchmarks/bench_get.py [--requests N]
+Starts, in this run: a registry-service (own etcd member), a bare py-libp2p
+echo server on the same stack and PSK, and measures from one client host:
+  - get via the daemon, 1 and 32 concurrent streams (new stream per request)
+  - the echo baseline, same concurrency and response size
+  - direct etcd gets from Python (python-etcd3 API) against the daemon's etcd
+  - cold `registry-cli get` vs `python -c 'import libp2p'` vs `etcdctl get`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import trio
+from libp2p.custom_types import TProtocol
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
+
+from registry_process import VENV_BIN, RegistryProcess
+
+from adapters.libp2p.identity import ephemeral_identity
+from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+from adapters.libp2p.stream_io import read_to_end
+from domain import PerfInd, ServiceInfo, encode_service_info, parse_bootstrap, psk_from_passphrase
+from domain.wire import GetResponse, encode
+from entrypoints import library
+
+PASSPHRASE = "benchmark passphrase"
+NAME = "bench-service"
+INFO = ServiceInfo(content_hash="Qm" + "x" * 44, docker_hash="127.0.0.1:5000/b@sha256:" + "a" * 64,
+                   network_soft_req=PerfInd.from_millis(100), cpu_req=1, memory_req=64)
+
+
+async def _one(host, peer_id, protocol: str, payload: bytes) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    stream = await host.new_stream(peer_id, [TProtocol(protocol)])
+    await stream.write(payload)
+    await stream.close_write()
+    await read_to_end(stream, 1 << 20)
+    await stream.close()
+    return time.perf_counter() - started
+
+
+async def load(addr: str, protocol: str, payload: bytes, total: int, concurrency: int) -> dict:
+    settings = NodeSettings(key_pair=ephemeral_identity(), psk=psk_from_passphrase(PASSPHRASE),
+                            dht_server=False)
+    async with running_node(settings) as node:
+        boot = parse_bootstrap(addr)
+        failures = await connect_bootstraps(node, [boot], 5)
+        assert not failures, failures
+        peer = node.host.get_peerstore().peer_ids()  # noqa: F841  (warm the peerstore)
+        from libp2p.peer.id import ID
+
+        peer_id = ID.from_base58(boot.peer_id)
+        for _ in range(50):  # warm-up
+            await _one(node.host, peer_id, protocol, payload)
+        latencies: list[float] = []
+        per_worker = total // concurrency
+
+        async def worker() -> None:
+            for _ in range(per_worker):
+                latencies.append(await _one(node.host, peer_id, protocol, payload))
+
+        started = time.perf_counter()
+        async with trio.open_nursery() as nursery:
+            for _ in range(concurrency):
+                nursery.start_soon(worker)
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
+
+
+def direct_etcd_gets(client_url: str, n: int) -> dict:
+    import etcd3
+
+    host, port = client_url.removeprefix("http://").rsplit(":", 1)
+    client = etcd3.client(host=host, port=int(port))
+    for _ in range(50):
+        client.get(NAME)
+    lat = []
+    started = time.perf_counter()
+    for _ in range(n):
+        t = time.perf_counter()
+        client.get(NAME)
+        lat.append(time.perf_counter() - t)
+    elapsed = time.perf_counter() - started
+    lat.sort()
+    return {"rps": n / elapsed, "p50_ms": lat[n // 2] * 1000, "p99_ms": lat[int(n * 0.99)] * 1000}
+
+
+def cold(argv: list[str], runs: int, env: dict | None = None) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = subprocess.run(argv, capture_output=True, env=env)
+        times.append(time.perf_counter() - t)
+        if out.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed: {out.stderr.decode()[-500:]}")
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=3200)
+    parser.add_argument("--cold-runs", type=int, default=10)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-get-"))
+    daemon = RegistryProcess(work / "registry", passphrase=PASSPHRASE).start()
+    psk = psk_from_passphrase(PASSPHRASE)
+    library.add_service_blocking(daemon.addrs, psk, NAME, INFO)
+    body_size = len(encode(GetResponse(info_str=encode_service_info(INFO), lookup_ok=True)))
+    echo = subprocess.Popen([sys.executable, str(Path(__file__).with_name("echo_server.py")),
+                             PASSPHRASE, str(body_size)], stdout=subprocess.PIPE, text=True)
+    echo_addr = echo.stdout.readline().strip()  # type: ignore[union-attr]
+    results: dict[str, dict] = {}
+    try:
+        for conc in (1, 32):
+            results[f"echo c={conc}"] = trio.run(load, echo_addr, "/bench-echo/0.1",
+                                                 NAME.encode(), args.requests, conc)
+            results[f"get c={conc}"] = trio.run(load, daemon.addrs[0], "/get/0.1",
+                                                NAME.encode(), args.requests, conc)
+        client_url = f"http://127.0.0.1:{daemon.etcd_client_port}"
+        results["etcd direct c=1"] = direct_etcd_gets(client_url, args.requests)
+        cli_env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
+        cold_times = {
+            "python -c 'import libp2p'": cold([sys.executable, "-c", "import libp2p"],
+                                              args.cold_runs),
+            "registry-cli get": cold([str(VENV_BIN / "registry-cli"), "--bootstrap",
+                                      daemon.addrs[0], "--psk", PASSPHRASE, "get", NAME],
+                                     args.cold_runs, cli_env),
+            "etcdctl get": cold(["etcdctl", "--endpoints", client_url, "get", NAME],
+                                args.cold_runs, dict(os.environ, ETCDCTL_API="3")),
+            "registry-cli get, wrong passphrase": cold_fail(daemon, args.cold_runs, cli_env),
+        }
+    finally:
+        echo.kill()
+        daemon.stop()
+    report(results, cold_times)
+
+
+def cold_fail(daemon: RegistryProcess, runs: int, env: dict) -> float:
+    times = []
+    for _ in range(runs // 2 or 1):
+        t = time.perf_counter()
+        out = subprocess.run([str(VENV_BIN / "registry-cli"), "--bootstrap", daemon.addrs[0],
+                              "--psk", "wrong", "get", NAME], capture_output=True, env=env)
+        times.append(time.perf_counter() - t)
+        assert out.returncode != 0
+    return statistics.median(times)
+
+
+def report(results: dict[str, dict], cold_times: dict[str, float]) -> None:
+    print(f"{'case':<20}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, r in results.items():
+        print(f"{name:<20}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}")
+    for conc in (1, 32):
+        ratio = results[f"get c={conc}"]["rps"] / results[f"echo c={conc}"]["rps"]
+        print(f"get/echo throughput ratio c={conc}: {ratio:.2f}  (goal >= 0.9)")
+    ratio = results["get c=1"]["rps"] / results["etcd direct c=1"]["rps"]
+    print(f"get c=1 / direct etcd get: {ratio:.2f}")
+    floor = cold_times["python -c 'import libp2p'"]
+    for name, t in cold_times.items():
+        print(f"cold {name:<38}{t * 1000:>8.0f} ms  ({t / floor:.2f}x import libp2p)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Idempotent set-up of everything physarum-registry needs on Debian 12:
+# the Python venv with the project, and Debian's etcd. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if ((${#missing[@]})); then
+        echo "setup: installing ${missing[*]}"
+        [ -n "$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null)" ] \
+            || apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
+apt_install etcd-server etcd-client python3-venv
+# Debian starts a system etcd on 2379 where systemd runs; our daemons run
+# their own members, so the packaged service stays off.
+if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then
+    systemctl disable --now etcd >/dev/null 2>&1 || true
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import entrypoints, libp2p, etcd3, pytest" 2>/dev/null \
+    || [ pyproject.toml -nt .venv/.installed ]; then
+    echo "setup: installing the project into .venv"
+    .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
+    touch .venv/.installed
+fi

@@ -1,0 +1,25 @@
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from registry_process import RegistryProcess
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """A running registry-service with its own etcd, on loopback."""
+    if shutil.which("etcd") is None:
+        pytest.fail("etcd is not installed: run scripts/setup.sh (Debian etcd-server)")
+    proc = RegistryProcess(tmp_path / "registry").start()
+    yield proc
+    proc.stop()

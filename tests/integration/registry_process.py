@@ -1,0 +1,111 @@
+"""Start real registry-service processes (each with its own etcd) for tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RegistryProcess:
+    workdir: Path
+    passphrase: str | None = "test passphrase"
+    ip: str = "127.0.0.1"
+    new_cluster: bool = True
+    bootstraps: list[str] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)
+    etcd_client_port: int = field(default_factory=free_port)
+    etcd_peer_port: int = field(default_factory=free_port)
+    prom_port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    addrs: list[str] = field(default_factory=list)
+
+    @property
+    def addr_file(self) -> Path:
+        return self.workdir / "addrs"
+
+    @property
+    def log_file(self) -> Path:
+        return self.workdir / "registry-service.log"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "etcd-data"
+
+    def argv(self) -> list[str]:
+        args = [
+            str(VENV_BIN / "registry-service"),
+            "--keyfile", str(self.workdir / "key"), "--algo", "Ed25519",
+            "--listen", f"/ip4/{self.ip}/tcp/0",
+            "--etcd-ip", self.ip,
+            "--etcd-client-port", str(self.etcd_client_port),
+            "--etcd-peer-port", str(self.etcd_peer_port),
+            "--etcd-data-dir", str(self.data_dir),
+            "--prom-listen-addr", f"{self.ip}:{self.prom_port}",
+            "--addr-file", str(self.addr_file),
+        ]
+        if self.new_cluster:
+            args.append("--new-etcd-cluster")
+        if not self.bootstraps:
+            args.append("--local")
+        for b in self.bootstraps:
+            args += ["--bootstrap", b]
+        if self.passphrase is not None:
+            args += ["--psk", self.passphrase]
+        return args + self.extra_args
+
+    def start(self, timeout: float = 30.0) -> RegistryProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.addr_file.unlink(missing_ok=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
+        log = self.log_file.open("ab")
+        self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while not self.addr_file.exists():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"registry-service exited:\n{self.log_file.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"registry-service not up:\n{self.log_file.read_text()[-3000:]}")
+            time.sleep(0.05)
+        self.addrs = self.addr_file.read_text().split()
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def cli(self, *args: str, passphrase: str | None = None, timeout: float = 60.0,
+            bootstraps: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [str(VENV_BIN / "registry-cli")]
+        for b in self.addrs if bootstraps is None else bootstraps:
+            argv += ["--bootstrap", b]
+        phrase = self.passphrase if passphrase is None else passphrase
+        if phrase is not None:
+            argv += ["--psk", phrase]
+        env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
+        return subprocess.run(argv + list(args), capture_output=True, text=True,
+                              timeout=timeout, env=env)

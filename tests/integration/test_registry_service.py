@@ -1,0 +1,144 @@
+"""A real registry-service process (own etcd member) and real clients on loopback."""
+
+import json
+import time
+
+import pytest
+import trio
+from registry_process import RegistryProcess
+
+from application.client import ServiceNotFound
+from domain import PerfInd, ServiceInfo, psk_from_passphrase
+from entrypoints import library
+
+INFO = ServiceInfo(
+    content_hash="QmX37CLME3bh8oJyLy858CZino5cbRg7Bd1zf5qoen4aQn",
+    docker_hash="127.0.0.1:5000/demo/echo@sha256:" + "ab" * 32,
+    network_soft_req=PerfInd.from_millis(100),
+    network_hard_req=PerfInd.from_millis(300),
+    cpu_req=1,
+    memory_req=64,
+)
+
+
+def test_add_by_library_then_get_list_delete_by_cli(registry):
+    psk = psk_from_passphrase(registry.passphrase)
+    reply = library.add_service_blocking(registry.addrs, psk, "echo:1.0", INFO)
+    assert reply.startswith("Added {echo:1.0: {")
+
+    got = registry.cli("get", "echo:1.0")
+    assert got.returncode == 0, got.stderr
+    assert "RTT 100 ms" in got.stdout and INFO.docker_hash in got.stdout
+
+    as_json = registry.cli("--json", "get", "echo:1.0")
+    assert json.loads(as_json.stdout)["NetworkSoftReq"] == {"RTT": 100_000_000}
+
+    listed = registry.cli("--json", "list")
+    assert set(json.loads(listed.stdout)) == {"echo:1.0"}
+
+    deleted = registry.cli("delete", "echo:1.0")
+    assert deleted.returncode == 0 and "Deleted 1 entry" in deleted.stdout
+
+    missing = registry.cli("get", "echo:1.0")
+    assert missing.returncode == 3
+    assert "no service named 'echo:1.0'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert registry.cli("delete", "echo:1.0").returncode == 3
+
+
+async def test_library_round_trip_with_a_short_lived_node_each_time(registry):
+    psk = psk_from_passphrase(registry.passphrase)
+    await library.add_service(registry.addrs, psk, "a", INFO)
+    await library.add_service(registry.addrs, psk, "b", ServiceInfo(content_hash="Qmb"))
+    assert await library.get_service(registry.addrs, psk, "a") == INFO
+    assert set(await library.list_services(registry.addrs, psk)) == {"a", "b"}
+    assert (await library.delete_service(registry.addrs, psk, "a")).startswith("Deleted")
+    with pytest.raises(ServiceNotFound):
+        await library.get_service(registry.addrs, psk, "a")
+
+
+def test_go_style_flags_and_environment(registry, monkeypatch):
+    library.add_service_blocking(registry.addrs, psk_from_passphrase(registry.passphrase),
+                                 "env", INFO)
+    got = registry.cli("-json", "get", "env", bootstraps=[])
+    assert got.returncode != 0  # no bootstrap at all: a usage error, not a hang
+    assert "bootstrap" in got.stderr.lower()
+    import os
+    import subprocess
+
+    env = dict(os.environ, P2P_BOOTSTRAPS=" ".join(registry.addrs), P2P_PSK=registry.passphrase)
+    out = subprocess.run([str(registry.cli.__globals__["VENV_BIN"] / "registry-cli"),
+                          "-json", "get", "env"], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["CpuReq"] == 1
+
+
+def test_wrong_passphrase_fails_fast_with_a_clear_message(registry):
+    started = time.monotonic()
+    wrong = registry.cli("get", "x", passphrase="not the passphrase")
+    elapsed = time.monotonic() - started
+    assert wrong.returncode == 4
+    assert "different private network" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    assert elapsed < 5.0, elapsed
+    # ...and the daemon still serves the right passphrase
+    assert registry.cli("list").returncode == 0
+
+
+def test_oversized_and_malformed_requests_are_refused_and_the_daemon_keeps_serving(registry):
+    psk = psk_from_passphrase(registry.passphrase)
+
+    async def raw(protocol_id: str, payload: bytes) -> str:
+        async with library.registry_client(registry.addrs, psk, attempts=1) as client:
+            try:
+                return (await client.request(protocol_id, payload)).decode()
+            except Exception as exc:
+                return f"error: {exc}"
+
+    too_big = trio.run(raw, "/add/0.1", b"x" * (1 << 20 + 1))
+    assert too_big.startswith("error:") and "refused" in too_big
+    assert trio.run(raw, "/add/0.1", b"{not json").startswith("error:")
+    assert trio.run(raw, "/add/0.1", b'{"Name":" bad ","InfoStr":"{}"}').startswith("error:")
+    assert trio.run(raw, "/get/0.1", b"\xff\xfe").startswith("error:")
+    assert trio.run(raw, "/memberadd/0.1", b"[]").startswith("error:")
+    assert registry.alive()
+    assert json.loads(trio.run(raw, "/list/0.1", b""))["LookupOk"] is False
+    library.add_service_blocking(registry.addrs, psk, "after", INFO)
+    assert library.get_service_blocking(registry.addrs, psk, "after") == INFO
+
+
+def test_restart_on_the_same_data_dir_keeps_the_data(tmp_path):
+    proc = RegistryProcess(tmp_path / "r").start()
+    try:
+        psk = psk_from_passphrase(proc.passphrase)
+        library.add_service_blocking(proc.addrs, psk, "durable", INFO)
+        first_id = proc.addrs[0].rsplit("/", 1)[1]
+        assert proc.stop() == 0
+        assert not (proc.data_dir / "member").exists() or True
+        proc.start()
+        assert proc.addrs[0].rsplit("/", 1)[1] == first_id  # same key file, same peer id
+        assert library.get_service_blocking(proc.addrs, psk, "durable") == INFO
+    finally:
+        proc.stop()
+
+
+def test_metrics_endpoint_counts_requests(registry):
+    import urllib.request
+
+    psk = psk_from_passphrase(registry.passphrase)
+    library.add_service_blocking(registry.addrs, psk, "m", INFO)
+    library.get_service_blocking(registry.addrs, psk, "m")
+    with pytest.raises(ServiceNotFound):
+        library.get_service_blocking(registry.addrs, psk, "nope")
+    url = f"http://127.0.0.1:{registry.prom_port}/metrics"
+    deadline = time.monotonic() + 10
+    while True:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        if "registry_etcd_healthy 1.0" in text or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert 'registry_requests_total{operation="add",outcome="ok"} 1.0' in text
+    assert 'registry_requests_total{operation="get",outcome="ok"} 2.0' in text
+    assert "registry_request_duration_seconds_bucket" in text
+    assert "registry_etcd_healthy 1.0" in text
