@@ -25,7 +25,7 @@ from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application import client as use_cases
 from application.ports import RegistryUnavailable
-from domain.bootstrap import parse_bootstraps
+from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
 from domain.psk import check_psk, psk_from_passphrase
 from domain.service_info import PerfInd, ServiceInfo
 
@@ -70,7 +70,9 @@ async def registry_client(
     """A short-lived client node connected to the bootstraps (the ``*_service`` functions)."""
     addresses = parse_bootstraps([str(b) for b in bootstraps])
     if not addresses:
-        raise RegistryUnavailable("no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS)")
+        raise InvalidBootstrapAddress(
+            "no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS)"
+        )
     settings = NodeSettings(
         key_pair=ephemeral_identity(),
         psk=check_psk(psk) if psk is not None else None,
@@ -96,7 +98,22 @@ def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    """The most telling message in py-libp2p's layers of wrapping (an OSError if any)."""
+    deepest = exc
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        err = pending.pop()
+        if id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, OSError) and str(err):
+            deepest = err
+            break
+        deepest = err if str(err) else deepest
+        pending.extend(getattr(err, "errors", None) or getattr(err, "exceptions", None) or ())
+        pending.extend(e for e in (err.__cause__, err.__context__) if e is not None)
+    text = str(deepest) or type(deepest).__name__
     return text.splitlines()[0][:200]
 
 
