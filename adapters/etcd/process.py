@@ -1,0 +1,201 @@
+"""Run this registry-service's own etcd member as a child process."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import IO, Self
+
+import trio
+
+from adapters.etcd.connection import EtcdConnection
+from adapters.etcd.process_args import (
+    ClusterState,
+    build_etcd_argv,
+    default_etcd_data_dir,
+    holds_member,
+)
+from adapters.etcd.status import answers, check_health
+from domain.cluster import EtcdEndpoint
+
+_POLL_INTERVAL = 0.05
+_PROBE_TIMEOUT = 1.0
+_TAIL_LINES = 20
+
+
+class EtcdNotInstalled(FileNotFoundError):
+    """The etcd binary is not where we were told to look."""
+
+
+class EtcdStartFailed(RuntimeError):
+    """etcd exited during start-up or did not become ready in time (message quotes its log)."""
+
+
+class EtcdProcess:
+    """One etcd member: ``await start()`` returns once it serves requests; ``stop()`` ends it.
+
+    If ``data_dir`` already holds a member, ``start()`` restarts that member and
+    ``initial_cluster``/``initial_cluster_state`` are not used. With
+    ``require_quorum`` (default) "ready" means healthy: a leader and linearizable
+    reads; without it, merely answering gRPC (e.g. restarting one member of a
+    cluster whose other members are still down).
+    """
+
+    def __init__(
+        self,
+        endpoint: EtcdEndpoint,
+        data_dir: Path | None = None,
+        *,
+        initial_cluster: str | None = None,
+        initial_cluster_state: ClusterState = "new",
+        binary: str = "etcd",
+        log_path: Path | None = None,
+        start_timeout: float = 30.0,
+        stop_timeout: float = 10.0,
+        require_quorum: bool = True,
+    ) -> None:
+        self.endpoint = endpoint
+        self.data_dir = (data_dir or default_etcd_data_dir(endpoint)).expanduser()
+        # Beside the data dir, not in it: etcd warns about foreign files in its data dir.
+        self.log_path = log_path or self.data_dir.with_name(self.data_dir.name + ".log")
+        self.initial_cluster = initial_cluster
+        self.initial_cluster_state = initial_cluster_state
+        self.binary = binary
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.require_quorum = require_quorum
+        self.restarted = False  # set by start(): did the data dir already hold the member?
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._log_offset = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def argv(self) -> list[str]:
+        return build_etcd_argv(
+            binary=self._resolve_binary(),
+            endpoint=self.endpoint,
+            data_dir=self.data_dir,
+            initial_cluster=self.initial_cluster,
+            initial_cluster_state=self.initial_cluster_state,
+            restart=holds_member(self.data_dir),
+        )
+
+    async def start(self) -> None:
+        if self.running:
+            raise RuntimeError(f"etcd {self.endpoint.member_name} is already running")
+        self.restarted = holds_member(self.data_dir)
+        argv = self.argv()
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self._log_offset = self._log.tell()
+        self._log.write(f"--- physarum-registry starts: {' '.join(argv)}\n".encode())
+        self._log.flush()
+        self._process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            # Our stop() is the one way it ends: a Ctrl-C meant for the daemon
+            # must not kill etcd before the daemon has stopped using it.
+            start_new_session=True,
+        )
+        try:
+            await self._wait_until_ready()
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await self.stop()
+            raise
+
+    async def _wait_until_ready(self) -> None:
+        started = time.monotonic()
+        connection = EtcdConnection(self.endpoint.client_url, timeout=_PROBE_TIMEOUT)
+        probe = check_health if self.require_quorum else answers
+        try:
+            while True:
+                if await probe(connection):
+                    return
+                assert self._process is not None
+                code = self._process.poll()
+                if code is not None:
+                    raise EtcdStartFailed(
+                        f"etcd {self.endpoint.member_name} exited with code {code} during "
+                        f"start-up; last lines of {self.log_path}:\n{self.log_tail()}"
+                    )
+                if time.monotonic() - started > self.start_timeout:
+                    wanted = "healthy" if self.require_quorum else "answering"
+                    raise EtcdStartFailed(
+                        f"etcd {self.endpoint.member_name} not {wanted} at "
+                        f"{self.endpoint.client_url} after {self.start_timeout:g} s; "
+                        f"last lines of {self.log_path}:\n{self.log_tail()}"
+                    )
+                await trio.sleep(_POLL_INTERVAL)
+        finally:
+            connection.close()
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL after ``stop_timeout`` s; returns once it has exited."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + self.stop_timeout
+            while process.poll() is None and time.monotonic() < deadline:
+                await trio.sleep(_POLL_INTERVAL / 2)
+            if process.poll() is None:
+                process.kill()
+                await trio.to_thread.run_sync(process.wait)
+        self._close_log()
+
+    def stop_sync(self) -> None:
+        """stop() for code outside trio (atexit, plain pytest fixtures)."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._close_log()
+
+    def log_tail(self, max_lines: int = _TAIL_LINES) -> str:
+        """The last lines etcd logged since the latest start()."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_offset)
+                text = log.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-max_lines:])
+
+    def _resolve_binary(self) -> str:
+        found = shutil.which(self.binary)
+        if found is None:
+            raise EtcdNotInstalled(
+                f"etcd binary {self.binary!r} not found; install Debian's etcd-server "
+                "(apt-get install etcd-server) or pass the path of an etcd 3.4+ binary"
+            )
+        return found
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        with trio.CancelScope(shield=True):
+            await self.stop()
