@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from json.decoder import scanstring
 
 
 class ConfigError(ValueError):
@@ -62,7 +61,7 @@ def config_error_at(source: str, text: str, offset: int, message: str) -> Config
 PathStep = str | int
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_SCALAR = re.compile(r"-?[0-9][0-9.eE+-]*|true|false|null")
+_JSON = json.JSONDecoder()
 _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
@@ -82,28 +81,9 @@ def _skip_ws(text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
-def _skip_value(text: str, pos: int) -> int:
-    """Return the offset just past the value starting at ``pos``."""
-    char = text[pos]
-    if char == '"':
-        return scanstring(text, pos + 1)[1]
-    if char in "{[":
-        closing = "}" if char == "{" else "]"
-        pos = _skip_ws(text, pos + 1)
-        if text[pos] == closing:
-            return pos + 1
-        while True:
-            if char == "{":
-                pos = _skip_ws(text, scanstring(text, pos + 1)[1])
-                pos = _skip_ws(text, pos + 1)  # the colon
-            pos = _skip_ws(text, _skip_value(text, pos))
-            if text[pos] == closing:
-                return pos + 1
-            pos = _skip_ws(text, pos + 1)  # the comma
-    match = _SCALAR.match(text, pos)
-    if match is None:
-        raise json.JSONDecodeError("unexpected character", text, pos)
-    return match.end()
+def _read_value(text: str, pos: int) -> tuple[object, int]:
+    """The value starting at ``pos`` and the offset just past it."""
+    return _JSON.raw_decode(text, pos)
 
 
 def locate(text: str, path: list[PathStep], key: str | None = None) -> int:
@@ -133,12 +113,12 @@ def _find_member(text: str, pos: int, name: str, want_key: bool) -> int | None:
     pos = _skip_ws(text, pos + 1)
     while text[pos] != "}":
         key_start = pos
-        member, pos = scanstring(text, pos + 1)
+        member, pos = _read_value(text, pos)
         pos = _skip_ws(text, pos)
         value_start = _skip_ws(text, pos + 1)
         if member == name:
             return key_start if want_key else value_start
-        pos = _skip_ws(text, _skip_value(text, value_start))
+        pos = _skip_ws(text, _read_value(text, value_start)[1])
         if text[pos] == ",":
             pos = _skip_ws(text, pos + 1)
     return None
@@ -150,7 +130,7 @@ def _find_element(text: str, pos: int, index: int) -> int | None:
     while text[pos] != "]":
         if current == index:
             return pos
-        pos = _skip_ws(text, _skip_value(text, pos))
+        pos = _skip_ws(text, _read_value(text, pos)[1])
         if text[pos] == ",":
             pos = _skip_ws(text, pos + 1)
         current += 1

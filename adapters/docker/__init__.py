@@ -1,0 +1,1 @@
+"""Docker engine adapters for `registry-cli add`: build, save, push/pull, credentials."""

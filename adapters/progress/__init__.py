@@ -1,0 +1,1 @@
+"""Progress reporters for long `registry-cli add` runs: terminal and plain-line."""

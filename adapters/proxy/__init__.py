@@ -1,0 +1,1 @@
+"""Where the proxy binary packaged into every service image comes from."""

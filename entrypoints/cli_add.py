@@ -1,0 +1,202 @@
+"""`registry-cli add`: the composition root of the add-image use case.
+
+The only place that picks concrete adapters for it: the Docker engine (build,
+save, push/pull), the proxy source (--custom-proxy or git+go), the UnixFS
+content hasher, a progress reporter (live on a terminal, plain lines
+otherwise, always on stderr) and the registry library for the final add.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import msgspec
+
+from application.ports import ContentHasher
+from application.publish import AddImage, AddImageRequest, AddImageResult, Registrar
+from application.publishing_ports import ProgressReporter, ProxySource, PublishError
+from domain.config_errors import ConfigError
+from domain.dockerfile import InvalidBuildPlan
+from domain.image_ref import InvalidImageReference, parse_image_reference
+from domain.service_config import ServiceConfig, decode_service_config
+from domain.service_info import ServiceInfo
+from domain.service_name import InvalidServiceName
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class _Hashless:
+    """Stands in for the hasher when --content-id or --no-add means none is needed."""
+
+    def content_id(self, chunks: Iterable[bytes]) -> str:
+        raise AssertionError("no content hash was expected in this run")
+
+
+def add_command(
+    config: Path,
+    image_name: str,
+    service_name: str,
+    *,
+    dir: Path = Path("."),
+    custom_proxy: Path | None = None,
+    proxy_version: str | None = None,
+    proxy_cmd: str | None = None,
+    no_add: bool = False,
+    use_existing_image: bool = False,
+    content_id: str | None = None,
+    json_output: bool = False,
+    bootstraps: list[str],
+    psk: bytes | None,
+) -> int:
+    """Run `registry-cli add`; returns the exit code. Expected errors print one message."""
+    try:
+        request = AddImageRequest(
+            config=_read_config(config),
+            image=parse_image_reference(image_name),
+            service_name=service_name,
+            context_dir=dir,
+            proxy_cmd=proxy_cmd,
+            no_add=no_add,
+            use_existing_image=use_existing_image,
+            content_id=content_id,
+        )
+    except (ConfigError, InvalidImageReference, InvalidServiceName) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except OSError as exc:
+        return _fail(f"cannot read config {config}: {exc.strerror or exc}", EXIT_USAGE)
+    if not no_add and not bootstraps:  # fail before a long build, not after it
+        return _fail(
+            "no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS), or pass --no-add",
+            EXIT_USAGE,
+        )
+    if custom_proxy is not None and proxy_version is not None:
+        return _fail("--custom-proxy and --proxy-version exclude each other", EXIT_USAGE)
+
+    from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+
+    progress = _progress_reporter()
+    try:
+        use_case = _compose(request, progress, custom_proxy, proxy_version, bootstraps, psk)
+        result = use_case.run(request)
+    except (PublishError, InvalidBuildPlan, InvalidServiceName, InvalidImageReference) as exc:
+        return _fail(str(exc), EXIT_FAILURE)
+    except KeyboardInterrupt:
+        return 130
+    except EXPECTED_ERRORS as exc:  # registry-service side: unreachable, refused, ...
+        return _fail(explain(exc), exit_code_for(exc))
+    _print_result(request, result, json_output)
+    return EXIT_OK
+
+
+def _read_config(path: Path) -> ServiceConfig:
+    return decode_service_config(path.read_bytes(), str(path))
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"registry-cli add: {message}", file=sys.stderr)
+    return code
+
+
+def _progress_reporter() -> ProgressReporter:
+    if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
+        from adapters.progress.terminal import TerminalProgressReporter
+
+        return TerminalProgressReporter()
+    from adapters.progress.plain import PlainProgressReporter
+
+    return PlainProgressReporter(sys.stderr)
+
+
+def _compose(
+    request: AddImageRequest,
+    progress: ProgressReporter,
+    custom_proxy: Path | None,
+    proxy_version: str | None,
+    bootstraps: list[str],
+    psk: bytes | None,
+) -> AddImage:
+    from adapters.docker.credentials import RegistryCredentialSource, terminal_prompt
+    from adapters.docker.engine import connect_docker, engine_architecture
+    from adapters.docker.image_archive import DockerImageArchive
+    from adapters.docker.image_builder import DockerImageBuilder
+    from adapters.docker.image_publisher import DockerImagePublisher
+
+    client = connect_docker()
+    credentials = RegistryCredentialSource(prompt=terminal_prompt(progress.suspended))
+    publisher = DockerImagePublisher(client, credentials)
+    needs_proxy = not request.use_existing_image
+    return AddImage(
+        builder=DockerImageBuilder(client, publisher),
+        archive=DockerImageArchive(client),
+        publisher=publisher,
+        proxy_source=_proxy_source(
+            custom_proxy, proxy_version, engine_architecture(client) if needs_proxy else None
+        ),
+        hasher=_hasher(request),
+        progress=progress,
+        register=_registrar(bootstraps, psk),
+    )
+
+
+def _proxy_source(
+    custom_proxy: Path | None, proxy_version: str | None, goarch: str | None
+) -> ProxySource:
+    if custom_proxy is not None:
+        from adapters.proxy.local_proxy import LocalProxyBinary
+
+        return LocalProxyBinary(custom_proxy)
+    from adapters.proxy.git_proxy_builder import (
+        DEFAULT_PROXY_REPOSITORY,
+        PROXY_REPOSITORY_VARIABLE,
+        GitProxyBuilder,
+    )
+
+    repository = os.environ.get(PROXY_REPOSITORY_VARIABLE) or DEFAULT_PROXY_REPOSITORY
+    return GitProxyBuilder(repository, proxy_version, goarch=goarch)
+
+
+def _hasher(request: AddImageRequest) -> ContentHasher:
+    if request.no_add or request.content_id is not None:
+        return _Hashless()
+    from adapters.unixfs.hasher import UnixfsContentHasher
+
+    return UnixfsContentHasher()
+
+
+def _registrar(bootstraps: list[str], psk: bytes | None) -> Registrar:
+    def register(name: str, info: ServiceInfo) -> str:
+        import trio
+
+        from entrypoints import library
+
+        return str(trio.run(library.add_service, bootstraps, psk, name, info))
+
+    return register
+
+
+def _print_result(request: AddImageRequest, result: AddImageResult, json_output: bool) -> None:
+    if json_output:
+        record = {
+            "Name": request.service_name,
+            "Image": result.image,
+            "Registered": result.registered,
+            "Info": result.info,
+            "Response": result.response,
+            "Timings": {name: round(seconds, 3) for name, seconds in result.timings.items()},
+        }
+        print(msgspec.json.encode(record).decode())
+        return
+    if result.info is None:
+        what = "pulled" if request.use_existing_image else "built"
+        print(f"Image {result.image} {what}; not pushed or registered (--no-add).")
+        return
+    from entrypoints.output import human_record
+
+    print(human_record(request.service_name, result.info))
+    if result.response:
+        print(f"\nregistry-service: {result.response}")
