@@ -21,7 +21,7 @@ _GUARD_MARGIN = 1.0
 
 # Ask etcd to fail at once with "no leader" instead of queueing the request
 # until our deadline (the metadata etcd's Go client sends for the same purpose).
-_REQUIRE_LEADER = (("hasleader", "true"),)
+REQUIRE_LEADER = (("hasleader", "true"),)
 
 _CHANNEL_OPTIONS = [
     # A restarted etcd must be usable again within about a second; gRPC's
@@ -65,6 +65,7 @@ class EtcdConnection:
         self.kv = etcdrpc.KVStub(self._channel)
         self.cluster = etcdrpc.ClusterStub(self._channel)
         self.maintenance = etcdrpc.MaintenanceStub(self._channel)
+        self.watch = etcdrpc.WatchStub(self._channel)
 
     async def call(
         self,
@@ -76,7 +77,7 @@ class EtcdConnection:
     ) -> Any:
         """Run the unary RPC ``method`` (a stub attribute, e.g. ``self.kv.Range``)."""
         seconds = self.timeout if timeout is None else timeout
-        metadata = _REQUIRE_LEADER if require_leader else None
+        metadata = REQUIRE_LEADER if require_leader else None
         future = method.future(request, timeout=seconds, metadata=metadata)
         with trio.move_on_after(seconds + _GUARD_MARGIN):
             try:
