@@ -5,6 +5,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from adapters.etcd.membership import EtcdClusterMembership
+from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
 from adapters.libp2p.registry_server import Libp2pRegistryServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
@@ -17,7 +18,9 @@ class ServiceContainer(containers.DeclarativeContainer):
     config = providers.Configuration()
 
     metrics = providers.Singleton(PrometheusRegistryMetrics)
-    repository = providers.Singleton(EtcdServiceRepository, config.etcd_client_url)
+    etcd_store = providers.Singleton(EtcdServiceRepository, config.etcd_client_url)
+    # Reads from a watched in-memory copy; `run` must be started by the daemon.
+    repository = providers.Singleton(WatchedServiceRepository, etcd_store)
     membership = providers.Singleton(EtcdClusterMembership, config.etcd_client_url)
     handler = providers.Singleton(
         RegistryRequestHandler, repository=repository, membership=membership, metrics=metrics

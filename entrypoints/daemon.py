@@ -68,6 +68,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 nursery.start_soon(_advertise_forever, node, settings.advertise_interval)
                 nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
                 nursery.start_soon(_watch_storage, container)
+                await nursery.start(container.repository().run)
                 addrs = node.full_addrs()
                 for addr in addrs:
                     log.info("registry-service listening on %s", addr)

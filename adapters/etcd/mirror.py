@@ -1,0 +1,206 @@
+"""A ServiceRepository whose reads come from a local copy that an etcd watch keeps current.
+
+Every get through etcd costs a gRPC round trip and ~0.5 ms of Python gRPC
+overhead, more than the rest of a request. The registry is small (names to
+short JSON strings), so each instance keeps all of it in memory:
+
+- start: one Range over all keys, at revision R; then a Watch from R + 1;
+- writes go to etcd; the call returns once the watch has delivered the write's
+  revision, so a client that wrote through this instance reads its own write;
+- the watch carries etcd's require-leader flag: a member that loses its leader
+  cancels it, and a broken or lagging watch turns the copy off. Until it is
+  rebuilt, reads go to etcd (linearizable) like the plain repository's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import queue
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import trio
+from etcd3 import etcdrpc
+
+from adapters.etcd.connection import REQUIRE_LEADER, EtcdConnection
+from adapters.etcd.repository import EtcdServiceRepository
+
+log = logging.getLogger(__name__)
+
+_ALL_KEYS = {"key": b"\0", "range_end": b"\0"}
+# How long a write may wait for its own watch event before the copy is
+# declared broken (normally ~1 ms on one machine).
+CATCH_UP_TIMEOUT = 2.0
+_RETRY_MAX = 5.0
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+class WatchedServiceRepository:
+    """Reads from memory while the watch is healthy; otherwise from etcd."""
+
+    def __init__(self, store: EtcdServiceRepository) -> None:
+        self._store = store
+        self._connection: EtcdConnection = store.connection
+        self._entries: dict[str, str] = {}
+        self._revision = 0
+        self._ready = False
+        self._progress = trio.Condition()
+        self._follow_scope: trio.CancelScope | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    # --- ServiceRepository --------------------------------------------------
+
+    async def get(self, name: str) -> str | None:
+        if self._ready:
+            return self._entries.get(name)
+        return await self._store.get(name)
+
+    async def list(self) -> dict[str, str]:
+        if self._ready:
+            return dict(sorted(self._entries.items()))
+        return await self._store.list()
+
+    async def put(self, name: str, info_str: str) -> None:
+        request = etcdrpc.PutRequest(key=name.encode(), value=info_str.encode())
+        response = await self._connection.call(self._connection.kv.Put, request)
+        await self._catch_up(response.header.revision)
+
+    async def delete(self, name: str) -> int:
+        if not name:
+            return 0
+        request = etcdrpc.DeleteRangeRequest(key=name.encode())
+        response = await self._connection.call(self._connection.kv.DeleteRange, request)
+        await self._catch_up(response.header.revision)
+        return int(response.deleted)
+
+    # --- keeping the copy current ---------------------------------------------
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Build and maintain the copy until cancelled; ``started`` after the first try."""
+        started = _Once(task_status.started)
+        delay = 0.1
+        while True:
+            try:
+                revision = await self._load()
+                with trio.CancelScope() as self._follow_scope:
+                    await self._follow(revision + 1, started)
+                delay = 0.1
+            except Exception as exc:
+                log.info("etcd read cache off (%r); reads go to etcd", exc)
+            self._set_ready(False)
+            started()
+            await trio.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX)
+
+    async def _load(self) -> int:
+        request = etcdrpc.RangeRequest(**_ALL_KEYS)
+        response = await self._connection.call(self._connection.kv.Range, request)
+        self._entries = {_text(kv.key): _text(kv.value) for kv in response.kvs}
+        return int(response.header.revision)
+
+    async def _follow(self, start_revision: int, started: _Once) -> None:
+        """Apply watch events until the watch ends; returns or raises when it does."""
+        requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        create = etcdrpc.WatchCreateRequest(**_ALL_KEYS, start_revision=start_revision)
+        requests.put(etcdrpc.WatchRequest(create_request=create))
+        responses = self._connection.watch.Watch(
+            _until_none(requests), metadata=REQUIRE_LEADER
+        )
+        token = trio.lowlevel.current_trio_token()
+        events: trio.MemorySendChannel[Any]
+        events, inbox = trio.open_memory_channel[Any](1024)
+
+        def pump() -> None:
+            # Blocking iterator on a worker thread; each response goes to trio.
+            try:
+                for response in responses:
+                    trio.from_thread.run(events.send, response, trio_token=token)
+            except grpc.RpcError as exc:
+                # After cancellation nobody listens any more: ignore what fails then.
+                with contextlib.suppress(Exception):
+                    trio.from_thread.run(events.send, exc, trio_token=token)
+            except Exception:
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    trio.from_thread.run_sync(events.close, trio_token=token)
+
+        self._revision = start_revision - 1
+        try:
+            async with trio.open_nursery() as nursery:
+                # (trio-typing's stale stubs don't know abandon_on_cancel yet)
+                thread = functools.partial(
+                    trio.to_thread.run_sync, pump, abandon_on_cancel=True  # type: ignore[call-arg]
+                )
+                nursery.start_soon(thread)
+                async for item in inbox:
+                    if isinstance(item, Exception):
+                        raise item
+                    self._apply(item)
+                    if item.created:
+                        started()
+                    async with self._progress:
+                        self._progress.notify_all()
+                raise ConnectionError("etcd watch ended")
+        finally:
+            inbox.close()
+            requests.put(None)
+            responses.cancel()
+
+    def _apply(self, response: Any) -> None:
+        if response.canceled or response.compact_revision:
+            raise ConnectionError(
+                f"etcd cancelled the watch: {response.cancel_reason or 'compacted'}"
+            )
+        for event in response.events:
+            key = _text(event.kv.key)
+            if event.type == etcdrpc.Event.PUT:
+                self._entries[key] = _text(event.kv.value)
+            else:
+                self._entries.pop(key, None)
+        if response.created:
+            self._set_ready(True)
+        self._revision = max(self._revision, int(response.header.revision))
+
+    async def _catch_up(self, revision: int) -> None:
+        if not self._ready:
+            return
+        with trio.move_on_after(CATCH_UP_TIMEOUT):
+            async with self._progress:
+                while self._ready and self._revision < revision:
+                    await self._progress.wait()
+            return
+        log.warning("etcd watch lags behind revision %d; rebuilding the read cache", revision)
+        self._set_ready(False)
+        if self._follow_scope is not None:
+            self._follow_scope.cancel()
+
+    def _set_ready(self, ready: bool) -> None:
+        if ready != self._ready:
+            log.info("etcd read cache %s", "on" if ready else "off")
+        self._ready = ready
+
+
+class _Once:
+    def __init__(self, action: Callable[[], object]) -> None:
+        self._action: Callable[[], object] | None = action
+
+    def __call__(self) -> None:
+        if self._action is not None:
+            action, self._action = self._action, None
+            action()
+
+
+def _until_none(requests: queue.SimpleQueue[Any]) -> Iterator[Any]:
+    # gRPC pulls the request stream on its own thread; None ends it.
+    while (item := requests.get()) is not None:
+        yield item
