@@ -267,7 +267,10 @@ def proxy_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = source / "proxy-bin"
     env = {**os.environ, "CGO_ENABLED": "0", "GOPROXY": "off", "GOTOOLCHAIN": "local"}
     subprocess.run(
-        ["go", "build", "-o", str(out), "./proxy"], cwd=source, env=env, check=True,
+        ["go", "build", "-o", str(out), "./proxy"],
+        cwd=source,
+        env=env,
+        check=True,
         capture_output=True,
     )
     return out

@@ -116,8 +116,13 @@ def test_full_add_then_get_shows_the_pushed_digest_and_the_image_content_hash(
 
 
 def test_no_add_builds_but_pushes_and_registers_nothing(
-    registry, registry_server, docker_config_dir, docker_client, docker_test_images,
-    proxy_binary, tmp_path,
+    registry,
+    registry_server,
+    docker_config_dir,
+    docker_client,
+    docker_test_images,
+    proxy_binary,
+    tmp_path,
 ):
     directory = service_dir(tmp_path, docker_test_images["base"])
     image, repository = image_name(registry_server)
@@ -144,8 +149,13 @@ def test_use_existing_image_pulls_and_registers_with_given_content_id(
     existing = registry.cli(
         "--json",
         *add_args(
-            directory, image, "again", proxy_binary,
-            "--use-existing-image", "--content-id", "QmGiven",
+            directory,
+            image,
+            "again",
+            proxy_binary,
+            "--use-existing-image",
+            "--content-id",
+            "QmGiven",
         ),
     )
     assert existing.returncode == 0, existing.stderr
@@ -164,7 +174,8 @@ def test_wrong_password_fails_cleanly(
     directory = service_dir(tmp_path, docker_test_images["base"])
     image, repository = image_name(registry_server)
     result = run_cli(
-        "--bootstrap", UNUSED_BOOTSTRAP,
+        "--bootstrap",
+        UNUSED_BOOTSTRAP,
         *add_args(directory, image, "svc", proxy_binary),
     )
     assert result.returncode == 1
@@ -180,7 +191,8 @@ def test_no_credentials_and_no_terminal_fails_with_a_hint(
     directory = service_dir(tmp_path, docker_test_images["base"])
     image, _ = image_name(registry_server)
     result = run_cli(
-        "--bootstrap", UNUSED_BOOTSTRAP,
+        "--bootstrap",
+        UNUSED_BOOTSTRAP,
         *add_args(directory, image, "svc", proxy_binary),
     )
     assert result.returncode == 1, result.stderr
@@ -193,7 +205,9 @@ def test_credentials_from_docker_config_json(
     registry, registry_server, docker_config_dir, docker_test_images, proxy_binary, tmp_path
 ):
     write_docker_login(
-        docker_config_dir, registry_server.address, registry_server.username,
+        docker_config_dir,
+        registry_server.address,
+        registry_server.username,
         registry_server.password,
     )
     directory = service_dir(tmp_path, docker_test_images["base"])
@@ -243,7 +257,10 @@ def test_copy_source_outside_dir_is_refused(docker_test_images, proxy_binary, tm
 
 
 def test_image_is_runnable_with_the_documented_layout(
-    docker_config_dir, docker_client: docker.DockerClient, docker_test_images, proxy_binary,
+    docker_config_dir,
+    docker_client: docker.DockerClient,
+    docker_test_images,
+    proxy_binary,
     tmp_path,
 ):
     directory = service_dir(tmp_path, docker_test_images["base"])

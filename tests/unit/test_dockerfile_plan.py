@@ -39,9 +39,7 @@ def test_service_mode_dockerfile_byte_for_byte() -> None:
         "my-service:1.0",
     )
     assert plan.dockerfile == (
-        "FROM python:3.8\n"
-        + CORE
-        + "COPY app.py .\n"
+        "FROM python:3.8\n" + CORE + "COPY app.py .\n"
         "COPY static static\n"
         "RUN pip install flask\n"
         "RUN mkdir -p /data\n"
