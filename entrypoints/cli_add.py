@@ -81,7 +81,9 @@ def add_command(
 
     progress = _progress_reporter()
     try:
-        use_case = _compose(request, progress, custom_proxy, proxy_version, bootstraps, psk)
+        use_case = compose_add_image(
+            request, progress, custom_proxy, proxy_version, bootstraps, psk
+        )
         result = use_case.run(request)
     except (PublishError, InvalidBuildPlan, InvalidServiceName, InvalidImageReference) as exc:
         return _fail(str(exc), EXIT_FAILURE)
@@ -112,7 +114,7 @@ def _progress_reporter() -> ProgressReporter:
     return PlainProgressReporter(sys.stderr)
 
 
-def _compose(
+def compose_add_image(
     request: AddImageRequest,
     progress: ProgressReporter,
     custom_proxy: Path | None,

@@ -33,6 +33,7 @@ from domain.dockerfile import (
 )
 
 _TAR_BLOCK = tarfile.BLOCKSIZE
+_COPY_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,14 @@ def _tar_info(entry: ContextEntry, tar: tarfile.TarFile) -> tarfile.TarInfo:
 
 def write_tar(context: DirectoryBuildContext, sink: _Writable) -> None:
     """Write the context as an uncompressed tar, file by file in bounded memory."""
-    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+    # Mode "w" (not the "w|" stream mode, which re-buffers everything in 10 KiB
+    # records) with a large copy buffer: file data reaches the sink in big writes.
+    with tarfile.TarFile(
+        fileobj=sink,  # type: ignore[arg-type]  # writing needs only write() and tell()
+        mode="w",
+        format=tarfile.PAX_FORMAT,
+        copybufsize=_COPY_BUFFER,
+    ) as tar:
         for entry in context.entries:
             info = _tar_info(entry, tar)
             if entry.data is not None:
@@ -194,6 +202,8 @@ def write_tar(context: DirectoryBuildContext, sink: _Writable) -> None:
 
 class _Writable(Protocol):
     def write(self, data: bytes, /) -> int: ...
+
+    def tell(self) -> int: ...
 
 
 class _BytesReader:

@@ -66,13 +66,22 @@ class ChunkWriter:
         self._channel = channel
         self._chunk_size = chunk_size
         self._buffer = bytearray()
+        self._written = 0
 
     def write(self, data: bytes, /) -> int:
+        self._written += len(data)
+        if not self._buffer and len(data) >= self._chunk_size:
+            self._channel.put(bytes(data))  # large writes pass without re-buffering
+            return len(data)
         self._buffer += data
         while len(self._buffer) >= self._chunk_size:
             self._channel.put(bytes(self._buffer[: self._chunk_size]))
             del self._buffer[: self._chunk_size]
         return len(data)
+
+    def tell(self) -> int:
+        """Bytes written so far (tarfile's non-stream write mode asks)."""
+        return self._written
 
     def flush(self) -> None:
         if self._buffer:
@@ -82,6 +91,8 @@ class ChunkWriter:
 
 class _Sink(Protocol):
     def write(self, data: bytes, /) -> int: ...
+
+    def tell(self) -> int: ...
 
 
 def written_in_thread(
