@@ -77,6 +77,7 @@ async def registry_client(
         key_pair=ephemeral_identity(),
         psk=check_psk(psk) if psk is not None else None,
         dht_server=False,
+        graceful_close=False,
     )
     async with running_node(settings) as node:
         failures = await connect_bootstraps(node, addresses, BOOTSTRAP_TIMEOUT)

@@ -24,6 +24,7 @@ from typing import Any
 import grpc
 import trio
 from etcd3 import etcdrpc
+from etcd3.etcdrpc import kv_pb2
 
 from adapters.etcd.connection import REQUIRE_LEADER, EtcdConnection
 from adapters.etcd.repository import EtcdServiceRepository
@@ -52,6 +53,7 @@ class WatchedServiceRepository:
         self._ready = False
         self._progress = trio.Condition()
         self._follow_scope: trio.CancelScope | None = None
+        self.rebuilds = 0  # times the copy was dropped after having been on
 
     @property
     def ready(self) -> bool:
@@ -163,7 +165,7 @@ class WatchedServiceRepository:
             )
         for event in response.events:
             key = _text(event.kv.key)
-            if event.type == etcdrpc.Event.PUT:
+            if event.type == kv_pb2.Event.PUT:
                 self._entries[key] = _text(event.kv.value)
             else:
                 self._entries.pop(key, None)
@@ -187,6 +189,7 @@ class WatchedServiceRepository:
     def _set_ready(self, ready: bool) -> None:
         if ready != self._ready:
             log.info("etcd read cache %s", "on" if ready else "off")
+            self.rebuilds += not ready
         self._ready = ready
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import multiaddr
@@ -30,6 +31,7 @@ from domain.bootstrap import BootstrapAddress
 log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/0"
+CLOSE_TIMEOUT = 2.0
 
 
 class BootstrapUnreachable(ConnectionError):
@@ -45,7 +47,9 @@ class NodeSettings:
     # A dial that takes longer than this on a LAN/loopback is a dead peer.
     dial_timeout: float = 5.0
     dial_retries: int = 1
-    extra_protocols: dict[str, object] = field(default_factory=dict)
+    # Short-lived clients just drop their sockets: yamux's polite close sleeps
+    # 0.1 s per connection, longer than the whole request took.
+    graceful_close: bool = True
 
 
 @dataclass
@@ -128,9 +132,30 @@ async def running_node(settings: NodeSettings) -> AsyncIterator[Libp2pNode]:
     host = build_host(settings)
     listen = [multiaddr.Multiaddr(a) for a in settings.listen]
     async with host.run(listen_addrs=listen):
-        dht = ServerModeKadDHT(host, DHTMode.SERVER if settings.dht_server else DHTMode.CLIENT)
-        async with background_trio_service(dht):
-            yield Libp2pNode(host=host, dht=dht, rendezvous=DhtRendezvous(dht))
+        try:
+            dht = ServerModeKadDHT(
+                host, DHTMode.SERVER if settings.dht_server else DHTMode.CLIENT
+            )
+            async with background_trio_service(dht):
+                yield Libp2pNode(host=host, dht=dht, rendezvous=DhtRendezvous(dht))
+        finally:
+            # host.run() leaves connections open until garbage collection: the
+            # peer then keeps a dead connection it will query and hang on. Close
+            # them deterministically, but never let shutdown hang.
+            with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
+                if settings.graceful_close:
+                    await host.close()
+                else:
+                    await _drop_connections(host)
+
+
+async def _drop_connections(host: IHost) -> None:
+    for connections in list(host.get_network().connections.values()):
+        for connection in list(connections):
+            secured = getattr(getattr(connection, "muxed_conn", None), "secured_conn", None)
+            if secured is not None:
+                with contextlib.suppress(Exception):
+                    await secured.close()
 
 
 def peer_info_of(address: BootstrapAddress) -> PeerInfo:

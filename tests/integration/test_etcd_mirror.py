@@ -37,6 +37,8 @@ async def test_reads_follow_writes_from_other_clients_and_our_own(etcd_member): 
         foreign.delete("before")
         await _eventually(lambda: _equals(repo.get("before"), None))
         assert await repo.list() == {"theirs": "2"}
+        # all of that was served by the copy: it never had to be rebuilt
+        assert repo.ready and repo.rebuilds == 0
         nursery.cancel_scope.cancel()
 
 

@@ -142,3 +142,41 @@ def test_metrics_endpoint_counts_requests(registry):
     assert 'registry_requests_total{operation="get",outcome="ok"} 2.0' in text
     assert "registry_request_duration_seconds_bucket" in text
     assert "registry_etcd_healthy 1.0" in text
+
+
+async def test_with_host_routing_reuses_the_callers_host_and_dht(registry):
+    import multiaddr
+
+    from adapters.libp2p.identity import ephemeral_identity
+    from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+    from domain import parse_bootstrap
+
+    psk = psk_from_passphrase(registry.passphrase)
+    settings = NodeSettings(key_pair=ephemeral_identity(), psk=psk, dht_server=False)
+    async with running_node(settings) as node:
+        assert not await connect_bootstraps(node, [parse_bootstrap(registry.addrs[0])], 5)
+        text = await library.add_service_with_host_routing(node.host, node.dht, "hr", INFO)
+        assert text.startswith("Added {hr:")
+        assert await library.get_service_with_host_routing(node.host, node.rendezvous, "hr") == INFO
+        assert "hr" in await library.list_services_with_host_routing(node.host, node.dht)
+        await library.delete_service_with_host_routing(node.host, node.dht, "hr")
+        with pytest.raises(ServiceNotFound):
+            await library.get_service_with_host_routing(node.host, node.dht, "hr")
+        # the caller's node is still usable afterwards: nothing was torn down
+        assert node.host.get_network().connections
+    # multiaddr objects are accepted as bootstraps too
+    objects = [multiaddr.Multiaddr(a) for a in registry.addrs]
+    await library.add_service(objects, psk, "obj", INFO)
+    assert await library.get_service(objects, psk, "obj") == INFO
+
+
+def test_asyncio_callers_use_the_threaded_wrappers(registry):
+    import asyncio
+
+    psk = psk_from_passphrase(registry.passphrase)
+
+    async def main() -> ServiceInfo:
+        await library.add_service_asyncio(registry.addrs, psk, "aio", INFO)
+        return await library.get_service_asyncio(registry.addrs, psk, "aio")
+
+    assert asyncio.run(main()) == INFO
