@@ -30,6 +30,7 @@ log = logging.getLogger("registry-service")
 
 BOOTSTRAP_RETRY_MAX = 60.0
 HEALTH_INTERVAL = 5.0
+ADVERTISE_TIMEOUT = 60.0
 
 
 class StartupError(RuntimeError):
@@ -117,8 +118,10 @@ async def _advertise_forever(node: Libp2pNode, interval: float) -> None:
     # later, or restarted DHT nodes, need to hear from us much sooner.
     while True:
         try:
-            stored = await node.rendezvous.advertise(REGISTRY_RENDEZVOUS)
-            log.debug("advertised %s (remote copies: %s)", REGISTRY_RENDEZVOUS, stored)
+            # A lookup that hangs on one unresponsive peer must not stop the loop.
+            with trio.move_on_after(ADVERTISE_TIMEOUT):
+                stored = await node.rendezvous.advertise(REGISTRY_RENDEZVOUS)
+                log.debug("advertised %s (remote copies: %s)", REGISTRY_RENDEZVOUS, stored)
         except Exception as exc:
             log.warning("advertising failed: %s", exc)
         await trio.sleep(interval)
