@@ -1,7 +1,10 @@
-"""Progress on a terminal: one live line per stage (bar, bytes, rate, elapsed).
+"""Progress on a terminal: one live line per running stage (bar, bytes, rate, elapsed).
 
-Tool output (the build log) scrolls above the live lines; a finished stage
-stays as a line with its time. Uses rich, which cyclopts already brings in.
+Tool output (the build log) and each finished stage's summary line scroll
+above the live lines. Around a password prompt the live display is taken
+down and later rebuilt from the stages' own state: a rich display that is
+merely restarted would move its cursor over lines printed meanwhile. Uses
+rich, which cyclopts already brings in.
 """
 
 from __future__ import annotations
@@ -16,97 +19,158 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
 
-from adapters.progress.stage_clock import StageClock, now
+from adapters.progress.stage_clock import StageClock, human_bytes, now
 
 _STATUS_WIDTH = 60
 
 
+class _OnlyWithBytes(ProgressColumn):
+    """Shows the wrapped column only for stages that move bytes (others have no total)."""
+
+    def __init__(self, inner: ProgressColumn) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def render(self, task: Task) -> Text:
+        if task.total is None or not task.completed:
+            return Text("")
+        rendered = self._inner.render(task)
+        return rendered if isinstance(rendered, Text) else Text(str(rendered))
+
+
+def _new_display(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<10}"),
+        BarColumn(bar_width=24),
+        _OnlyWithBytes(DownloadColumn()),
+        _OnlyWithBytes(TransferSpeedColumn()),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=console,
+        transient=True,
+    )
+
+
 class TerminalStage:
-    def __init__(self, progress: Progress, task: TaskID, console: Console, name: str) -> None:
-        self._progress = progress
-        self._task = task
-        self._console = console
-        self._name = name
+    """A stage's own state, mirrored into the live display while there is one."""
+
+    def __init__(self, reporter: TerminalProgressReporter, name: str) -> None:
+        self._reporter = reporter
+        self.name = name
+        self.total: int | None = None
         self.done = 0
+        self.status_text = ""
+        self.display: tuple[Progress, TaskID] | None = None
 
     def set_total(self, total: int | None) -> None:
-        self._progress.update(self._task, total=total)
+        with self._reporter.lock:
+            self.total = total
+            if self.display:
+                self.display[0].update(self.display[1], total=total)
 
     def advance(self, amount: int) -> None:
-        self.done += amount
-        self._progress.advance(self._task, amount)
+        with self._reporter.lock:
+            self.done += amount
+            if self.display:
+                self.display[0].update(self.display[1], completed=self.done)
 
     def status(self, text: str) -> None:
         short = text if len(text) <= _STATUS_WIDTH else text[: _STATUS_WIDTH - 1] + "…"
-        self._progress.update(self._task, status=escape(short))
+        with self._reporter.lock:
+            self.status_text = escape(short)
+            if self.display:
+                self.display[0].update(self.display[1], status=self.status_text)
 
     def log(self, line: str) -> None:
-        self._console.print(f"[dim]{escape(self._name)} |[/dim] {escape(line)}", highlight=False)
+        self._reporter.emit(f"[dim]{escape(self.name)} |[/dim] {escape(line)}")
 
 
 class TerminalProgressReporter:
     def __init__(self, console: Console | None = None) -> None:
         self._console = console or Console(stderr=True)
-        self._progress = Progress(
-            SpinnerColumn(finished_text="[green]✓[/green]"),
-            TextColumn("{task.description:<10}"),
-            BarColumn(bar_width=24),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[status]}"),
-            console=self._console,
-            transient=False,
-        )
+        self.lock = threading.RLock()
         self._clock = StageClock()
-        self._active = 0
-        self._lock = threading.Lock()
+        self._stages: list[TerminalStage] = []
+        self._display: Progress | None = None
+        # Lines that arrive while a prompt owns the terminal wait until it is done.
+        self._held: list[str] | None = None
+
+    def emit(self, markup: str) -> None:
+        with self.lock:
+            if self._held is not None:
+                self._held.append(markup)
+            else:
+                self._console.print(markup, highlight=False)
+
+    def _show(self, stage: TerminalStage) -> None:
+        if self._display is None:
+            self._display = _new_display(self._console)
+            self._display.start()
+        task = self._display.add_task(
+            stage.name, total=stage.total, completed=stage.done, status=stage.status_text
+        )
+        stage.display = (self._display, task)
+
+    def _take_down(self) -> None:
+        if self._display is not None:
+            self._display.stop()
+            self._display = None
+        for stage in self._stages:
+            stage.display = None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[TerminalStage]:
-        with self._lock:
-            if self._active == 0:
-                self._progress.start()
-            self._active += 1
-        task = self._progress.add_task(name, total=None, status="")
-        stage = TerminalStage(self._progress, task, self._console, name)
+        stage = TerminalStage(self, name)
+        with self.lock:
+            self._stages.append(stage)
+            if self._held is None:
+                self._show(stage)
         started = now()
         try:
             yield stage
         except BaseException:
-            self._progress.update(task, status="[red]failed[/red]")
-            self._progress.stop_task(task)
+            self._finish(stage, f"[red]✗[/red] {name:<10} failed after {now() - started:.1f} s")
             raise
-        else:
-            self._clock.record(name, now() - started)
-            # A finished stage shows a full bar even when its total was never known.
-            self._progress.update(task, total=max(stage.done, 1), completed=max(stage.done, 1))
-            self._progress.stop_task(task)
-        finally:
-            with self._lock:
-                self._active -= 1
-                if self._active == 0:
-                    self._progress.refresh()
-                    self._progress.stop()
+        seconds = now() - started
+        self._clock.record(name, seconds)
+        moved = f"  {human_bytes(stage.done)}" if stage.done else ""
+        self._finish(stage, f"[green]✓[/green] {name:<10} {seconds:6.1f} s{moved}")
+
+    def _finish(self, stage: TerminalStage, summary: str) -> None:
+        with self.lock:
+            self._stages.remove(stage)
+            if stage.display:
+                stage.display[0].remove_task(stage.display[1])
+                stage.display = None
+            if not self._stages:
+                self._take_down()
+            self.emit(summary)
 
     @contextmanager
     def suspended(self) -> Iterator[None]:
-        with self._lock:
-            live = self._active > 0
-            if live:
-                self._progress.stop()
+        with self.lock:
+            self._take_down()
+            self._held = []
         try:
             yield
         finally:
-            if live:
-                self._progress.start()
+            with self.lock:
+                held, self._held = self._held or [], None
+                for markup in held:
+                    self._console.print(markup, highlight=False)
+                for stage in self._stages:
+                    self._show(stage)
 
     def timings(self) -> dict[str, float]:
         return self._clock.timings()
