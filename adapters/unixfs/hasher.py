@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from contextlib import closing
+from typing import IO
 
 from adapters.unixfs.balanced import CHUNK_SIZE, MAX_LINKS, BalancedTree, LeafHasher
 from adapters.unixfs.dag_builder import UnixfsFileBuilder
@@ -59,7 +60,7 @@ class UnixfsContentHasher:
         """Consume ``chunks`` (any sizes) incrementally, in bounded memory."""
         return self._hash_stream(iter(chunks))
 
-    def content_id_of_file(self, file: str | os.PathLike[str] | BinaryIO) -> str:
+    def content_id_of_file(self, file: str | os.PathLike[str] | IO[bytes]) -> str:
         """The id of a file by path, or of an open binary stream read to its end."""
         if isinstance(file, str | os.PathLike):
             # Unbuffered: reads land straight in our buffers, no stdio copy in between.
@@ -67,7 +68,7 @@ class UnixfsContentHasher:
                 return self._hash_open(stream)
         return self._hash_open(file)
 
-    def _hash_open(self, stream: BinaryIO) -> str:
+    def _hash_open(self, stream: IO[bytes]) -> str:
         fd = _regular_file_fd(stream) if self._threaded else None
         if fd is None:
             return self._hash_stream(_read_blocks(stream, self._block_size))
@@ -76,25 +77,29 @@ class UnixfsContentHasher:
         start = stream.tell()
         tree = BalancedTree(MAX_LINKS)
         end = start
-        for links, filled in parallel_leaves(
-            fd, start, self._leaves, self._block_size, self._workers
-        ):
-            for link in links:
-                tree.add(link)
-            end += filled
+        blocks = parallel_leaves(fd, start, self._leaves, self._block_size, self._workers)
+        with closing(blocks):  # on any error, stop the workers now
+            for links, filled in blocks:
+                for link in links:
+                    tree.add(link)
+                end += filled
         stream.seek(end)
         return cid_v0(tree.finish().digest)
 
     def _hash_stream(self, pieces: Iterator[bytes | memoryview]) -> str:
         builder = UnixfsFileBuilder(self._chunk_size)
-        if self._threaded:
-            pieces = prefetch(pieces, depth=_DEPTH)
-        for piece in pieces:
-            builder.update(piece)
+        if not self._threaded:
+            for piece in pieces:
+                builder.update(piece)
+            return builder.finish()
+        # closing: on any error, stop the reader thread now, not at garbage collection.
+        with closing(prefetch(pieces, depth=_DEPTH)) as ahead:
+            for piece in ahead:
+                builder.update(piece)
         return builder.finish()
 
 
-def _regular_file_fd(stream: BinaryIO) -> int | None:
+def _regular_file_fd(stream: IO[bytes]) -> int | None:
     """The descriptor to pread from, if ``stream`` is a seekable regular file."""
     try:
         fd = stream.fileno()
@@ -105,7 +110,7 @@ def _regular_file_fd(stream: BinaryIO) -> int | None:
     return fd
 
 
-def _read_blocks(stream: BinaryIO, block_size: int) -> Iterator[memoryview | bytes]:
+def _read_blocks(stream: IO[bytes], block_size: int) -> Iterator[memoryview | bytes]:
     """Blocks of ``stream`` until EOF, full-sized but the last, into recycled buffers.
 
     Each yielded view stays valid until ``_POOL - 1`` further blocks have been asked for.

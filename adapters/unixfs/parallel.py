@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from adapters.unixfs.balanced import LeafHasher
 from adapters.unixfs.dag_pb import Link
@@ -28,7 +28,7 @@ _Item = tuple[list[Link], int] | Failure
 
 def parallel_leaves(
     fd: int, start: int, leaves: LeafHasher, block_size: int, workers: int
-) -> Iterator[tuple[list[Link], int]]:
+) -> Generator[tuple[list[Link], int], None, None]:
     """``(links, bytes)`` per block of ``fd`` from offset ``start`` to EOF, in file order.
 
     ``block_size`` must be a multiple of the chunk size, so that only the block that

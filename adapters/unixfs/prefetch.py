@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -38,7 +38,7 @@ def offer(items: queue.Queue[Q], item: Q, stop: threading.Event) -> bool:
     return False
 
 
-def prefetch(source: Iterator[T], depth: int = 1) -> Iterator[T]:
+def prefetch(source: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
     """Yield ``source``'s items in order, each produced on a worker thread ahead of time.
 
     An exception in ``source`` is re-raised here. If the consumer stops early (an error,

@@ -340,10 +340,27 @@ def test_prefetch_worker_stops_when_consumer_leaves() -> None:
 
     items = prefetch(endless())
     assert next(items) == 0
-    items.close()  # type: ignore[attr-defined]
+    items.close()
     for _ in range(100):
         if threading.active_count() <= before:
             break
         threading.Event().wait(0.02)
     assert threading.active_count() <= before
     assert len(produced) < 10  # bounded read-ahead, not the whole source
+
+
+def test_hasher_stops_its_reader_when_hashing_fails() -> None:
+    before = threading.active_count()
+
+    def bad_pieces() -> Iterator[object]:
+        yield b"fine"
+        while True:
+            yield 42  # not bytes: the builder raises TypeError
+
+    with pytest.raises(TypeError):
+        UnixfsContentHasher().content_id(bad_pieces())  # type: ignore[arg-type]
+    for _ in range(100):
+        if threading.active_count() <= before:
+            break
+        threading.Event().wait(0.02)
+    assert threading.active_count() <= before
