@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install what the interop tests run against: the pinned js-libp2p peer
+# (tests/integration/interop, from the npm registry) and Debian's Go toolchain, whose
+# encoding/json checks the golden vectors. Idempotent: `npm ci` runs only when
+# node_modules is missing or package-lock.json changed since the last install.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+peer_dir="$(cd "$here/.." && pwd)/tests/integration/interop"
+stamp="$peer_dir/node_modules/.installed-lock.sha256"
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "setup-interop: node and npm are needed (Node >= 20)" >&2
+    exit 1
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq golang-go >/dev/null
+fi
+
+want="$(sha256sum "$peer_dir/package-lock.json" | cut -d' ' -f1)"
+have="$(cat "$stamp" 2>/dev/null || true)"
+if [ "$want" != "$have" ]; then
+    # npm ci installs exactly the lock file, so the peer cannot drift. Some packages
+    # declare engines "node >= 22"; the polyfill covers what they use (see docs/interop.md).
+    (cd "$peer_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+fi
+
+echo "interop peer ready: node $(node --version), $peer_dir/peer.mjs; $(go version)"
