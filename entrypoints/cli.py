@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -80,7 +81,7 @@ def delete(service_name: str, /) -> int:
 
 
 @app.command(name="hash")
-def hash_(file: str, /) -> int:
+def hash_(file: Annotated[str, Parameter(allow_leading_hyphen=True)], /) -> int:
     """Print the content id (IPFS CIDv0, as `ipfs add` gives) of a file; '-' reads stdin.
 
     Parameters
@@ -179,7 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
+def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
+    # One line, like our errors (e.g. "answer may be stale"), not Python's file:line form.
+    print(f"registry-cli: warning: {message}", file=sys.stderr)
+
+
 def _quiet_libraries() -> None:
+    warnings.showwarning = _show_warning
     # py-libp2p logs each failed dial attempt; we report the outcome ourselves.
     level = os.environ.get("REGISTRY_LOG_LEVEL", "").upper()
     logging.basicConfig(level=level or logging.WARNING, format="%(name)s: %(message)s")

@@ -75,3 +75,15 @@ def test_go_style_single_dash_flags():
         "--",
         "-psk",
     ]
+
+
+def test_registry_cli_hash_reads_stdin_via_dash(monkeypatch, capsys):
+    import io
+    import sys
+
+    from entrypoints.cli import main
+
+    data = b"Ivan, Michael, Andrew, Henry, and Thomas are pretty cool eh\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["hash", "-"]) == 0
+    assert capsys.readouterr().out.strip() == "QmX37CLME3bh8oJyLy858CZino5cbRg7Bd1zf5qoen4aQn"
