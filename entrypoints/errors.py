@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import trio
+
 from application.client import RequestTooLarge, ServiceNotFound
 from application.ports import RegistryUnavailable, RequestRejected, StorageUnavailable
 from domain.bootstrap import InvalidBootstrapAddress
@@ -29,6 +31,21 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
     OSError,
 )
+
+
+def single_error(exc: BaseException) -> BaseException:
+    """The one real error inside trio's nested ExceptionGroups, if there is exactly one."""
+    leaves: list[BaseException] = []
+
+    def collect(err: BaseException) -> None:
+        if isinstance(err, BaseExceptionGroup):
+            for inner in err.exceptions:
+                collect(inner)
+        elif not isinstance(err, trio.Cancelled):
+            leaves.append(err)
+
+    collect(exc)
+    return leaves[0] if len(leaves) == 1 else exc
 
 
 def exit_code_for(exc: BaseException) -> int:

@@ -28,6 +28,7 @@ from application.ports import RegistryUnavailable
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
 from domain.psk import check_psk, psk_from_passphrase
 from domain.service_info import PerfInd, ServiceInfo
+from entrypoints.errors import single_error
 
 __all__ = [
     "PerfInd",
@@ -132,21 +133,7 @@ async def _with_client(bootstraps: Bootstraps, psk: bytes | None, operation: Any
             return await operation(client)
     except BaseExceptionGroup as group:
         # The node's nurseries wrap our one error in groups; callers want the error.
-        raise _single_error(group) from None
-
-
-def _single_error(group: BaseExceptionGroup) -> BaseException:
-    leaves: list[BaseException] = []
-
-    def collect(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                collect(inner)
-        elif not isinstance(exc, trio.Cancelled):
-            leaves.append(exc)
-
-    collect(group)
-    return leaves[0] if len(leaves) == 1 else group
+        raise single_error(group) from None
 
 
 async def add_service(

@@ -13,7 +13,7 @@ from cyclopts import App, Parameter
 
 from adapters.etcd.process_args import default_etcd_data_dir
 from domain.cluster import EtcdEndpoint
-from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain, single_error
 from entrypoints.flags import (
     go_style_flags,
     resolve_bootstraps,
@@ -137,15 +137,21 @@ _FLAGS = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = go_style_flags(sys.argv[1:] if argv is None else argv, _FLAGS)
+    from adapters.etcd.process import EtcdNotInstalled, EtcdStartFailed
+    from adapters.libp2p.identity import IdentityError
     from entrypoints.daemon import StartupError
 
+    startup_errors = (StartupError, EtcdStartFailed, EtcdNotInstalled, IdentityError)
     try:
         code = app(args, result_action="return_value")
-    except (StartupError, *EXPECTED_ERRORS) as exc:  # type: ignore[misc]
-        print(f"registry-service: {explain(exc)}", file=sys.stderr)
-        return exit_code_for(exc)
     except KeyboardInterrupt:
         return 130
+    except BaseException as exc:
+        error = single_error(exc)
+        if not isinstance(error, startup_errors + EXPECTED_ERRORS):
+            raise
+        print(f"registry-service: {explain(error)}", file=sys.stderr)
+        return exit_code_for(error)
     return code if isinstance(code, int) else 0
 
 
