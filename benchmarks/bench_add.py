@@ -132,11 +132,37 @@ def our_round(root: Path, tag: str) -> dict[str, float]:
     return {**result.timings, "total": total}
 
 
+def process_round(root: Path, tag: str, registry_service: object) -> dict[str, float]:
+    """The whole `registry-cli add` process, registering with a real registry-service."""
+    argv = [
+        "add",
+        "--dir",
+        str(root),
+        "--custom-proxy",
+        str(root / "proxy-bin"),
+        str(root / "service-conf.json"),
+        tag,
+        f"bench-{tag.rsplit('/', 1)[-1]}",
+    ]
+    started = time.perf_counter()
+    done = registry_service.cli("--json", *argv, timeout=600)  # type: ignore[attr-defined]
+    total = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"registry-cli add failed:\n{done.stderr}")
+    return {**json.loads(done.stdout)["Timings"], "total": total}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=int, default=100, help="payload size in MiB")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
+    parser.add_argument(
+        "--process",
+        action="store_true",
+        help="run ours as the registry-cli process against a real registry-service "
+        "(includes interpreter start-up and the registry round trip; needs etcd)",
+    )
     args = parser.parse_args()
 
     client = docker.from_env()
@@ -147,6 +173,11 @@ def main() -> int:
     proxy = Path(shutil.which("true") or "/bin/true")
     results: dict[str, list[dict[str, float]]] = {"cli": [], "ours": []}
     work = Path(tempfile.mkdtemp(prefix="bench-add-"))
+    registry_service = None
+    if args.process:
+        from registry_process import RegistryProcess
+
+        registry_service = RegistryProcess(work / "registry-service").start()
     try:
         # Warm-up: the base layer gets pushed once, so no round pays for it.
         warm = make_context(work / "warm", base, 1, proxy)
@@ -156,7 +187,9 @@ def main() -> int:
             for side in order:
                 root = make_context(work / f"{side}{index}", base, args.mb, proxy)
                 tag = f"{address}/bench/{side}{index}:1"
-                if side == "ours":
+                if side == "ours" and registry_service is not None:
+                    results["ours"].append(process_round(root, tag, registry_service))
+                elif side == "ours":
                     results["ours"].append(our_round(root, tag))
                 else:
                     config = decode_service_config((root / "service-conf.json").read_bytes())
@@ -165,6 +198,8 @@ def main() -> int:
                 client.images.remove(tag, force=True)
                 shutil.rmtree(root)
     finally:
+        if registry_service is not None:
+            registry_service.stop()
         container.stop()  # type: ignore[attr-defined]
         shutil.rmtree(work, ignore_errors=True)
 
