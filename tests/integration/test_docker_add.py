@@ -16,6 +16,8 @@ from docker_fixtures import (
     write_docker_login,
 )
 
+from adapters.unixfs.hasher import UnixfsContentHasher
+
 _names = itertools.count()
 # Never dialled: these runs fail at the push, before registering.
 UNUSED_BOOTSTRAP = "/ip4/127.0.0.1/tcp/9/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
@@ -109,6 +111,12 @@ def test_full_add_then_get_shows_the_pushed_digest_and_the_image_content_hash(
     login = {"username": registry_login.username, "password": registry_login.password}
     pulled = docker_client.images.pull(expected_hash, auth_config=login)
     assert pulled.id == built_id
+    # Anyone can reproduce the ContentHash from the registry: pull, tag, save, hash.
+    pulled.tag(f"{registry_login.address}/{repository}", "1.0")
+    assert (
+        UnixfsContentHasher().content_id(docker_client.api.get_image(image))
+        == (info["ContentHash"])
+    )
     output = docker_client.containers.run(
         expected_hash, ["sh", "-c", "cat conf.json; echo; cat VERSION"], remove=True
     )
