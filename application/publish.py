@@ -1,7 +1,7 @@
 """The add-image use case: config -> Dockerfile -> build -> save+hash / push -> register.
 
 Saving+hashing and pushing both only read the built image, so they run side by
-side (the push in a worker thread): on a 100 MB image that hides most of the
+side (the push in a daemon thread): on a 100 MB image that hides most of the
 hashing time behind the push. A failure of either stops the other's stream.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,17 +111,15 @@ class AddImage:
             with self.progress.stage("push") as stage:
                 return request.content_id, self.publisher.push(request.image, stage)
         stop = threading.Event()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as pool:
-            pushed: Future[str] = pool.submit(self._push_then_flag, request, stop)
-            try:
-                content_hash = self._save_and_hash(request, request.image.tagged, stop)
-            except Cancelled:
-                content_hash = ""  # the push failed; its error is the one to report
-            except BaseException:
-                stop.set()
-                raise
-            digest = pushed.result()
-        return content_hash, digest
+        pushed = _InBackground(lambda: self._push_then_flag(request, stop), name="push")
+        try:
+            content_hash = self._save_and_hash(request, request.image.tagged, stop)
+        except Cancelled:
+            content_hash = ""  # the push failed; its error is the one to report
+        except BaseException:
+            stop.set()  # on Ctrl-C the push thread is a daemon: exiting ends it
+            raise
+        return content_hash, pushed.result()
 
     def _push_then_flag(self, request: AddImageRequest, stop: threading.Event) -> str:
         try:
@@ -165,6 +162,30 @@ def _image_to_save(request: AddImageRequest) -> str:
     if request.image.digest:
         return f"{request.image.name}@{request.image.digest}"
     return request.image.tagged
+
+
+class _InBackground:
+    """Runs one call in a daemon thread (so Ctrl-C is never held up by it)."""
+
+    def __init__(self, call: Callable[[], str], name: str) -> None:
+        self._call = call
+        self._value: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 def _stoppable(chunks: Iterable[bytes], stop: threading.Event | None) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -65,7 +66,10 @@ def from_environment(environ: dict[str, str] | None = None) -> RegistryCredentia
 def from_docker_config(registry: str, config_path: str | None = None) -> RegistryCredentials | None:
     """What `docker login` stored for ``registry`` (``docker.io`` for Docker Hub)."""
     try:
-        stored = auth.load_config(config_path=config_path).resolve_authconfig(registry)
+        with warnings.catch_warnings():
+            # The SDK warns about a missing helper program, then fails; the failure says it.
+            warnings.simplefilter("ignore", UserWarning)
+            stored = auth.load_config(config_path=config_path).resolve_authconfig(registry)
     except DockerException as exc:  # e.g. a credential helper that fails or is missing
         raise RegistryAuthFailed(f"cannot read credentials for {registry}: {exc}") from exc
     if not stored:

@@ -25,7 +25,7 @@ class PlainStage:
         self._total: int | None = None
         self._done = 0
         self._last_report = now()
-        self._last_status = ""
+        self._seen_status: set[str] = set()
         self._last_logged = ""
         self._lock = threading.Lock()
 
@@ -47,10 +47,13 @@ class PlainStage:
         self._reporter.line(self._name, f"{human_bytes(done)}{total}")
 
     def status(self, text: str) -> None:
-        # Push repeats "Pushing" per layer update; a build step was just logged.
-        if text not in (self._last_status, self._last_logged):
-            self._last_status = text
-            self._reporter.line(self._name, text)
+        # A push repeats "<layer>: Pushing" per progress update, interleaving
+        # layers; a build step was just logged as it is. Say each thing once.
+        with self._lock:
+            if text in self._seen_status or text == self._last_logged:
+                return
+            self._seen_status.add(text)
+        self._reporter.line(self._name, text)
 
     def log(self, line: str) -> None:
         self._last_logged = line
