@@ -51,7 +51,7 @@ class JsPeer:
             raise JsPeerError(f"unexpected first line from the peer: {ready}")
         self.peer_id: str = ready["peerId"]
         self.addrs: list[str] = ready["addrs"]
-        self.swarm_key: str | None = ready["swarmKey"]
+        self.swarm_key: str | None = ready.get("swarmKey")
         self.dht_mode: str = ready["dhtMode"]
 
     def _read(self) -> None:

@@ -184,7 +184,7 @@ emit({
   event: 'ready',
   peerId: node.peerId.toString(),
   addrs: node.getMultiaddrs().map(String),
-  swarmKey,
+  swarmKey: swarmKey ?? null,
   dhtMode: node.services.dht.getMode()
 })
 
