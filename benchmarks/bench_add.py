@@ -182,6 +182,7 @@ def main() -> int:
         # Warm-up: the base layer gets pushed once, so no round pays for it.
         warm = make_context(work / "warm", base, 1, proxy)
         our_round(warm, f"{address}/bench/warm:1")
+        client.images.remove(f"{address}/bench/warm:1", force=True)
         for index in range(args.rounds):
             order = ("cli", "ours") if index % 2 == 0 else ("ours", "cli")
             for side in order:

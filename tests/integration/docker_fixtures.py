@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import configparser
+import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,7 +125,21 @@ def docker_client() -> Iterator[docker.DockerClient]:
     except DockerException as exc:
         _fail_or_skip(f"no Docker engine answers ({exc}); run scripts/setup-docker.sh")
     yield client
+    _remove_test_images(client)
     client.close()
+
+
+# Tags the tests create: fixed names under physarum-test/, and pushes to the
+# session's throw-away registries on loopback.
+_TEST_TAG = re.compile(r"^(physarum-test/|127\.0\.0\.1:\d+/test/)")
+
+
+def _remove_test_images(client: docker.DockerClient) -> None:
+    for image in client.images.list():
+        names = image.tags + list(image.attrs.get("RepoDigests") or [])  # pulled by digest
+        if any(_TEST_TAG.match(name) for name in names):
+            with contextlib.suppress(DockerException):
+                client.images.remove(image.id, force=True)
 
 
 @pytest.fixture(scope="session")

@@ -229,7 +229,9 @@ def test_failing_run_fails_cleanly_quoting_the_builder(
     docker_config_dir, docker_test_images, proxy_binary, tmp_path
 ):
     directory = service_dir(tmp_path, docker_test_images["base"], run=["echo before; exit 7"])
-    result = run_cli(*add_args(directory, "local/failing:1", "svc", proxy_binary, "--no-add"))
+    result = run_cli(
+        *add_args(directory, "physarum-test/failing:1", "svc", proxy_binary, "--no-add")
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
@@ -239,7 +241,9 @@ def test_failing_run_fails_cleanly_quoting_the_builder(
 
 def test_missing_base_image_fails_cleanly(docker_config_dir, proxy_binary, tmp_path):
     directory = service_dir(tmp_path, "physarum-test/no-such-base:never")
-    result = run_cli(*add_args(directory, "local/nobase:1", "svc", proxy_binary, "--no-add"))
+    result = run_cli(
+        *add_args(directory, "physarum-test/nobase:1", "svc", proxy_binary, "--no-add")
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "base image 'physarum-test/no-such-base:never'" in result.stderr.splitlines()[-1]
@@ -248,7 +252,7 @@ def test_missing_base_image_fails_cleanly(docker_config_dir, proxy_binary, tmp_p
 def test_config_error_is_reported_with_line_and_column(proxy_binary, tmp_path):
     config = tmp_path / "bad.json"
     config.write_text('{\n  "CpuReq": "one"\n}\n')
-    result = run_cli("add", "--no-add", str(config), "local/x:1", "svc")
+    result = run_cli("add", "--no-add", str(config), "physarum-test/x:1", "svc")
     assert result.returncode == 2
     assert f"{config}:2:13:" in result.stderr and "Traceback" not in result.stderr
 
@@ -259,7 +263,7 @@ def test_copy_source_outside_dir_is_refused(docker_test_images, proxy_binary, tm
     config = json.loads((directory / "service-conf.json").read_text())
     config["DockerConf"]["Copy"] = [["escape/passwd", "."]]
     (directory / "service-conf.json").write_text(json.dumps(config))
-    result = run_cli(*add_args(directory, "local/esc:1", "svc", proxy_binary, "--no-add"))
+    result = run_cli(*add_args(directory, "physarum-test/esc:1", "svc", proxy_binary, "--no-add"))
     assert result.returncode == 1
     assert "outside --dir" in result.stderr and "Traceback" not in result.stderr
 
@@ -272,10 +276,12 @@ def test_image_is_runnable_with_the_documented_layout(
     tmp_path,
 ):
     directory = service_dir(tmp_path, docker_test_images["base"])
-    result = run_cli(*add_args(directory, "local/layout:1", "svc", proxy_binary, "--no-add"))
+    result = run_cli(
+        *add_args(directory, "physarum-test/layout:1", "svc", proxy_binary, "--no-add")
+    )
     assert result.returncode == 0, result.stderr
     out = docker_client.containers.run(
-        "local/layout:1",
+        "physarum-test/layout:1",
         ["sh", "-c", "pwd; ls /app | sort | tr '\\n' ' '; echo; ./proxy a b; echo $PROXY_PORT"],
         remove=True,
     ).decode()
@@ -285,5 +291,5 @@ def test_image_is_runnable_with_the_documented_layout(
         "test proxy v2 [a b]",
         "4201",
     ]
-    config = docker_client.images.get("local/layout:1").attrs["Config"]
+    config = docker_client.images.get("physarum-test/layout:1").attrs["Config"]
     assert config["Cmd"][-1].startswith("./proxy --configfile conf.json $PROXY_PORT svc ")

@@ -130,10 +130,10 @@ def test_cli_builds_the_image_with_the_proxy_version_asked_for(
         "--dir",
         str(tmp_path),
         str(config),
-        "local/proxied:1",
+        "physarum-test/proxied:1",
         "svc",
     )
     assert result.returncode == 0, result.stderr
     assert "[proxy]" in result.stderr
-    out = docker_client.containers.run("local/proxied:1", ["./proxy", "hi"], remove=True)
+    out = docker_client.containers.run("physarum-test/proxied:1", ["./proxy", "hi"], remove=True)
     assert out.decode() == "test proxy v1 [hi]\n"
