@@ -135,11 +135,15 @@ _TEST_TAG = re.compile(r"^(physarum-test/|127\.0\.0\.1:\d+/test/)")
 
 
 def _remove_test_images(client: docker.DockerClient) -> None:
+    # By name, never by id: a test may have tagged a shared base image.
     for image in client.images.list():
-        names = image.tags + list(image.attrs.get("RepoDigests") or [])  # pulled by digest
-        if any(_TEST_TAG.match(name) for name in names):
-            with contextlib.suppress(DockerException):
-                client.images.remove(image.id, force=True)
+        names = list(image.tags)
+        if not names:  # pulled by digest only
+            names = list(image.attrs.get("RepoDigests") or [])
+        for name in names:
+            if _TEST_TAG.match(name):
+                with contextlib.suppress(DockerException):
+                    client.images.remove(name)
 
 
 @pytest.fixture(scope="session")
