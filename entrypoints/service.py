@@ -55,6 +55,10 @@ def serve(
     listen: Annotated[list[str] | None, _Flag] = None,
     addr_file: Path | None = None,
     advertise_interval: float = 300.0,
+    leave: Annotated[bool, _Flag] = False,
+    unstarted_member_grace: float = 60.0,
+    join_timeout: float = 120.0,
+    etcd_timeout: float = 3.0,
     log_level: str = "INFO",
 ) -> int:
     """Run a registry-service instance until SIGINT or SIGTERM.
@@ -62,7 +66,7 @@ def serve(
     Parameters
     ----------
     algo
-        Key algorithm when generating a key: RSA, Ed25519 or Secp256k1.
+        Key algorithm when generating a key: RSA, Ed25519, Secp256k1 or ECDSA.
     bits
         RSA key length in bits (at least 2048).
     bootstrap
@@ -97,18 +101,26 @@ def serve(
         Once serving, write this node's full /ip4/.../p2p/<id> addresses here, one per line.
     advertise_interval
         Seconds between re-advertisements of the rendezvous in the DHT.
+    leave
+        When stopped (SIGINT/SIGTERM), remove this instance's etcd member from the cluster
+        for good and delete its data dir. Without it, a stopped instance stays a member and
+        resumes when restarted.
+    unstarted_member_grace
+        Seconds after which a member that was added but never started is removed.
+    join_timeout
+        Seconds a new instance keeps asking to be added to the cluster, and then waits for
+        its etcd member to be ready.
+    etcd_timeout
+        Seconds any one etcd call may take. A write caught by the death of the etcd leader
+        fails after this, and the client then tries another instance.
     log_level
         DEBUG, INFO, WARNING or ERROR.
     """
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
-    # py-libp2p logs every peer hiccup at WARNING; keep ours readable.
-    logging.getLogger("libp2p").setLevel(max(logging.ERROR, logging.getLogger().level))
+    _configure_logging(log_level)
     endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
     settings = DaemonSettings(
         etcd=endpoint,
-        etcd_data_dir=(etcd_data_dir or default_etcd_data_dir(endpoint)).expanduser(),
+        etcd_data_dir=_data_dir(etcd_data_dir, endpoint),
         new_etcd_cluster=new_etcd_cluster,
         psk=resolve_psk(psk),
         bootstraps=resolve_bootstraps(bootstrap),
@@ -121,27 +133,154 @@ def serve(
         prom_listen_addr=prom_listen_addr,
         addr_file=addr_file,
         advertise_interval=advertise_interval,
+        leave=leave,
+        unstarted_member_grace=unstarted_member_grace,
+        join_timeout=join_timeout,
+        etcd_timeout=etcd_timeout,
     )
     from entrypoints.daemon import run_daemon
 
-    trio.run(run_daemon, settings)
+    return int(trio.run(run_daemon, settings))
+
+
+# --- operator commands on an instance's etcd member ------------------------------
+
+
+@app.command(name="leave")
+def leave_command(
+    *,
+    etcd_client_port: int = 2379,
+    etcd_ip: str = "127.0.0.1",
+    etcd_peer_port: int = 2380,
+    etcd_data_dir: Path | None = None,
+) -> int:
+    """Remove a stopped instance's etcd member from the cluster for good, and its data dir.
+
+    Give the --etcd-* flags the instance ran with. The rest of the cluster must have quorum.
+    A running instance leaves when stopped if it was started with --leave.
+
+    Parameters
+    ----------
+    etcd_client_port
+        The instance's etcd client port.
+    etcd_ip
+        The instance's etcd IP address.
+    etcd_peer_port
+        The instance's etcd peer port.
+    etcd_data_dir
+        The instance's etcd data directory (default as for the daemon).
+    """
+    from entrypoints.cluster_commands import leave_stopped_instance
+
+    _configure_logging("WARNING")
+    endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
+    print(trio.run(leave_stopped_instance, endpoint, _data_dir(etcd_data_dir, endpoint)))
     return 0
+
+
+snapshot = App(name="snapshot", help="Back up the registry (etcd snapshot) and restore it.")
+app.command(snapshot)
+
+
+@snapshot.command(name="save")
+def snapshot_save_command(
+    file: Path,
+    /,
+    *,
+    etcd_client_port: int = 2379,
+    etcd_ip: str = "127.0.0.1",
+) -> int:
+    """Save a snapshot of the running instance's etcd member (the whole registry) to FILE.
+
+    The file is what `etcdctl snapshot save` writes. It is the member's own copy, so it
+    can be taken even while the cluster has no quorum (it may then miss recent writes).
+
+    Parameters
+    ----------
+    file
+        Where to write the snapshot (replaced atomically).
+    etcd_client_port
+        The instance's etcd client port.
+    etcd_ip
+        The instance's etcd IP address.
+    """
+    from entrypoints.cluster_commands import snapshot_save
+
+    endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port)
+    print(trio.run(snapshot_save, endpoint, file))
+    return 0
+
+
+@snapshot.command(name="restore")
+def snapshot_restore_command(
+    file: Path,
+    /,
+    *,
+    etcd_client_port: int = 2379,
+    etcd_ip: str = "127.0.0.1",
+    etcd_peer_port: int = 2380,
+    etcd_data_dir: Path | None = None,
+    etcdctl: str = "etcdctl",
+) -> int:
+    """Make a new one-member cluster from a snapshot, in an instance's empty data dir.
+
+    Then start registry-service with the same --etcd-* flags; other instances join it
+    with empty data dirs. See docs/cluster.md.
+
+    Parameters
+    ----------
+    file
+        The snapshot file (from `registry-service snapshot save` or `etcdctl snapshot save`).
+    etcd_client_port
+        The new instance's etcd client port.
+    etcd_ip
+        The new instance's etcd IP address.
+    etcd_peer_port
+        The new instance's etcd peer port.
+    etcd_data_dir
+        The new instance's etcd data directory; must not exist or be empty.
+    etcdctl
+        The etcdctl binary (Debian package etcd-client).
+    """
+    from entrypoints.cluster_commands import snapshot_restore
+
+    endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
+    print(snapshot_restore(file, endpoint, _data_dir(etcd_data_dir, endpoint), etcdctl=etcdctl))
+    return 0
+
+
+def _data_dir(flag: Path | None, endpoint: EtcdEndpoint) -> Path:
+    return (flag or default_etcd_data_dir(endpoint)).expanduser()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    # py-libp2p logs every peer hiccup at WARNING; keep ours readable.
+    logging.getLogger("libp2p").setLevel(max(logging.ERROR, logging.getLogger().level))
 
 
 _FLAGS = (
     "algo", "bits", "bootstrap", "ephemeral", "etcd-client-port", "etcd-ip", "etcd-peer-port",
     "etcd-data-dir", "keyfile", "local", "new-etcd-cluster", "prom-listen-addr", "psk", "listen",
-    "addr-file", "advertise-interval", "log-level",
+    "addr-file", "advertise-interval", "log-level", "leave", "unstarted-member-grace",
+    "join-timeout", "etcd-timeout",
 )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = go_style_flags(sys.argv[1:] if argv is None else argv, _FLAGS)
     from adapters.etcd.process import EtcdNotInstalled, EtcdStartFailed
+    from adapters.etcd.snapshot import SnapshotFailed
     from adapters.libp2p.identity import IdentityError
+    from application.cluster import JoinFailed, LeaveFailed
     from entrypoints.daemon import StartupError
 
-    startup_errors = (StartupError, EtcdStartFailed, EtcdNotInstalled, IdentityError)
+    startup_errors = (
+        StartupError, EtcdStartFailed, EtcdNotInstalled, IdentityError, JoinFailed, LeaveFailed,
+        SnapshotFailed,
+    )
     try:
         code = app(args, result_action="return_value")
     except KeyboardInterrupt:

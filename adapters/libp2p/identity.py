@@ -3,7 +3,7 @@
 The file holds ``<key type number> <base64 of the raw private key>`` with the
 type numbers of libp2p's protobuf enum; "raw" is what go-libp2p's ``Raw()``
 returns (PKCS#1 DER for RSA, seed||public key for Ed25519, the 32-byte scalar
-for Secp256k1), so key files move between Go and Python nodes.
+for Secp256k1, SEC1 DER for ECDSA), so key files move between Go and Python nodes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from libp2p.crypto.ed25519 import Ed25519PrivateKey
 from libp2p.crypto.keys import KeyPair, PrivateKey
 from libp2p.crypto.rsa import RSAPrivateKey
 from libp2p.crypto.secp256k1 import Secp256k1PrivateKey
+
+from adapters.libp2p.ecdsa import EcdsaPrivateKey
 
 MIN_RSA_BITS = 2048
 DEFAULT_KEYFILE = "~/.privKeyHashLookup"
@@ -33,7 +35,9 @@ class KeyAlgorithm(enum.IntEnum):
         for algo in cls:
             if algo.name.lower() == name.strip().lower():
                 return algo
-        raise IdentityError(f"unknown key algorithm {name!r}: use RSA, Ed25519 or Secp256k1")
+        raise IdentityError(
+            f"unknown key algorithm {name!r}: use RSA, Ed25519, Secp256k1 or ECDSA"
+        )
 
 
 class IdentityError(ValueError):
@@ -49,9 +53,7 @@ def generate_private_key(algo: KeyAlgorithm, bits: int = MIN_RSA_BITS) -> Privat
         return Ed25519PrivateKey.new()
     if algo is KeyAlgorithm.SECP256K1:
         return Secp256k1PrivateKey.new()
-    # py-libp2p 0.8.1's ECC key cannot sign, so a host could never complete
-    # a Noise handshake with it: refuse up front instead of failing later.
-    raise IdentityError("ECDSA host keys are not supported by py-libp2p; use Ed25519 or RSA")
+    return EcdsaPrivateKey.new()
 
 
 def _raw_private_key(key: PrivateKey) -> bytes:
@@ -69,7 +71,7 @@ def _private_key_from_raw(algo: KeyAlgorithm, raw: bytes) -> PrivateKey:
         return Ed25519PrivateKey.from_bytes(raw[:32])
     if algo is KeyAlgorithm.SECP256K1:
         return Secp256k1PrivateKey.from_bytes(raw)
-    raise IdentityError("ECDSA host keys are not supported by py-libp2p; use Ed25519 or RSA")
+    return EcdsaPrivateKey.from_bytes(raw)
 
 
 def encode_key_file(key: PrivateKey) -> str:

@@ -14,7 +14,9 @@ from adapters.libp2p.identity import (
 )
 
 
-@pytest.mark.parametrize("algo", [KeyAlgorithm.ED25519, KeyAlgorithm.SECP256K1])
+@pytest.mark.parametrize(
+    "algo", [KeyAlgorithm.ED25519, KeyAlgorithm.SECP256K1, KeyAlgorithm.ECDSA]
+)
 def test_key_file_round_trip(algo):
     key = generate_private_key(algo)
     text = encode_key_file(key)
@@ -42,9 +44,55 @@ def test_unreadable_key_files(text):
         decode_key_file(text)
 
 
-def test_weak_rsa_and_ecdsa_are_refused_clearly():
+def test_weak_rsa_is_refused_clearly():
     with pytest.raises(IdentityError, match="2048"):
         generate_private_key(KeyAlgorithm.RSA, 1024)
     with pytest.raises(IdentityError, match="ECDSA"):
-        generate_private_key(KeyAlgorithm.ECDSA)
+        KeyAlgorithm.parse("DSA")
     assert KeyAlgorithm.parse("ed25519") is KeyAlgorithm.ED25519
+
+
+def test_ecdsa_keys_sign_verify_and_deserialize_as_go_encodes_them():
+    from cryptography.hazmat.primitives import serialization
+    from libp2p.crypto.serialization import deserialize_public_key
+    from libp2p.peer.id import ID
+
+    key = generate_private_key(KeyAlgorithm.ECDSA)
+    public = key.get_public_key()
+    signature = key.sign(b"noise payload")
+    assert public.verify(b"noise payload", signature)
+    assert not public.verify(b"tampered", signature)
+    # PKIX DER, as go-libp2p's ECDSA MarshalPublicKey
+    assert serialization.load_der_public_key(public.to_bytes()) is not None
+    again = deserialize_public_key(public.serialize())  # what a peer's handshake does
+    assert again.verify(b"noise payload", signature)
+    assert str(ID.from_pubkey(public)).startswith("Qm")  # > 42 bytes: sha2-256 peer id
+
+
+async def test_hosts_with_ecdsa_and_ed25519_identities_complete_a_noise_handshake():
+    import trio
+    from libp2p.custom_types import TProtocol
+
+    from adapters.libp2p.identity import ephemeral_identity
+    from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+    from adapters.libp2p.stream_io import read_to_end
+    from domain import parse_bootstrap
+
+    server_settings = NodeSettings(key_pair=ephemeral_identity(KeyAlgorithm.ECDSA),
+                                   listen=["/ip4/127.0.0.1/tcp/0"])
+    async with running_node(server_settings) as server:
+
+        async def echo(stream):  # type: ignore[no-untyped-def]
+            await stream.write(await read_to_end(stream, 1024))
+            await stream.close()
+
+        server.host.set_stream_handler(TProtocol("/echo/1"), echo)
+        client_settings = NodeSettings(key_pair=ephemeral_identity(), dht_server=False)
+        async with running_node(client_settings) as client:
+            boot = parse_bootstrap(server.full_addrs()[0])
+            with trio.fail_after(10):
+                assert not await connect_bootstraps(client, [boot], 5)
+                stream = await client.host.new_stream(server.peer_id, [TProtocol("/echo/1")])
+                await stream.write(b"hello")
+                await stream.close_write()
+                assert await read_to_end(stream, 1024) == b"hello"
