@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TextIO
 
 from adapters.progress.stage_clock import StageClock, human_bytes, now
+from application.publishing_ports import Cancelled
 
 _BYTES_EVERY_SECONDS = 5.0
 
@@ -77,8 +78,9 @@ class PlainProgressReporter:
         self.line(name, "started")
         try:
             yield progress
-        except BaseException:
-            self.line(name, f"failed after {now() - started:.1f} s")
+        except BaseException as exc:
+            ended = "stopped" if isinstance(exc, Cancelled) else "failed"
+            self.line(name, f"{ended} after {now() - started:.1f} s")
             raise
         seconds = now() - started
         self._clock.record(name, seconds)

@@ -30,6 +30,7 @@ from rich.progress import (
 from rich.text import Text
 
 from adapters.progress.stage_clock import StageClock, human_bytes, now
+from application.publishing_ports import Cancelled
 
 _STATUS_WIDTH = 60
 
@@ -139,8 +140,9 @@ class TerminalProgressReporter:
         started = now()
         try:
             yield stage
-        except BaseException:
-            self._finish(stage, f"[red]✗[/red] {name:<10} failed after {now() - started:.1f} s")
+        except BaseException as exc:
+            ended = "stopped" if isinstance(exc, Cancelled) else "failed"
+            self._finish(stage, f"[red]✗[/red] {name:<10} {ended} after {now() - started:.1f} s")
             raise
         seconds = now() - started
         self._clock.record(name, seconds)
