@@ -118,9 +118,9 @@ def accept_older_peer_records(peerstore: Any) -> None:
     py-libp2p's ``consume_peer_record`` returns False both for a forged record and for
     a genuine one older than the record it holds, and its DHT reads False as "invalid":
     it logs an error and drops that provider or closer peer from the lookup. Older
-    records are normal in a mixed network: js-libp2p re-signs its record whenever its
-    addresses change, and a py-libp2p DHT server relays the one it saw first. We keep
-    the newer record and let the lookup use the peer.
+    records are normal in a mixed network: js-libp2p re-signs its record when its own
+    peer data changes (seen within seconds of start-up), and a py-libp2p DHT server
+    relays the one it saw first. We keep the newer record and let the lookup use the peer.
     """
     consume = peerstore.consume_peer_record
 

@@ -94,8 +94,8 @@ def test_clients_reach_the_daemon_when_a_js_node_is_the_only_bootstrap(tmp_path,
             assert listed.returncode == 0, listed.stderr
             assert set(json.loads(listed.stdout)) == {"via-js"}
 
-            # The JS node re-signs its peer record as its addresses settle; the daemon
-            # relays the one it saw first. That older record is genuine, and must not cost
+            # The JS node re-signs its peer record soon after start-up; the daemon relays
+            # the one it saw first. That older record is genuine, and must not cost
             # us the peer (py-libp2p calls it invalid; see accept_older_peer_records).
             assert not [r for r in caplog.records if "signed-record" in r.getMessage()]
         finally:

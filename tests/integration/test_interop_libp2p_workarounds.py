@@ -1,23 +1,31 @@
-"""The py-libp2p behaviours we work around for mixed Go/JS networks, pinned down.
+"""What adapters/libp2p changes for mixed Go/JS networks, pinned down in-process.
 
-Each "upstream" test asserts py-libp2p 0.8.1's behaviour as it is; when one fails
-after an upgrade, upstream changed and the matching workaround in adapters/libp2p
-can likely go. The other tests check the workaround on our own hosts.
+- Signed peer records (node.accept_older_peer_records): the "upstream" test asserts
+  py-libp2p 0.8.1's behaviour as it is; when it fails after an upgrade, upstream
+  changed and the workaround can likely go. The others check our hosts.
+- The server-mode rule of our routing table (kad.ServerModeKadDHT) against peers
+  that query before our identify of them has finished.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import trio
 from libp2p import new_host
 from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.identity.identify.identify import ID as IdentifyID
 from libp2p.kad_dht.pb.kademlia_pb2 import Message
 from libp2p.kad_dht.utils import maybe_consume_signed_record
 from libp2p.peer.envelope import Envelope, seal_record
 from libp2p.peer.id import ID
 from libp2p.peer.peer_record import PeerRecord
+from libp2p.peer.peerinfo import PeerInfo
 from multiaddr import Multiaddr
 
 from adapters.libp2p.identity import ephemeral_identity
-from adapters.libp2p.node import NodeSettings, build_host
+from adapters.libp2p.kad import speaks_kad
+from adapters.libp2p.node import NodeSettings, build_host, running_node
 
 OLD_ADDR = Multiaddr("/ip4/127.0.0.1/tcp/4001")
 NEW_ADDR = Multiaddr("/ip4/127.0.0.1/tcp/4002")
@@ -73,3 +81,57 @@ def test_our_hosts_still_refuse_a_forged_record():
     forged = seal_record(PeerRecord(peer_id, [OLD_ADDR], seq=1), impostor.private_key)
     assert host.get_peerstore().consume_peer_record(forged, 7200) is False
     assert maybe_consume_signed_record(relayed(peer_id, forged), host) is False
+
+
+def dht_server_settings() -> NodeSettings:
+    return NodeSettings(
+        key_pair=ephemeral_identity(), listen=["/ip4/127.0.0.1/tcp/0"], dht_server=True
+    )
+
+
+def slow_down_identify(host: Any, delay: float) -> None:
+    """Answer identify requests late, as a busy or distant peer does."""
+    answer = host.get_mux().handlers[IdentifyID]
+
+    async def late(stream: Any) -> None:
+        await trio.sleep(delay)
+        await answer(stream)
+
+    host.set_stream_handler(IdentifyID, late)
+
+
+async def test_a_dht_server_that_asks_before_identify_is_done_still_joins_our_table():
+    # Go and JS DHT nodes query as soon as *they* have identified us; our identify of
+    # them may not be finished yet. The server-mode rule must wait for it, not refuse.
+    async with running_node(dht_server_settings()) as ours, running_node(
+        dht_server_settings()
+    ) as other:
+        slow_down_identify(other.host, delay=1.0)
+        await other.host.connect(PeerInfo(ours.peer_id, ours.host.get_addrs()))
+        await other.dht.add_known_server(ours.peer_id)
+        await other.dht.peer_routing.find_closest_peers_network(b"some key")
+        # The request has been served and identify is still running: the race is real.
+        assert speaks_kad(ours.host, other.peer_id) is None
+        with trio.fail_after(5):
+            while not ours.dht.routing_table.peer_in_table(other.peer_id):
+                await trio.sleep(0.05)
+        assert speaks_kad(ours.host, other.peer_id) is True
+
+
+async def test_a_client_that_asks_before_identify_is_done_stays_out_of_our_table():
+    # The same wait must not let DHT clients in (short-lived CLI clients, go/js nodes
+    # in client mode): identify tells that they do not serve KAD.
+    client_settings = NodeSettings(key_pair=ephemeral_identity(), dht_server=False)
+    async with running_node(dht_server_settings()) as ours, running_node(
+        client_settings
+    ) as client:
+        slow_down_identify(client.host, delay=0.5)
+        await client.host.connect(PeerInfo(ours.peer_id, ours.host.get_addrs()))
+        await client.dht.add_known_server(ours.peer_id)
+        await client.dht.peer_routing.find_closest_peers_network(b"some key")
+        with trio.fail_after(5):
+            while speaks_kad(ours.host, client.peer_id) is None:
+                await trio.sleep(0.05)
+        await trio.sleep(0.2)
+        assert speaks_kad(ours.host, client.peer_id) is False
+        assert not ours.dht.routing_table.peer_in_table(client.peer_id)
