@@ -38,14 +38,25 @@ class AddRequest(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
     info_str: str
 
 
-class GetResponse(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
+# "Stale": true (our addition) marks an answer read from one member's own copy
+# while the cluster had no quorum. It is left out when false, so the usual
+# answer is byte for byte the Go original's, and Go's decoder ignores it.
+
+
+class GetResponse(
+    msgspec.Struct, rename="pascal", forbid_unknown_fields=False, omit_defaults=True
+):
     info_str: str
     lookup_ok: bool
+    stale: bool = False
 
 
-class ListResponse(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
+class ListResponse(
+    msgspec.Struct, rename="pascal", forbid_unknown_fields=False, omit_defaults=True
+):
     name_to_info_str: dict[str, str] | None
     lookup_ok: bool
+    stale: bool = False
 
 
 class MemberAddRequest(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
@@ -58,7 +69,8 @@ class MalformedMessage(ValueError):
 
 
 def encode(message: msgspec.Struct) -> bytes:
-    return msgspec.json.encode(message)
+    # Maps sorted by key, as Go's encoding/json writes them (byte-equal answers).
+    return msgspec.json.encode(message, order="deterministic")
 
 
 def decode(data: bytes, kind: type[T]) -> T:

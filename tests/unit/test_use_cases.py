@@ -96,3 +96,10 @@ def _q(text: str) -> bytes:
     import json
 
     return json.dumps(text, separators=(",", ":")).encode()
+
+
+def test_list_response_keys_are_sorted_like_gos_encoding_json():
+    from domain.wire import ListResponse, encode
+
+    reply = encode(ListResponse(name_to_info_str={"b": "2", "a": "1"}, lookup_ok=True))
+    assert reply == b'{"NameToInfoStr":{"a":"1","b":"2"},"LookupOk":true}'
