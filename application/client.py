@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from application.ports import RegistryTransport
+import warnings
+
+from application.ports import NoQuorum, RegistryTransport, RequestRejected, StaleReadWarning
 from domain.service_info import ServiceInfo, decode_service_info, encode_service_info
 from domain.service_name import validate_service_name
 from domain.wire import (
@@ -39,7 +41,7 @@ async def add_service(transport: RegistryTransport, name: str, info: ServiceInfo
     """Store ``info`` under ``name``; returns the server's ``Added {...}`` text."""
     validate_service_name(name)
     payload = encode(AddRequest(name=name, info_str=encode_service_info(info)))
-    reply = await transport.request(Operation.ADD.protocol_id, _checked(payload))
+    reply = await _write(transport, Operation.ADD.protocol_id, _checked(payload), name)
     return reply.decode("utf-8", "replace")
 
 
@@ -47,6 +49,7 @@ async def get_service(transport: RegistryTransport, query: str) -> ServiceInfo:
     validate_service_name(query)
     reply = await transport.request(Operation.GET.protocol_id, _checked(query.encode()))
     response = decode(reply, GetResponse)
+    _warn_if_stale(response.stale)
     if not response.lookup_ok:
         raise ServiceNotFound(query)
     return decode_service_info(response.info_str)
@@ -55,6 +58,7 @@ async def get_service(transport: RegistryTransport, query: str) -> ServiceInfo:
 async def list_services(transport: RegistryTransport) -> dict[str, ServiceInfo]:
     reply = await transport.request(Operation.LIST.protocol_id, b"")
     response = decode(reply, ListResponse)
+    _warn_if_stale(response.stale)
     if not response.lookup_ok or not response.name_to_info_str:
         return {}
     return {
@@ -66,8 +70,43 @@ async def list_services(transport: RegistryTransport) -> dict[str, ServiceInfo]:
 async def delete_service(transport: RegistryTransport, name: str) -> str:
     """Returns the server's text; raises ServiceNotFound when nothing was deleted."""
     validate_service_name(name)
-    reply = await transport.request(Operation.DELETE.protocol_id, _checked(name.encode()))
+    reply = await _write(transport, Operation.DELETE.protocol_id, _checked(name.encode()), name)
     text = reply.decode("utf-8", "replace")
     if text.startswith("Error:"):
         raise ServiceNotFound(name)
     return text
+
+
+def _warn_if_stale(stale: bool) -> None:
+    if stale:
+        warnings.warn(
+            "the registry has no quorum right now: this answer comes from one instance's own "
+            "copy and may be stale (miss the latest changes)",
+            StaleReadWarning,
+            stacklevel=3,
+        )
+
+
+async def _write(
+    transport: RegistryTransport, protocol_id: str, payload: bytes, name: str
+) -> bytes:
+    try:
+        return await transport.request(protocol_id, payload)
+    except RequestRejected as exc:
+        # A reset stream carries no reason. A read tells the commonest one: without
+        # quorum a registry-service still answers it, marked stale.
+        if await _read_is_stale(transport, name):
+            raise NoQuorum(
+                "the registry has no quorum: most of its registry-service instances (etcd "
+                "members) are down, or a leader election is under way; writes are refused "
+                "until a majority is back, reads still answer but may be stale"
+            ) from exc
+        raise
+
+
+async def _read_is_stale(transport: RegistryTransport, name: str) -> bool:
+    try:
+        reply = await transport.request(Operation.GET.protocol_id, name.encode())
+        return decode(reply, GetResponse).stale
+    except Exception:
+        return False

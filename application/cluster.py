@@ -1,12 +1,29 @@
-"""Joining an existing etcd cluster through a running registry-service."""
+"""Cluster membership use cases: join, admit a newcomer, tend members, leave."""
 
 from __future__ import annotations
 
 import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-from application.ports import RegistryTransport
-from domain.cluster import EtcdEndpoint
+import trio
+
+from application.ports import (
+    ClusterMembership,
+    RegistryTransport,
+    RegistryUnavailable,
+    RequestRejected,
+    StorageUnavailable,
+)
+from domain.cluster import EtcdEndpoint, EtcdMember
 from domain.wire import MemberAddRequest, Operation, encode
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[object]]
+Clock = Callable[[], float]
 
 
 class EtcdStart(enum.Enum):
@@ -23,6 +40,32 @@ def choose_etcd_start(*, has_member_data: bool, new_cluster: bool) -> EtcdStart:
     return EtcdStart.NEW if new_cluster else EtcdStart.JOIN
 
 
+class JoinFailed(RuntimeError):
+    """No registry-service added our member in time."""
+
+
+class MemberConflict(RuntimeError):
+    """Another, running, member already uses the peer URL a newcomer asks for."""
+
+
+class LeaveFailed(RuntimeError):
+    """Our member could not be removed from the cluster."""
+
+
+class QuorumStatus:
+    """What this instance last learned about its cluster's quorum (the daemon's watch sets it).
+
+    Request handlers read it to mark answers stale without first waiting for
+    a read that cannot succeed; it lags reality by about a second.
+    """
+
+    def __init__(self) -> None:
+        self.lost = False
+
+
+# --- the newcomer's side ------------------------------------------------------
+
+
 async def request_membership(transport: RegistryTransport, endpoint: EtcdEndpoint) -> str:
     """Ask a registry-service to add our member; returns the etcd initial-cluster string."""
     request = MemberAddRequest(member_name=endpoint.member_name, member_peer_url=endpoint.peer_url)
@@ -31,3 +74,184 @@ async def request_membership(transport: RegistryTransport, endpoint: EtcdEndpoin
     if f"{endpoint.member_name}=" not in initial_cluster:
         raise ValueError(f"member add answered {initial_cluster!r}, which does not name us")
     return initial_cluster
+
+
+async def join_cluster(
+    transport: RegistryTransport,
+    endpoint: EtcdEndpoint,
+    *,
+    timeout: float,
+    retry_interval: float = 1.0,
+    sleep: Sleep = trio.sleep,
+    clock: Clock = time.monotonic,
+) -> str:
+    """request_membership, retried while the cluster cannot take us yet.
+
+    etcd refuses a new member for a while in ordinary situations: for 5 s
+    after another member (re)joined ("unhealthy cluster"), while another
+    newcomer is still a learner (one at a time), or while no registry-service
+    is known yet. The refusal reaches us as a reset stream, without a reason.
+    """
+    deadline = clock() + timeout
+    while True:
+        try:
+            return await request_membership(transport, endpoint)
+        except (RequestRejected, RegistryUnavailable) as exc:
+            if clock() + retry_interval > deadline:
+                raise JoinFailed(
+                    f"could not join the etcd cluster within {timeout:g} s: {exc} "
+                    "(the log of the registry-service that refused says why)"
+                ) from exc
+            log.info("member add not accepted yet (%s); retrying in %g s", exc, retry_interval)
+            await sleep(retry_interval)
+
+
+# --- the side of a running instance ------------------------------------------
+
+
+async def admit_member(membership: ClusterMembership, name: str, peer_url: str) -> str:
+    """Add a newcomer as a learner (or find it added already); return its initial cluster.
+
+    A learner is a member that receives the log but does not vote: until it
+    is promoted (see MemberJanitor) it counts for no quorum, so a newcomer
+    that never starts cannot cost the cluster its majority. (A voting member
+    would: added to a 1-member cluster it makes the quorum 2 at once.)
+    """
+    members = await membership.list_members()
+    existing = next((m for m in members if peer_url in m.peer_urls), None)
+    if existing is None:
+        members = await membership.add_member(peer_url, learner=True)
+    elif existing.started:
+        # It ran before and asks to join afresh: its data dir is gone. If it
+        # is really down, replace it; a running one is somebody else.
+        if await membership.member_is_up(existing):
+            raise MemberConflict(
+                f"member {existing.name} at {peer_url} is running; refusing to add {name} "
+                "with the same peer URL"
+            )
+        log.warning(
+            "member %s at %s lost its data and rejoins: replacing it", existing.name, peer_url
+        )
+        await membership.remove_member(existing.member_id)
+        members = await membership.add_member(peer_url, learner=True)
+    # else: added before but never started (the newcomer asks again): same answer.
+    return initial_cluster_for(members, name, peer_url)
+
+
+def initial_cluster_for(members: list[EtcdMember], name: str, peer_url: str) -> str:
+    """etcd's ``--initial-cluster``: every member, named, the newcomer as ``name``.
+
+    etcd matches members by peer URL and only needs the names to be distinct;
+    another member that has not started yet has no name, so it gets a
+    placeholder (two empty names would merge into one member and fail).
+    """
+    parts: list[str] = []
+    for member in members:
+        if peer_url in member.peer_urls:
+            member_name = name
+        else:
+            member_name = member.name or f"unstarted-{member.member_id:x}"
+        parts.extend(f"{member_name}={url}" for url in member.peer_urls)
+    return ",".join(parts)
+
+
+@dataclass
+class TendResult:
+    members: list[EtcdMember] = field(default_factory=list)
+    promoted: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def settling(self) -> bool:
+        """A learner or an unstarted member remains: look again soon."""
+        return any(m.is_learner or not m.started for m in self.members)
+
+
+class MemberJanitor:
+    """Promotes learners that have started; removes members that never start.
+
+    Every registry-service runs one; the work is idempotent, so several at
+    once only cost a refused request. "Never started" is judged by this
+    instance's clock: unnamed for ``grace`` seconds in a row.
+    """
+
+    def __init__(
+        self, membership: ClusterMembership, *, grace: float, clock: Clock = time.monotonic
+    ) -> None:
+        self._membership = membership
+        self._grace = grace
+        self._clock = clock
+        self._unstarted_since: dict[int, float] = {}
+
+    async def tend(self) -> TendResult:
+        members = await self._membership.list_members()
+        result = TendResult(members=members)
+        now = self._clock()
+        unstarted = {m.member_id for m in members if not m.started}
+        self._unstarted_since = {
+            mid: since for mid, since in self._unstarted_since.items() if mid in unstarted
+        }
+        for member in members:
+            if member.is_learner and member.started:
+                await self._promote(member, result)
+            elif not member.started:
+                since = self._unstarted_since.setdefault(member.member_id, now)
+                if now - since >= self._grace:
+                    await self._remove_unstarted(member, result)
+        return result
+
+    async def _promote(self, member: EtcdMember, result: TendResult) -> None:
+        try:
+            result.members = await self._membership.promote_member(member.member_id)
+        except Exception as exc:  # not caught up yet, or another instance was faster
+            log.debug("promoting %s: not yet (%s)", member.name, exc)
+            return
+        result.promoted.append(member.name)
+        log.info("promoted etcd member %s to voting member", member.name)
+
+    async def _remove_unstarted(self, member: EtcdMember, result: TendResult) -> None:
+        url = ",".join(member.peer_urls)
+        try:
+            result.members = await self._membership.remove_member(member.member_id)
+        except Exception as exc:
+            # A voting member added to a 1-member cluster makes removal itself
+            # impossible (no quorum): only starting it, or docs/cluster.md's
+            # quorum-loss procedure, helps then.
+            log.warning("member at %s never started; removing it failed: %s", url, exc)
+            return
+        self._unstarted_since.pop(member.member_id, None)
+        result.removed.append(url)
+        log.warning("removed member at %s: added %g s ago or more, never started", url,
+                    self._grace)
+
+
+async def leave_cluster(
+    membership: ClusterMembership,
+    own_name: str,
+    *,
+    timeout: float = 20.0,
+    retry_interval: float = 1.0,
+    sleep: Sleep = trio.sleep,
+    clock: Clock = time.monotonic,
+) -> list[EtcdMember]:
+    """Remove our own member for good; returns the members that remain."""
+    members = await membership.list_members()
+    me = next((m for m in members if m.name == own_name), None)
+    if me is None:
+        raise LeaveFailed(f"{own_name} is not a member of the cluster (any more)")
+    if not any(m.started and not m.is_learner for m in members if m is not me):
+        raise LeaveFailed(
+            f"{own_name} is the cluster's only voting member; save a snapshot instead "
+            "(registry-service snapshot save FILE) and stop it"
+        )
+    deadline = clock() + timeout
+    while True:
+        try:
+            return await membership.remove_member(me.member_id)
+        except StorageUnavailable as exc:
+            # etcd refuses for 5 s after a member (re)connects; quorum may return.
+            if clock() + retry_interval > deadline:
+                raise LeaveFailed(
+                    f"could not remove {own_name} within {timeout:g} s: {exc}"
+                ) from exc
+            await sleep(retry_interval)

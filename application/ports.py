@@ -9,7 +9,19 @@ from domain.cluster import EtcdMember
 
 
 class StorageUnavailable(RuntimeError):
-    """The store could not be reached or has no quorum; nothing was changed for sure."""
+    """The store could not be reached or has no quorum.
+
+    A write that timed out may still have been applied (etcd may commit it
+    after our deadline), so a caller must not assume that nothing changed.
+    """
+
+
+class NoQuorum(StorageUnavailable):
+    """The registry's cluster has lost its majority: writes fail, reads may be stale."""
+
+
+class StaleReadWarning(UserWarning):
+    """A read answered from one member's own copy while the cluster had no quorum."""
 
 
 class ServiceRepository(Protocol):
@@ -26,12 +38,36 @@ class ServiceRepository(Protocol):
         ...
 
 
+class LocalServiceReader(Protocol):
+    """Reads from this instance's own copy without asking for quorum: may be stale."""
+
+    async def get(self, name: str) -> str | None: ...
+
+    async def list(self) -> dict[str, str]: ...
+
+
 class ClusterMembership(Protocol):
-    async def add_member(self, peer_url: str) -> list[EtcdMember]:
+    async def add_member(self, peer_url: str, *, learner: bool = False) -> list[EtcdMember]:
         """Add a member by peer URL; return every member afterwards (the new one unnamed)."""
         ...
 
-    async def list_members(self) -> list[EtcdMember]: ...
+    async def list_members(self) -> list[EtcdMember]:
+        """This member's view; answered even without quorum."""
+        ...
+
+    async def remove_member(self, member_id: int) -> list[EtcdMember]: ...
+
+    async def promote_member(self, member_id: int) -> list[EtcdMember]:
+        """Make a learner a voting member; refused until it has caught up."""
+        ...
+
+    async def member_is_up(self, member: EtcdMember) -> bool:
+        """Whether that member's store process answers (never raises)."""
+        ...
+
+    async def has_quorum(self) -> bool:
+        """Whether this member can commit and serve up-to-date reads now (never raises)."""
+        ...
 
 
 class RegistryUnavailable(RuntimeError):

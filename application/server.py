@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from application.ports import ClusterMembership, RegistryMetrics, ServiceRepository
-from domain.cluster import initial_cluster
+from application.cluster import QuorumStatus, admit_member
+from application.ports import (
+    ClusterMembership,
+    LocalServiceReader,
+    RegistryMetrics,
+    ServiceRepository,
+    StorageUnavailable,
+)
 from domain.service_name import validate_service_name
 from domain.wire import (
     DELETED_TEXT,
@@ -20,6 +28,8 @@ from domain.wire import (
     encode,
 )
 
+T = TypeVar("T")
+
 
 class RegistryRequestHandler:
     """Turns one request's bytes into the response bytes.
@@ -32,8 +42,13 @@ class RegistryRequestHandler:
         repository: ServiceRepository,
         membership: ClusterMembership,
         metrics: RegistryMetrics,
+        local_reads: LocalServiceReader | None = None,
+        quorum: QuorumStatus | None = None,
     ) -> None:
         self._repository = repository
+        # Without quorum, reads fall back to this member's own copy, marked stale.
+        self._local_reads = local_reads
+        self._quorum = quorum or QuorumStatus()
         self._membership = membership
         self._metrics = metrics
         self._handlers = {
@@ -65,12 +80,35 @@ class RegistryRequestHandler:
 
     async def _get(self, request: bytes) -> bytes:
         name = validate_service_name(request.decode("utf-8"))
-        info_str = await self._repository.get(name)
-        return encode(GetResponse(info_str=info_str or "", lookup_ok=info_str is not None))
+        local = self._local_reads
+        info_str, stale = await self._read(
+            lambda: self._repository.get(name), None if local is None else lambda: local.get(name)
+        )
+        return encode(
+            GetResponse(info_str=info_str or "", lookup_ok=info_str is not None, stale=stale)
+        )
 
     async def _list(self, request: bytes) -> bytes:
-        entries = await self._repository.list()
-        return encode(ListResponse(name_to_info_str=entries, lookup_ok=bool(entries)))
+        local = self._local_reads
+        entries, stale = await self._read(
+            self._repository.list, None if local is None else local.list
+        )
+        return encode(
+            ListResponse(name_to_info_str=entries, lookup_ok=bool(entries), stale=stale)
+        )
+
+    async def _read(
+        self, fresh: Callable[[], Awaitable[T]], local: Callable[[], Awaitable[T]] | None
+    ) -> tuple[T, bool]:
+        """The answer, and whether it may be stale (read without quorum)."""
+        if local is None:
+            return await fresh(), False
+        if self._quorum.lost:
+            return await local(), True
+        try:
+            return await fresh(), False
+        except StorageUnavailable:
+            return await local(), True
 
     async def _delete(self, request: bytes) -> bytes:
         name = validate_service_name(request.decode("utf-8"))
@@ -79,5 +117,5 @@ class RegistryRequestHandler:
 
     async def _member_add(self, request: bytes) -> bytes:
         member = decode(request, MemberAddRequest)
-        members = await self._membership.add_member(member.member_peer_url)
-        return initial_cluster(members, new_name=member.member_name).encode()
+        cluster = await admit_member(self._membership, member.member_name, member.member_peer_url)
+        return cluster.encode()

@@ -10,6 +10,12 @@ class EtcdMember(msgspec.Struct, frozen=True):
     peer_urls: tuple[str, ...]
     client_urls: tuple[str, ...] = ()
     member_id: int = 0
+    is_learner: bool = False  # a non-voting member (etcd >= 3.4), e.g. one still catching up
+
+    @property
+    def started(self) -> bool:
+        """etcd names a member only once its process has started and published itself."""
+        return bool(self.name)
 
 
 class EtcdEndpoint(msgspec.Struct, frozen=True):

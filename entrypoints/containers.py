@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from adapters.etcd.local_reads import EtcdLocalReader
 from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
 from adapters.libp2p.registry_server import Libp2pRegistryServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
+from application.cluster import QuorumStatus
 from application.server import RegistryRequestHandler
 
 
@@ -18,12 +20,25 @@ class ServiceContainer(containers.DeclarativeContainer):
     config = providers.Configuration()
 
     metrics = providers.Singleton(PrometheusRegistryMetrics)
-    etcd_store = providers.Singleton(EtcdServiceRepository, config.etcd_client_url)
+    # etcd_timeout bounds every etcd call: how long a request can wait on a
+    # member that lost its leader before the client tries another instance.
+    etcd_store = providers.Singleton(
+        EtcdServiceRepository, config.etcd_client_url, timeout=config.etcd_timeout
+    )
     # Reads from a watched in-memory copy; `run` must be started by the daemon.
     repository = providers.Singleton(WatchedServiceRepository, etcd_store)
-    membership = providers.Singleton(EtcdClusterMembership, config.etcd_client_url)
+    membership = providers.Singleton(
+        EtcdClusterMembership, config.etcd_client_url, timeout=config.etcd_timeout
+    )
+    # Without quorum, get/list answer from this member's copy, marked stale.
+    local_reads = providers.Singleton(
+        EtcdLocalReader, config.etcd_client_url, timeout=config.etcd_timeout
+    )
+    # Kept current by the daemon's cluster watch.
+    quorum = providers.Singleton(QuorumStatus)
     handler = providers.Singleton(
-        RegistryRequestHandler, repository=repository, membership=membership, metrics=metrics
+        RegistryRequestHandler, repository=repository, membership=membership, metrics=metrics,
+        local_reads=local_reads, quorum=quorum,
     )
     server = providers.Singleton(
         Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout

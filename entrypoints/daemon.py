@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import trio
+from libp2p.abc import IHost
+from libp2p.custom_types import TProtocol
 
 from adapters.etcd.process import EtcdProcess
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
@@ -19,22 +21,22 @@ from adapters.libp2p.node import (
     connect_peer,
     running_node,
 )
-from adapters.libp2p.registry_client import Libp2pRegistryClient
-from application.cluster import EtcdStart, choose_etcd_start, request_membership
+from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
 from domain.rendezvous import REGISTRY_RENDEZVOUS
+from domain.wire import Operation
+from entrypoints.cluster_watch import watch_cluster
 from entrypoints.containers import ServiceContainer
+from entrypoints.etcd_member import StartupError, start_etcd_member
 from entrypoints.settings import DaemonSettings
+
+__all__ = ["StartupError", "run_daemon"]
 
 log = logging.getLogger("registry-service")
 
 BOOTSTRAP_RETRY_MAX = 60.0
-HEALTH_INTERVAL = 5.0
-ADVERTISE_TIMEOUT = 60.0
-
-
-class StartupError(RuntimeError):
-    """The daemon cannot start as configured (shown without a traceback)."""
+_ETCD_POLL = 0.2
+EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def _identity(settings: DaemonSettings):  # type: ignore[no-untyped-def]
@@ -44,10 +46,15 @@ def _identity(settings: DaemonSettings):  # type: ignore[no-untyped-def]
     return load_or_create_identity(settings.keyfile, algo, settings.bits)
 
 
-async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> None:
+async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
+    """Serve until SIGINT/SIGTERM (exit code 0) or until etcd dies (1)."""
     container = ServiceContainer()
     container.config.from_dict(
-        {"etcd_client_url": settings.etcd.client_url, "request_timeout": settings.request_timeout}
+        {
+            "etcd_client_url": settings.etcd.client_url,
+            "etcd_timeout": settings.etcd_timeout,
+            "request_timeout": settings.request_timeout,
+        }
     )
     metrics = container.metrics()
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
@@ -62,13 +69,17 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
             for address, exc in failures.items():
                 log.warning("bootstrap %s unreachable for now: %s", address, exc)
-        etcd = await _start_etcd(settings, node)
+        etcd = await start_etcd_member(settings, node)
+        code = EXIT_FAILED
         try:
             container.server().attach(node.host)
+            janitor = MemberJanitor(
+                container.membership(), grace=settings.unstarted_member_grace
+            )
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_advertise_forever, node, settings.advertise_interval)
                 nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
-                nursery.start_soon(_watch_storage, container)
+                nursery.start_soon(watch_cluster, container, janitor)
                 await nursery.start(container.repository().run)
                 addrs = node.full_addrs()
                 for addr in addrs:
@@ -77,40 +88,66 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     _write_atomically(settings.addr_file, "".join(a + "\n" for a in addrs))
                 if ready is not None:
                     ready.set()
-                await _wait_for_stop_signal()
-                log.info("stopping")
+                code = await _until_stopped(etcd)
                 nursery.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True):
+                # Stop taking requests first: clients then go to another instance
+                # instead of waiting on a member that is going away.
+                _detach(node.host)
+                left = settings.leave and code == EXIT_OK and await _leave(settings, container)
                 await etcd.stop()
                 log.info("etcd stopped")
+                if left:
+                    shutil.rmtree(settings.etcd_data_dir, ignore_errors=True)
+                    log.info("removed the data dir %s of the departed member",
+                             settings.etcd_data_dir)
+    return code
 
 
-async def _start_etcd(settings: DaemonSettings, node: Libp2pNode) -> EtcdProcess:
-    data_dir = settings.etcd_data_dir
-    start = choose_etcd_start(
-        has_member_data=(data_dir / "member").is_dir(), new_cluster=settings.new_etcd_cluster
-    )
-    endpoint = settings.etcd
-    if start is EtcdStart.JOIN:
-        if settings.local or not settings.bootstraps:
-            raise StartupError(
-                "nothing to join: start the first instance with --new-etcd-cluster, "
-                "or give --bootstrap peers of a running registry-service"
-            )
-        client = Libp2pRegistryClient(node.host, node.rendezvous)
-        initial_cluster = await request_membership(client, endpoint)
-        state: Literal["new", "existing"] = "existing"
-    else:
-        initial_cluster = f"{endpoint.member_name}={endpoint.peer_url}"
-        state = "new"
-    log.info("etcd: %s member %s (data dir %s)", start.value, endpoint.member_name, data_dir)
-    process = EtcdProcess(
-        endpoint, data_dir, initial_cluster=initial_cluster, initial_cluster_state=state,
-        binary=settings.etcd_binary,
-    )
-    await process.start()
-    return process
+async def _until_stopped(etcd: EtcdProcess) -> int:
+    """EXIT_OK on SIGINT/SIGTERM; EXIT_FAILED if our etcd member exits first."""
+    code = EXIT_OK
+    async with trio.open_nursery() as nursery:
+
+        async def on_signal() -> None:
+            await _wait_for_stop_signal()
+            nursery.cancel_scope.cancel()
+
+        async def on_etcd_exit() -> None:
+            nonlocal code
+            while etcd.running:
+                await trio.sleep(_ETCD_POLL)
+            code = EXIT_FAILED
+            if etcd.was_removed():
+                log.error("this etcd member was removed from the cluster; stopping. The next "
+                          "start moves its data dir aside and joins afresh")
+            else:
+                log.error("etcd exited (code %s); stopping. Last lines of %s:\n%s",
+                          etcd.exit_code, etcd.log_path, etcd.log_tail())
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(on_signal)
+        nursery.start_soon(on_etcd_exit)
+    return code
+
+
+async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
+    try:
+        remaining = await leave_cluster(container.membership(), settings.etcd.member_name)
+    except Exception as exc:
+        log.error("--leave: could not remove this member (%s); it stays in the cluster", exc)
+        return False
+    log.info("left the etcd cluster; %d members remain", len(remaining))
+    return True
+
+
+def _detach(host: IHost) -> None:
+    for operation in Operation:
+        try:
+            host.remove_stream_handler(TProtocol(operation.protocol_id))
+        except Exception as exc:  # never let this stop etcd from being stopped
+            log.debug("removing the %s handler: %r", operation.protocol_id, exc)
 
 
 async def _advertise_forever(node: Libp2pNode, interval: float) -> None:
@@ -118,10 +155,8 @@ async def _advertise_forever(node: Libp2pNode, interval: float) -> None:
     # later, or restarted DHT nodes, need to hear from us much sooner.
     while True:
         try:
-            # A lookup that hangs on one unresponsive peer must not stop the loop.
-            with trio.move_on_after(ADVERTISE_TIMEOUT):
-                stored = await node.rendezvous.advertise(REGISTRY_RENDEZVOUS)
-                log.debug("advertised %s (remote copies: %s)", REGISTRY_RENDEZVOUS, stored)
+            stored = await node.rendezvous.advertise(REGISTRY_RENDEZVOUS)
+            log.debug("advertised %s (remote copies: %s)", REGISTRY_RENDEZVOUS, stored)
         except Exception as exc:
             log.warning("advertising failed: %s", exc)
         await trio.sleep(interval)
@@ -147,19 +182,6 @@ async def _keep_bootstraps_connected(node: Libp2pNode, bootstraps: Sequence[Boot
 
 def _is_connected(connections: dict, address: BootstrapAddress) -> bool:  # type: ignore[type-arg]
     return any(str(peer) == address.peer_id for peer in connections)
-
-
-async def _watch_storage(container: ServiceContainer) -> None:
-    metrics, membership = container.metrics(), container.membership()
-    while True:
-        try:
-            status = await membership.status()
-            metrics.set_storage_healthy(True)
-            metrics.set_cluster_status(status.members, status.is_leader)
-        except Exception as exc:
-            log.debug("etcd health probe failed: %s", exc)
-            metrics.set_storage_healthy(False)
-        await trio.sleep(HEALTH_INTERVAL)
 
 
 async def _wait_for_stop_signal() -> None:

@@ -26,5 +26,14 @@ class DaemonSettings:
     addr_file: Path | None = None
     advertise_interval: float = 300.0
     request_timeout: float = 10.0
+    # Every etcd call ends within this: a write stuck on a member whose leader
+    # just died fails after it, and the client tries another instance.
+    etcd_timeout: float = 3.0
     etcd_binary: str = "etcd"
+    # Remove our etcd member from the cluster for good when stopped.
+    leave: bool = False
+    # A member added but still unstarted after this long is removed (see MemberJanitor).
+    unstarted_member_grace: float = 60.0
+    # How long a newcomer keeps asking to be added, then waits for its etcd.
+    join_timeout: float = 120.0
     extra: dict[str, str] = field(default_factory=dict)

@@ -9,6 +9,7 @@ import grpc
 import trio
 from etcd3 import etcdrpc
 
+from adapters.etcd.cluster_api import ClusterStub
 from adapters.etcd.errors import translate_rpc_error
 from adapters.etcd.grpc_trio import await_grpc_future
 from application.ports import StorageUnavailable
@@ -63,7 +64,8 @@ class EtcdConnection:
         self.timeout = timeout
         self._channel = grpc.insecure_channel(_grpc_target(client_url), options=_CHANNEL_OPTIONS)
         self.kv = etcdrpc.KVStub(self._channel)
-        self.cluster = etcdrpc.ClusterStub(self._channel)
+        # etcd 3.4's Cluster service (learners, promotion); see cluster_api.py.
+        self.cluster = ClusterStub(self._channel)
         self.maintenance = etcdrpc.MaintenanceStub(self._channel)
         self.watch = etcdrpc.WatchStub(self._channel)
 

@@ -1,24 +1,27 @@
-"""ClusterMembership on etcd's cluster API, plus removal and status for operators."""
+"""ClusterMembership on etcd's cluster API (learners included), plus status for operators."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from etcd3 import etcdrpc
-
+from adapters.etcd import cluster_api
 from adapters.etcd.connection import DEFAULT_TIMEOUT, EtcdConnection
-from adapters.etcd.status import EtcdStatus, check_health, fetch_status
+from adapters.etcd.status import EtcdStatus, answers, check_health, fetch_status
 from domain.cluster import EtcdMember
 
+# How long a member's own endpoint may take to say it is alive.
+_PROBE_TIMEOUT = 1.0
 
-def _members(raw: Iterable[Any]) -> list[EtcdMember]:
+
+def members_of(raw: Iterable[Any]) -> list[EtcdMember]:
     return [
         EtcdMember(
             name=m.name,
             peer_urls=tuple(m.peerURLs),
             client_urls=tuple(m.clientURLs),
             member_id=m.ID,
+            is_learner=m.isLearner,
         )
         for m in raw
     ]
@@ -34,36 +37,58 @@ class EtcdClusterMembership:
     ) -> None:
         self._connection = connection or EtcdConnection(client_url, timeout=timeout)
 
-    async def add_member(self, peer_url: str) -> list[EtcdMember]:
+    async def add_member(self, peer_url: str, *, learner: bool = False) -> list[EtcdMember]:
         """Every member afterwards; the new one has name "" until its etcd starts.
 
-        Warning (etcd's, not ours): in a 1-member cluster the quorum becomes 2, so
-        the cluster has no leader until the new member actually starts.
+        A voting member that never starts costs a 1-member cluster its quorum
+        (quorum becomes 2); a learner counts for no quorum until promoted.
         """
-        request = etcdrpc.MemberAddRequest(peerURLs=[peer_url])
+        request = cluster_api.MemberAddRequest(peerURLs=[peer_url], isLearner=learner)
         response = await self._connection.call(self._connection.cluster.MemberAdd, request)
         # etcd >= 3.4 lists all members in the answer, consistent with the add.
         if response.members:
-            return _members(response.members)
+            return members_of(response.members)
         return await self.list_members()
 
     async def list_members(self) -> list[EtcdMember]:
         # Local view, answered without quorum: useful precisely when things are broken.
         response = await self._connection.call(
             self._connection.cluster.MemberList,
-            etcdrpc.MemberListRequest(),
+            cluster_api.MemberListRequest(),
             require_leader=False,
         )
-        return _members(response.members)
+        return members_of(response.members)
 
     async def remove_member(self, member_id: int) -> list[EtcdMember]:
         """Every member afterwards. Needs quorum of the current membership.
 
-        EtcdRequestRejected (NOT_FOUND) if no such member.
+        EtcdRequestRejected (NOT_FOUND) if no such member; StorageUnavailable
+        ("unhealthy cluster") within 5 s of a member (re)connecting: retry.
         """
-        request = etcdrpc.MemberRemoveRequest(ID=member_id)
+        request = cluster_api.MemberRemoveRequest(ID=member_id)
         response = await self._connection.call(self._connection.cluster.MemberRemove, request)
-        return _members(response.members)
+        return members_of(response.members)
+
+    async def promote_member(self, member_id: int) -> list[EtcdMember]:
+        """Make a learner a voting member; EtcdRequestRejected until it has caught up."""
+        request = cluster_api.MemberPromoteRequest(ID=member_id)
+        response = await self._connection.call(self._connection.cluster.MemberPromote, request)
+        return members_of(response.members)
+
+    async def member_is_up(self, member: EtcdMember) -> bool:
+        """Whether the member's own etcd answers on one of its client URLs (never raises)."""
+        for url in member.client_urls:
+            probe = EtcdConnection(url, timeout=_PROBE_TIMEOUT)
+            try:
+                if await answers(probe):
+                    return True
+            finally:
+                probe.close()
+        return False
+
+    async def has_quorum(self) -> bool:
+        """Never raises: whether this member can serve linearizable reads right now."""
+        return await check_health(self._connection)
 
     async def status(self, *, require_leader: bool = True) -> EtcdStatus:
         """Leader and size; StorageUnavailable when unreachable or (by default) leaderless."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import shutil
 import signal
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Self
 
@@ -24,6 +29,37 @@ from domain.cluster import EtcdEndpoint
 _POLL_INTERVAL = 0.05
 _PROBE_TIMEOUT = 1.0
 _TAIL_LINES = 20
+# What etcd logs, then exits, when it starts on the data dir of a removed member.
+_REMOVED_MARK = "the member has been permanently removed from the cluster"
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _parent_death_signal(sig: signal.Signals) -> Callable[[], None] | None:
+    """A preexec_fn that has the kernel send ``sig`` to the child when we die, or None.
+
+    Without it a SIGKILLed daemon leaves its etcd running: the member still
+    votes and serves, so "this instance is gone" would be untrue for the
+    cluster. Linux only. The kernel sends the signal when the *thread* that
+    forked the child ends, so it is only safe from the main thread, which
+    lives as long as the process.
+    """
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    if not sys.platform.startswith("linux") or not on_main_thread:
+        return None
+    try:
+        # PyDLL keeps the GIL during the call: in the forked child nobody else could take it.
+        prctl = ctypes.PyDLL(None).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        # Runs between fork and exec: nothing here may take a lock or import.
+        prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != parent:  # we died before prctl took effect
+            os._exit(1)
+
+    return in_child
 
 
 class EtcdNotInstalled(FileNotFoundError):
@@ -40,8 +76,13 @@ class EtcdProcess:
     If ``data_dir`` already holds a member, ``start()`` restarts that member and
     ``initial_cluster``/``initial_cluster_state`` are not used. With
     ``require_quorum`` (default) "ready" means healthy: a leader and linearizable
-    reads; without it, merely answering gRPC (e.g. restarting one member of a
-    cluster whose other members are still down).
+    reads; without it, merely answering gRPC.
+
+    Beware: etcd 3.4 serves no client request at all, not even a serializable
+    read, until its member has published itself through raft since it started,
+    which takes a quorum. A member restarted while most others are down
+    therefore does not even "answer"; ``start(wait=False)`` lets the caller go
+    on without it (and watch ``running``).
     """
 
     def __init__(
@@ -80,6 +121,15 @@ class EtcdProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """None while running (or never started)."""
+        return self._process.poll() if self._process else None
+
+    def was_removed(self) -> bool:
+        """Whether etcd said, since the latest start(), that this member was removed."""
+        return _REMOVED_MARK in self.log_tail(max_lines=200)
+
     def argv(self) -> list[str]:
         return build_etcd_argv(
             binary=self._resolve_binary(),
@@ -90,7 +140,8 @@ class EtcdProcess:
             restart=holds_member(self.data_dir),
         )
 
-    async def start(self) -> None:
+    async def start(self, *, wait: bool = True) -> None:
+        """Launch etcd; with ``wait``, return once it is ready (see the class docstring)."""
         if self.running:
             raise RuntimeError(f"etcd {self.endpoint.member_name} is already running")
         self.restarted = holds_member(self.data_dir)
@@ -106,10 +157,14 @@ class EtcdProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            # Our stop() is the one way it ends: a Ctrl-C meant for the daemon
-            # must not kill etcd before the daemon has stopped using it.
+            # Our stop() is the one way it ends while we live: a Ctrl-C meant for
+            # the daemon must not kill etcd before the daemon has stopped using it.
             start_new_session=True,
+            # ...and when we die (even by SIGKILL), it ends too: a clean SIGTERM.
+            preexec_fn=_parent_death_signal(signal.SIGTERM),
         )
+        if not wait:
+            return
         try:
             await self._wait_until_ready()
         except BaseException:

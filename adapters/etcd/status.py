@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from etcd3 import etcdrpc
 
+from adapters.etcd import cluster_api
 from adapters.etcd.connection import EtcdConnection
 from adapters.etcd.errors import EtcdRequestRejected
 from application.ports import StorageUnavailable
@@ -19,7 +20,9 @@ _HEALTH_KEY = b"health"
 class EtcdStatus:
     member_id: int
     leader_id: int  # 0 while there is no leader
-    members: int  # cluster size, started or not
+    members: int  # cluster size, started or not, learners included
+    started_members: int  # members whose etcd has started at least once
+    learners: int
     version: str
     db_size: int
     raft_term: int
@@ -47,7 +50,7 @@ async def fetch_status(
     # MemberList is answered from the member's local view, without quorum.
     members = await connection.call(
         connection.cluster.MemberList,
-        etcdrpc.MemberListRequest(),
+        cluster_api.MemberListRequest(),
         timeout=timeout,
         require_leader=require_leader,
     )
@@ -55,6 +58,8 @@ async def fetch_status(
         member_id=status.header.member_id,
         leader_id=status.leader,
         members=len(members.members),
+        started_members=sum(1 for m in members.members if m.name),
+        learners=sum(1 for m in members.members if m.isLearner),
         version=status.version,
         db_size=status.dbSize,
         raft_term=status.raftTerm,

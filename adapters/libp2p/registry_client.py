@@ -30,6 +30,7 @@ class Libp2pRegistryClient:
     Providers are tried in turn; when none answered, discovery is retried with
     exponential back-off (1 s doubling up to 8 s, 5 attempts, as the original).
     A reset stream means a registry-service received the request and refused it.
+    ``preferred`` providers are tried first, before those the DHT names.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class Libp2pRegistryClient:
         self._max_backoff = max_backoff
         self._request_timeout = request_timeout
         self._lookup_timeout = lookup_timeout
+        self._preferred = list(preferred)
         self.last_provider: PeerInfo | None = None
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
@@ -96,12 +98,14 @@ class Libp2pRegistryClient:
                 found = await self._rendezvous.find_peers(REGISTRY_RENDEZVOUS)
         except Exception as exc:
             problems.append(f"DHT lookup failed: {_describe(exc)}")
-            return []
+            return list(self._preferred)
         if not found:
             problems.append("no provider of 'registry-service' found in the DHT")
         connected = set(self._host.get_network().connections)
         # Peers we already have a connection to answer fastest.
-        return sorted(found, key=lambda info: info.peer_id not in connected)
+        ranked = sorted(found, key=lambda info: info.peer_id not in connected)
+        chosen = {info.peer_id for info in self._preferred}
+        return self._preferred + [info for info in ranked if info.peer_id not in chosen]
 
     async def _ask(self, provider: PeerInfo, protocol_id: str, payload: bytes) -> bytes:
         with trio.fail_after(self._request_timeout):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from domain.cluster import EtcdMember
 
 
@@ -25,10 +27,32 @@ class InMemoryServiceRepository:
 class InMemoryClusterMembership:
     def __init__(self, members: list[EtcdMember] | None = None) -> None:
         self.members = list(members or [])
+        self.up: set[int] = set()  # member ids whose process "answers"
+        self.quorum = True
 
-    async def add_member(self, peer_url: str) -> list[EtcdMember]:
-        self.members.append(EtcdMember(name="", peer_urls=(peer_url,)))
+    async def add_member(self, peer_url: str, *, learner: bool = False) -> list[EtcdMember]:
+        member_id = max((m.member_id for m in self.members), default=0) + 1
+        self.members.append(
+            EtcdMember(name="", peer_urls=(peer_url,), member_id=member_id, is_learner=learner)
+        )
         return list(self.members)
 
     async def list_members(self) -> list[EtcdMember]:
         return list(self.members)
+
+    async def remove_member(self, member_id: int) -> list[EtcdMember]:
+        self.members = [m for m in self.members if m.member_id != member_id]
+        return list(self.members)
+
+    async def promote_member(self, member_id: int) -> list[EtcdMember]:
+        self.members = [
+            msgspec.structs.replace(m, is_learner=False) if m.member_id == member_id else m
+            for m in self.members
+        ]
+        return list(self.members)
+
+    async def member_is_up(self, member: EtcdMember) -> bool:
+        return member.member_id in self.up
+
+    async def has_quorum(self) -> bool:
+        return self.quorum

@@ -24,13 +24,34 @@ class PrometheusRegistryMetrics:
             ["operation"], buckets=_LATENCY_BUCKETS, registry=self.registry,
         )
         self.storage_healthy = Gauge(
-            "registry_etcd_healthy", "1 when the local etcd member answers", registry=self.registry
+            "registry_etcd_healthy",
+            "1 when the local etcd member serves up-to-date reads (it has quorum) without alarms",
+            registry=self.registry,
         )
         self.cluster_members = Gauge(
-            "registry_etcd_cluster_members", "Members in the etcd cluster", registry=self.registry
+            "registry_etcd_cluster_members",
+            "Members in the etcd cluster, as this member sees it (learners included)",
+            registry=self.registry,
+        )
+        self.started_members = Gauge(
+            "registry_etcd_started_members",
+            "Cluster members whose etcd has started at least once (added ones not yet)",
+            registry=self.registry,
+        )
+        self.learners = Gauge(
+            "registry_etcd_learners", "Non-voting members still catching up",
+            registry=self.registry,
+        )
+        self.has_leader = Gauge(
+            "registry_etcd_has_leader", "1 when this instance's etcd member knows a leader",
+            registry=self.registry,
         )
         self.is_leader = Gauge(
             "registry_etcd_is_leader", "1 when this instance's etcd member leads the cluster",
+            registry=self.registry,
+        )
+        self.etcd_up = Gauge(
+            "registry_etcd_up", "1 while this instance's etcd process answers at all",
             registry=self.registry,
         )
 
@@ -43,9 +64,28 @@ class PrometheusRegistryMetrics:
     def set_storage_healthy(self, healthy: bool) -> None:
         self.storage_healthy.set(1 if healthy else 0)
 
-    def set_cluster_status(self, members: int, is_leader: bool) -> None:
+    def set_cluster_status(
+        self,
+        *,
+        members: int,
+        started_members: int,
+        learners: int,
+        has_leader: bool,
+        is_leader: bool,
+    ) -> None:
+        self.etcd_up.set(1)
         self.cluster_members.set(members)
+        self.started_members.set(started_members)
+        self.learners.set(learners)
+        self.has_leader.set(1 if has_leader else 0)
         self.is_leader.set(1 if is_leader else 0)
+
+    def set_etcd_down(self) -> None:
+        """The local member does not answer: nothing it would say is known."""
+        self.etcd_up.set(0)
+        self.storage_healthy.set(0)
+        self.has_leader.set(0)
+        self.is_leader.set(0)
 
     def serve(self, listen: str) -> tuple[str, int]:
         """Serve /metrics on ``host:port`` (``:9102`` = all interfaces); returns the address."""

@@ -31,6 +31,7 @@ class RegistryProcess:
     etcd_client_port: int = field(default_factory=free_port)
     etcd_peer_port: int = field(default_factory=free_port)
     prom_port: int = field(default_factory=free_port)
+    listen_port: int = 0  # 0: the OS chooses; fix it to keep the address across restarts
     process: subprocess.Popen | None = None
     addrs: list[str] = field(default_factory=list)
 
@@ -50,7 +51,7 @@ class RegistryProcess:
         args = [
             str(VENV_BIN / "registry-service"),
             "--keyfile", str(self.workdir / "key"), "--algo", "Ed25519",
-            "--listen", f"/ip4/{self.ip}/tcp/0",
+            "--listen", f"/ip4/{self.ip}/tcp/{self.listen_port}",
             "--etcd-ip", self.ip,
             "--etcd-client-port", str(self.etcd_client_port),
             "--etcd-peer-port", str(self.etcd_peer_port),

@@ -1,0 +1,63 @@
+"""The daemon's view of its etcd cluster: metrics, and tending the membership."""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from application.cluster import MemberJanitor
+from application.ports import StorageUnavailable
+from entrypoints.containers import ServiceContainer
+
+log = logging.getLogger("registry-service")
+
+# Three small local RPCs per round; often enough that a newcomer's learner is
+# promoted about a second after it has caught up.
+WATCH_INTERVAL = 1.0
+# While a learner or an unstarted member exists.
+SETTLING_INTERVAL = 0.3
+_HEALTH_TIMEOUT = 2.0
+
+
+async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> None:
+    metrics, membership, quorum = container.metrics(), container.membership(), container.quorum()
+    was_healthy: bool | None = None
+    while True:
+        settling = False
+        try:
+            status = await membership.status(require_leader=False)
+        except StorageUnavailable as exc:
+            log.debug("etcd status: %s", exc)
+            metrics.set_etcd_down()
+            healthy = False
+        else:
+            metrics.set_cluster_status(
+                members=status.members,
+                started_members=status.started_members,
+                learners=status.learners,
+                has_leader=status.has_leader,
+                is_leader=status.is_leader,
+            )
+            # A member that knows it has no leader would only fail the read.
+            healthy = status.has_leader and await membership.is_healthy(timeout=_HEALTH_TIMEOUT)
+            metrics.set_storage_healthy(healthy)
+            if healthy:
+                settling = await _tend(janitor)
+        quorum.lost = not healthy
+        if healthy != was_healthy:
+            if healthy:
+                log.info("etcd cluster healthy (quorum)")
+            elif was_healthy is not None:
+                log.warning("etcd cluster unhealthy: no quorum or member down; writes fail, "
+                            "reads are answered from this member's copy, marked stale")
+            was_healthy = healthy
+        await trio.sleep(SETTLING_INTERVAL if settling else WATCH_INTERVAL)
+
+
+async def _tend(janitor: MemberJanitor) -> bool:
+    try:
+        return (await janitor.tend()).settling
+    except Exception as exc:  # the next round tries again
+        log.debug("tending cluster members: %s", exc)
+        return False

@@ -1,0 +1,141 @@
+"""Start this instance's etcd member: a new cluster, a restart, or a join."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Literal
+
+import trio
+
+from adapters.etcd.connection import EtcdConnection
+from adapters.etcd.process import EtcdProcess, EtcdStartFailed
+from adapters.etcd.process_args import holds_member
+from adapters.etcd.status import fetch_status
+from adapters.libp2p.node import Libp2pNode
+from adapters.libp2p.registry_client import Libp2pRegistryClient
+from application.cluster import EtcdStart, choose_etcd_start, join_cluster
+from application.ports import StorageUnavailable
+from entrypoints.settings import DaemonSettings
+
+log = logging.getLogger("registry-service")
+
+# After a restart, how long to wait for a leader before serving without one.
+# A member removed while it was down learns so from its peers within this
+# time, and etcd then exits.
+RESTART_SETTLE = 5.0
+
+
+class StartupError(RuntimeError):
+    """The daemon cannot start as configured (shown without a traceback)."""
+
+
+async def start_etcd_member(settings: DaemonSettings, node: Libp2pNode) -> EtcdProcess:
+    data_dir = settings.etcd_data_dir
+    start = choose_etcd_start(
+        has_member_data=holds_member(data_dir), new_cluster=settings.new_etcd_cluster
+    )
+    if start is EtcdStart.RESTART:
+        restarted = await _restart(settings)
+        if restarted is not None:
+            return restarted
+        start = EtcdStart.JOIN
+    if start is EtcdStart.NEW:
+        endpoint = settings.etcd
+        return await _launch(settings, f"{endpoint.member_name}={endpoint.peer_url}", "new")
+    return await _join(settings, node)
+
+
+async def _restart(settings: DaemonSettings) -> EtcdProcess | None:
+    """The member in the data dir, running; the daemon serves whether it has quorum or not.
+
+    None when the cluster had removed this member: its data dir is then moved
+    aside (etcd refuses to run on it again) and the caller joins afresh.
+    """
+    log.info("etcd: restarting member %s from %s", settings.etcd.member_name,
+             settings.etcd_data_dir)
+    process = EtcdProcess(
+        settings.etcd, settings.etcd_data_dir, binary=settings.etcd_binary, require_quorum=False
+    )
+    # Not waiting for quorum: when the other members are down too, one of them
+    # has to come up first, and it would wait for the others forever.
+    await process.start(wait=False)
+    try:
+        has_leader = await _wait_for_leader(process, RESTART_SETTLE)
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await process.stop()
+        raise
+    if process.running:
+        if not has_leader:
+            log.warning(
+                "etcd: member %s has no quorum yet (most members down?); serving, but requests "
+                "fail until a majority of the members is back", settings.etcd.member_name
+            )
+        return process
+    if not process.was_removed():
+        raise EtcdStartFailed(
+            f"etcd {settings.etcd.member_name} exited with code {process.exit_code} right "
+            f"after restarting; last lines of {process.log_path}:\n{process.log_tail()}"
+        )
+    await process.stop()  # closes its log
+    aside = _move_aside(settings.etcd_data_dir)
+    log.warning(
+        "etcd: member %s had been removed from the cluster; its old data dir is now %s; "
+        "joining afresh", settings.etcd.member_name, aside
+    )
+    return None
+
+
+async def _wait_for_leader(process: EtcdProcess, seconds: float) -> bool:
+    """True once the member knows a leader; False if it exits or ``seconds`` pass first."""
+    connection = EtcdConnection(process.endpoint.client_url, timeout=1.0)
+    deadline = time.monotonic() + seconds
+    try:
+        while process.running and time.monotonic() < deadline:
+            try:
+                if (await fetch_status(connection, require_leader=False)).has_leader:
+                    return True
+            except StorageUnavailable:
+                pass  # etcd 3.4 answers nothing before it has reached a quorum once
+            await trio.sleep(0.1)
+        return False
+    finally:
+        connection.close()
+
+
+async def _join(settings: DaemonSettings, node: Libp2pNode) -> EtcdProcess:
+    if settings.local or not settings.bootstraps:
+        raise StartupError(
+            "nothing to join: start the first instance with --new-etcd-cluster, "
+            "or give --bootstrap peers of a running registry-service"
+        )
+    started = time.monotonic()
+    client = Libp2pRegistryClient(node.host, node.rendezvous)
+    initial_cluster = await join_cluster(client, settings.etcd, timeout=settings.join_timeout)
+    log.info("etcd: added to the cluster as %s after %.1f s", settings.etcd.member_name,
+             time.monotonic() - started)
+    # Healthy = promoted from learner to voting member, which a running
+    # instance does once our member has caught up.
+    return await _launch(settings, initial_cluster, "existing")
+
+
+async def _launch(
+    settings: DaemonSettings, initial_cluster: str, state: Literal["new", "existing"]
+) -> EtcdProcess:
+    log.info("etcd: starting member %s (%s cluster %s, data dir %s)", settings.etcd.member_name,
+             state, initial_cluster, settings.etcd_data_dir)
+    process = EtcdProcess(
+        settings.etcd, settings.etcd_data_dir,
+        initial_cluster=initial_cluster, initial_cluster_state=state,
+        binary=settings.etcd_binary, start_timeout=settings.join_timeout,
+    )
+    await process.start()
+    return process
+
+
+def _move_aside(data_dir: Path) -> Path:
+    aside = data_dir.with_name(f"{data_dir.name}.removed-{time.strftime('%Y%m%dT%H%M%S')}")
+    data_dir.rename(aside)
+    return aside
