@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import psutil
 import trio
-from registry_process import RegistryProcess, free_port
+from registry_process import RegistryProcess
 
 from adapters.etcd.connection import EtcdConnection
 from adapters.etcd.local_reads import EtcdLocalReader
@@ -35,6 +36,18 @@ GRACE = 4.0
 
 def _ip(index: int) -> str:
     return f"127.0.0.{index + 1}"
+
+
+def _free_ports(host: str, count: int) -> list[int]:
+    """Distinct free ports: all sockets stay bound until every port is chosen."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 @dataclass
@@ -97,16 +110,17 @@ class Cluster:
     def add_instance(self, *, extra_args: tuple[str, ...] = ()) -> Instance:
         index = len(self.instances)
         ip = _ip(index)
+        listen, client, peer, prom = _free_ports(ip, 4)
         proc = RegistryProcess(
             self.root / f"i{index}",
             passphrase=PASSPHRASE,
             ip=ip,
             new_cluster=index == 0,
             bootstraps=[a for i in self.instances for a in i.proc.addrs],
-            listen_port=free_port(ip),
-            etcd_client_port=free_port(ip),
-            etcd_peer_port=free_port(ip),
-            prom_port=free_port(ip),
+            listen_port=listen,
+            etcd_client_port=client,
+            etcd_peer_port=peer,
+            prom_port=prom,
             extra_args=["--unstarted-member-grace", str(GRACE), *extra_args],
         )
         instance = Instance(proc)
