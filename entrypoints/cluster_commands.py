@@ -53,9 +53,16 @@ async def snapshot_save(endpoint: EtcdEndpoint, path: Path) -> str:
 
 
 def snapshot_restore(
-    snapshot: Path, endpoint: EtcdEndpoint, data_dir: Path, *, etcdctl: str = "etcdctl"
+    snapshot: Path,
+    endpoint: EtcdEndpoint,
+    data_dir: Path,
+    *,
+    etcdctl: str = "etcdctl",
+    skip_hash_check: bool = False,
 ) -> str:
-    restore_snapshot(snapshot, endpoint, data_dir, etcdctl=etcdctl)
+    restore_snapshot(
+        snapshot, endpoint, data_dir, etcdctl=etcdctl, skip_hash_check=skip_hash_check
+    )
     return (
         f"restored {snapshot} into {data_dir} as the one member {endpoint.member_name} of a new "
         "cluster; start registry-service with the same --etcd-* flags, then let the other "

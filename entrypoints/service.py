@@ -221,6 +221,7 @@ def snapshot_restore_command(
     etcd_peer_port: int = 2380,
     etcd_data_dir: Path | None = None,
     etcdctl: str = "etcdctl",
+    skip_hash_check: Annotated[bool, _Flag] = False,
 ) -> int:
     """Make a new one-member cluster from a snapshot, in an instance's empty data dir.
 
@@ -241,11 +242,17 @@ def snapshot_restore_command(
         The new instance's etcd data directory; must not exist or be empty.
     etcdctl
         The etcdctl binary (Debian package etcd-client).
+    skip_hash_check
+        FILE is a database copied from a member's data dir (member/snap/db), which has no
+        hash; see docs/cluster.md on losing quorum for good.
     """
     from entrypoints.cluster_commands import snapshot_restore
 
     endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
-    print(snapshot_restore(file, endpoint, _data_dir(etcd_data_dir, endpoint), etcdctl=etcdctl))
+    data_dir = _data_dir(etcd_data_dir, endpoint)
+    print(snapshot_restore(
+        file, endpoint, data_dir, etcdctl=etcdctl, skip_hash_check=skip_hash_check
+    ))
     return 0
 
 

@@ -57,12 +57,19 @@ async def save_snapshot(client_url: str, path: Path, *, timeout: float = 300.0) 
 
 
 def restore_snapshot(
-    snapshot: Path, endpoint: EtcdEndpoint, data_dir: Path, *, etcdctl: str = "etcdctl"
+    snapshot: Path,
+    endpoint: EtcdEndpoint,
+    data_dir: Path,
+    *,
+    etcdctl: str = "etcdctl",
+    skip_hash_check: bool = False,
 ) -> None:
     """A one-member cluster (this member) in ``data_dir``, holding the snapshot's data.
 
     ``registry-service`` started on that data dir resumes it as a restart;
-    other instances then join it with empty data dirs.
+    other instances then join it with empty data dirs. ``skip_hash_check``
+    admits a database file copied from a member's data dir
+    (``member/snap/db``), which carries no hash.
     """
     if data_dir.exists() and any(data_dir.iterdir()):
         raise SnapshotFailed(f"{data_dir} is not empty: move it aside first")
@@ -82,6 +89,8 @@ def restore_snapshot(
         "--initial-advertise-peer-urls", endpoint.peer_url,
         "--data-dir", str(data_dir),
     ]  # fmt: skip
+    if skip_hash_check:
+        argv.append("--skip-hash-check")
     result = subprocess.run(
         argv, capture_output=True, text=True, env={**os.environ, "ETCDCTL_API": "3"}, check=False
     )
