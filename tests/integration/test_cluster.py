@@ -239,6 +239,14 @@ def test_writer_loses_no_acknowledged_write_when_its_instance_crashes(cluster: C
     assert failover < 15
     assert len(after) >= 3
 
+    # One of three down: every operation through each survivor works.
+    survivors = [i for i in cluster.instances if i is not victim]
+    for survivor in survivors:
+        assert run(_via, survivor, use_cases.get_service, acked[0][0]) == INFO
+        assert acked[-1][0] in run(_via, survivor, use_cases.list_services)
+    run(_via, survivors[0], use_cases.add_service, "during-loss", INFO)
+    run(_via, survivors[1], use_cases.delete_service, "during-loss")
+
     restart = cluster.restart(victim)
     rejoin = wait_until(lambda: all_healthy(cluster), 30, "killed instance back in quorum")
     print(f"killed instance serving {restart:.1f} s after restart, healthy {rejoin:.1f} s later")
