@@ -47,15 +47,15 @@ def _parent_death_signal(sig: signal.Signals) -> Callable[[], None] | None:
     if not sys.platform.startswith("linux") or not on_main_thread:
         return None
     try:
-        # PyDLL keeps the GIL during the call: in the forked child nobody else could take it.
+        # PyDLL keeps the GIL across the call: no release and re-take in the forked child.
         prctl = ctypes.PyDLL(None).prctl
     except (OSError, AttributeError):
         return None
-    parent = os.getpid()
+    parent, signum = os.getpid(), int(sig)
 
     def in_child() -> None:
         # Runs between fork and exec: nothing here may take a lock or import.
-        prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
         if os.getppid() != parent:  # we died before prctl took effect
             os._exit(1)
 
