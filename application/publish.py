@@ -156,7 +156,7 @@ class AddImage:
 
 
 def _image_to_save(request: AddImageRequest) -> str:
-    # Saved by tag whenever the image was pulled by tag: see docs/perf-add.md on
+    # Saved by tag whenever the image was pulled by tag: see docs/performance.md on
     # why the tagged form is the one hashed (its tar differs from the untagged one).
     # A pull by digest leaves no tag behind, so that image is saved by digest.
     if request.image.digest:

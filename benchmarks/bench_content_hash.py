@@ -12,7 +12,7 @@ temp dir, already in the page cache, each round times in turn:
     `docker save IMG | registry-cli hash -` does), and hashlib.sha256 over such a pipe;
   - `ipfs_cid FILE` (Debian ipfs-cid) and `node cid.mjs FILE` (ipfs-unixfs-importer,
     unixfs-v0-2015), wall clock of the process, start-up included.
-Every CID must agree. Writes a Markdown report (default docs/perf-content-hash.md).
+Every CID must agree. Prints a Markdown report (the one in docs/performance.md); --out also writes it to a file.
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=200, help="input size in MB (10**6 bytes)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "perf-content-hash.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="also write the Markdown report here (docs/performance.md holds it)")
     args = parser.parse_args()
     for tool in ("ipfs_cid", "node"):
         if shutil.which(tool) is None:
@@ -201,7 +202,8 @@ def main() -> None:
     if len(ours) != 1 or ours != refs:
         sys.exit(f"CID mismatch: ours {ours}, references {refs}")
     report = render(args, size, header, seconds, startup, peak, ours.pop())
-    args.out.write_text(report)
+    if args.out is not None:
+        args.out.write_text(report)
     print(report)
 
 
