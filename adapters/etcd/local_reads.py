@@ -13,12 +13,7 @@ from typing import Any
 from etcd3 import etcdrpc
 
 from adapters.etcd.connection import DEFAULT_TIMEOUT, EtcdConnection
-
-_ALL_KEYS = {"key": b"\0", "range_end": b"\0"}
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
+from adapters.etcd.keyspace import ALL_KEYS, as_text
 
 
 class EtcdLocalReader:
@@ -36,17 +31,17 @@ class EtcdLocalReader:
             return None
         request = etcdrpc.RangeRequest(key=name.encode(), serializable=True)
         response = await self._range(request)
-        return _text(response.kvs[0].value) if response.kvs else None
+        return as_text(response.kvs[0].value) if response.kvs else None
 
     async def list(self) -> dict[str, str]:
         request = etcdrpc.RangeRequest(
-            **_ALL_KEYS,
+            **ALL_KEYS,
             serializable=True,
             sort_order=etcdrpc.RangeRequest.ASCEND,
             sort_target=etcdrpc.RangeRequest.KEY,
         )
         response = await self._range(request)
-        return {_text(kv.key): _text(kv.value) for kv in response.kvs}
+        return {as_text(kv.key): as_text(kv.value) for kv in response.kvs}
 
     async def _range(self, request: etcdrpc.RangeRequest) -> Any:
         # No "has leader" requirement: answering without one is the point.

@@ -27,19 +27,16 @@ from etcd3 import etcdrpc
 from etcd3.etcdrpc import kv_pb2
 
 from adapters.etcd.connection import REQUIRE_LEADER, EtcdConnection
+from adapters.etcd.keyspace import ALL_KEYS, as_text
 from adapters.etcd.repository import EtcdServiceRepository
 
 log = logging.getLogger(__name__)
 
-_ALL_KEYS = {"key": b"\0", "range_end": b"\0"}
 # How long a write may wait for its own watch event before the copy is
 # declared broken (normally ~1 ms on one machine).
 CATCH_UP_TIMEOUT = 2.0
 _RETRY_MAX = 5.0
 
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
 
 
 class WatchedServiceRepository:
@@ -104,15 +101,15 @@ class WatchedServiceRepository:
             delay = min(delay * 2, _RETRY_MAX)
 
     async def _load(self) -> int:
-        request = etcdrpc.RangeRequest(**_ALL_KEYS)
+        request = etcdrpc.RangeRequest(**ALL_KEYS)
         response = await self._connection.call(self._connection.kv.Range, request)
-        self._entries = {_text(kv.key): _text(kv.value) for kv in response.kvs}
+        self._entries = {as_text(kv.key): as_text(kv.value) for kv in response.kvs}
         return int(response.header.revision)
 
     async def _follow(self, start_revision: int, started: _Once) -> None:
         """Apply watch events until the watch ends; returns or raises when it does."""
         requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        create = etcdrpc.WatchCreateRequest(**_ALL_KEYS, start_revision=start_revision)
+        create = etcdrpc.WatchCreateRequest(**ALL_KEYS, start_revision=start_revision)
         requests.put(etcdrpc.WatchRequest(create_request=create))
         responses = self._connection.watch.Watch(
             _until_none(requests), metadata=REQUIRE_LEADER
@@ -164,9 +161,9 @@ class WatchedServiceRepository:
                 f"etcd cancelled the watch: {response.cancel_reason or 'compacted'}"
             )
         for event in response.events:
-            key = _text(event.kv.key)
+            key = as_text(event.kv.key)
             if event.type == kv_pb2.Event.PUT:
-                self._entries[key] = _text(event.kv.value)
+                self._entries[key] = as_text(event.kv.value)
             else:
                 self._entries.pop(key, None)
         if response.created:

@@ -9,16 +9,7 @@ from __future__ import annotations
 from etcd3 import etcdrpc
 
 from adapters.etcd.connection import DEFAULT_TIMEOUT, EtcdConnection
-
-# Go's clientv3.WithPrefix("") sends key "\0", range_end "\0": every key.
-# (python-etcd3's get_prefix("") would instead ask for the single key "".)
-_ALL_KEYS = {"key": b"\0", "range_end": b"\0"}
-
-
-def _text(raw: bytes) -> str:
-    # Keys and values come from our own or Go writers and are UTF-8; one foreign
-    # non-UTF-8 key must not make the whole registry unlistable.
-    return raw.decode("utf-8", errors="replace")
+from adapters.etcd.keyspace import ALL_KEYS, as_text
 
 
 class EtcdServiceRepository:
@@ -46,16 +37,16 @@ class EtcdServiceRepository:
             return None  # etcd rejects the empty key; nothing can be stored under it
         request = etcdrpc.RangeRequest(key=name.encode())
         response = await self._connection.call(self._connection.kv.Range, request)
-        return _text(response.kvs[0].value) if response.kvs else None
+        return as_text(response.kvs[0].value) if response.kvs else None
 
     async def list(self) -> dict[str, str]:
         request = etcdrpc.RangeRequest(
-            **_ALL_KEYS,
+            **ALL_KEYS,
             sort_order=etcdrpc.RangeRequest.ASCEND,
             sort_target=etcdrpc.RangeRequest.KEY,
         )
         response = await self._connection.call(self._connection.kv.Range, request)
-        return {_text(kv.key): _text(kv.value) for kv in response.kvs}
+        return {as_text(kv.key): as_text(kv.value) for kv in response.kvs}
 
     async def delete(self, name: str) -> int:
         if not name:
