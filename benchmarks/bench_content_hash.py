@@ -12,7 +12,8 @@ temp dir, already in the page cache, each round times in turn:
     `docker save IMG | registry-cli hash -` does), and hashlib.sha256 over such a pipe;
   - `ipfs_cid FILE` (Debian ipfs-cid) and `node cid.mjs FILE` (ipfs-unixfs-importer,
     unixfs-v0-2015), wall clock of the process, start-up included.
-Every CID must agree. Prints a Markdown report (the one in docs/performance.md); --out also writes it to a file.
+Every CID must agree. Prints a Markdown report (the one in docs/performance.md);
+--out also writes it to a file.
 """
 
 from __future__ import annotations

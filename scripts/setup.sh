@@ -31,6 +31,8 @@ fi
 if ! .venv/bin/python -c "import entrypoints, libp2p, etcd3, pytest" 2>/dev/null \
     || [ pyproject.toml -nt .venv/.installed ]; then
     echo "setup: installing the project into .venv"
-    .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
+    # (this machine's pip.conf names local mirrors that may be absent: drop that noise)
+    .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 \
+        | { grep -v "^WARNING: Location .* is ignored" || true; }
     touch .venv/.installed
 fi
