@@ -55,6 +55,7 @@ def serve(
     listen: Annotated[list[str] | None, _Flag] = None,
     addr_file: Path | None = None,
     advertise_interval: float = 300.0,
+    request_timeout: float = 10.0,
     leave: Annotated[bool, _Flag] = False,
     unstarted_member_grace: float = 60.0,
     join_timeout: float = 120.0,
@@ -99,6 +100,9 @@ def serve(
         libp2p listen multiaddr; repeatable. Default: /ip4/0.0.0.0/tcp/0 (an OS-chosen port).
     addr_file
         Once serving, write this node's full /ip4/.../p2p/<id> addresses here, one per line.
+    request_timeout
+        Seconds one request may take, from stream open to answer; a client that
+        sends too slowly or never closes its write side is reset after this.
     advertise_interval
         Seconds between re-advertisements of the rendezvous in the DHT.
     leave
@@ -133,6 +137,7 @@ def serve(
         prom_listen_addr=prom_listen_addr,
         addr_file=addr_file,
         advertise_interval=advertise_interval,
+        request_timeout=request_timeout,
         leave=leave,
         unstarted_member_grace=unstarted_member_grace,
         join_timeout=join_timeout,
@@ -271,8 +276,8 @@ def _configure_logging(level: str) -> None:
 _FLAGS = (
     "algo", "bits", "bootstrap", "ephemeral", "etcd-client-port", "etcd-ip", "etcd-peer-port",
     "etcd-data-dir", "keyfile", "local", "new-etcd-cluster", "prom-listen-addr", "psk", "listen",
-    "addr-file", "advertise-interval", "log-level", "leave", "unstarted-member-grace",
-    "join-timeout", "etcd-timeout",
+    "addr-file", "advertise-interval", "request-timeout", "log-level", "leave",
+    "unstarted-member-grace", "join-timeout", "etcd-timeout",
 )
 
 

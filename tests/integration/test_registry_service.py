@@ -180,3 +180,42 @@ def test_asyncio_callers_use_the_threaded_wrappers(registry):
         return await library.get_service_asyncio(registry.addrs, psk, "aio")
 
     assert asyncio.run(main()) == INFO
+
+
+def test_a_client_that_never_finishes_its_request_is_reset_after_the_timeout(tmp_path):
+    from libp2p.custom_types import TProtocol
+    from libp2p.network.stream.exceptions import StreamError
+
+    from adapters.libp2p.identity import ephemeral_identity
+    from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+    from adapters.libp2p.stream_io import read_to_end
+    from domain import parse_bootstrap
+
+    proc = RegistryProcess(tmp_path / "r", extra_args=["--request-timeout", "1"]).start()
+    psk = psk_from_passphrase(proc.passphrase)
+
+    async def stall() -> tuple[float, bytes | None]:
+        settings = NodeSettings(key_pair=ephemeral_identity(), psk=psk, dht_server=False)
+        async with running_node(settings) as node:
+            boot = parse_bootstrap(proc.addrs[0])
+            assert not await connect_bootstraps(node, [boot], 5)
+            from libp2p.peer.id import ID
+
+            stream = await node.host.new_stream(ID.from_base58(boot.peer_id),
+                                                [TProtocol("/get/0.1")])
+            await stream.write(b"half a na")  # ...and never close the write side
+            started = trio.current_time()
+            with trio.fail_after(10):
+                try:
+                    reply: bytes | None = await read_to_end(stream, 1 << 20)
+                except StreamError:
+                    reply = None
+            return trio.current_time() - started, reply
+
+    try:
+        waited, reply = trio.run(stall)
+        assert not reply  # reset (or closed) without an answer
+        assert 0.8 <= waited <= 5, waited
+        assert library.list_services_blocking(proc.addrs, psk) == {}  # still serving
+    finally:
+        proc.stop()
