@@ -10,7 +10,7 @@ from adapters.etcd.repository import EtcdServiceRepository
 from application.ports import StorageUnavailable
 
 
-async def _eventually(predicate, timeout=3.0):
+async def _eventually(predicate, timeout=10.0):
     with trio.fail_after(timeout):
         while not await predicate():
             await trio.sleep(0.01)
@@ -51,13 +51,13 @@ async def test_copy_turns_off_when_etcd_stops_and_reads_fail_instead_of_going_st
         await nursery.start(repo.run)
         await repo.put("k", "v")
         await etcd_member.stop()
-        with trio.fail_after(3):
+        with trio.fail_after(10):
             while repo.ready:
                 await trio.sleep(0.01)
         with pytest.raises(StorageUnavailable):
             await repo.get("k")
         await etcd_member.start()
-        await _eventually(lambda: _true(repo.ready), timeout=10)
+        await _eventually(lambda: _true(repo.ready), timeout=30)
         assert await repo.get("k") == "v"
         nursery.cancel_scope.cancel()
 
