@@ -7,7 +7,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import trio
@@ -32,19 +32,28 @@ app = App(
 )
 
 
-class _Options:
-    bootstraps: list[str] = []
-    psk: bytes | None = None
-    json: bool = False
+@dataclass(frozen=True)
+class GlobalOptions:
+    """What the options before the command say; handed to commands that ask for it."""
+
+    bootstraps: list[str]
+    psk: bytes | None
+    json: bool
+
+    def resolved_bootstraps(self) -> list[str]:
+        return [str(b) for b in resolve_bootstraps(self.bootstraps)]
 
 
-def _run(operation: Callable[..., Any], *args: Any) -> Any:
-    bootstraps = [str(b) for b in resolve_bootstraps(_Options.bootstraps)]
-    return trio.run(operation, bootstraps, _Options.psk, *args)
+# Not parsed from the command line: the launcher fills it in.
+_Options = Annotated[GlobalOptions, Parameter(parse=False)]
+
+
+def _run(options: GlobalOptions, operation: Callable[..., Any], *args: Any) -> Any:
+    return trio.run(operation, options.resolved_bootstraps(), options.psk, *args)
 
 
 @app.command
-def get(service_name: str, /) -> int:
+def get(service_name: str, /, *, options: _Options) -> int:
     """Get information about a microservice.
 
     Parameters
@@ -52,21 +61,21 @@ def get(service_name: str, /) -> int:
     service_name
         Name of the microservice to look up.
     """
-    info = _run(library.get_service, service_name)
-    print(json_text(info) if _Options.json else human_record(service_name, info))
+    info = _run(options, library.get_service, service_name)
+    print(json_text(info) if options.json else human_record(service_name, info))
     return 0
 
 
 @app.command(name="list")
-def list_() -> int:
+def list_(*, options: _Options) -> int:
     """List all microservices and information stored by the registry-service."""
-    entries = _run(library.list_services)
-    print(json_text(entries) if _Options.json else human_list(entries))
+    entries = _run(options, library.list_services)
+    print(json_text(entries) if options.json else human_list(entries))
     return 0
 
 
 @app.command
-def delete(service_name: str, /) -> int:
+def delete(service_name: str, /, *, options: _Options) -> int:
     """Delete a microservice entry.
 
     Parameters
@@ -74,9 +83,9 @@ def delete(service_name: str, /) -> int:
     service_name
         Name of the microservice to delete.
     """
-    text = _run(library.delete_service, service_name)
+    text = _run(options, library.delete_service, service_name)
     print(json_text({"Name": service_name, "Deleted": True, "Response": text})
-          if _Options.json else text)
+          if options.json else text)
     return 0
 
 
@@ -94,58 +103,8 @@ def hash_(file: Annotated[str, Parameter(allow_leading_hyphen=True)], /) -> int:
     return hash_command(file)
 
 
-@app.command
-def add(
-    config: Path,
-    image_name: str,
-    service_name: str,
-    /,
-    *,
-    dir: Path = Path("."),
-    custom_proxy: Path | None = None,
-    proxy_version: str | None = None,
-    proxy_cmd: str | None = None,
-    no_add: bool = False,
-    use_existing_image: bool = False,
-    content_id: str | None = None,
-) -> int:
-    """Build a Docker image for a microservice, push it and add it to the registry-service.
-
-    Example: registry-cli add --dir ./image-files ./service-conf.json user/service:1.0 my-service
-
-    Parameters
-    ----------
-    config
-        JSON service configuration file (see the README for its format).
-    image_name
-        Docker image to push to ([registry-host[:port]/]repository:tag).
-    service_name
-        Name to register the microservice under.
-    dir
-        Directory holding the files listed in the config's DockerConf.Copy.
-    custom_proxy
-        Use this locally built proxy binary instead of building one from source.
-    proxy_version
-        git checkout target (commit, branch, tags/<name>) of the proxy to build.
-    proxy_cmd
-        Command that runs the proxy, e.g. './proxy --configfile conf.json $PROXY_PORT'.
-    no_add
-        Build the image only: do not push it or add it to the registry-service.
-    use_existing_image
-        Do not build or push: pull the existing image and add it to the registry-service.
-    content_id
-        Use this string as the content hash instead of hashing the saved image.
-    """
-    from entrypoints.cli_add import add_command
-
-    return add_command(
-        config, image_name, service_name,
-        dir=dir, custom_proxy=custom_proxy, proxy_version=proxy_version,
-        proxy_cmd=proxy_cmd, no_add=no_add, use_existing_image=use_existing_image,
-        content_id=content_id, json_output=_Options.json,
-        bootstraps=[str(b) for b in resolve_bootstraps(_Options.bootstraps)],
-        psk=_Options.psk,
-    )
+# Imported only when used: it brings the Docker SDK along.
+app.command("entrypoints.cli_add:add_command", name="add")
 
 
 @app.meta.default
@@ -155,11 +114,21 @@ def _launcher(
     psk: Annotated[str | None, Parameter(help=PSK_HELP)] = None,
     json: Annotated[bool, Parameter(help="Print JSON for scripts.", negative="")] = False,
 ) -> int:
-    _Options.bootstraps = list(bootstrap or [])
-    _Options.psk = resolve_psk(psk)
-    _Options.json = json
-    result = app(tokens, result_action="return_value")
+    options = GlobalOptions(bootstraps=list(bootstrap or []), psk=resolve_psk(psk), json=json)
+    command, bound, wanted = app.parse_args(tokens)
+    injected = {name: _injected(name, options) for name in wanted}
+    result = command(*bound.args, **bound.kwargs, **injected)
     return result if isinstance(result, int) else 0
+
+
+def _injected(name: str, options: GlobalOptions) -> object:
+    values: dict[str, Callable[[], object]] = {
+        "options": lambda: options,
+        "bootstraps": options.resolved_bootstraps,
+        "psk": lambda: options.psk,
+        "json_output": lambda: options.json,
+    }
+    return values[name]()
 
 
 _GLOBAL_FLAGS = ("bootstrap", "psk", "json")

@@ -12,8 +12,10 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
+from cyclopts import Parameter
 
 from application.ports import ContentHasher
 from application.publish import AddImage, AddImageRequest, AddImageResult, Registrar
@@ -37,10 +39,15 @@ class _Hashless:
         raise AssertionError("no content hash was expected in this run")
 
 
+# Filled in by registry-cli's global options (--bootstrap, --psk, --json), not parsed here.
+_Injected = Parameter(parse=False)
+
+
 def add_command(
     config: Path,
     image_name: str,
     service_name: str,
+    /,
     *,
     dir: Path = Path("."),
     custom_proxy: Path | None = None,
@@ -49,11 +56,37 @@ def add_command(
     no_add: bool = False,
     use_existing_image: bool = False,
     content_id: str | None = None,
-    json_output: bool = False,
-    bootstraps: list[str],
-    psk: bytes | None,
-) -> int:
-    """Run `registry-cli add`; returns the exit code. Expected errors print one message."""
+    json_output: Annotated[bool, _Injected] = False,
+    bootstraps: Annotated[list[str], _Injected],
+    psk: Annotated[bytes | None, _Injected],
+) -> int:  # the exit code; expected errors print one line
+    """Build a Docker image for a microservice, push it and add it to the registry-service.
+
+    Example: registry-cli add --dir ./image-files ./service-conf.json user/service:1.0 my-service
+
+    Parameters
+    ----------
+    config
+        JSON service configuration file (see the README for its format).
+    image_name
+        Docker image to push to ([registry-host[:port]/]repository:tag).
+    service_name
+        Name to register the microservice under.
+    dir
+        Directory holding the files listed in the config's DockerConf.Copy.
+    custom_proxy
+        Use this locally built proxy binary instead of building one from source.
+    proxy_version
+        git checkout target (commit, branch, tags/<name>) of the proxy to build.
+    proxy_cmd
+        Command that runs the proxy, e.g. './proxy --configfile conf.json $PROXY_PORT'.
+    no_add
+        Build the image only: do not push it or add it to the registry-service.
+    use_existing_image
+        Do not build or push: pull the existing image and add it to the registry-service.
+    content_id
+        Use this string as the content hash instead of hashing the saved image.
+    """
     try:
         request = AddImageRequest(
             config=_read_config(config),
