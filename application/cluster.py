@@ -8,8 +8,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import trio
-
 from application.ports import (
     ClusterMembership,
     RegistryTransport,
@@ -53,14 +51,39 @@ class LeaveFailed(RuntimeError):
 
 
 class QuorumStatus:
-    """What this instance last learned about its cluster's quorum (the daemon's watch sets it).
+    """What this instance last learned about its cluster's quorum.
 
-    Request handlers read it to mark answers stale without first waiting for
-    a read that cannot succeed; it lags reality by about a second.
+    The daemon's watch reports every second or so; request handlers read it to
+    mark answers stale without first waiting for a read that cannot succeed. A
+    write that failed for want of storage is fresher news than the watch's last
+    round: it counts as "lost" until a health check that began after it says
+    otherwise (a round already under way cannot clear it).
     """
 
-    def __init__(self) -> None:
-        self.lost = False
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._watch_lost = False
+        self._failed_write_at: float | None = None
+
+    @property
+    def lost(self) -> bool:
+        return self._watch_lost or self._failed_write_at is not None
+
+    @lost.setter
+    def lost(self, value: bool) -> None:
+        self.report(healthy=not value, checked_at=self._clock())
+
+    def now(self) -> float:
+        return self._clock()
+
+    def report(self, *, healthy: bool, checked_at: float) -> None:
+        """The watch's verdict from a check that began at ``checked_at`` (see ``now``)."""
+        self._watch_lost = not healthy
+        if healthy and self._failed_write_at is not None and checked_at > self._failed_write_at:
+            self._failed_write_at = None
+
+    def note_failed_write(self) -> None:
+        self._failed_write_at = self._clock()
 
 
 # --- the newcomer's side ------------------------------------------------------
@@ -82,7 +105,7 @@ async def join_cluster(
     *,
     timeout: float,
     retry_interval: float = 1.0,
-    sleep: Sleep = trio.sleep,
+    sleep: Sleep,
     clock: Clock = time.monotonic,
 ) -> str:
     """request_membership, retried while the cluster cannot take us yet.
@@ -231,7 +254,7 @@ async def leave_cluster(
     *,
     timeout: float = 20.0,
     retry_interval: float = 1.0,
-    sleep: Sleep = trio.sleep,
+    sleep: Sleep,
     clock: Clock = time.monotonic,
 ) -> list[EtcdMember]:
     """Remove our own member for good; returns the members that remain."""

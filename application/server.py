@@ -75,8 +75,17 @@ class RegistryRequestHandler:
     async def _add(self, request: bytes) -> bytes:
         add = decode(request, AddRequest)
         validate_service_name(add.name)
-        await self._repository.put(add.name, add.info_str)
+        await self._write(self._repository.put(add.name, add.info_str))
         return added_text(add.name, add.info_str).encode()
+
+    async def _write(self, write: Awaitable[T]) -> T:
+        try:
+            return await write
+        except StorageUnavailable:
+            # Fresher than the watch's last round: the client's next read (it asks
+            # one to learn why its write was refused) must come back marked stale.
+            self._quorum.note_failed_write()
+            raise
 
     async def _get(self, request: bytes) -> bytes:
         name = validate_service_name(request.decode("utf-8"))
@@ -112,7 +121,7 @@ class RegistryRequestHandler:
 
     async def _delete(self, request: bytes) -> bytes:
         name = validate_service_name(request.decode("utf-8"))
-        deleted = await self._repository.delete(name)
+        deleted = await self._write(self._repository.delete(name))
         return (DELETED_TEXT if deleted else NOT_DELETED_TEXT).encode()
 
     async def _member_add(self, request: bytes) -> bytes:

@@ -37,7 +37,7 @@ async def leave_stopped_instance(
     await process.start()
     membership = EtcdClusterMembership(endpoint.client_url)
     try:
-        remaining = await leave_cluster(membership, endpoint.member_name)
+        remaining = await leave_cluster(membership, endpoint.member_name, sleep=trio.sleep)
     finally:
         membership.close()
         with trio.CancelScope(shield=True):

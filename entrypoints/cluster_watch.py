@@ -25,6 +25,7 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
     was_healthy: bool | None = None
     while True:
         settling = False
+        checked_at = quorum.now()
         try:
             status = await membership.status(require_leader=False)
         except StorageUnavailable as exc:
@@ -44,7 +45,7 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
             metrics.set_storage_healthy(healthy)
             if healthy:
                 settling = await _tend(janitor)
-        quorum.lost = not healthy
+        quorum.report(healthy=healthy, checked_at=checked_at)
         if healthy != was_healthy:
             if healthy:
                 log.info("etcd cluster healthy (quorum)")

@@ -134,7 +134,9 @@ async def _until_stopped(etcd: EtcdProcess) -> int:
 
 async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
     try:
-        remaining = await leave_cluster(container.membership(), settings.etcd.member_name)
+        remaining = await leave_cluster(
+            container.membership(), settings.etcd.member_name, sleep=trio.sleep
+        )
     except Exception as exc:
         log.error("--leave: could not remove this member (%s); it stays in the cluster", exc)
         return False

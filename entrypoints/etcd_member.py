@@ -113,7 +113,9 @@ async def _join(settings: DaemonSettings, node: Libp2pNode) -> EtcdProcess:
         )
     started = time.monotonic()
     client = Libp2pRegistryClient(node.host, node.rendezvous)
-    initial_cluster = await join_cluster(client, settings.etcd, timeout=settings.join_timeout)
+    initial_cluster = await join_cluster(
+        client, settings.etcd, timeout=settings.join_timeout, sleep=trio.sleep
+    )
     log.info("etcd: added to the cluster as %s after %.1f s", settings.etcd.member_name,
              time.monotonic() - started)
     # Healthy = promoted from learner to voting member, which a running

@@ -58,6 +58,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture(autouse=True)
 def three_healthy(cluster: Cluster) -> None:
+    # A test that failed half-way may have left instances down: bring them back,
+    # so that one failure is reported once, not again by every test after it.
+    for instance in cluster.instances:
+        if not instance.proc.alive():
+            cluster.restart(instance, timeout=120)
     wait_until(lambda: all_healthy(cluster), 30, "three healthy members before the test")
 
 

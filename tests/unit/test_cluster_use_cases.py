@@ -6,6 +6,7 @@ import warnings
 
 import msgspec
 import pytest
+import trio
 
 from adapters.memory.metrics import RecordingMetrics
 from adapters.memory.repository import InMemoryClusterMembership, InMemoryServiceRepository
@@ -195,16 +196,16 @@ async def test_join_gives_up_after_its_timeout() -> None:
 
 async def test_leave_removes_our_member() -> None:
     membership = InMemoryClusterMembership([FIRST, SECOND])
-    assert await leave_cluster(membership, "b") == [FIRST]
+    assert await leave_cluster(membership, "b", sleep=trio.sleep) == [FIRST]
 
 
 async def test_the_only_voting_member_cannot_leave() -> None:
     learner = EtcdMember(name="c", peer_urls=(NEW_URL,), member_id=3, is_learner=True)
     membership = InMemoryClusterMembership([FIRST, learner])
     with pytest.raises(LeaveFailed, match="only voting member"):
-        await leave_cluster(membership, "a")
+        await leave_cluster(membership, "a", sleep=trio.sleep)
     with pytest.raises(LeaveFailed, match="not a member"):
-        await leave_cluster(membership, "zz")
+        await leave_cluster(membership, "zz", sleep=trio.sleep)
 
 
 async def test_leave_retries_while_etcd_refuses_for_now() -> None:
@@ -316,3 +317,42 @@ async def test_a_refusal_with_quorum_is_not_blamed_on_quorum() -> None:
     with pytest.raises(RequestRejected) as refused:
         await client.add_service(InMemoryRegistryTransport(handler), "x", ServiceInfo())
     assert not isinstance(refused.value, NoQuorum)
+
+
+def test_a_failed_write_marks_quorum_lost_until_a_later_check_says_healthy():
+    now = [100.0]
+    quorum = QuorumStatus(clock=lambda: now[0])
+    check_started = quorum.now()  # a watch round under way before the write failed
+    now[0] += 1
+    quorum.note_failed_write()
+    assert quorum.lost
+    quorum.report(healthy=True, checked_at=check_started)
+    assert quorum.lost  # that round's "healthy" is older news than the failed write
+    now[0] += 1
+    quorum.report(healthy=True, checked_at=quorum.now())
+    assert not quorum.lost
+    quorum.report(healthy=False, checked_at=quorum.now())
+    assert quorum.lost
+
+
+async def test_handler_marks_reads_stale_right_after_a_write_failed_for_want_of_storage():
+    from adapters.memory.metrics import RecordingMetrics
+    from adapters.memory.repository import InMemoryClusterMembership, InMemoryServiceRepository
+    from application.ports import StorageUnavailable
+    from application.server import RegistryRequestHandler
+    from domain.wire import GetResponse, Operation, decode
+
+    class NoQuorumStore(InMemoryServiceRepository):
+        async def put(self, name: str, info_str: str) -> None:
+            raise StorageUnavailable("etcd at http://x: no leader")
+
+    store, quorum = NoQuorumStore(), QuorumStatus()
+    store.entries["a"] = "{}"
+    handler = RegistryRequestHandler(store, InMemoryClusterMembership(), RecordingMetrics(),
+                                     local_reads=store, quorum=quorum)
+    fresh = decode(await handler.handle(Operation.GET, b"a"), GetResponse)
+    assert not fresh.stale
+    with pytest.raises(StorageUnavailable):
+        await handler.handle(Operation.ADD, b'{"Name":"b","InfoStr":"{}"}')
+    after = decode(await handler.handle(Operation.GET, b"a"), GetResponse)
+    assert after.stale and after.lookup_ok
