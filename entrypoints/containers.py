@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from adapters.etcd.local_reads import EtcdLocalReader
 from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
@@ -32,7 +31,10 @@ class ServiceContainer(containers.DeclarativeContainer):
     )
     # Without quorum, get/list answer from this member's copy, marked stale.
     local_reads = providers.Singleton(
-        EtcdLocalReader, config.etcd_client_url, timeout=config.etcd_timeout
+        EtcdServiceRepository,
+        config.etcd_client_url,
+        timeout=config.etcd_timeout,
+        serializable=True,
     )
     # Kept current by the daemon's cluster watch.
     quorum = providers.Singleton(QuorumStatus)

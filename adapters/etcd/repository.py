@@ -6,6 +6,8 @@ registry-services can share one etcd cluster.
 
 from __future__ import annotations
 
+from typing import Any
+
 from etcd3 import etcdrpc
 
 from adapters.etcd.connection import DEFAULT_TIMEOUT, EtcdConnection
@@ -13,7 +15,12 @@ from adapters.etcd.keyspace import ALL_KEYS, as_text
 
 
 class EtcdServiceRepository:
-    """Reads are linearizable (as the Go client's); every call ends within ``timeout`` s."""
+    """Every call ends within ``timeout`` s. Reads are linearizable (as the Go client's).
+
+    With ``serializable``, reads are answered by this member alone from its own
+    store, without a leader: they work without quorum and may miss the latest
+    writes (the request handler marks such answers stale).
+    """
 
     def __init__(
         self,
@@ -21,8 +28,10 @@ class EtcdServiceRepository:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         connection: EtcdConnection | None = None,
+        serializable: bool = False,
     ) -> None:
         self._connection = connection or EtcdConnection(client_url, timeout=timeout)
+        self._serializable = serializable
 
     @property
     def connection(self) -> EtcdConnection:
@@ -35,8 +44,7 @@ class EtcdServiceRepository:
     async def get(self, name: str) -> str | None:
         if not name:
             return None  # etcd rejects the empty key; nothing can be stored under it
-        request = etcdrpc.RangeRequest(key=name.encode())
-        response = await self._connection.call(self._connection.kv.Range, request)
+        response = await self._range(etcdrpc.RangeRequest(key=name.encode()))
         return as_text(response.kvs[0].value) if response.kvs else None
 
     async def list(self) -> dict[str, str]:
@@ -45,7 +53,7 @@ class EtcdServiceRepository:
             sort_order=etcdrpc.RangeRequest.ASCEND,
             sort_target=etcdrpc.RangeRequest.KEY,
         )
-        response = await self._connection.call(self._connection.kv.Range, request)
+        response = await self._range(request)
         return {as_text(kv.key): as_text(kv.value) for kv in response.kvs}
 
     async def delete(self, name: str) -> int:
@@ -54,6 +62,15 @@ class EtcdServiceRepository:
         request = etcdrpc.DeleteRangeRequest(key=name.encode())
         response = await self._connection.call(self._connection.kv.DeleteRange, request)
         return int(response.deleted)
+
+    async def _range(self, request: etcdrpc.RangeRequest) -> Any:
+        if not self._serializable:
+            return await self._connection.call(self._connection.kv.Range, request)
+        request.serializable = True
+        # No "has leader" requirement: answering without one is the point.
+        return await self._connection.call(
+            self._connection.kv.Range, request, require_leader=False
+        )
 
     def close(self) -> None:
         self._connection.close()

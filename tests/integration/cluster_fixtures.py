@@ -21,8 +21,8 @@ import trio
 from registry_process import RegistryProcess
 
 from adapters.etcd.connection import EtcdConnection
-from adapters.etcd.local_reads import EtcdLocalReader
 from adapters.etcd.membership import EtcdClusterMembership
+from adapters.etcd.repository import EtcdServiceRepository
 from adapters.etcd.status import fetch_status
 from application.ports import StorageUnavailable
 from domain.cluster import EtcdEndpoint, EtcdMember
@@ -191,7 +191,9 @@ async def members_of(instance: Instance) -> list[EtcdMember]:
 
 async def local_entries(instance: Instance) -> dict[str, str]:
     """Everything this member holds, read from its own copy (serializable)."""
-    reader = EtcdLocalReader(instance.endpoint.client_url, timeout=5.0)
+    reader = EtcdServiceRepository(
+        instance.endpoint.client_url, timeout=5.0, serializable=True
+    )
     try:
         return await reader.list()
     finally:
