@@ -25,6 +25,7 @@ from libp2p.custom_types import TProtocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
+from bench_etcd_direct import measure_direct_gets
 from registry_process import VENV_BIN, RegistryProcess
 
 from adapters.libp2p.identity import ephemeral_identity
@@ -83,24 +84,6 @@ async def load(addr: str, protocol: str, payload: bytes, total: int, concurrency
     }
 
 
-def direct_etcd_gets(client_url: str, n: int) -> dict:
-    import etcd3
-
-    host, port = client_url.removeprefix("http://").rsplit(":", 1)
-    client = etcd3.client(host=host, port=int(port))
-    for _ in range(50):
-        client.get(NAME)
-    lat = []
-    started = time.perf_counter()
-    for _ in range(n):
-        t = time.perf_counter()
-        client.get(NAME)
-        lat.append(time.perf_counter() - t)
-    elapsed = time.perf_counter() - started
-    lat.sort()
-    return {"rps": n / elapsed, "p50_ms": lat[n // 2] * 1000, "p99_ms": lat[int(n * 0.99)] * 1000}
-
-
 def cold(argv: list[str], runs: int, env: dict | None = None) -> float:
     times = []
     for _ in range(runs):
@@ -140,7 +123,9 @@ def main() -> None:
             for kind, runs in rounds.items():
                 results[f"{kind} c={conc}"] = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
         client_url = f"http://127.0.0.1:{daemon.etcd_client_port}"
-        results["etcd direct c=1"] = direct_etcd_gets(client_url, args.requests)
+        direct = measure_direct_gets(client_url, NAME, args.requests)
+        results["etcd direct c=1"] = {"rps": direct["gets_per_s"], "p50_ms": direct["p50_ms"],
+                                      "p99_ms": direct["p99_ms"]}
         cli_env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
         cold_times = {
             "python -c 'import libp2p'": cold([sys.executable, "-c", "import libp2p"],
