@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from application.cluster import QuorumStatus, admit_member
@@ -12,8 +11,9 @@ from application.ports import (
     LocalServiceReader,
     RegistryMetrics,
     ServiceRepository,
-    StorageUnavailable,
 )
+from application.storage_guard import StorageGuard
+from application.write_rules import check_delete, check_put
 from domain.service_name import validate_service_name
 from domain.wire import (
     DELETED_TEXT,
@@ -49,6 +49,7 @@ class RegistryRequestHandler:
         # Without quorum, reads fall back to this member's own copy, marked stale.
         self._local_reads = local_reads
         self._quorum = quorum or QuorumStatus()
+        self._guard = StorageGuard(self._quorum, local_reads=local_reads is not None)
         self._membership = membership
         self._metrics = metrics
         self._handlers = {
@@ -74,23 +75,14 @@ class RegistryRequestHandler:
 
     async def _add(self, request: bytes) -> bytes:
         add = decode(request, AddRequest)
-        validate_service_name(add.name)
-        await self._write(self._repository.put(add.name, add.info_str))
+        check_put(add.name, add.info_str)
+        await self._guard.write(self._repository.put(add.name, add.info_str))
         return added_text(add.name, add.info_str).encode()
-
-    async def _write(self, write: Awaitable[T]) -> T:
-        try:
-            return await write
-        except StorageUnavailable:
-            # Fresher than the watch's last round: the client's next read (it asks
-            # one to learn why its write was refused) must come back marked stale.
-            self._quorum.note_failed_write()
-            raise
 
     async def _get(self, request: bytes) -> bytes:
         name = validate_service_name(request.decode("utf-8"))
         local = self._local_reads
-        info_str, stale = await self._read(
+        info_str, stale = await self._guard.read(
             lambda: self._repository.get(name), None if local is None else lambda: local.get(name)
         )
         return encode(
@@ -99,29 +91,17 @@ class RegistryRequestHandler:
 
     async def _list(self, request: bytes) -> bytes:
         local = self._local_reads
-        entries, stale = await self._read(
+        entries, stale = await self._guard.read(
             self._repository.list, None if local is None else local.list
         )
         return encode(
             ListResponse(name_to_info_str=entries, lookup_ok=bool(entries), stale=stale)
         )
 
-    async def _read(
-        self, fresh: Callable[[], Awaitable[T]], local: Callable[[], Awaitable[T]] | None
-    ) -> tuple[T, bool]:
-        """The answer, and whether it may be stale (read without quorum)."""
-        if local is None:
-            return await fresh(), False
-        if self._quorum.lost:
-            return await local(), True
-        try:
-            return await fresh(), False
-        except StorageUnavailable:
-            return await local(), True
-
     async def _delete(self, request: bytes) -> bytes:
-        name = validate_service_name(request.decode("utf-8"))
-        deleted = await self._write(self._repository.delete(name))
+        name = request.decode("utf-8")
+        check_delete(name)
+        deleted = await self._guard.write(self._repository.delete(name))
         return (DELETED_TEXT if deleted else NOT_DELETED_TEXT).encode()
 
     async def _member_add(self, request: bytes) -> bytes:

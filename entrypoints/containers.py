@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from adapters.etcd.history import EtcdChangeHistory
 from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
 from adapters.libp2p.registry_server import Libp2pRegistryServer
+from adapters.libp2p.revision_server import Libp2pRevisionServer
+from adapters.libp2p.watch_server import Libp2pWatchServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
 from application.cluster import QuorumStatus
+from application.conditional_write import RevisionRequestHandler
 from application.server import RegistryRequestHandler
+from application.watch import WatchHub
 
 
 class ServiceContainer(containers.DeclarativeContainer):
@@ -24,8 +29,10 @@ class ServiceContainer(containers.DeclarativeContainer):
     etcd_store = providers.Singleton(
         EtcdServiceRepository, config.etcd_client_url, timeout=config.etcd_timeout
     )
+    # The copy's etcd watch fans out to every `/watch/0.1` client through the hub.
+    watch_hub = providers.Singleton(WatchHub)
     # Reads from a watched in-memory copy; `run` must be started by the daemon.
-    repository = providers.Singleton(WatchedServiceRepository, etcd_store)
+    repository = providers.Singleton(WatchedServiceRepository, etcd_store, watch_hub)
     membership = providers.Singleton(
         EtcdClusterMembership, config.etcd_client_url, timeout=config.etcd_timeout
     )
@@ -44,4 +51,16 @@ class ServiceContainer(containers.DeclarativeContainer):
     )
     server = providers.Singleton(
         Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout
+    )
+
+    revision_handler = providers.Singleton(
+        RevisionRequestHandler, repository=repository, metrics=metrics,
+        local_reads=local_reads, quorum=quorum,
+    )
+    revision_server = providers.Singleton(
+        Libp2pRevisionServer, handler=revision_handler, request_timeout=config.request_timeout
+    )
+    history = providers.Singleton(EtcdChangeHistory, etcd_store.provided.connection)
+    watch_server = providers.Singleton(
+        Libp2pWatchServer, hub=watch_hub, history=history, request_timeout=config.request_timeout
     )

@@ -73,6 +73,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         code = EXIT_FAILED
         try:
             container.server().attach(node.host)
+            container.revision_server().attach(node.host)
+            container.watch_server().attach(node.host)
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
             )
@@ -94,7 +96,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             with trio.CancelScope(shield=True):
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
-                _detach(node.host)
+                _detach(node.host, container)
                 left = settings.leave and code == EXIT_OK and await _leave(settings, container)
                 await etcd.stop()
                 log.info("etcd stopped")
@@ -144,12 +146,15 @@ async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
     return True
 
 
-def _detach(host: IHost) -> None:
-    for operation in Operation:
+def _detach(host: IHost, container: ServiceContainer) -> None:
+    protocol_ids = [operation.protocol_id for operation in Operation]
+    protocol_ids += container.revision_server().protocol_ids
+    protocol_ids += container.watch_server().protocol_ids
+    for protocol_id in protocol_ids:
         try:
-            host.remove_stream_handler(TProtocol(operation.protocol_id))
+            host.remove_stream_handler(TProtocol(protocol_id))
         except Exception as exc:  # never let this stop etcd from being stopped
-            log.debug("removing the %s handler: %r", operation.protocol_id, exc)
+            log.debug("removing the %s handler: %r", protocol_id, exc)
 
 
 async def _advertise_forever(node: Libp2pNode, interval: float) -> None:

@@ -14,21 +14,22 @@ short JSON strings), so each instance keeps all of it in memory:
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
-import queue
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import grpc
 import trio
 from etcd3 import etcdrpc
 from etcd3.etcdrpc import kv_pb2
 
-from adapters.etcd.connection import REQUIRE_LEADER, EtcdConnection
+from adapters.etcd import conditional
+from adapters.etcd.connection import EtcdConnection
 from adapters.etcd.keyspace import ALL_KEYS, as_text
 from adapters.etcd.repository import EtcdServiceRepository
+from adapters.etcd.watch_stream import etcd_watch
+from application.watch import WatchHub
+from domain.record_change import RecordChange
+from domain.watch_wire import WriteOutcome
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,13 @@ _RETRY_MAX = 5.0
 class WatchedServiceRepository:
     """Reads from memory while the watch is healthy; otherwise from etcd."""
 
-    def __init__(self, store: EtcdServiceRepository) -> None:
+    def __init__(self, store: EtcdServiceRepository, hub: WatchHub | None = None) -> None:
         self._store = store
         self._connection: EtcdConnection = store.connection
-        self._entries: dict[str, str] = {}
+        # name -> (InfoStr, mod revision)
+        self._entries: dict[str, tuple[str, int]] = {}
+        # Every applied change is published here, for `/watch/0.1`.
+        self._hub = hub or WatchHub()
         self._revision = 0
         self._ready = False
         self._progress = trio.Condition()
@@ -60,12 +64,13 @@ class WatchedServiceRepository:
 
     async def get(self, name: str) -> str | None:
         if self._ready:
-            return self._entries.get(name)
+            entry = self._entries.get(name)
+            return None if entry is None else entry[0]
         return await self._store.get(name)
 
     async def list(self) -> dict[str, str]:
         if self._ready:
-            return dict(sorted(self._entries.items()))
+            return {name: entry[0] for name, entry in sorted(self._entries.items())}
         return await self._store.list()
 
     async def put(self, name: str, info_str: str) -> None:
@@ -80,6 +85,23 @@ class WatchedServiceRepository:
         response = await self._connection.call(self._connection.kv.DeleteRange, request)
         await self._catch_up(response.header.revision)
         return int(response.deleted)
+
+    # --- RevisionedRepository -------------------------------------------------
+
+    async def get_with_revision(self, name: str) -> tuple[str | None, int]:
+        if self._ready:
+            return self._entries.get(name, (None, 0))
+        return await self._store.get_with_revision(name)
+
+    async def put_if(self, name: str, info_str: str, if_revision: int | None) -> WriteOutcome:
+        outcome = await conditional.put_if(self._connection, name, info_str, if_revision)
+        await self._catch_up(outcome.revision)
+        return outcome
+
+    async def delete_if(self, name: str, if_revision: int | None) -> WriteOutcome:
+        outcome = await conditional.delete_if(self._connection, name, if_revision)
+        await self._catch_up(outcome.revision)
+        return outcome
 
     # --- keeping the copy current ---------------------------------------------
 
@@ -103,57 +125,24 @@ class WatchedServiceRepository:
     async def _load(self) -> int:
         request = etcdrpc.RangeRequest(**ALL_KEYS)
         response = await self._connection.call(self._connection.kv.Range, request)
-        self._entries = {as_text(kv.key): as_text(kv.value) for kv in response.kvs}
+        self._entries = {
+            as_text(kv.key): (as_text(kv.value), int(kv.mod_revision)) for kv in response.kvs
+        }
         return int(response.header.revision)
 
     async def _follow(self, start_revision: int, started: _Once) -> None:
         """Apply watch events until the watch ends; returns or raises when it does."""
-        requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
         create = etcdrpc.WatchCreateRequest(**ALL_KEYS, start_revision=start_revision)
-        requests.put(etcdrpc.WatchRequest(create_request=create))
-        responses = self._connection.watch.Watch(
-            _until_none(requests), metadata=REQUIRE_LEADER
-        )
-        token = trio.lowlevel.current_trio_token()
-        events: trio.MemorySendChannel[Any]
-        events, inbox = trio.open_memory_channel[Any](1024)
-
-        def pump() -> None:
-            # Blocking iterator on a worker thread; each response goes to trio.
-            try:
-                for response in responses:
-                    trio.from_thread.run(events.send, response, trio_token=token)
-            except grpc.RpcError as exc:
-                # After cancellation nobody listens any more: ignore what fails then.
-                with contextlib.suppress(Exception):
-                    trio.from_thread.run(events.send, exc, trio_token=token)
-            except Exception:
-                pass
-            finally:
-                with contextlib.suppress(Exception):
-                    trio.from_thread.run_sync(events.close, trio_token=token)
-
         self._revision = start_revision - 1
-        try:
-            async with trio.open_nursery() as nursery:
-                # (trio-typing's stale stubs don't know abandon_on_cancel yet)
-                thread = functools.partial(
-                    trio.to_thread.run_sync, pump, abandon_on_cancel=True  # type: ignore[call-arg]
-                )
-                nursery.start_soon(thread)
-                async for item in inbox:
-                    if isinstance(item, Exception):
-                        raise item
-                    self._apply(item)
-                    if item.created:
-                        started()
-                    async with self._progress:
-                        self._progress.notify_all()
-                raise ConnectionError("etcd watch ended")
-        finally:
-            inbox.close()
-            requests.put(None)
-            responses.cancel()
+        async with etcd_watch(self._connection, create) as responses:
+            async for response in responses:
+                self._apply(response)
+                if response.created:
+                    self._hub.loaded(self._entries, start_revision - 1)
+                    started()
+                async with self._progress:
+                    self._progress.notify_all()
+            raise ConnectionError("etcd watch ended")
 
     def _apply(self, response: Any) -> None:
         if response.canceled or response.compact_revision:
@@ -162,10 +151,14 @@ class WatchedServiceRepository:
             )
         for event in response.events:
             key = as_text(event.kv.key)
+            revision = int(event.kv.mod_revision)
             if event.type == kv_pb2.Event.PUT:
-                self._entries[key] = as_text(event.kv.value)
+                value = as_text(event.kv.value)
+                self._entries[key] = (value, revision)
+                self._hub.publish(RecordChange(key, value, revision))
             else:
                 self._entries.pop(key, None)
+                self._hub.publish(RecordChange(key, None, revision))
         if response.created:
             self._set_ready(True)
         self._revision = max(self._revision, int(response.header.revision))
@@ -184,6 +177,8 @@ class WatchedServiceRepository:
             self._follow_scope.cancel()
 
     def _set_ready(self, ready: bool) -> None:
+        if not ready:
+            self._hub.stopped()
         if ready != self._ready:
             log.info("etcd read cache %s", "on" if ready else "off")
             self.rebuilds += not ready
@@ -198,9 +193,3 @@ class _Once:
         if self._action is not None:
             action, self._action = self._action, None
             action()
-
-
-def _until_none(requests: queue.SimpleQueue[Any]) -> Iterator[Any]:
-    # gRPC pulls the request stream on its own thread; None ends it.
-    while (item := requests.get()) is not None:
-        yield item

@@ -47,6 +47,15 @@ class EtcdServiceRepository:
         response = await self._range(etcdrpc.RangeRequest(key=name.encode()))
         return as_text(response.kvs[0].value) if response.kvs else None
 
+    async def get_with_revision(self, name: str) -> tuple[str | None, int]:
+        """(InfoStr, mod revision), or (None, 0) when absent."""
+        if not name:
+            return None, 0
+        response = await self._range(etcdrpc.RangeRequest(key=name.encode()))
+        if not response.kvs:
+            return None, 0
+        return as_text(response.kvs[0].value), int(response.kvs[0].mod_revision)
+
     async def list(self) -> dict[str, str]:
         request = etcdrpc.RangeRequest(
             **ALL_KEYS,

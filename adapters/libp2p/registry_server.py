@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import functools
-import logging
 
-import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
 
-from adapters.libp2p.stream_io import read_to_end
+from adapters.libp2p.request_stream import answer_one_request
 from application.server import RegistryRequestHandler
 from domain.wire import MAX_REQUEST_BYTES, Operation
-
-log = logging.getLogger(__name__)
 
 
 class Libp2pRegistryServer:
@@ -41,21 +37,10 @@ class Libp2pRegistryServer:
             )
 
     async def _serve(self, operation: Operation, stream: INetStream) -> None:
-        peer = stream.muxed_conn.peer_id
-        try:
-            with trio.fail_after(self._timeout):
-                request = await read_to_end(stream, self._max_request)
-                response = await self._handler.handle(operation, request)
-                await stream.write(response)
-                await stream.close()
-        except Exception as exc:  # one bad request must never take the daemon down
-            reason = "timed out" if isinstance(exc, trio.TooSlowError) else repr(exc)
-            log.warning("%s from %s failed: %s; resetting the stream", operation, peer, reason)
-            await _reset_quietly(stream)
-
-
-async def _reset_quietly(stream: INetStream) -> None:
-    try:
-        await stream.reset()
-    except Exception as exc:
-        log.debug("reset failed: %r", exc)
+        await answer_one_request(
+            stream,
+            functools.partial(self._handler.handle, operation),
+            label=str(operation),
+            timeout=self._timeout,
+            max_request=self._max_request,
+        )

@@ -1,0 +1,68 @@
+"""ChangeHistory from etcd's MVCC history: a Watch from an old revision, read up to a newer one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import trio
+from etcd3 import etcdrpc
+from etcd3.etcdrpc import kv_pb2
+
+from adapters.etcd.connection import EtcdConnection
+from adapters.etcd.keyspace import ALL_KEYS, as_text
+from adapters.etcd.watch_stream import etcd_watch
+from application.ports import StorageUnavailable
+from application.watch_ports import HistoryCompacted
+from domain.record_change import RecordChange
+
+# Reading history is one pass over at most what the store still holds.
+HISTORY_TIMEOUT = 30.0
+
+
+class EtcdChangeHistory:
+    def __init__(self, connection: EtcdConnection, *, timeout: float = HISTORY_TIMEOUT) -> None:
+        self._connection = connection
+        self._timeout = timeout
+
+    async def changes(
+        self, after: int, through: int, keep: Callable[[str], bool]
+    ) -> list[RecordChange]:
+        """Every revision up to ``through`` (a revision some write made) ends the read."""
+        found: list[RecordChange] = []
+        if through <= after:
+            return found
+        create = etcdrpc.WatchCreateRequest(**ALL_KEYS, start_revision=after + 1)
+        with trio.move_on_after(self._timeout):
+            async with etcd_watch(self._connection, create) as responses:
+                async for response in responses:
+                    if response.compact_revision:
+                        raise HistoryCompacted(
+                            f"changes after revision {after} were compacted away "
+                            f"(the oldest kept is {response.compact_revision})"
+                        )
+                    if response.canceled:
+                        raise StorageUnavailable(
+                            f"etcd cancelled the history read: {response.cancel_reason}"
+                        )
+                    for event in response.events:
+                        revision = int(event.kv.mod_revision)
+                        if revision > through:
+                            return found
+                        name = as_text(event.kv.key)
+                        if keep(name):
+                            put = event.type == kv_pb2.Event.PUT
+                            value = as_text(event.kv.value) if put else None
+                            found.append(RecordChange(name, value, revision))
+                    # One response holds all events of a revision (etcd never splits one).
+                    if _reached(response, through):
+                        return found
+        raise StorageUnavailable(
+            f"etcd at {self._connection.client_url}: history to revision {through} not read "
+            f"within {self._timeout:g} s"
+        )
+
+
+def _reached(response: Any, through: int) -> bool:
+    events = response.events
+    return bool(events) and int(events[-1].kv.mod_revision) >= through

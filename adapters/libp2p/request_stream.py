@@ -1,0 +1,42 @@
+"""One request per stream: read to EOF, answer, close; on any failure, reset."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import trio
+from libp2p.abc import INetStream
+
+from adapters.libp2p.stream_io import read_to_end
+
+log = logging.getLogger(__name__)
+
+
+async def answer_one_request(
+    stream: INetStream,
+    handle: Callable[[bytes], Awaitable[bytes]],
+    *,
+    label: str,
+    timeout: float,
+    max_request: int,
+) -> None:
+    """Resetting is how the Go original reports a failed request; never raises."""
+    peer = stream.muxed_conn.peer_id
+    try:
+        with trio.fail_after(timeout):
+            request = await read_to_end(stream, max_request)
+            response = await handle(request)
+            await stream.write(response)
+            await stream.close()
+    except Exception as exc:  # one bad request must never take the daemon down
+        reason = "timed out" if isinstance(exc, trio.TooSlowError) else repr(exc)
+        log.warning("%s from %s failed: %s; resetting the stream", label, peer, reason)
+        await reset_quietly(stream)
+
+
+async def reset_quietly(stream: INetStream) -> None:
+    try:
+        await stream.reset()
+    except Exception as exc:
+        log.debug("reset failed: %r", exc)

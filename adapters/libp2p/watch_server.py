@@ -1,0 +1,154 @@
+"""Serves `/watch/0.1`: read the request to EOF, then stream event lines until either side ends.
+
+A watcher that does not read makes our writes block; its queue then overflows,
+which cancels the blocked write, and the stream gets an ERROR line if that can
+be written within a moment, then a reset. Other watchers never wait on it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+import trio
+from libp2p.abc import IHost, INetStream
+from libp2p.custom_types import TProtocol
+
+from adapters.libp2p.request_stream import reset_quietly
+from adapters.libp2p.stream_io import read_to_end
+from application.watch import Subscription, WatchClosed, WatchHub, open_watch
+from application.watch_ports import ChangeHistory
+from domain.watch_wire import (
+    MAX_WATCH_REQUEST_BYTES,
+    WATCH_PROTOCOL,
+    EventType,
+    WatchEvent,
+    WatchRequest,
+)
+from domain.wire import decode
+
+log = logging.getLogger(__name__)
+
+# The issue promises PROGRESS at least every 10 s on a quiet stream.
+PROGRESS_INTERVAL = 5.0
+# How long a closing ERROR line may take to go out to a slow reader.
+ERROR_WRITE_TIMEOUT = 1.0
+
+_encoder = msgspec.json.Encoder()
+
+
+def event_line(event: WatchEvent) -> bytes:
+    return _encoder.encode(event) + b"\n"
+
+
+class Libp2pWatchServer:
+    def __init__(
+        self,
+        hub: WatchHub,
+        history: ChangeHistory,
+        *,
+        request_timeout: float = 10.0,
+        progress_interval: float = PROGRESS_INTERVAL,
+    ) -> None:
+        self._hub = hub
+        self._history = history
+        self._timeout = request_timeout
+        self._progress_interval = progress_interval
+
+    protocol_ids = [WATCH_PROTOCOL]
+
+    def attach(self, host: IHost) -> None:
+        host.set_stream_handler(TProtocol(WATCH_PROTOCOL), self._serve)
+
+    async def _serve(self, stream: INetStream) -> None:
+        peer = stream.muxed_conn.peer_id
+        wakeup = _Wakeup()
+        try:
+            with trio.fail_after(self._timeout):
+                raw = await read_to_end(stream, MAX_WATCH_REQUEST_BYTES)
+                request = decode(raw.strip() or b"{}", WatchRequest)
+                subscription, first = await open_watch(
+                    self._hub, self._history, request, wakeup.wake
+                )
+        except Exception as exc:  # a bad request ends its own stream only
+            log.info("watch from %s refused: %r", peer, exc)
+            await _send_error(stream, _first_line(exc))
+            return
+        wakeup.subscription = subscription
+        try:
+            await self._stream_events(stream, subscription, first, wakeup)
+        except WatchClosed as exc:
+            log.info("watch from %s ended: %s", peer, exc)
+            await _send_error(stream, str(exc))
+        except Exception as exc:
+            log.debug("watch from %s gone: %r", peer, exc)
+            await reset_quietly(stream)
+        finally:
+            subscription.close()
+
+    async def _stream_events(
+        self, stream: INetStream, subscription: Subscription, first: list[WatchEvent],
+        wakeup: _Wakeup,
+    ) -> None:
+        await wakeup.write(stream, b"".join(event_line(e) for e in first))
+        while True:
+            events = subscription.take()
+            if events:
+                await wakeup.write(stream, b"".join(event_line(e) for e in events))
+                continue
+            if not await wakeup.wait(self._progress_interval):
+                await wakeup.write(stream, event_line(subscription.progress()))
+
+
+class _Wakeup:
+    """Wakes the stream's task on news; an ended subscription also cancels a blocked write."""
+
+    __slots__ = ("_event", "_write_scope", "subscription")
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+        self._write_scope: trio.CancelScope | None = None
+        self.subscription: Subscription | None = None
+
+    def wake(self) -> None:
+        self._event.set()
+        if self._write_scope is not None and self.subscription and self.subscription.closed:
+            self._write_scope.cancel()
+
+    async def wait(self, timeout: float) -> bool:
+        """Whether news came within ``timeout`` seconds."""
+        with trio.move_on_after(timeout):
+            await self._event.wait()
+        woken = self._event.is_set()
+        if woken:
+            self._event = trio.Event()
+        return woken
+
+    async def write(self, stream: INetStream, data: bytes) -> None:
+        if not data:
+            return
+        with trio.CancelScope() as self._write_scope:
+            await stream.write(data)
+        self._write_scope = None
+        if self.subscription is not None and self.subscription.closed:
+            raise WatchClosed(self.subscription.closed)
+
+
+async def _send_error(stream: INetStream, message: str) -> None:
+    line = event_line(WatchEvent(type=EventType.ERROR, error=message))
+    sent = False
+    with trio.move_on_after(ERROR_WRITE_TIMEOUT):
+        try:
+            await stream.write(line)
+            await stream.close()
+            sent = True
+        except Exception as exc:
+            log.debug("could not send the watch ERROR: %r", exc)
+    if not sent:
+        await reset_quietly(stream)
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, trio.TooSlowError):
+        return "no complete watch request within the request timeout"
+    return (str(exc) or type(exc).__name__).splitlines()[0][:300]

@@ -1,0 +1,106 @@
+"""Serving `/get/0.2`, `/add/0.2` and `/delete/0.2`: records with revisions, conditional writes.
+
+The check and the write are one atomic step in the store (an etcd transaction),
+so of two writers holding the same revision exactly one succeeds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from application.cluster import QuorumStatus
+from application.ports import RegistryMetrics
+from application.storage_guard import StorageGuard
+from application.watch_ports import RevisionedRepository
+from application.write_rules import check_delete, check_put
+from domain.service_name import validate_service_name
+from domain.watch_wire import (
+    ADD_IF_PROTOCOL,
+    DELETE_IF_PROTOCOL,
+    GET_REVISION_PROTOCOL,
+    AddIfRequest,
+    DeleteIfRequest,
+    GetRevisionResponse,
+    WriteOutcome,
+    WriteResult,
+    condition_failed_text,
+)
+from domain.wire import decode, encode
+
+
+class RevisionRequestHandler:
+    """Turns one request's bytes into the answer's bytes; any exception resets the stream."""
+
+    def __init__(
+        self,
+        repository: RevisionedRepository,
+        metrics: RegistryMetrics,
+        local_reads: RevisionedRepository | None = None,
+        quorum: QuorumStatus | None = None,
+    ) -> None:
+        self._repository = repository
+        self._local_reads = local_reads
+        self._guard = StorageGuard(quorum or QuorumStatus(), local_reads=local_reads is not None)
+        self._metrics = metrics
+        self.handlers: dict[str, Callable[[bytes], Awaitable[bytes]]] = {
+            GET_REVISION_PROTOCOL: self._get,
+            ADD_IF_PROTOCOL: self._add,
+            DELETE_IF_PROTOCOL: self._delete,
+        }
+
+    async def handle(self, protocol_id: str, request: bytes) -> bytes:
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await self.handlers[protocol_id](request.strip())
+        except Exception as exc:
+            outcome = type(exc).__name__
+            raise
+        finally:
+            self._metrics.observe_request(protocol_id, time.perf_counter() - started, outcome)
+
+    async def _get(self, request: bytes) -> bytes:
+        name = validate_service_name(request.decode("utf-8"))
+        local = self._local_reads
+        (info_str, revision), stale = await self._guard.read(
+            lambda: self._repository.get_with_revision(name),
+            None if local is None else lambda: local.get_with_revision(name),
+        )
+        return encode(
+            GetRevisionResponse(
+                info_str=info_str or "",
+                lookup_ok=info_str is not None,
+                revision=revision,
+                stale=stale,
+            )
+        )
+
+    async def _add(self, request: bytes) -> bytes:
+        add = decode(request, AddIfRequest)
+        check_put(add.name, add.info_str)
+        outcome = await self._guard.write(
+            self._repository.put_if(add.name, add.info_str, add.if_revision)
+        )
+        return encode(_result(add.name, add.if_revision, outcome, deleted=None))
+
+    async def _delete(self, request: bytes) -> bytes:
+        delete = decode(request, DeleteIfRequest)
+        check_delete(delete.name)
+        outcome = await self._guard.write(
+            self._repository.delete_if(delete.name, delete.if_revision)
+        )
+        return encode(_result(delete.name, delete.if_revision, outcome, deleted=outcome.deleted))
+
+
+def _result(
+    name: str, if_revision: int | None, outcome: WriteOutcome, *, deleted: int | None
+) -> WriteResult:
+    if outcome.ok:
+        return WriteResult(ok=True, revision=outcome.revision, deleted=deleted)
+    assert if_revision is not None  # only a condition can fail
+    return WriteResult(
+        ok=False,
+        revision=outcome.revision,
+        error=condition_failed_text(name, if_revision, outcome.revision),
+    )

@@ -1,0 +1,202 @@
+"""Serving `/watch/0.1`: one change feed fanned out to many watchers.
+
+The daemon's in-memory copy of the registry (kept current by one etcd watch)
+publishes every change here; each watcher holds only a small subscription with
+a bounded queue of shared RecordChange objects, not an etcd watch of its own.
+A watcher that asks for older changes (SinceRevision) gets them from the
+store's history first, then from its queue, with no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+
+from application.watch_ports import ChangeHistory, FeedUnavailable, HistoryCompacted
+from domain.record_change import RecordChange
+from domain.service_name import validate_service_name
+from domain.watch_wire import EventType, WatchEvent, WatchRequest
+
+# Per watcher: beyond this many queued changes or bytes the watcher is dropped.
+MAX_QUEUED_CHANGES = 1024
+MAX_QUEUED_BYTES = 1 << 20
+
+
+class WatchClosed(Exception):
+    """The server ends this watch; the message goes to the client as an ERROR event."""
+
+
+class Subscription:
+    """One watcher's queue. ``wake`` is called (from the publisher) when there is news."""
+
+    __slots__ = ("_closed", "_floor", "_hub", "_queue", "_queued_bytes", "request", "wake")
+
+    def __init__(self, hub: WatchHub, request: WatchRequest, wake: Callable[[], None]) -> None:
+        self._hub = hub
+        self.request = request
+        self.wake = wake
+        self._queue: deque[RecordChange] = deque()
+        self._queued_bytes = 0
+        self._floor = 0  # changes at or below this revision were delivered otherwise
+        self._closed: str | None = None
+
+    @property
+    def closed(self) -> str | None:
+        """Why the server ended this watch, or None while it runs."""
+        return self._closed
+
+    def offer(self, change: RecordChange) -> None:
+        if self._closed or change.revision <= self._floor:
+            return
+        if not self.request.matches(change.name):
+            return
+        self._queue.append(change)
+        self._queued_bytes += change.size
+        if len(self._queue) > MAX_QUEUED_CHANGES or self._queued_bytes > MAX_QUEUED_BYTES:
+            self.end(
+                f"this watcher fell more than {MAX_QUEUED_CHANGES} changes or "
+                f"{MAX_QUEUED_BYTES} bytes behind; reconnect with SinceRevision"
+            )
+        self.wake()
+
+    def skip_through(self, revision: int) -> None:
+        """Drop queued changes at or below ``revision`` and ignore later ones like them."""
+        self._floor = max(self._floor, revision)
+        while self._queue and self._queue[0].revision <= revision:
+            self._queued_bytes -= self._queue.popleft().size
+
+    def take(self) -> list[WatchEvent]:
+        """The queued changes as events (may be empty); WatchClosed once ended."""
+        if self._closed:
+            raise WatchClosed(self._closed)
+        changes = list(self._queue)
+        self._queue.clear()
+        self._queued_bytes = 0
+        return [change_event(c) for c in changes]
+
+    def progress(self) -> WatchEvent:
+        """How far this watcher is: every change up to the feed's revision was offered."""
+        return WatchEvent(type=EventType.PROGRESS, revision=self._hub.revision)
+
+    def end(self, reason: str) -> None:
+        if self._closed is None:
+            self._closed = reason
+            self._queue.clear()
+            self._queued_bytes = 0
+            self.wake()
+
+    def close(self) -> None:
+        self._hub.unsubscribe(self)
+
+
+class WatchHub:
+    """The change feed. The store adapter calls ``loaded``, ``publish`` and ``stopped``."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[Subscription] = set()
+        self._state: Mapping[str, tuple[str, int]] = {}
+        self._revision = 0
+        self._running = False
+
+    @property
+    def revision(self) -> int:
+        """The revision through which every change has been published."""
+        return self._revision
+
+    @property
+    def watchers(self) -> int:
+        return len(self._subscribers)
+
+    def loaded(self, state: Mapping[str, tuple[str, int]], revision: int) -> None:
+        """The feed (re)starts from ``state`` (name -> (InfoStr, mod revision)) at ``revision``.
+
+        ``state`` is the live copy that later publishes update. Changes between an
+        old feed and a new one were never seen, so running watchers must resume.
+        """
+        self._end_all("the server's change feed restarted; reconnect with SinceRevision")
+        self._state = state
+        self._revision = revision
+        self._running = True
+
+    def publish(self, change: RecordChange) -> None:
+        self._revision = max(self._revision, change.revision)
+        for subscriber in self._subscribers:
+            subscriber.offer(change)
+
+    def stopped(self) -> None:
+        self._running = False
+        self._end_all("the server lost its change feed; reconnect with SinceRevision")
+
+    def subscribe(self, request: WatchRequest, wake: Callable[[], None]) -> Subscription:
+        if not self._running:
+            raise FeedUnavailable("this registry-service cannot serve watches right now")
+        subscription = Subscription(self, request, wake)
+        self._subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+
+    def snapshot(self, request: WatchRequest) -> list[WatchEvent]:
+        """One PUT per matching record as it is now (at ``revision``), by name."""
+        return [
+            WatchEvent(type=EventType.PUT, name=name, info_str=info_str, revision=revision)
+            for name, (info_str, revision) in sorted(self._state.items())
+            if request.matches(name)
+        ]
+
+    def _end_all(self, reason: str) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber.end(reason)
+        self._subscribers.clear()
+
+
+def change_event(change: RecordChange) -> WatchEvent:
+    if change.info_str is None:
+        return WatchEvent(type=EventType.DELETE, name=change.name, revision=change.revision)
+    return WatchEvent(
+        type=EventType.PUT, name=change.name, info_str=change.info_str, revision=change.revision
+    )
+
+
+def validate_watch_request(request: WatchRequest) -> WatchRequest:
+    for name in request.names or ():
+        validate_service_name(name)
+    if request.since_revision < 0:
+        raise ValueError(f"SinceRevision must be 0 or more, got {request.since_revision}")
+    return request
+
+
+async def open_watch(
+    hub: WatchHub, history: ChangeHistory, request: WatchRequest, wake: Callable[[], None]
+) -> tuple[Subscription, list[WatchEvent]]:
+    """Subscribe; return the subscription and the events to send before its queue."""
+    validate_watch_request(request)
+    # Subscribing and reading the state happen without a pause in between, so the
+    # state is exactly the one at hub.revision and the queue holds what follows.
+    subscription = hub.subscribe(request, wake)
+    subscribed_at = hub.revision
+    since = request.since_revision
+    if since == 0:
+        subscription.skip_through(subscribed_at)
+        return subscription, [*hub.snapshot(request), _synced(subscribed_at)]
+    if since >= subscribed_at:
+        # This instance may lag behind the one the client came from.
+        subscription.skip_through(since)
+        return subscription, []
+    try:
+        changes = await history.changes(since, subscribed_at, request.matches)
+    except HistoryCompacted:
+        now = hub.revision
+        subscription.skip_through(now)
+        reset = WatchEvent(type=EventType.RESET, revision=now)
+        return subscription, [reset, *hub.snapshot(request), _synced(now)]
+    except BaseException:
+        subscription.close()
+        raise
+    subscription.skip_through(subscribed_at)
+    return subscription, [change_event(c) for c in changes]
+
+
+def _synced(revision: int) -> WatchEvent:
+    return WatchEvent(type=EventType.SYNCED, revision=revision)
