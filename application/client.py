@@ -28,7 +28,7 @@ class ServiceNotFound(LookupError):
         self.name = name
 
 
-def _checked(payload: bytes) -> bytes:
+def checked_size(payload: bytes) -> bytes:
     if len(payload) > MAX_REQUEST_BYTES:
         raise RequestTooLarge(
             f"request is {len(payload)} bytes; registry-service accepts at most "
@@ -41,15 +41,15 @@ async def add_service(transport: RegistryTransport, name: str, info: ServiceInfo
     """Store ``info`` under ``name``; returns the server's ``Added {...}`` text."""
     validate_service_name(name)
     payload = encode(AddRequest(name=name, info_str=encode_service_info(info)))
-    reply = await _write(transport, Operation.ADD.protocol_id, _checked(payload), name)
+    reply = await write_explained(transport, Operation.ADD.protocol_id, checked_size(payload), name)
     return reply.decode("utf-8", "replace")
 
 
 async def get_service(transport: RegistryTransport, query: str) -> ServiceInfo:
     validate_service_name(query)
-    reply = await transport.request(Operation.GET.protocol_id, _checked(query.encode()))
+    reply = await transport.request(Operation.GET.protocol_id, checked_size(query.encode()))
     response = decode(reply, GetResponse)
-    _warn_if_stale(response.stale)
+    warn_if_stale(response.stale)
     if not response.lookup_ok:
         raise ServiceNotFound(query)
     return decode_service_info(response.info_str)
@@ -58,7 +58,7 @@ async def get_service(transport: RegistryTransport, query: str) -> ServiceInfo:
 async def list_services(transport: RegistryTransport) -> dict[str, ServiceInfo]:
     reply = await transport.request(Operation.LIST.protocol_id, b"")
     response = decode(reply, ListResponse)
-    _warn_if_stale(response.stale)
+    warn_if_stale(response.stale)
     if not response.lookup_ok or not response.name_to_info_str:
         return {}
     return {
@@ -70,14 +70,15 @@ async def list_services(transport: RegistryTransport) -> dict[str, ServiceInfo]:
 async def delete_service(transport: RegistryTransport, name: str) -> str:
     """Returns the server's text; raises ServiceNotFound when nothing was deleted."""
     validate_service_name(name)
-    reply = await _write(transport, Operation.DELETE.protocol_id, _checked(name.encode()), name)
+    payload = checked_size(name.encode())
+    reply = await write_explained(transport, Operation.DELETE.protocol_id, payload, name)
     text = reply.decode("utf-8", "replace")
     if text.startswith("Error:"):
         raise ServiceNotFound(name)
     return text
 
 
-def _warn_if_stale(stale: bool) -> None:
+def warn_if_stale(stale: bool) -> None:
     if stale:
         warnings.warn(
             "the registry has no quorum right now: this answer comes from one instance's own "
@@ -87,7 +88,7 @@ def _warn_if_stale(stale: bool) -> None:
         )
 
 
-async def _write(
+async def write_explained(
     transport: RegistryTransport, protocol_id: str, payload: bytes, name: str
 ) -> bytes:
     try:

@@ -11,6 +11,7 @@ coroutine to completion for plain scripts; asyncio code calls them through
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -24,6 +25,8 @@ from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application import client as use_cases
+from application import conditional_client
+from application.conditional_client import RevisionConflict
 from application.ports import RegistryUnavailable
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
 from domain.psk import check_psk, psk_from_passphrase
@@ -32,7 +35,9 @@ from entrypoints.errors import single_error
 
 __all__ = [
     "PerfInd",
+    "RevisionConflict",
     "ServiceInfo",
+    "WatchEvent",
     "WrongPrivateNetwork",
     "add_service",
     "add_service_asyncio",
@@ -45,12 +50,18 @@ __all__ = [
     "get_service",
     "get_service_asyncio",
     "get_service_blocking",
+    "get_service_revision",
+    "get_service_revision_blocking",
+    "get_service_revision_with_host_routing",
     "get_service_with_host_routing",
     "list_services",
     "list_services_asyncio",
     "list_services_blocking",
     "list_services_with_host_routing",
     "psk_from_passphrase",
+    "watch_services",
+    "watch_services_blocking",
+    "watch_services_with_host_routing",
 ]
 
 T = TypeVar("T")
@@ -137,11 +148,16 @@ async def _with_client(bootstraps: Bootstraps, psk: bytes | None, operation: Any
 
 
 async def add_service(
-    bootstraps: Bootstraps, psk: bytes | None, service_name: str, info: ServiceInfo
-) -> str:
-    return await _with_client(
-        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info)
-    )
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    service_name: str,
+    info: ServiceInfo,
+    *,
+    if_revision: int | None = None,
+) -> str | int:
+    """The server's ``Added {...}`` text; with ``if_revision`` (0: only if absent), the
+    record's new revision, or RevisionConflict."""
+    return await _with_client(bootstraps, psk, lambda c: _add(c, service_name, info, if_revision))
 
 
 async def get_service(bootstraps: Bootstraps, psk: bytes | None, query: str) -> ServiceInfo:
@@ -152,19 +168,37 @@ async def list_services(bootstraps: Bootstraps, psk: bytes | None) -> dict[str, 
     return await _with_client(bootstraps, psk, use_cases.list_services)
 
 
-async def delete_service(bootstraps: Bootstraps, psk: bytes | None, service_name: str) -> str:
+async def delete_service(
+    bootstraps: Bootstraps, psk: bytes | None, service_name: str, *, if_revision: int | None = None
+) -> str | int:
+    """The server's text; with ``if_revision``, the delete's revision, or RevisionConflict."""
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name)
+        bootstraps, psk, lambda c: _delete(c, service_name, if_revision)
     )
+
+
+async def _add(
+    client: Libp2pRegistryClient, name: str, info: ServiceInfo, if_revision: int | None
+) -> str | int:
+    if if_revision is None:
+        return await use_cases.add_service(client, name, info)
+    return await conditional_client.add_service_if(client, name, info, if_revision)
+
+
+async def _delete(client: Libp2pRegistryClient, name: str, if_revision: int | None) -> str | int:
+    if if_revision is None:
+        return await use_cases.delete_service(client, name)
+    return await conditional_client.delete_service_if(client, name, if_revision)
 
 
 # --- caller's host and routing ------------------------------------------------
 
 
 async def add_service_with_host_routing(
-    host: IHost, routing: Routing, service_name: str, info: ServiceInfo
-) -> str:
-    return await use_cases.add_service(_client_for(host, routing), service_name, info)
+    host: IHost, routing: Routing, service_name: str, info: ServiceInfo,
+    *, if_revision: int | None = None,
+) -> str | int:
+    return await _add(_client_for(host, routing), service_name, info, if_revision)
 
 
 async def get_service_with_host_routing(host: IHost, routing: Routing, query: str) -> ServiceInfo:
@@ -178,17 +212,17 @@ async def list_services_with_host_routing(
 
 
 async def delete_service_with_host_routing(
-    host: IHost, routing: Routing, service_name: str
-) -> str:
-    return await use_cases.delete_service(_client_for(host, routing), service_name)
+    host: IHost, routing: Routing, service_name: str, *, if_revision: int | None = None
+) -> str | int:
+    return await _delete(_client_for(host, routing), service_name, if_revision)
 
 
 # --- blocking and asyncio wrappers ---------------------------------------------
 
 
 def _blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def run(*args: Any) -> Any:
-        return trio.run(fn, *args)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return trio.run(functools.partial(fn, *args, **kwargs))
 
     run.__name__ = f"{fn.__name__}_blocking"
     run.__doc__ = f"Run :func:`{fn.__name__}` to completion (not from inside an event loop)."
@@ -196,9 +230,9 @@ def _blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _asyncio(blocking: Callable[..., Any]) -> Callable[..., Any]:
-    async def run(*args: Any) -> Any:
+    async def run(*args: Any, **kwargs: Any) -> Any:
         # trio cannot run inside asyncio's loop thread; a worker thread can.
-        return await asyncio.to_thread(blocking, *args)
+        return await asyncio.to_thread(blocking, *args, **kwargs)
 
     run.__name__ = blocking.__name__.replace("_blocking", "_asyncio")
     return run
@@ -212,3 +246,15 @@ add_service_asyncio = _asyncio(add_service_blocking)
 get_service_asyncio = _asyncio(get_service_blocking)
 list_services_asyncio = _asyncio(list_services_blocking)
 delete_service_asyncio = _asyncio(delete_service_blocking)
+
+
+# Watch and revisions (issue 11): their own module, re-exported here.
+from domain.watch_wire import WatchEvent  # noqa: E402
+from entrypoints.library_watch import (  # noqa: E402
+    get_service_revision,
+    get_service_revision_blocking,
+    get_service_revision_with_host_routing,
+    watch_services,
+    watch_services_blocking,
+    watch_services_with_host_routing,
+)

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import trio
-from libp2p.abc import IHost
+from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
 from libp2p.network.stream.exceptions import StreamReset
 from libp2p.peer.peerinfo import PeerInfo
+from libp2p.protocol_muxer.exceptions import ProtocolNotSupportedError
 
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.stream_io import read_to_end
 from application.ports import RegistryUnavailable, RequestRejected
+from application.watch_ports import ProtocolNotSupported
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from domain.wire import MAX_RESPONSE_BYTES
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class EmptyReply(Exception):
@@ -56,14 +61,37 @@ class Libp2pRegistryClient:
         self.last_provider: PeerInfo | None = None
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
+        return await self._first_answer(
+            protocol_id, lambda provider: self._ask(provider, protocol_id, payload)
+        )
+
+    async def open_stream(
+        self, protocol_id: str, payload: bytes, avoid: frozenset[str] = frozenset()
+    ) -> tuple[PeerInfo, INetStream]:
+        """A stream to the first provider that takes it (those in ``avoid`` last), with
+        ``payload`` sent and the write side closed: for answers that go on (watch)."""
+        return await self._first_answer(
+            protocol_id,
+            lambda provider: self._open_and_send(provider, protocol_id, payload),
+            avoid=avoid,
+        )
+
+    async def _first_answer(
+        self,
+        protocol_id: str,
+        ask: Callable[[PeerInfo], Awaitable[T]],
+        avoid: frozenset[str] = frozenset(),
+    ) -> T:
         backoff = self._first_backoff
         problems: list[str] = []
         for attempt in range(1, self._attempts + 1):
-            providers = await self._find_providers(problems)
+            found = await self._find_providers(problems)
+            providers = sorted(found, key=lambda info: str(info.peer_id) in avoid)
             rejections: list[str] = []
+            unsupported: list[str] = []
             for provider in providers:
                 try:
-                    reply = await self._ask(provider, protocol_id, payload)
+                    answer = await ask(provider)
                 except StreamReset:
                     rejections.append(str(provider.peer_id))
                     continue
@@ -73,14 +101,22 @@ class Libp2pRegistryClient:
                     rejections.append(str(provider.peer_id))
                     continue
                 except Exception as exc:
-                    problems.append(f"{provider.peer_id}: {_describe(exc)}")
+                    if _protocol_refused(exc):
+                        unsupported.append(str(provider.peer_id))
+                    else:
+                        problems.append(f"{provider.peer_id}: {_describe(exc)}")
                     continue
                 self.last_provider = provider
-                return reply
+                return answer
             if rejections:
                 raise RequestRejected(
                     f"registry-service {', '.join(rejections)} refused the {protocol_id} request "
                     "(stream reset): its storage may be unavailable, or the request is invalid"
+                )
+            if unsupported:
+                raise ProtocolNotSupported(
+                    f"registry-service {', '.join(unsupported)} does not speak {protocol_id} "
+                    "(a Go instance or an older version)"
                 )
             if attempt < self._attempts:
                 log.info("no registry-service answered (attempt %d); retrying in %gs",
@@ -109,18 +145,43 @@ class Libp2pRegistryClient:
 
     async def _ask(self, provider: PeerInfo, protocol_id: str, payload: bytes) -> bytes:
         with trio.fail_after(self._request_timeout):
-            if provider.addrs:
-                self._host.get_peerstore().add_addrs(provider.peer_id, provider.addrs, 600)
-            stream = await self._host.new_stream(provider.peer_id, [TProtocol(protocol_id)])
+            stream = await self._send(provider, protocol_id, payload)
             try:
-                await stream.write(payload)
-                await stream.close_write()  # type: ignore[attr-defined]  # NetStream has it
                 reply = await read_to_end(stream, MAX_RESPONSE_BYTES)
             finally:
                 await stream.close()
         if not reply:
             raise EmptyReply(provider.peer_id)
         return reply
+
+    async def _open_and_send(
+        self, provider: PeerInfo, protocol_id: str, payload: bytes
+    ) -> tuple[PeerInfo, INetStream]:
+        with trio.fail_after(self._request_timeout):
+            return provider, await self._send(provider, protocol_id, payload)
+
+    async def _send(self, provider: PeerInfo, protocol_id: str, payload: bytes) -> INetStream:
+        """A new stream to ``provider`` that carries ``payload`` and is closed for writing."""
+        if provider.addrs:
+            self._host.get_peerstore().add_addrs(provider.peer_id, provider.addrs, 600)
+        stream = await self._host.new_stream(provider.peer_id, [TProtocol(protocol_id)])
+        try:
+            await stream.write(payload)
+            await stream.close_write()  # type: ignore[attr-defined]  # NetStream has it
+        except BaseException:
+            await stream.reset()
+            raise
+        return stream
+
+
+def _protocol_refused(exc: BaseException) -> bool:
+    """Whether the peer answered that it does not speak the protocol (multistream "na")."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ProtocolNotSupportedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _describe(exc: BaseException) -> str:

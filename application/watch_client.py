@@ -1,0 +1,99 @@
+"""Following a `/watch/0.1` stream, across the death of the instance it reached.
+
+The caller sees every change once, in revision order: the state at the start
+comes as PUTs followed by SYNCED (held back until SYNCED, so a stream cut in the
+middle of it is simply started again), and after a lost stream the watch
+resumes on another instance with SinceRevision = the last revision delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import msgspec
+
+from application.watch import validate_watch_request
+from application.watch_ports import WatchStream, WatchTransport
+from domain.watch_wire import EventType, WatchEvent, WatchRequest
+from domain.wire import MalformedMessage, encode
+
+log = logging.getLogger(__name__)
+
+# Fresh connections after a lost stream without one event delivered in between.
+MAX_FRUITLESS_RECONNECTS = 5
+
+_decoder = msgspec.json.Decoder(WatchEvent)
+
+
+class WatchRefused(RuntimeError):
+    """The registry-service refused the watch request itself (an ERROR before any event)."""
+
+
+class WatchLost(RuntimeError):
+    """The watch could not be resumed on any registry-service."""
+
+
+async def follow_watch(
+    transport: WatchTransport, request: WatchRequest
+) -> AsyncIterator[WatchEvent]:
+    """Yield PUT, DELETE, SYNCED, RESET and PROGRESS events until the caller stops."""
+    validate_watch_request(request)
+    last = request.since_revision
+    held: list[WatchEvent] | None = None if last else []  # the state, until SYNCED
+    dead: set[str] = set()
+    fruitless = 0
+    first_stream = True
+    while True:
+        asked = msgspec.structs.replace(request, since_revision=last)
+        stream = await transport.open_watch(encode(asked), frozenset(dead))
+        delivered_any = False
+        try:
+            async for event in _events(stream):
+                if event.type is EventType.ERROR:
+                    if first_stream and not delivered_any:
+                        raise WatchRefused(f"the watch was refused: {event.error}")
+                    log.info("watch ended by %s: %s; resuming", stream.provider, event.error)
+                    break
+                delivered_any = True
+                fruitless = 0
+                if event.type is EventType.RESET:
+                    held = []
+                    yield event
+                elif held is not None and event.type is EventType.PUT:
+                    held.append(event)
+                elif event.type is EventType.SYNCED:
+                    for put in held or ():
+                        yield put
+                    held = None
+                    last = event.revision or last
+                    yield event
+                else:
+                    last = max(last, event.revision or 0)
+                    yield event
+            else:
+                dead.add(stream.provider)
+        except (OSError, ConnectionError) as exc:
+            log.info("watch stream from %s lost: %r; resuming", stream.provider, exc)
+            dead.add(stream.provider)
+        finally:
+            await stream.close()
+        first_stream = False
+        if held:
+            held = []  # the state is sent again in full
+        if not delivered_any:
+            fruitless += 1
+            if fruitless > MAX_FRUITLESS_RECONNECTS:
+                raise WatchLost(
+                    f"the watch was lost and could not be resumed from revision {last}"
+                )
+
+
+async def _events(stream: WatchStream) -> AsyncIterator[WatchEvent]:
+    while (line := await stream.next_line()) is not None:
+        if not line.strip():
+            continue
+        try:
+            yield _decoder.decode(line)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise MalformedMessage(f"malformed watch event: {exc}") from exc
