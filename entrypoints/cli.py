@@ -22,7 +22,7 @@ from entrypoints.flags import (
     resolve_bootstraps,
     resolve_psk,
 )
-from entrypoints.output import human_list, human_record, json_text
+from entrypoints.output import human_list, human_record, json_text, with_revision
 
 app = App(
     name="registry-cli",
@@ -61,8 +61,11 @@ def get(service_name: str, /, *, options: _Options) -> int:
     service_name
         Name of the microservice to look up.
     """
-    info = _run(options, library.get_service, service_name)
-    print(json_text(info) if options.json else human_record(service_name, info))
+    from entrypoints.cli_revision import get_with_revision
+
+    info, revision = _run(options, get_with_revision, service_name)
+    print(json_text(with_revision(info, revision)) if options.json
+          else human_record(service_name, info, revision))
     return 0
 
 
@@ -75,18 +78,29 @@ def list_(*, options: _Options) -> int:
 
 
 @app.command
-def delete(service_name: str, /, *, options: _Options) -> int:
+def delete(service_name: str, /, *, if_revision: int | None = None, options: _Options) -> int:
     """Delete a microservice entry.
 
     Parameters
     ----------
     service_name
         Name of the microservice to delete.
+    if_revision
+        Only if the record is still at this revision (as `get` shows it); else exit code 6.
     """
+    if if_revision is not None:
+        revision = _run(options, _delete_if, service_name, if_revision)
+        print(json_text({"Name": service_name, "Deleted": True, "Revision": revision})
+              if options.json else f"Deleted {service_name} at revision {revision}")
+        return 0
     text = _run(options, library.delete_service, service_name)
     print(json_text({"Name": service_name, "Deleted": True, "Response": text})
           if options.json else text)
     return 0
+
+
+async def _delete_if(bootstraps: list[str], psk: bytes | None, name: str, revision: int) -> object:
+    return await library.delete_service(bootstraps, psk, name, if_revision=revision)
 
 
 @app.command(name="hash")
@@ -105,6 +119,8 @@ def hash_(file: Annotated[str, Parameter(allow_leading_hyphen=True)], /) -> int:
 
 # Imported only when used: it brings the Docker SDK along.
 app.command("entrypoints.cli_add:add_command", name="add")
+app.command("entrypoints.cli_watch:watch_command", name="watch")
+app.command("entrypoints.cli_put:put_command", name="put")
 
 
 @app.meta.default
@@ -134,11 +150,13 @@ def _injected(name: str, options: GlobalOptions) -> object:
 _GLOBAL_FLAGS = ("bootstrap", "psk", "json")
 _ADD_FLAGS = ("dir", "custom-proxy", "proxy-version", "proxy-cmd", "no-add",
               "use-existing-image", "content-id")
+_WATCH_FLAGS = ("prefix", "since", "if-absent", "if-revision")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     _quiet_libraries()
-    args = go_style_flags(sys.argv[1:] if argv is None else argv, _GLOBAL_FLAGS + _ADD_FLAGS)
+    known = _GLOBAL_FLAGS + _ADD_FLAGS + _WATCH_FLAGS
+    args = go_style_flags(sys.argv[1:] if argv is None else argv, known)
     try:
         code = app.meta(args, result_action="return_value")
     except EXPECTED_ERRORS as exc:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import trio
 
 from application.client import RequestTooLarge, ServiceNotFound
+from application.conditional_client import RevisionConflict
 from application.ports import RegistryUnavailable, RequestRejected, StorageUnavailable
+from application.watch_client import WatchLost, WatchRefused
+from application.watch_ports import ProtocolNotSupported
 from domain.bootstrap import InvalidBootstrapAddress
 from domain.psk import InvalidPsk
 from domain.service_info import InvalidServiceInfo
@@ -16,9 +19,14 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_UNAVAILABLE = 4
+EXIT_CONDITION_FAILED = 6
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     ServiceNotFound,
+    RevisionConflict,
+    ProtocolNotSupported,
+    WatchRefused,
+    WatchLost,
     RegistryUnavailable,
     RequestRejected,
     StorageUnavailable,
@@ -51,6 +59,8 @@ def single_error(exc: BaseException) -> BaseException:
 def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, ServiceNotFound):
         return EXIT_NOT_FOUND
+    if isinstance(exc, RevisionConflict):
+        return EXIT_CONDITION_FAILED
     if isinstance(exc, RegistryUnavailable | StorageUnavailable):
         return EXIT_UNAVAILABLE
     if isinstance(exc, InvalidBootstrapAddress | InvalidServiceName | InvalidPsk):

@@ -12,9 +12,10 @@ def _rtt(perf: PerfInd) -> str:
     return f"{millis:g} ms" if perf.rtt else "none"
 
 
-def human_record(name: str, info: ServiceInfo) -> str:
+def human_record(name: str, info: ServiceInfo, revision: int | None = None) -> str:
     rows = [
         ("Service", name),
+        *([("Revision", str(revision))] if revision else []),
         ("ContentHash", info.content_hash or "-"),
         ("DockerHash", info.docker_hash or "-"),
         ("NetworkSoftReq", f"RTT {_rtt(info.network_soft_req)}"),
@@ -34,3 +35,12 @@ def human_list(entries: dict[str, ServiceInfo]) -> str:
 def json_text(value: object) -> str:
     """The Go field names and units (RTT in nanoseconds), as on the wire."""
     return msgspec.json.encode(value).decode()
+
+
+def with_revision(info: ServiceInfo, revision: int | None) -> object:
+    """The Go JSON shape, plus "Revision" when the registry-service told it."""
+    if not revision:
+        return info
+    record = msgspec.to_builtins(info)
+    record["Revision"] = revision
+    return record
