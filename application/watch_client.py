@@ -34,12 +34,24 @@ class WatchLost(RuntimeError):
     """The watch could not be resumed on any registry-service."""
 
 
+class WatchPosition:
+    """Where a followed watch is: the instance serving it, and the last revision delivered
+    (what to give as SinceRevision to resume it later)."""
+
+    __slots__ = ("provider", "revision")
+
+    def __init__(self) -> None:
+        self.provider: str | None = None
+        self.revision = 0
+
+
 async def follow_watch(
-    transport: WatchTransport, request: WatchRequest
+    transport: WatchTransport, request: WatchRequest, position: WatchPosition | None = None
 ) -> AsyncIterator[WatchEvent]:
     """Yield PUT, DELETE, SYNCED, RESET and PROGRESS events until the caller stops."""
     validate_watch_request(request)
-    last = request.since_revision
+    position = position or WatchPosition()
+    last = position.revision = request.since_revision
     held: list[WatchEvent] | None = None if last else []  # the state, until SYNCED
     dead: set[str] = set()
     fruitless = 0
@@ -47,6 +59,7 @@ async def follow_watch(
     while True:
         asked = msgspec.structs.replace(request, since_revision=last)
         stream = await transport.open_watch(encode(asked), frozenset(dead))
+        position.provider = stream.provider
         delivered_any = False
         try:
             async for event in _events(stream):
@@ -66,10 +79,10 @@ async def follow_watch(
                     for put in held or ():
                         yield put
                     held = None
-                    last = event.revision or last
+                    last = position.revision = event.revision or last
                     yield event
                 else:
-                    last = max(last, event.revision or 0)
+                    last = position.revision = max(last, event.revision or 0)
                     yield event
             else:
                 dead.add(stream.provider)

@@ -1,4 +1,4 @@
-"""Operator commands on an instance's etcd member: leave, snapshot save, snapshot restore."""
+"""Operator commands on an instance's etcd member: leave, snapshot save and restore, compact."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import trio
 
+from adapters.etcd.compaction import compact_history
 from adapters.etcd.connection import EtcdConnection
 from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.process import EtcdProcess
@@ -67,6 +68,18 @@ def snapshot_restore(
         f"restored {snapshot} into {data_dir} as the one member {endpoint.member_name} of a new "
         "cluster; start registry-service with the same --etcd-* flags, then let the other "
         "instances join it with empty data dirs"
+    )
+
+
+async def compact(endpoint: EtcdEndpoint, keep: int) -> str:
+    connection = EtcdConnection(endpoint.client_url)
+    try:
+        target, current = await compact_history(connection, keep)
+    finally:
+        connection.close()
+    return (
+        f"compacted the registry's history before revision {target} (current {current}); "
+        "watchers resuming from older revisions get RESET and the current state"
     )
 
 

@@ -25,7 +25,7 @@ from libp2p.abc import IHost
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.watch_client import Libp2pWatchTransport
 from application import conditional_client
-from application.watch_client import follow_watch
+from application.watch_client import WatchPosition, follow_watch
 from domain.service_info import ServiceInfo
 from domain.watch_wire import WatchEvent, WatchRequest
 from entrypoints.errors import single_error
@@ -47,7 +47,7 @@ async def watch_services(
     names: Sequence[str] | None = None,
     prefix: str | None = None,
     since: int | None = None,
-) -> AsyncIterator[AsyncIterator[WatchEvent]]:
+) -> AsyncIterator[WatchEvents]:
     from entrypoints.library import registry_client
 
     request = watch_request(names, prefix, since)
@@ -65,22 +65,46 @@ async def watch_services_with_host_routing(
     names: Sequence[str] | None = None,
     prefix: str | None = None,
     since: int | None = None,
-) -> AsyncIterator[AsyncIterator[WatchEvent]]:
+) -> AsyncIterator[WatchEvents]:
     from entrypoints.library import _client_for
 
     async with _watch(_client_for(host, routing), watch_request(names, prefix, since)) as events:
         yield events
 
 
+class WatchEvents:
+    """The events (``async for``); ``provider`` is the peer id of the registry-service now
+    serving the watch, ``revision`` the last revision delivered (to resume later)."""
+
+    def __init__(self, client: Libp2pRegistryClient, request: WatchRequest) -> None:
+        self._position = WatchPosition()
+        self._events = follow_watch(Libp2pWatchTransport(client), request, self._position)
+
+    @property
+    def provider(self) -> str | None:
+        return self._position.provider
+
+    @property
+    def revision(self) -> int:
+        return self._position.revision
+
+    def __aiter__(self) -> WatchEvents:
+        return self
+
+    async def __anext__(self) -> WatchEvent:
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        await self._events.aclose()  # type: ignore[attr-defined]  # an async generator
+
+
 @asynccontextmanager
-async def _watch(
-    client: Libp2pRegistryClient, request: WatchRequest
-) -> AsyncIterator[AsyncIterator[WatchEvent]]:
-    events = follow_watch(Libp2pWatchTransport(client), request)
+async def _watch(client: Libp2pRegistryClient, request: WatchRequest) -> AsyncIterator[WatchEvents]:
+    events = WatchEvents(client, request)
     try:
         yield events
     finally:
-        await events.aclose()  # type: ignore[attr-defined]  # an async generator
+        await events.aclose()
 
 
 _END = object()

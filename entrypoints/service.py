@@ -261,6 +261,34 @@ def snapshot_restore_command(
     return 0
 
 
+@app.command(name="compact")
+def compact_command(
+    *,
+    keep: int = 0,
+    etcd_client_port: int = 2379,
+    etcd_ip: str = "127.0.0.1",
+) -> int:
+    """Drop the registry's change history older than the last KEEP revisions (etcd compaction).
+
+    Frees etcd's space; `/watch/0.1` clients resuming from a dropped revision get RESET,
+    then the current state. Applies to the whole cluster; needs quorum.
+
+    Parameters
+    ----------
+    keep
+        How many of the latest revisions to keep (0: only the current state).
+    etcd_client_port
+        The instance's etcd client port.
+    etcd_ip
+        The instance's etcd IP address.
+    """
+    from entrypoints.cluster_commands import compact
+
+    endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port)
+    print(trio.run(compact, endpoint, keep))
+    return 0
+
+
 def _data_dir(flag: Path | None, endpoint: EtcdEndpoint) -> Path:
     return (flag or default_etcd_data_dir(endpoint)).expanduser()
 
@@ -277,7 +305,7 @@ _FLAGS = (
     "algo", "bits", "bootstrap", "ephemeral", "etcd-client-port", "etcd-ip", "etcd-peer-port",
     "etcd-data-dir", "keyfile", "local", "new-etcd-cluster", "prom-listen-addr", "psk", "listen",
     "addr-file", "advertise-interval", "request-timeout", "log-level", "leave",
-    "unstarted-member-grace", "join-timeout", "etcd-timeout",
+    "unstarted-member-grace", "join-timeout", "etcd-timeout", "keep",
 )
 
 

@@ -61,10 +61,20 @@ async def etcd_watch(
             nursery.start_soon(thread)
             yield items()
             nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The caller's own exception, not the nursery's wrapping of it.
+        raise _only(group) from None
     finally:
         inbox.close()
         requests.put(None)
         responses.cancel()
+
+
+def _only(group: BaseExceptionGroup) -> BaseException:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
 
 
 def _until_none(requests: queue.SimpleQueue[Any]) -> Iterator[Any]:

@@ -1,0 +1,155 @@
+"""`/watch/0.1` against a real registry-service and etcd: order, resume, RESET, slow readers."""
+
+from __future__ import annotations
+
+import subprocess
+
+import psutil
+import trio
+from registry_process import VENV_BIN, RegistryProcess
+
+from adapters.libp2p.stream_io import read_to_end
+from domain import ServiceInfo, psk_from_passphrase
+from domain.watch_wire import WATCH_PROTOCOL, EventType, WatchEvent
+from entrypoints import library
+
+EVENT_WAIT = 20.0  # generous: the machine is shared; a lost event fails after this
+
+
+def _info(n: int, padding: str = "") -> ServiceInfo:
+    return ServiceInfo(content_hash=f"Qm{n}{padding}", docker_hash=f"r/s@sha256:{n:02d}", cpu_req=n)
+
+
+def _psk(registry: RegistryProcess) -> bytes:
+    assert registry.passphrase is not None
+    return psk_from_passphrase(registry.passphrase)
+
+
+async def _take(events, count: int, *, skip_progress: bool = True) -> list[WatchEvent]:  # type: ignore[no-untyped-def]
+    got: list[WatchEvent] = []
+    with trio.fail_after(EVENT_WAIT):
+        async for event in events:
+            if skip_progress and event.type is EventType.PROGRESS:
+                continue
+            got.append(event)
+            if len(got) == count:
+                return got
+    raise AssertionError(f"the watch ended after {got}")
+
+
+def _summary(events: list[WatchEvent]) -> list[tuple[str, str | None]]:
+    return [(str(e.type), e.name) for e in events]
+
+
+async def test_events_for_add_overwrite_delete_come_in_order_with_content(registry):
+    boot, psk = registry.addrs, _psk(registry)
+    await library.add_service(boot, psk, "before", _info(0))
+    async with (
+        library.watch_services(boot, psk) as everything,
+        library.watch_services(boot, psk, prefix="web-") as web,
+        library.watch_services(boot, psk, names=["before"]) as one,
+    ):
+        [state, synced] = await _take(everything, 2)
+        assert (state.type, state.name, state.info_str) == (
+            EventType.PUT, "before", '{"ContentHash":"Qm0","DockerHash":"r/s@sha256:00",'
+            '"NetworkSoftReq":{"RTT":0},"NetworkHardReq":{"RTT":0},"CpuReq":0,"MemoryReq":0}')
+        assert synced.type is EventType.SYNCED and synced.revision == state.revision
+        assert _summary(await _take(web, 1)) == [("SYNCED", None)]
+        assert _summary(await _take(one, 2)) == [("PUT", "before"), ("SYNCED", None)]
+
+        r1 = await library.add_service(boot, psk, "web-a", _info(1), if_revision=0)
+        r2 = await library.add_service(boot, psk, "web-a", _info(2), if_revision=r1)
+        r3 = await library.delete_service(boot, psk, "web-a", if_revision=r2)
+        await library.delete_service(boot, psk, "before")
+
+        changes = await _take(everything, 4)
+        assert _summary(changes) == [
+            ("PUT", "web-a"), ("PUT", "web-a"), ("DELETE", "web-a"), ("DELETE", "before")]
+        assert [e.revision for e in changes[:3]] == [r1, r2, r3]
+        assert '"ContentHash":"Qm1"' in (changes[0].info_str or "")
+        assert '"ContentHash":"Qm2"' in (changes[1].info_str or "")
+        assert changes[2].info_str is None
+        assert sorted(e.revision or 0 for e in changes) == [e.revision for e in changes]
+        assert _summary(await _take(web, 3)) == [
+            ("PUT", "web-a"), ("PUT", "web-a"), ("DELETE", "web-a")]
+        assert _summary(await _take(one, 1)) == [("DELETE", "before")]
+
+
+async def test_resume_with_since_revision_gets_exactly_the_changes_made_meanwhile(registry):
+    boot, psk = registry.addrs, _psk(registry)
+    await library.add_service(boot, psk, "a", _info(1))
+    async with library.watch_services(boot, psk) as events:
+        [_, synced] = await _take(events, 2)
+        assert events.revision == synced.revision
+    seen = synced.revision
+    # Disconnected: changes happen.
+    made = [
+        await library.add_service(boot, psk, "b", _info(2), if_revision=0),
+        await library.add_service(boot, psk, "a", _info(3), if_revision=None),
+        await library.delete_service(boot, psk, "b", if_revision=None),
+    ]
+    async with library.watch_services(boot, psk, since=seen) as events:
+        resumed = await _take(events, 3)
+    assert _summary(resumed) == [("PUT", "b"), ("PUT", "a"), ("DELETE", "b")]
+    assert resumed[0].revision == seen + 1  # no gap
+    assert resumed[2].revision is not None and resumed[2].revision > resumed[1].revision > seen
+    assert "SYNCED" not in [str(e.type) for e in resumed]  # no state again: no duplicate
+    assert made[0] == resumed[0].revision
+
+
+async def test_compaction_makes_an_old_since_revision_start_with_reset(registry):
+    boot, psk = registry.addrs, _psk(registry)
+    await library.add_service(boot, psk, "kept", _info(1))
+    async with library.watch_services(boot, psk) as events:
+        [_, synced] = await _take(events, 2)
+    await library.add_service(boot, psk, "new", _info(2))
+    await library.delete_service(boot, psk, "kept")
+    compacted = subprocess.run(
+        [str(VENV_BIN / "registry-service"), "compact",
+         "--etcd-client-port", str(registry.etcd_client_port)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert compacted.returncode == 0, compacted.stderr
+    assert "compacted the registry's history" in compacted.stdout
+    async with library.watch_services(boot, psk, since=synced.revision) as events:
+        got = await _take(events, 3)
+    assert _summary(got) == [("RESET", None), ("PUT", "new"), ("SYNCED", None)]
+    assert got[0].revision == got[2].revision
+
+
+async def test_a_watcher_that_never_reads_is_dropped_and_the_daemon_stays_small(registry):
+    """Stalled watchers on their own node; a reading watcher must still get every event."""
+    boot, psk = registry.addrs, _psk(registry)
+    assert registry.process is not None
+    daemon = psutil.Process(registry.process.pid)
+    big = "x" * 200_000
+    rounds, stalled_count = 60, 5
+    async with library.registry_client(boot, psk) as stalled_client:
+        stalled = []
+        for _ in range(stalled_count):
+            _, stream = await stalled_client.open_stream(WATCH_PROTOCOL, b"{}")
+            stalled.append(stream)
+        async with library.watch_services(boot, psk, names=["big"]) as events:
+            await _take(events, 1)  # SYNCED
+            rss_before = daemon.memory_info().rss
+            peak = rss_before
+            async with library.registry_client(boot, psk) as writer:
+                from application import client as use_cases
+
+                for n in range(rounds):
+                    await use_cases.add_service(writer, "big", _info(n, big))
+                    peak = max(peak, daemon.memory_info().rss)
+            got = await _take(events, rounds)
+        assert [e.info_str and f'"Qm{n}x' in e.info_str for n, e in enumerate(got)] == [True] * rounds
+        # Unbounded buffering would hold rounds * 200 KB = 12 MB per stalled watcher (60 MB).
+        growth = peak - rss_before
+        assert growth < 30_000_000, f"daemon RSS grew by {growth} bytes"
+        # The stalled streams were ended: an ERROR line (after whatever was sent), or a reset.
+        for stream in stalled:
+            with trio.fail_after(EVENT_WAIT):
+                try:
+                    tail = await read_to_end(stream, 1 << 30)
+                except Exception:
+                    continue  # reset
+            assert b'"Type":"ERROR"' in tail.splitlines()[-1]
+    assert registry.alive()
