@@ -11,7 +11,10 @@ from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
 from libp2p.network.stream.exceptions import StreamReset
 from libp2p.peer.peerinfo import PeerInfo
-from libp2p.protocol_muxer.exceptions import ProtocolNotSupportedError
+from libp2p.protocol_muxer.exceptions import (
+    MultiselectClientError,
+    ProtocolNotSupportedError,
+)
 
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.stream_io import read_to_end
@@ -179,6 +182,9 @@ def _protocol_refused(exc: BaseException) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ProtocolNotSupportedError):
+            return True
+        # py-libp2p 0.8 gathers the peer's "na" answers into a plain MultiselectClientError.
+        if isinstance(seen, MultiselectClientError) and "protocols not supported" in str(seen):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

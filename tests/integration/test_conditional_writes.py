@@ -1,0 +1,152 @@
+"""`/get|add|delete/0.2` against a real registry-service and etcd, by library and CLI."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import trio
+from watch_helpers import _info, _psk
+
+from adapters.libp2p.identity import ephemeral_identity
+from adapters.libp2p.node import NodeSettings, running_node
+from adapters.libp2p.registry_server import Libp2pRegistryServer
+from adapters.memory.metrics import RecordingMetrics
+from adapters.memory.repository import InMemoryClusterMembership, InMemoryServiceRepository
+from application import conditional_client
+from application.client import RequestTooLarge
+from application.conditional_client import RevisionConflict
+from application.server import RegistryRequestHandler
+from domain.psk import psk_from_passphrase
+from domain.rendezvous import REGISTRY_RENDEZVOUS
+from domain.service_info import encode_service_info
+from entrypoints import library
+from entrypoints.errors import single_error
+
+ROUNDS, WRITERS, NODES = 5, 20, 4
+
+
+async def test_of_20_concurrent_if_revision_writers_exactly_one_wins_each_round(registry):
+    boot, psk = registry.addrs, _psk(registry)
+    await library.add_service(boot, psk, "contended", _info(0))
+    async with (
+        library.registry_client(boot, psk) as c0, library.registry_client(boot, psk) as c1,
+        library.registry_client(boot, psk) as c2, library.registry_client(boot, psk) as c3,
+    ):
+        clients = [c0, c1, c2, c3]
+
+        async def write(n: int, revision: int, wins: list[int], conflicts: list[int]) -> None:
+            try:
+                wins.append(await conditional_client.add_service_if(
+                    clients[n % NODES], "contended", _info(n), revision))
+            except RevisionConflict as exc:
+                conflicts.append(exc.current_revision)
+
+        for round_ in range(ROUNDS):
+            _, revision = await conditional_client.get_service_revision(c0, "contended")
+            wins: list[int] = []
+            conflicts: list[int] = []
+            async with trio.open_nursery() as nursery:
+                for n in range(WRITERS):
+                    nursery.start_soon(write, n, revision, wins, conflicts)
+            assert len(wins) == 1, f"round {round_}: {len(wins)} winners"
+            assert conflicts == [wins[0]] * (WRITERS - 1)
+            _, now = await conditional_client.get_service_revision(c0, "contended")
+            assert now == wins[0]
+
+
+def test_cli_put_get_delete_with_conditions_and_exit_codes(registry, tmp_path):
+    record = tmp_path / "record.json"
+    record.write_text(encode_service_info(_info(7)) + "\n")
+    put = registry.cli("put", "svc", str(record), "--if-absent")
+    assert put.returncode == 0, put.stderr
+    revision = int(put.stdout)
+
+    human = registry.cli("get", "svc")
+    assert f"Revision:       {revision}" in human.stdout
+    scripted = registry.cli("--json", "get", "svc")
+    assert f'"Revision":{revision}' in scripted.stdout and '"CpuReq":7' in scripted.stdout
+
+    again = registry.cli("put", "svc", str(record), "--if-absent")
+    assert again.returncode == 6
+    assert again.stderr.strip() == (
+        f"registry-cli: condition failed: 'svc' was to be absent but is at revision {revision}")
+    stale = registry.cli("put", "svc", str(record), "--if-revision", str(revision - 1))
+    assert stale.returncode == 6 and f"at revision {revision}" in stale.stderr
+    newer = registry.cli("put", "svc", "-", "--if-revision", str(revision), timeout=60)
+    assert newer.returncode != 0  # nothing on stdin: not a record
+    assert len(newer.stderr.strip().splitlines()) == 1
+
+    wrong = registry.cli("delete", "svc", "--if-revision", str(revision + 100))
+    assert wrong.returncode == 6 and f"at revision {revision}" in wrong.stderr
+    deleted = registry.cli("delete", "svc", "--if-revision", str(revision))
+    assert deleted.returncode == 0, deleted.stderr
+    assert registry.cli("get", "svc").returncode == 3
+
+
+def test_0_2_writes_obey_the_same_name_rules_and_size_limit_as_0_1(registry):
+    boot, psk = registry.addrs, _psk(registry)
+    with pytest.raises(ValueError, match="surrounding white space"):
+        trio.run(functools.partial(library.add_service, boot, psk, " x", _info(1), if_revision=0))
+
+    async def raw(protocol_id: str, payload: bytes) -> None:
+        try:
+            async with library.registry_client(boot, psk, attempts=1) as client:
+                await client.request(protocol_id, payload)
+        except BaseExceptionGroup as group:
+            raise single_error(group) from None
+
+    from application.ports import RequestRejected
+
+    with pytest.raises(RequestRejected):
+        trio.run(raw, "/add/0.2", b'{"Name":" x","InfoStr":"{}","IfRevision":0}')
+    with pytest.raises(RequestRejected):
+        trio.run(raw, "/delete/0.2", b'{"Name":"a\\nb"}')
+    huge = _info(1, "x" * (1 << 20))
+    with pytest.raises(RequestTooLarge):
+        trio.run(functools.partial(library.add_service, boot, psk, "huge", huge, if_revision=0))
+    with pytest.raises(RequestRejected):  # the server refuses it too, without a client check
+        trio.run(raw, "/add/0.2", b'{"Name":"huge","InfoStr":"' + b"x" * (1 << 20) + b'"}')
+    assert registry.cli("get", "huge").returncode == 3
+    assert registry.alive()
+
+
+async def test_an_instance_that_speaks_only_the_go_protocols_gets_one_line_and_exit_1(tmp_path):
+    """A registry-service serving only `/…/0.1` is what a Go instance looks like on the wire."""
+    passphrase = "go instance test"
+    repository = InMemoryServiceRepository()
+    repository.entries["svc"] = encode_service_info(_info(3))
+    handler = RegistryRequestHandler(
+        repository, InMemoryClusterMembership(), RecordingMetrics()
+    )
+    settings = NodeSettings(
+        key_pair=ephemeral_identity(), psk=psk_from_passphrase(passphrase),
+        listen=["/ip4/127.0.0.1/tcp/0"],
+    )
+    async with running_node(settings) as node:
+        Libp2pRegistryServer(handler).attach(node.host)
+        await node.rendezvous.advertise(REGISTRY_RENDEZVOUS)
+        from registry_process import RegistryProcess
+
+        cli = RegistryProcess(tmp_path, passphrase=passphrase)
+        cli.addrs = node.full_addrs()
+        record = tmp_path / "r.json"
+        record.write_text(encode_service_info(_info(4)))
+
+        def run(*args: str):  # type: ignore[no-untyped-def]
+            return trio.to_thread.run_sync(functools.partial(cli.cli, *args, timeout=90))
+
+        for args, protocol in [
+            (("watch",), "/watch/0.1"),
+            (("put", "svc", str(record)), "/add/0.2"),
+            (("delete", "svc", "--if-revision", "3"), "/delete/0.2"),
+        ]:
+            done = await run(*args)
+            assert done.returncode == 1, (args, done.stderr)
+            [line] = done.stderr.strip().splitlines()
+            assert line.startswith("registry-cli: registry-service ") and line.endswith(
+                f"does not speak {protocol} (a Go instance or an older version)"), line
+        got = await run("get", "svc")  # falls back to /get/0.1: the record, without a revision
+        assert got.returncode == 0, got.stderr
+        assert "ContentHash:    Qm3" in got.stdout and "Revision" not in got.stdout
+    assert repository.entries == {"svc": encode_service_info(_info(3))}
