@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import select
+import signal
 import subprocess
 
 import psutil
@@ -128,3 +132,43 @@ async def test_a_watcher_that_never_reads_is_dropped_and_the_daemon_stays_small(
                     continue  # ended without the ERROR line: it could not be written
             assert b'"Type":"ERROR"' in tail.splitlines()[-1]
     assert registry.alive()
+
+
+async def test_a_quiet_stream_gets_progress_within_10_seconds(registry):
+    boot, psk = registry.addrs, _psk(registry)
+    async with library.watch_services(boot, psk) as events:
+        [synced] = await _take(events, 1)
+        started = trio.current_time()
+        [progress] = await _take(events, 1, skip_progress=False)
+        waited = trio.current_time() - started
+    assert progress.type is EventType.PROGRESS and progress.revision == synced.revision
+    assert waited < 10 + 5  # promised: at least every 10 s (margin for a loaded machine)
+
+
+def _readline(stream, timeout: float) -> str:  # type: ignore[no-untyped-def]
+    ready, _, _ = select.select([stream], [], [], timeout)
+    assert ready, f"no line within {timeout} s"
+    return str(stream.readline())
+
+
+def test_cli_watch_prints_each_event_as_it_comes_and_ctrl_c_exits_130(registry):
+    argv = [str(VENV_BIN / "registry-cli"), "--bootstrap", registry.addrs[0],
+            "--psk", registry.passphrase, "--json", "watch", "--prefix", "cli-"]
+    env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
+    watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env)
+    try:
+        assert json.loads(_readline(watcher.stdout, 30))["Type"] == "SYNCED"
+        library.add_service_blocking(registry.addrs, _psk(registry), "cli-a", _info(1))
+        # Read while the watcher still runs: the line was flushed on its own (a pipe).
+        line = _readline(watcher.stdout, EVENT_WAIT)
+        event = json.loads(line)
+        assert (event["Type"], event["Name"]) == ("PUT", "cli-a")
+        assert set(event) == {"Type", "Name", "InfoStr", "Revision"}
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(20) == 130
+        assert "Traceback" not in (watcher.stderr.read() if watcher.stderr else "")
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
