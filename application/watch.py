@@ -75,8 +75,9 @@ class Subscription:
         return [change_event(c) for c in changes]
 
     def progress(self) -> WatchEvent:
-        """How far this watcher is: every change up to the feed's revision was offered."""
-        return WatchEvent(type=EventType.PROGRESS, revision=self._hub.revision)
+        """How far this watcher is: every change up to the feed's revision was offered
+        (or, on an instance behind the client's SinceRevision, the client already has it)."""
+        return WatchEvent(type=EventType.PROGRESS, revision=max(self._hub.revision, self._floor))
 
     def end(self, reason: str) -> None:
         if self._closed is None:
