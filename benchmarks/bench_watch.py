@@ -170,22 +170,21 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
-def measure(daemon: RegistryProcess, count: int, adds: int, gap: float) -> dict:
-    assert daemon.process is not None
-    proc = psutil.Process(daemon.process.pid)
+def measure(addr: str, pid: int, count: int, adds: int, gap: float) -> dict:
+    proc = psutil.Process(pid)
     time.sleep(1)
     rss_before = proc.memory_info().rss
-    child = subprocess.Popen([sys.executable, __file__, "--child", daemon.addrs[0], str(count)],
+    child = subprocess.Popen([sys.executable, __file__, "--child", addr, str(count)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdin is not None
     assert child.stdout.readline().strip() == "ready"
     time.sleep(2)
     rss_idle = proc.memory_info().rss
     cpu_before = sum(proc.cpu_times()[:2])
-    stamps = trio.run(write_adds, daemon.addrs[0], adds, gap)
+    stamps = trio.run(write_adds, addr, adds, gap)
     time.sleep(1)
     burst_started = time.monotonic()
-    burst = trio.run(write_adds, daemon.addrs[0], adds, 0.0, 8)
+    burst = trio.run(write_adds, addr, adds, 0.0, 8)
     burst_acked = time.monotonic()
     time.sleep(2)
     child.stdin.write("done\n")
@@ -230,6 +229,11 @@ def main() -> None:
         return
     work = Path(tempfile.mkdtemp(prefix="bench-watch-"))
     daemon = RegistryProcess(work / "registry", passphrase=PASSPHRASE).start()
+    assert daemon.process is not None
+    fanout = subprocess.Popen([sys.executable, str(Path(__file__).with_name("fanout_server.py")),
+                               PASSPHRASE], stdout=subprocess.PIPE, text=True)
+    assert fanout.stdout is not None
+    fanout_addr = fanout.stdout.readline().strip()
     try:
         client_url = f"http://127.0.0.1:{daemon.etcd_client_port}"
         etcd = trio.run(etcd_baseline, client_url, args.adds, args.gap)
@@ -241,7 +245,14 @@ def main() -> None:
         adds_alone = len(alone) / (time.monotonic() - no_watchers_started)
         print(f"baseline adds/s with no watcher (8 concurrent writers): {adds_alone:.0f}")
         for count in [int(c) for c in args.counts.split(",")]:
-            r = measure(daemon, count, args.adds, args.gap)
+            b = measure(fanout_addr, fanout.pid, count, args.adds, args.gap)
+            print(
+                f"{count:5d} watchers, bare py-libp2p fan-out: from ack p50 "
+                f"{b['p50_ms_from_ack']:.2f} ms, p99 {b['p99_ms_from_ack']:.2f} ms; from send p50 "
+                f"{b['p50_ms_from_send']:.2f} p99 {b['p99_ms_from_send']:.2f} ms; "
+                f"{b['events_per_s']:.0f} events/s; CPU {b['daemon_cpu_ms_per_add']:.1f} ms "
+                f"per add; lost {b['lost']}", flush=True)
+            r = measure(daemon.addrs[0], daemon.process.pid, count, args.adds, args.gap)
             print(
                 f"{count:5d} watchers: from ack p50 {r['p50_ms_from_ack']:.2f} ms "
                 f"(x{r['p50_ms_from_ack'] / base['p50']:.1f} etcd), "
@@ -257,7 +268,13 @@ def main() -> None:
                 f"load {r['load_average']:.1f}",
                 flush=True,
             )
+            print(f"      ratio to bare fan-out: p50 from send "
+                  f"x{r['p50_ms_from_send'] / b['p50_ms_from_send']:.2f}, p99 from send "
+                  f"x{r['p99_ms_from_send'] / b['p99_ms_from_send']:.2f}, events/s "
+                  f"x{r['events_per_s'] / b['events_per_s']:.2f}", flush=True)
     finally:
+        fanout.kill()
+        fanout.wait()
         daemon.stop()
 
 
