@@ -7,6 +7,7 @@ import os
 import select
 import signal
 import subprocess
+import threading
 
 import psutil
 import trio
@@ -172,3 +173,36 @@ def test_cli_watch_prints_each_event_as_it_comes_and_ctrl_c_exits_130(registry):
         if watcher.poll() is None:
             watcher.kill()
             watcher.wait()
+
+
+async def test_watch_on_the_callers_host_and_routing(registry):
+    from adapters.libp2p.identity import ephemeral_identity
+    from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+    from domain import parse_bootstrap
+
+    settings = NodeSettings(key_pair=ephemeral_identity(), psk=_psk(registry), dht_server=False)
+    async with running_node(settings) as node:
+        assert not await connect_bootstraps(node, [parse_bootstrap(registry.addrs[0])], 5)
+        async with library.watch_services_with_host_routing(
+            node.host, node.dht, names=["hr"]
+        ) as events:
+            assert _summary(await _take(events, 1)) == [("SYNCED", None)]
+            revision = await library.add_service_with_host_routing(
+                node.host, node.dht, "hr", _info(1), if_revision=0)
+            [put] = await _take(events, 1)
+            assert (put.name, put.revision) == ("hr", revision)
+            info, current = await library.get_service_revision_with_host_routing(
+                node.host, node.rendezvous, "hr")
+            assert (info, current) == (_info(1), revision)
+        assert node.host.get_network().connections  # the caller's node is left as it was
+
+
+def test_the_blocking_iterator_yields_events_and_stops_when_closed(registry):
+    boot, psk = registry.addrs, _psk(registry)
+    events = library.watch_services_blocking(boot, psk, prefix="blk-")
+    assert next(events).type is EventType.SYNCED
+    library.add_service_blocking(boot, psk, "blk-a", _info(1))
+    put = next(e for e in events if e.type is not EventType.PROGRESS)
+    assert (put.type, put.name) == (EventType.PUT, "blk-a")
+    events.close()  # cancels the watch and joins its thread
+    assert not [t for t in threading.enumerate() if t.name == "registry-watch"]
