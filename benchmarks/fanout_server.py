@@ -51,7 +51,10 @@ async def main(passphrase: str) -> None:
             line = event_line(WatchEvent(type=EventType.PUT, name=request.name,
                                          info_str=request.info_str, revision=revision))
             for watcher in list(streams):
-                await watcher.write(line)
+                try:
+                    await watcher.write(line)
+                except Exception:  # a watcher of an earlier round, gone
+                    streams.remove(watcher)
             await stream.write(msgspec.json.encode(WriteResult(ok=True, revision=revision)))
             await stream.close()
 
