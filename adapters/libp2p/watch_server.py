@@ -17,7 +17,7 @@ from libp2p.custom_types import TProtocol
 from adapters.libp2p.request_stream import reset_quietly
 from adapters.libp2p.stream_io import read_to_end
 from application.watch import Subscription, WatchClosed, WatchHub, open_watch
-from application.watch_ports import ChangeHistory
+from application.watch_ports import ChangeHistory, FeedUnavailable
 from domain.watch_wire import (
     MAX_WATCH_REQUEST_BYTES,
     WATCH_PROTOCOL,
@@ -70,6 +70,11 @@ class Libp2pWatchServer:
                 subscription, first = await open_watch(
                     self._hub, self._history, request, wakeup.wake
                 )
+        except FeedUnavailable as exc:
+            # Not the request's fault: a reset sends the client to another instance.
+            log.info("watch from %s not served: %s", peer, exc)
+            await reset_quietly(stream)
+            return
         except Exception as exc:  # a bad request ends its own stream only
             log.info("watch from %s refused: %r", peer, exc)
             await _send_error(stream, _first_line(exc))
