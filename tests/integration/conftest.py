@@ -8,11 +8,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from registry_process import RegistryProcess
 
+_DOCKER_FIXTURES = {"docker_client", "docker_test_images", "registry_server", "proxy_binary"}
+
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+        if item.path.name.startswith("test_docker_") or _DOCKER_FIXTURES & set(
+            getattr(item, "fixturenames", ())
+        ):
+            item.add_marker(pytest.mark.docker)
 
 
 @pytest.fixture
