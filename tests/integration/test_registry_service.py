@@ -85,7 +85,7 @@ def test_wrong_passphrase_fails_fast_with_a_clear_message(registry):
     assert wrong.returncode == 4
     assert "different private network" in wrong.stderr
     assert "Traceback" not in wrong.stderr
-    assert elapsed < 5.0, elapsed
+    assert elapsed < 8.0, elapsed  # README: no 10-40 s hang (CLI start-up included)
     # ...and the daemon still serves the right passphrase
     assert registry.cli("list").returncode == 0
 
