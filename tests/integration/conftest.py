@@ -1,3 +1,4 @@
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -5,6 +6,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# Node >= 20 from scripts/setup-node.sh, when the machine's own node is older.
+_NODE_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node" / "node_modules" / ".bin"
+if _NODE_BIN.is_dir():
+    os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ['PATH']}"
 
 from registry_process import RegistryProcess
 
