@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+from registry_process import RegistryProcess
+
 # Node >= 20 from scripts/setup-node.sh, when the machine's own node is older.
 _NODE_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node" / "node_modules" / ".bin"
 if _NODE_BIN.is_dir():
     os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ['PATH']}"
-
-from registry_process import RegistryProcess
 
 _DOCKER_FIXTURES = {"docker_client", "docker_test_images", "registry_server", "proxy_binary"}
 
