@@ -103,8 +103,9 @@ def _go_ecdsa_vectors() -> list[dict[str, str]]:
     import json
     from pathlib import Path
 
-    golden = Path(__file__).parent / "golden" / "go_libp2p_ecdsa.json"
-    return list(json.loads(golden.read_text())["vectors"])
+    # go-libp2p's vectors (not Go JSON of the original: those live in golden/).
+    vectors = Path(__file__).parent / "vectors" / "go_libp2p_ecdsa.json"
+    return list(json.loads(vectors.read_text())["vectors"])
 
 
 @pytest.mark.parametrize("vector", _go_ecdsa_vectors(), ids=lambda v: v["peer_id"])
