@@ -8,7 +8,7 @@ from pathlib import Path
 import trio
 
 from adapters.etcd.connection import EtcdConnection
-from adapters.etcd.membership import EtcdClusterMembership
+from adapters.etcd.membership import EtcdClusterMembership, membership_via
 from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.etcd.snapshot import restore_snapshot, save_snapshot
@@ -37,7 +37,9 @@ async def leave_stopped_instance(
     await process.start()
     membership = EtcdClusterMembership(endpoint.client_url)
     try:
-        remaining = await leave_cluster(membership, endpoint.member_name, sleep=trio.sleep)
+        remaining = await leave_cluster(
+            membership, endpoint.member_name, via=membership_via, sleep=trio.sleep
+        )
     finally:
         membership.close()
         with trio.CancelScope(shield=True):

@@ -12,6 +12,7 @@ import trio
 from libp2p.abc import IHost
 from libp2p.custom_types import TProtocol
 
+from adapters.etcd.membership import membership_via
 from adapters.etcd.process import EtcdProcess
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
 from adapters.libp2p.node import (
@@ -135,7 +136,8 @@ async def _until_stopped(etcd: EtcdProcess) -> int:
 async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
     try:
         remaining = await leave_cluster(
-            container.membership(), settings.etcd.member_name, sleep=trio.sleep
+            container.membership(), settings.etcd.member_name, via=membership_via,
+            sleep=trio.sleep,
         )
     except Exception as exc:
         log.error("--leave: could not remove this member (%s); it stays in the cluster", exc)
