@@ -23,8 +23,8 @@ async def leave_stopped_instance(
 ) -> str:
     """Remove a stopped instance's member from its cluster for good, then its data dir.
 
-    The member itself asks for its removal, so its etcd runs once more,
-    briefly; the rest of the cluster must have quorum.
+    Its etcd runs once more, briefly, to name the member and the others, one of
+    which then removes it; the rest of the cluster must have quorum.
     """
     if not holds_member(data_dir):
         raise StartupError(f"{data_dir} holds no etcd member: nothing to leave")
