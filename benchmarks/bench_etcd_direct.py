@@ -86,11 +86,11 @@ def _bench_fresh_etcd(n: int, key: str) -> None:
             started = time.perf_counter()
             async with process:
                 print(f"etcd healthy after {time.perf_counter() - started:.2f} s")
-                host, port = parse_client_url(endpoint.client_url)
+                host, port = parse_client_url(endpoint.tcp_client_url)
                 with etcd3.client(host=host, port=port, timeout=5) as client:
                     client.put(key, VALUE)
                 result = await trio.to_thread.run_sync(
-                    measure_direct_gets, endpoint.client_url, key, n
+                    measure_direct_gets, endpoint.tcp_client_url, key, n
                 )
                 _report("direct etcd3 gets", result)
 
