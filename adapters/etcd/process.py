@@ -6,6 +6,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ from typing import IO, Self
 import trio
 
 from adapters.etcd.connection import EtcdConnection
-from adapters.etcd.local_client import local_client_url
+from adapters.etcd.local_client import local_client_url, socket_file_name
 from adapters.etcd.peer_tls import PeerTlsFiles
 from adapters.etcd.process_args import (
     ClusterState,
@@ -62,6 +63,28 @@ def _parent_death_signal(sig: signal.Signals) -> Callable[[], None] | None:
             os._exit(1)
 
     return in_child
+
+
+def _remove_stale_socket(path: Path) -> None:
+    """Remove the socket a killed etcd left behind (etcd would not bind over it).
+
+    One that still accepts connections belongs to a live etcd and stays:
+    etcd then says "address already in use", which is the truth.
+    """
+    if not path.is_socket():
+        return
+    # Through a directory fd: the data dir's path may exceed sun_path's 108 bytes.
+    directory = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(f"/proc/self/fd/{directory}/{path.name}")
+            except ConnectionRefusedError:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass  # no access: leave it to etcd
+    finally:
+        os.close(directory)
 
 
 class EtcdNotInstalled(FileNotFoundError):
@@ -165,6 +188,8 @@ class EtcdProcess:
         # etcd makes it 0700 too, but our client socket needs it before etcd runs.
         self.data_dir.mkdir(mode=0o700, exist_ok=True)
         self.data_dir.chmod(0o700)
+        if self.client_socket:
+            _remove_stale_socket(self.data_dir / socket_file_name(self.endpoint))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self._log_offset = self._log.tell()
