@@ -27,6 +27,7 @@ from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.peer_tls import PeerTlsFiles, local_addresses, write_peer_tls
 from adapters.etcd.process import EtcdProcess, EtcdStartFailed
 from adapters.etcd.repository import EtcdServiceRepository
+from application.ports import StorageUnavailable
 from domain.cluster import EtcdEndpoint, EtcdMember, initial_cluster
 from domain.psk import psk_from_passphrase
 from entrypoints.local_etcd import LocalEtcd, local_etcd
@@ -271,3 +272,80 @@ def test_plaintext_peers_for_a_cluster_with_go_instances_is_explicit(tmp_path: P
         assert member.endpoint.member_name in _peer_members_json(proc.etcd_peer_port, None)
     finally:
         proc.stop()
+
+
+def test_a_plaintext_cluster_moves_to_tls_one_instance_at_a_time(tmp_path: Path) -> None:
+    """The upgrade of a running three-member cluster: each old member in turn is replaced
+    by a registry-service on its data dir; the cluster keeps quorum throughout."""
+    procs = [RegistryProcess(tmp_path / f"r{i}", ip=f"127.0.0.{i + 2}", new_cluster=False)
+             for i in range(3)]
+    olds = [EtcdProcess(EtcdEndpoint(ip=p.ip, client_port=p.etcd_client_port,
+                                     peer_port=p.etcd_peer_port), p.data_dir,
+                        start_timeout=60.0) for p in procs]
+
+    async def form_old_cluster() -> None:
+        await olds[0].start()
+        membership = EtcdClusterMembership(olds[0].client_url, timeout=5.0)
+        try:
+            for old in olds[1:]:
+                members = await _add_when_allowed(membership, old.endpoint.peer_url)
+                old.initial_cluster = initial_cluster(members, new_name=old.endpoint.member_name)
+                old.initial_cluster_state = "existing"
+                await old.start()
+            repo = EtcdServiceRepository(olds[0].client_url)
+            await repo.put("from-before", INFO)
+            repo.close()
+        finally:
+            membership.close()
+
+    try:
+        trio.run(form_old_cluster)
+        for proc, old in zip(procs, olds, strict=True):
+            old.stop_sync()
+            proc.start(timeout=60)
+            assert "moved member" in proc.log_file.read_text(), proc.log_file.read_text()[-2000:]
+            got = proc.cli("get", "from-before")
+            assert got.returncode == 0 and "Qm1" in got.stdout, got.stderr
+        urls = {m.name: m.peer_urls for m in _members(_member(procs[2]).client_url)}
+        assert urls == {_member(p).endpoint.member_name: (_member(p).endpoint.peer_url,)
+                        for p in procs}
+        assert all(u[0].startswith("https://") for u in urls.values())
+        # Every member replicates over TLS now: a write through one is read through another.
+        trio.run(_put_then_get, _member(procs[0]).client_url, _member(procs[2]).client_url)
+        assert all(_healthy(_member(p).client_url) for p in procs)
+    finally:
+        for proc in procs:
+            proc.stop()
+        for old in olds:
+            old.stop_sync()
+
+
+async def _add_when_allowed(membership: EtcdClusterMembership, peer_url: str) -> list[EtcdMember]:
+    """etcd refuses membership changes for 5 s after a member (re)connected."""
+    for _ in range(30):
+        try:
+            return await membership.add_member(peer_url)
+        except StorageUnavailable:
+            await trio.sleep(1)
+    return await membership.add_member(peer_url)
+
+
+async def _put_then_get(writer_url: str, reader_url: str) -> None:
+    writer, reader = EtcdServiceRepository(writer_url), EtcdServiceRepository(reader_url)
+    try:
+        await writer.put("after-upgrade", INFO)
+        assert await reader.get("after-upgrade") == INFO
+    finally:
+        writer.close()
+        reader.close()
+
+
+def _healthy(client_url: str) -> bool:
+    async def check() -> bool:
+        membership = EtcdClusterMembership(client_url, timeout=5.0)
+        try:
+            return await membership.is_healthy()
+        finally:
+            membership.close()
+
+    return trio.run(check)
