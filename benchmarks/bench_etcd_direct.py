@@ -38,7 +38,12 @@ def measure_direct_gets(client_url: str, key: str, n: int) -> dict[str, float]:
     Returns ``n``, ``seconds``, ``gets_per_s``, and ``p50_ms``, ``p90_ms``,
     ``p99_ms``, ``max_ms``. One warm-up get (channel connect) is not counted.
     """
-    host, port = parse_client_url(client_url)
+    if client_url.startswith("unix:"):
+        # python-etcd3 dials "<host>:<port>": exactly gRPC's unix:/dir/client.sock:PORT.
+        host, port_text = client_url.rsplit(":", 1)
+        port = int(port_text)
+    else:
+        host, port = parse_client_url(client_url)
     client = etcd3.client(host=host, port=port, timeout=5)
     try:
         client.get(key)
