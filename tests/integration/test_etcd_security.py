@@ -146,6 +146,12 @@ def test_without_the_key_material_nothing_answers_on_the_client_and_peer_ports(
         assert _members(member.client_url)[0].name == name
     finally:
         proc.stop()
+    # Neither the passphrase, nor its key, nor the member key reaches a log.
+    member_key = (member.peer_tls_dir / "member.key").read_text().splitlines()[1]
+    etcd_log = proc.data_dir.with_name(proc.data_dir.name + ".log").read_text()
+    assert "--peer-cert-file" in etcd_log  # the TLS member's own log
+    for text in (proc.log_file.read_text(), etcd_log):
+        assert PASSPHRASE not in text and PSK.hex() not in text and member_key not in text
 
 
 def _try(request) -> str:  # type: ignore[no-untyped-def]
