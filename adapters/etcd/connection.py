@@ -13,6 +13,7 @@ from etcd3 import etcdrpc
 from adapters.etcd.cluster_api import ClusterStub
 from adapters.etcd.errors import translate_rpc_error
 from adapters.etcd.grpc_trio import await_grpc_future
+from adapters.etcd.local_client import dialable_socket_path
 from application.ports import StorageUnavailable
 
 DEFAULT_TIMEOUT = 5.0
@@ -46,20 +47,11 @@ def parse_client_url(client_url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 2379
 
 
-# sun_path holds 108 bytes with its NUL; longer socket paths are reached through a
-# directory descriptor (/proc/self/fd/N/NAME), which is short whatever the data dir.
-_SUN_PATH_MAX = 107
-
-
 def _grpc_target(client_url: str) -> tuple[str, int | None]:
     """gRPC's target for ``client_url``, and a directory fd the target needs kept open."""
     if client_url.startswith("unix:"):
-        path = client_url.removeprefix("unix:")
-        if len(path.encode()) <= _SUN_PATH_MAX:
-            return client_url, None
-        directory, name = os.path.split(path)
-        fd = os.open(directory, os.O_PATH | os.O_DIRECTORY)
-        return f"unix:/proc/self/fd/{fd}/{name}", fd
+        path, fd = dialable_socket_path(client_url.removeprefix("unix:"))
+        return f"unix:{path}", fd
     host, port = parse_client_url(client_url)
     return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}"), None
 

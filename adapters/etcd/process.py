@@ -18,7 +18,11 @@ from typing import IO, Self
 import trio
 
 from adapters.etcd.connection import EtcdConnection
-from adapters.etcd.local_client import local_client_url, socket_file_name
+from adapters.etcd.local_client import (
+    dialable_socket_path,
+    local_client_url,
+    socket_file_name,
+)
 from adapters.etcd.peer_tls import PeerTlsFiles
 from adapters.etcd.process_args import (
     ClusterState,
@@ -73,18 +77,18 @@ def _remove_stale_socket(path: Path) -> None:
     """
     if not path.is_socket():
         return
-    # Through a directory fd: the data dir's path may exceed sun_path's 108 bytes.
-    directory = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
+    dialable, directory = dialable_socket_path(str(path))
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
             try:
-                probe.connect(f"/proc/self/fd/{directory}/{path.name}")
+                probe.connect(dialable)
             except ConnectionRefusedError:
                 path.unlink(missing_ok=True)
             except OSError:
                 pass  # no access: leave it to etcd
     finally:
-        os.close(directory)
+        if directory is not None:
+            os.close(directory)
 
 
 class EtcdNotInstalled(FileNotFoundError):
