@@ -29,6 +29,7 @@ from domain.wire import Operation
 from entrypoints.cluster_watch import watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
+from entrypoints.local_etcd import LocalEtcd
 from entrypoints.settings import DaemonSettings
 
 __all__ = ["StartupError", "run_daemon"]
@@ -52,7 +53,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     container = ServiceContainer()
     container.config.from_dict(
         {
-            "etcd_client_url": settings.etcd.client_url,
+            "etcd_client_url": LocalEtcd(settings.etcd, settings.etcd_data_dir).client_url,
             "etcd_timeout": settings.etcd_timeout,
             "request_timeout": settings.request_timeout,
         }
