@@ -7,6 +7,7 @@ import shutil
 import signal
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import trio
 from libp2p.abc import IHost
@@ -195,7 +196,7 @@ def _is_connected(connections: dict, address: BootstrapAddress) -> bool:  # type
 
 
 async def _reload_on_sighup(
-    writers: WritersFile, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    writers: WritersFile, task_status: Any = trio.TASK_STATUS_IGNORED
 ) -> None:
     with trio.open_signal_receiver(signal.SIGHUP) as signals:
         task_status.started()
