@@ -11,8 +11,8 @@ from entrypoints.errors import EXIT_NOT_ALLOWED, exit_code_for, explain
 from entrypoints.flags import LoosePskFileWarning, resolve_psk
 
 
-def _secret(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
-    path = tmp_path / "passphrase"
+def _secret(tmp_path: Path, text: str, mode: int = 0o600, name: str = "passphrase") -> Path:
+    path = tmp_path / name
     path.write_text(text)
     os.chmod(path, mode)
     return path
@@ -23,7 +23,7 @@ def test_the_file_holds_the_passphrase_without_its_line_break(tmp_path, monkeypa
     monkeypatch.delenv("P2P_PSK_FILE", raising=False)
     path = _secret(tmp_path, "our passphrase\n")
     assert resolve_psk(None, path) == psk_from_passphrase("our passphrase")
-    assert resolve_psk(None, _secret(tmp_path, " two\n\n")) == psk_from_passphrase(" two\n")
+    assert resolve_psk(None, _secret(tmp_path, " two\n\n", name="2")) == psk_from_passphrase(" two\n")
     monkeypatch.setenv("P2P_PSK_FILE", str(path))
     assert resolve_psk(None) == psk_from_passphrase("our passphrase")
     monkeypatch.setenv("P2P_PSK", "from env")  # P2P_PSK is looked at before P2P_PSK_FILE
