@@ -14,7 +14,7 @@ class DaemonSettings:
     etcd: EtcdEndpoint
     etcd_data_dir: Path
     new_etcd_cluster: bool
-    psk: bytes | None
+    psk: bytes | None = field(repr=False)  # a secret: never in a repr or log
     bootstraps: list[BootstrapAddress]
     local: bool
     listen: list[str]

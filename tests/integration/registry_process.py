@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
+_NETWORK_VARIABLES = ("P2P_PSK", "P2P_PSK_FILE", "P2P_BOOTSTRAPS")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -87,7 +88,7 @@ class RegistryProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.addr_file.unlink(missing_ok=True)
         self._write_psk_file()
-        env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_PSK_FILE", "P2P_BOOTSTRAPS")}
+        env = {k: v for k, v in os.environ.items() if k not in _NETWORK_VARIABLES}
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
@@ -122,6 +123,6 @@ class RegistryProcess:
         phrase = self.passphrase if passphrase is None else passphrase
         if phrase is not None:
             argv += ["--psk", phrase]
-        env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_PSK_FILE", "P2P_BOOTSTRAPS")}
+        env = {k: v for k, v in os.environ.items() if k not in _NETWORK_VARIABLES}
         return subprocess.run(argv + list(args), capture_output=True, text=True,
                               timeout=timeout, env=env)

@@ -23,7 +23,8 @@ def test_the_file_holds_the_passphrase_without_its_line_break(tmp_path, monkeypa
     monkeypatch.delenv("P2P_PSK_FILE", raising=False)
     path = _secret(tmp_path, "our passphrase\n")
     assert resolve_psk(None, path) == psk_from_passphrase("our passphrase")
-    assert resolve_psk(None, _secret(tmp_path, " two\n\n", name="2")) == psk_from_passphrase(" two\n")
+    two = _secret(tmp_path, " two\n\n", name="2")
+    assert resolve_psk(None, two) == psk_from_passphrase(" two\n")
     monkeypatch.setenv("P2P_PSK_FILE", str(path))
     assert resolve_psk(None) == psk_from_passphrase("our passphrase")
     monkeypatch.setenv("P2P_PSK", "from env")  # P2P_PSK is looked at before P2P_PSK_FILE
