@@ -8,6 +8,7 @@ from adapters.libp2p.identity import (
     IdentityError,
     KeyAlgorithm,
     decode_key_file,
+    ephemeral_identity,
     encode_key_file,
     generate_private_key,
     load_or_create_identity,
@@ -96,3 +97,13 @@ async def test_hosts_with_ecdsa_and_ed25519_identities_complete_a_noise_handshak
                 await stream.write(b"hello")
                 await stream.close_write()
                 assert await read_to_end(stream, 1024) == b"hello"
+
+
+def test_hosts_offer_noise_as_their_only_security_transport():
+    # plaintext or secio would let a peer skip authentication, and with it the
+    # peer id the writers list checks
+    from adapters.libp2p.node import NodeSettings, build_host
+
+    host = build_host(NodeSettings(key_pair=ephemeral_identity(), psk=b"k" * 32))
+    upgrader = host.get_network().upgrader  # type: ignore[attr-defined]
+    assert list(upgrader.security_multistream.transports) == ["/noise"]

@@ -94,3 +94,17 @@ async def test_readers_skip_unreadable_records_with_one_warning_naming_them() ->
     assert [w.message.names for w in caught] == [["a-junk", "b-junk"]]  # type: ignore[union-attr]
     with pytest.raises(client.UnreadableRecord, match="'b-junk' is unreadable"):
         await client.get_service(transport, "b-junk")
+
+
+async def test_member_add_is_guarded_by_the_passphrase_alone_not_the_writers_list() -> None:
+    from application.cluster import request_membership
+    from domain.cluster import EtcdEndpoint, EtcdMember
+
+    membership = InMemoryClusterMembership(
+        [EtcdMember(name="127.0.0.1-2379-2380", peer_urls=("http://127.0.0.1:2380",))]
+    )
+    handler = RegistryRequestHandler(InMemoryServiceRepository(), membership, RecordingMetrics(),
+                                     write_policy=WritePolicy(FixedWriters({WRITER})))
+    endpoint = EtcdEndpoint(ip="127.0.0.2", client_port=2379, peer_port=2380)
+    joined = await request_membership(InMemoryRegistryTransport(handler, OTHER), endpoint)
+    assert "127.0.0.2-2379-2380=http://127.0.0.2:2380" in joined
