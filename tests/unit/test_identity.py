@@ -8,8 +8,8 @@ from adapters.libp2p.identity import (
     IdentityError,
     KeyAlgorithm,
     decode_key_file,
-    ephemeral_identity,
     encode_key_file,
+    ephemeral_identity,
     generate_private_key,
     load_or_create_identity,
 )
