@@ -138,7 +138,11 @@ def keygen(path: str, /, *, algo: str = "Ed25519", bits: int = 2048) -> int:
 
 
 @app.command(name="id")
-def id_(*, keyfile: str | None = None, options: _Options) -> int:
+def id_(
+    *,
+    keyfile: str | None = None,
+    global_keyfile: Annotated[str | None, Parameter(parse=False)] = None,
+) -> int:
     """Print the peer id of a key file (what a registry's --writers-file lists).
 
     Parameters
@@ -148,7 +152,7 @@ def id_(*, keyfile: str | None = None, options: _Options) -> int:
     """
     from adapters.libp2p.identity import peer_id_of, read_identity
 
-    path = keyfile or options.keyfile
+    path = keyfile or global_keyfile
     if path is None:
         raise ValueError("give the key file: registry-cli id --keyfile PATH")
     print(peer_id_of(read_identity(path)))
@@ -171,8 +175,9 @@ def _launcher(
     command, bound, wanted = app.parse_args(tokens)
     options = GlobalOptions(
         bootstraps=list(bootstrap or []),
-        # keygen and id need no passphrase: don't read (or warn about) one.
-        psk=resolve_psk(psk, psk_file) if "options" in wanted or "psk" in wanted else None,
+        # Only commands that talk to a registry need the passphrase: keygen and id don't
+        # read (or warn about) one.
+        psk=resolve_psk(psk, psk_file) if {"options", "psk"} & set(wanted) else None,
         json=json,
         keyfile=keyfile or os.environ.get("REGISTRY_CLI_KEYFILE") or None,
     )
@@ -188,6 +193,7 @@ def _injected(name: str, options: GlobalOptions) -> object:
         "psk": lambda: options.psk,
         "json_output": lambda: options.json,
         "keyfile": lambda: options.keyfile,
+        "global_keyfile": lambda: options.keyfile,
     }
     return values[name]()
 
