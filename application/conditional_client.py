@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from application.client import ServiceNotFound, checked_size, warn_if_stale, write_explained
+from application.client import (
+    ServiceNotFound,
+    UnreadableRecord,
+    checked_size,
+    warn_if_stale,
+    write_explained,
+)
 from application.ports import RegistryTransport
-from domain.service_info import ServiceInfo, decode_service_info, encode_service_info
+from application.write_policy import WriteRefused
+from domain.record_rules import InvalidRecord
+from domain.service_info import (
+    InvalidServiceInfo,
+    ServiceInfo,
+    decode_service_info,
+    encode_service_info,
+)
 from domain.service_name import validate_service_name
 from domain.watch_wire import (
     ADD_IF_PROTOCOL,
@@ -16,6 +29,7 @@ from domain.watch_wire import (
     WriteResult,
 )
 from domain.wire import decode, encode
+from domain.write_refusal import is_not_a_writer
 
 
 class RevisionConflict(RuntimeError):
@@ -31,7 +45,10 @@ async def get_service_revision(
 ) -> tuple[ServiceInfo, int]:
     """The record and its mod revision (what ``if_revision`` compares with)."""
     info_str, revision = await get_info_str_revision(transport, query)
-    return decode_service_info(info_str), revision
+    try:
+        return decode_service_info(info_str), revision
+    except InvalidServiceInfo as exc:
+        raise UnreadableRecord(query, str(exc)) from exc
 
 
 async def get_info_str_revision(transport: RegistryTransport, query: str) -> tuple[str, int]:
@@ -72,6 +89,12 @@ async def delete_service_if(
 
 
 def _outcome(result: WriteResult) -> WriteResult:
+    if result.refused:
+        if is_not_a_writer(result.error):
+            raise WriteRefused(f"not allowed to write: the registry-service answered "
+                               f"{result.error!r}; ask its operator to add this client's peer "
+                               "id (registry-cli id) to its --writers-file")
+        raise InvalidRecord(result.error.removeprefix("Error: "))
     if not result.ok:
         raise RevisionConflict(
             result.error or f"condition failed; the current revision is {result.revision}",

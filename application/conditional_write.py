@@ -13,7 +13,9 @@ from application.cluster import QuorumStatus
 from application.ports import RegistryMetrics
 from application.storage_guard import StorageGuard
 from application.watch_ports import RevisionedRepository
+from application.write_policy import WritePolicy, WriteRefused
 from application.write_rules import check_delete, check_put
+from domain.record_rules import InvalidRecord
 from domain.service_name import validate_service_name
 from domain.watch_wire import (
     ADD_IF_PROTOCOL,
@@ -38,8 +40,10 @@ class RevisionRequestHandler:
         metrics: RegistryMetrics,
         local_reads: RevisionedRepository | None = None,
         quorum: QuorumStatus | None = None,
+        write_policy: WritePolicy | None = None,
     ) -> None:
         self._repository = repository
+        self._policy = write_policy or WritePolicy()
         self._local_reads = local_reads
         self._guard = StorageGuard(quorum or QuorumStatus(), local_reads=local_reads is not None)
         self._metrics = metrics
@@ -48,12 +52,21 @@ class RevisionRequestHandler:
             ADD_IF_PROTOCOL: self._add,
             DELETE_IF_PROTOCOL: self._delete,
         }
+        self._writes = {ADD_IF_PROTOCOL, DELETE_IF_PROTOCOL}
 
-    async def handle(self, protocol_id: str, request: bytes) -> bytes:
+    async def handle(self, protocol_id: str, request: bytes, peer_id: str | None = None) -> bytes:
+        """``peer_id``: the remote peer as the transport authenticated it."""
         started = time.perf_counter()
         outcome = "ok"
         try:
+            if protocol_id in self._writes:
+                self._policy.check(peer_id)  # the same writers list as the 0.1 writes
             return await self.handlers[protocol_id](request.strip())
+        except (WriteRefused, InvalidRecord) as exc:
+            # Answered, not reset, as the 0.1 writes do; the client tells it from a conflict.
+            outcome = "refused"
+            self._metrics.count_refused_write(protocol_id, type(exc).__name__)
+            return encode(WriteResult(ok=False, revision=0, error=str(exc), refused=True))
         except Exception as exc:
             outcome = type(exc).__name__
             raise

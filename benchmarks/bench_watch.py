@@ -29,10 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integrat
 from registry_process import RegistryProcess
 
 from adapters.etcd.connection import EtcdConnection
+from adapters.etcd.local_client import local_client_url
 from adapters.etcd.watch_stream import etcd_watch
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
 from domain import ServiceInfo, encode_service_info, parse_bootstrap, psk_from_passphrase
+from domain.cluster import EtcdEndpoint
 from domain.watch_wire import ADD_IF_PROTOCOL, WATCH_PROTOCOL, AddIfRequest, WatchEvent, WriteResult
 from domain.wire import encode
 
@@ -235,7 +237,9 @@ def main() -> None:
     assert fanout.stdout is not None
     fanout_addr = fanout.stdout.readline().strip()
     try:
-        client_url = f"http://127.0.0.1:{daemon.etcd_client_port}"
+        endpoint = EtcdEndpoint(ip=daemon.ip, client_port=daemon.etcd_client_port,
+                                peer_port=daemon.etcd_peer_port)
+        client_url = local_client_url(endpoint, daemon.data_dir)
         etcd = trio.run(etcd_baseline, client_url, args.adds, args.gap)
         base = {"p50": percentile(etcd, 0.5), "p99": percentile(etcd, 0.99)}
         print(f"baseline etcd watch (put ack -> event, Python client): "

@@ -81,13 +81,16 @@ class WriteResult(msgspec.Struct, rename="pascal", omit_defaults=True):
 
     Ok: Revision is the write's revision (the record's new mod revision). Not ok:
     Revision is the record's current mod revision (0 = absent) and Error says why.
-    Deleted (delete only) counts the records removed: 0 or 1.
+    Deleted (delete only) counts the records removed: 0 or 1. Refused: the write was not
+    attempted (the peer is not in the writers list, or the record is invalid); Error says
+    why, in the `Error: ...` words of the 0.1 answers.
     """
 
     ok: bool
     revision: int
     error: str = ""
     deleted: int | None = None
+    refused: bool = False
 
 
 # One write's outcome as the storage reports it (no wire concerns).

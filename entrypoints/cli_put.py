@@ -29,6 +29,7 @@ def put_command(
     json_output: Annotated[bool, _Injected] = False,
     bootstraps: Annotated[list[str], _Injected],
     psk: Annotated[bytes | None, _Injected],
+    keyfile: Annotated[str | None, _Injected] = None,
 ) -> int:
     """Register a record (a ServiceInfo in the Go JSON shape) for an image built elsewhere.
 
@@ -55,7 +56,7 @@ def put_command(
         from entrypoints.library import registry_client
 
         try:
-            async with registry_client(bootstraps, psk) as client:
+            async with registry_client(bootstraps, psk, keyfile=keyfile) as client:
                 return await conditional_client.add_service_if(
                     client, service_name, info_str, condition
                 )

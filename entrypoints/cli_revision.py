@@ -11,7 +11,7 @@ from entrypoints.library import Bootstraps, _with_client
 
 
 async def get_with_revision(
-    bootstraps: Bootstraps, psk: bytes | None, name: str
+    bootstraps: Bootstraps, psk: bytes | None, name: str, *, keyfile: str | None = None
 ) -> tuple[ServiceInfo, int | None]:
     """(record, revision) over `/get/0.2`; a Go instance answers `/get/0.1`: revision None."""
 
@@ -21,4 +21,4 @@ async def get_with_revision(
         except ProtocolNotSupported:
             return await use_cases.get_service(client, name), None
 
-    return await _with_client(bootstraps, psk, ask)  # type: ignore[no-any-return]
+    return await _with_client(bootstraps, psk, ask, keyfile)  # type: ignore[no-any-return]

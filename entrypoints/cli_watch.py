@@ -39,6 +39,7 @@ def watch_command(
     json_output: Annotated[bool, _Injected] = False,
     bootstraps: Annotated[list[str], _Injected],
     psk: Annotated[bytes | None, _Injected],
+    keyfile: Annotated[str | None, _Injected] = None,
 ) -> int:
     """Follow the registry as it changes: the current records, then every change. Ctrl-C stops.
 
@@ -55,7 +56,9 @@ def watch_command(
     """
 
     async def follow() -> None:
-        async with library.watch_services(bootstraps, psk, list(names), prefix, since) as events:
+        watch = library.watch_services(bootstraps, psk, list(names), prefix, since,
+                                       keyfile=keyfile)
+        async with watch as events:
             async for event in events:
                 line = _encoder.encode(event).decode() if json_output else human_event(event)
                 if line is not None:

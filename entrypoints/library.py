@@ -14,20 +14,23 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import trio
 from libp2p.abc import IHost
 from libp2p.kad_dht.kad_dht import KadDHT
 
-from adapters.libp2p.identity import ephemeral_identity
+from adapters.libp2p.identity import ephemeral_identity, read_identity
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application import client as use_cases
 from application import conditional_client
+from application.client import UnreadableRecord, UnreadableRecordsWarning
 from application.conditional_client import RevisionConflict
 from application.ports import RegistryUnavailable
+from application.write_policy import WriteRefused
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
 from domain.psk import check_psk, psk_from_passphrase
 from domain.service_info import PerfInd, ServiceInfo
@@ -37,7 +40,10 @@ __all__ = [
     "PerfInd",
     "RevisionConflict",
     "ServiceInfo",
+    "UnreadableRecord",
+    "UnreadableRecordsWarning",
     "WatchEvent",
+    "WriteRefused",
     "WrongPrivateNetwork",
     "add_service",
     "add_service_asyncio",
@@ -67,6 +73,7 @@ __all__ = [
 T = TypeVar("T")
 Bootstraps = Sequence[Any]  # multiaddr strings or multiaddr.Multiaddr objects
 Routing = DhtRendezvous | KadDHT
+KeyFile = str | Path | None  # a key file in the Go format; None: a new identity per call
 
 BOOTSTRAP_TIMEOUT = 5.0
 
@@ -77,16 +84,19 @@ class WrongPrivateNetwork(RegistryUnavailable):
 
 @asynccontextmanager
 async def registry_client(
-    bootstraps: Bootstraps, psk: bytes | None, **client_options: Any
+    bootstraps: Bootstraps, psk: bytes | None, *, keyfile: KeyFile = None, **client_options: Any
 ) -> AsyncIterator[Libp2pRegistryClient]:
-    """A short-lived client node connected to the bootstraps (the ``*_service`` functions)."""
+    """A short-lived client node connected to the bootstraps (the ``*_service`` functions).
+
+    ``keyfile`` gives the node the identity a registry's writers list names.
+    """
     addresses = parse_bootstraps([str(b) for b in bootstraps])
     if not addresses:
         raise InvalidBootstrapAddress(
             "no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS)"
         )
     settings = NodeSettings(
-        key_pair=ephemeral_identity(),
+        key_pair=ephemeral_identity() if keyfile is None else read_identity(keyfile),
         psk=check_psk(psk) if psk is not None else None,
         dht_server=False,
         graceful_close=False,
@@ -138,9 +148,11 @@ def _client_for(host: IHost, routing: Routing) -> Libp2pRegistryClient:
 # --- short-lived node -------------------------------------------------------
 
 
-async def _with_client(bootstraps: Bootstraps, psk: bytes | None, operation: Any) -> Any:
+async def _with_client(
+    bootstraps: Bootstraps, psk: bytes | None, operation: Any, keyfile: KeyFile
+) -> Any:
     try:
-        async with registry_client(bootstraps, psk) as client:
+        async with registry_client(bootstraps, psk, keyfile=keyfile) as client:
             return await operation(client)
     except BaseExceptionGroup as group:
         # The node's nurseries wrap our one error in groups; callers want the error.
@@ -153,27 +165,44 @@ async def add_service(
     service_name: str,
     info: ServiceInfo,
     *,
+    keyfile: KeyFile = None,
     if_revision: int | None = None,
 ) -> str | int:
     """The server's ``Added {...}`` text; with ``if_revision`` (0: only if absent), the
-    record's new revision, or RevisionConflict."""
-    return await _with_client(bootstraps, psk, lambda c: _add(c, service_name, info, if_revision))
+    record's new revision, or RevisionConflict. Raises WriteRefused when the registry's
+    writers list does not name this identity."""
+    return await _with_client(
+        bootstraps, psk, lambda c: _add(c, service_name, info, if_revision), keyfile
+    )
 
 
-async def get_service(bootstraps: Bootstraps, psk: bytes | None, query: str) -> ServiceInfo:
-    return await _with_client(bootstraps, psk, lambda c: use_cases.get_service(c, query))
+async def get_service(
+    bootstraps: Bootstraps, psk: bytes | None, query: str, *, keyfile: KeyFile = None
+) -> ServiceInfo:
+    return await _with_client(
+        bootstraps, psk, lambda c: use_cases.get_service(c, query), keyfile
+    )
 
 
-async def list_services(bootstraps: Bootstraps, psk: bytes | None) -> dict[str, ServiceInfo]:
-    return await _with_client(bootstraps, psk, use_cases.list_services)
+async def list_services(
+    bootstraps: Bootstraps, psk: bytes | None, *, keyfile: KeyFile = None
+) -> dict[str, ServiceInfo]:
+    """Every readable record; unreadable ones are named in an UnreadableRecordsWarning."""
+    return await _with_client(bootstraps, psk, use_cases.list_services, keyfile)
 
 
 async def delete_service(
-    bootstraps: Bootstraps, psk: bytes | None, service_name: str, *, if_revision: int | None = None
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    service_name: str,
+    *,
+    keyfile: KeyFile = None,
+    if_revision: int | None = None,
 ) -> str | int:
-    """The server's text; with ``if_revision``, the delete's revision, or RevisionConflict."""
+    """The server's text; with ``if_revision``, the delete's revision, or RevisionConflict.
+    Raises WriteRefused when the registry's writers list does not name this identity."""
     return await _with_client(
-        bootstraps, psk, lambda c: _delete(c, service_name, if_revision)
+        bootstraps, psk, lambda c: _delete(c, service_name, if_revision), keyfile
     )
 
 

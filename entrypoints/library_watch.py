@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -47,12 +49,15 @@ async def watch_services(
     names: Sequence[str] | None = None,
     prefix: str | None = None,
     since: int | None = None,
+    *,
+    keyfile: str | Path | None = None,
 ) -> AsyncIterator[WatchEvents]:
     from entrypoints.library import registry_client
 
     request = watch_request(names, prefix, since)
+    client_node = registry_client(bootstraps, psk, keyfile=keyfile)
     try:
-        async with registry_client(bootstraps, psk) as client, _watch(client, request) as events:
+        async with client_node as client, _watch(client, request) as events:
             yield events
     except BaseExceptionGroup as group:
         raise single_error(group) from None
@@ -116,6 +121,8 @@ def watch_services_blocking(
     names: Sequence[str] | None = None,
     prefix: str | None = None,
     since: int | None = None,
+    *,
+    keyfile: str | Path | None = None,
 ) -> Iterator[WatchEvent]:
     """The events as a plain iterator; a worker thread runs the trio watch."""
     inbox: queue.Queue[Any] = queue.Queue(maxsize=1024)
@@ -127,7 +134,8 @@ def watch_services_blocking(
         with trio.CancelScope() as scope:
             control["scope"] = scope
             ready.set()
-            async with watch_services(bootstraps, psk, names, prefix, since) as events:
+            watch = watch_services(bootstraps, psk, names, prefix, since, keyfile=keyfile)
+            async with watch as events:
                 async for event in events:
                     await trio.to_thread.run_sync(inbox.put, event, abandon_on_cancel=True)  # type: ignore[call-arg]
 
@@ -156,12 +164,12 @@ def watch_services_blocking(
 
 
 async def get_service_revision(
-    bootstraps: Bootstraps, psk: bytes | None, query: str
+    bootstraps: Bootstraps, psk: bytes | None, query: str, *, keyfile: str | Path | None = None
 ) -> tuple[ServiceInfo, int]:
     from entrypoints.library import _with_client
 
     return await _with_client(  # type: ignore[no-any-return]
-        bootstraps, psk, lambda c: conditional_client.get_service_revision(c, query)
+        bootstraps, psk, lambda c: conditional_client.get_service_revision(c, query), keyfile
     )
 
 
@@ -174,6 +182,7 @@ async def get_service_revision_with_host_routing(
 
 
 def get_service_revision_blocking(
-    bootstraps: Bootstraps, psk: bytes | None, query: str
+    bootstraps: Bootstraps, psk: bytes | None, query: str, *, keyfile: str | Path | None = None
 ) -> tuple[ServiceInfo, int]:
-    return trio.run(get_service_revision, bootstraps, psk, query)
+    return trio.run(functools.partial(get_service_revision, bootstraps, psk, query,
+                                      keyfile=keyfile))

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 async def answer_one_request(
     stream: INetStream,
-    handle: Callable[[bytes], Awaitable[bytes]],
+    handle: Callable[[bytes, str], Awaitable[bytes]],
     *,
     label: str,
     timeout: float,
@@ -26,7 +26,8 @@ async def answer_one_request(
     try:
         with trio.fail_after(timeout):
             request = await read_to_end(stream, max_request)
-            response = await handle(request)
+            # The peer id Noise authenticated: the write policy's only input.
+            response = await handle(request, str(peer))
             await stream.write(response)
             await stream.close()
     except Exception as exc:  # one bad request must never take the daemon down

@@ -85,7 +85,9 @@ async def test_compaction_makes_an_old_since_revision_start_with_reset(registry)
     await library.delete_service(boot, psk, "kept")
     compacted = subprocess.run(
         [str(VENV_BIN / "registry-service"), "compact",
-         "--etcd-client-port", str(registry.etcd_client_port)],
+         "--etcd-client-port", str(registry.etcd_client_port),
+         "--etcd-peer-port", str(registry.etcd_peer_port),
+         "--etcd-data-dir", str(registry.data_dir)],
         capture_output=True, text=True, timeout=60,
     )
     assert compacted.returncode == 0, compacted.stderr
