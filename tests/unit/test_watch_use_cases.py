@@ -272,3 +272,25 @@ async def test_the_client_gives_up_when_no_instance_delivers_anything():
                                *empty])
     with pytest.raises(WatchLost):
         await _collect(transport, 5)
+
+
+async def test_conditional_writes_obey_the_writers_list_and_the_record_rules():
+    from adapters.memory.writers import FixedWriters
+    from application.write_policy import WritePolicy
+
+    store = InMemoryRevisionedStore()
+    policy = WritePolicy(FixedWriters({"allowed"}))
+    handler = RevisionRequestHandler(store, RecordingMetrics(), write_policy=policy)
+    good = b'{"Name":"a","InfoStr":"{\\"CpuReq\\":1}","IfRevision":0}'
+    refused = msgspec.json.decode(await handler.handle(ADD_IF_PROTOCOL, good, "other"))
+    assert refused["Ok"] is False and refused["Refused"] is True
+    assert "is not allowed to write to this registry" in refused["Error"]
+    junk = b'{"Name":"a","InfoStr":"not json","IfRevision":0}'
+    invalid = msgspec.json.decode(await handler.handle(ADD_IF_PROTOCOL, junk, "allowed"))
+    assert invalid["Refused"] is True and invalid["Error"].startswith("Error: not added:")
+    delete = b'{"Name":"a"}'
+    assert msgspec.json.decode(await handler.handle(DELETE_IF_PROTOCOL, delete, None))["Refused"]
+    assert store.entries == {} and store.revision == 1  # nothing was written
+    assert await handler.handle(GET_REVISION_PROTOCOL, b"a", "other")  # reads stay open
+    ok = msgspec.json.decode(await handler.handle(ADD_IF_PROTOCOL, good, "allowed"))
+    assert ok == {"Ok": True, "Revision": 2}
