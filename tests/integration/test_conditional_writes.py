@@ -6,6 +6,8 @@ import functools
 
 import pytest
 import trio
+from test_trust_boundary import cli as trust_cli
+from test_trust_boundary import guarded, keys  # noqa: F401  (fixtures)
 from watch_helpers import _info, _psk
 
 from adapters.libp2p.identity import ephemeral_identity
@@ -150,3 +152,24 @@ async def test_an_instance_that_speaks_only_the_go_protocols_gets_one_line_and_e
         assert got.returncode == 0, got.stderr
         assert "ContentHash:    Qm3" in got.stdout and "Revision" not in got.stdout
     assert repository.entries == {"svc": encode_service_info(_info(3))}
+
+
+def test_0_2_writes_obey_the_same_writers_list_as_0_1(guarded, keys, tmp_path):  # type: ignore[no-untyped-def]  # noqa: F811
+    proc, _ = guarded
+    record = tmp_path / "record.json"
+    record.write_text(encode_service_info(_info(5)))
+    denied = trust_cli(proc, "put", "svc", str(record), "--if-absent", keyfile=keys["outsider"])
+    assert denied.returncode == 5, denied.stderr
+    assert "not allowed to write" in denied.stderr and "Traceback" not in denied.stderr
+    with pytest.raises(library.WriteRefused):
+        library.add_service_blocking(proc.addrs, psk_from_passphrase(proc.passphrase), "svc",
+                                     _info(5), if_revision=0)  # a made-up identity
+    put = trust_cli(proc, "put", "svc", str(record), "--if-absent", keyfile=keys["writer"])
+    assert put.returncode == 0, put.stderr
+    revision = put.stdout.strip()
+    gone = trust_cli(proc, "delete", "svc", "--if-revision", revision, keyfile=keys["outsider"])
+    assert gone.returncode == 5, gone.stderr
+    kept = trust_cli(proc, "--json", "get", "svc", keyfile=keys["outsider"])  # reads stay open
+    assert kept.returncode == 0 and f'"Revision":{revision}' in kept.stdout, kept.stderr
+    deleted = trust_cli(proc, "delete", "svc", "--if-revision", revision, keyfile=keys["writer"])
+    assert deleted.returncode == 0, deleted.stderr
