@@ -8,6 +8,7 @@ echo server on the same stack and PSK, and measures from one client host:
   - get via a second daemon with --etcd-plaintext-peers (the pre-TLS baseline)
   - direct etcd gets from Python (python-etcd3 API) against the daemon's etcd
   - cold `registry-cli get` vs `python -c 'import libp2p'` vs `etcdctl get`
+  - get via a daemon with --writers-file vs the one without (bench_writers_list.py)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from libp2p.custom_types import TProtocol
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
 from bench_etcd_direct import measure_direct_gets
+from bench_writers_list import compare_writers_list, report_writers_list
 from registry_process import VENV_BIN, RegistryProcess
 
 from adapters.libp2p.identity import ephemeral_identity
@@ -102,6 +104,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3200)
     parser.add_argument("--cold-runs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--writers-list-only", action="store_true",
+                        help="only compare get with and without --writers-file")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-get-"))
     daemon = RegistryProcess(work / "registry", passphrase=PASSPHRASE).start()
@@ -116,6 +120,16 @@ def main() -> None:
                              PASSPHRASE, str(body_size)], stdout=subprocess.PIPE, text=True)
     echo_addr = echo.stdout.readline().strip()  # type: ignore[union-attr]
     results: dict[str, dict] = {}
+    if args.writers_list_only:
+        echo.kill()
+        try:
+            report_writers_list(compare_writers_list(
+                work, PASSPHRASE, daemon,
+                lambda d, key: library.add_service_blocking(d.addrs, psk, NAME, INFO, keyfile=key),
+                load, NAME, args.requests, args.rounds))
+        finally:
+            daemon.stop()
+        return
     try:
         # Rounds alternate echo and get so that load from elsewhere on the
         # machine hits both alike; each figure is the median round.
@@ -155,11 +169,16 @@ def main() -> None:
                                 cwd=member.data_dir),
             "registry-cli get, wrong passphrase": cold_fail(daemon, args.cold_runs, cli_env),
         }
+        results.update(compare_writers_list(
+            work, PASSPHRASE, daemon,
+            lambda d, key: library.add_service_blocking(d.addrs, psk, NAME, INFO, keyfile=key),
+            load, NAME, args.requests, args.rounds))
     finally:
         echo.kill()
         daemon.stop()
         plain.stop()
     report(results, cold_times)
+    report_writers_list(results)
 
 
 def cold_fail(daemon: RegistryProcess, runs: int, env: dict) -> float:

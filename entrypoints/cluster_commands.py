@@ -8,7 +8,7 @@ from pathlib import Path
 import trio
 
 from adapters.etcd.connection import EtcdConnection
-from adapters.etcd.membership import EtcdClusterMembership
+from adapters.etcd.membership import EtcdClusterMembership, membership_via
 from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.etcd.snapshot import restore_snapshot, save_snapshot
@@ -22,8 +22,8 @@ from entrypoints.local_etcd import LocalEtcd
 async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd") -> str:
     """Remove a stopped instance's member from its cluster for good, then its data dir.
 
-    The member itself asks for its removal, so its etcd runs once more,
-    briefly; the rest of the cluster must have quorum.
+    Its etcd runs once more, briefly, to name the member and the others, one of
+    which then removes it; the rest of the cluster must have quorum.
     """
     endpoint, data_dir = local.endpoint, local.data_dir
     if not holds_member(data_dir):
@@ -39,7 +39,9 @@ async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd")
     await process.start()
     membership = EtcdClusterMembership(local.client_url)
     try:
-        remaining = await leave_cluster(membership, endpoint.member_name, sleep=trio.sleep)
+        remaining = await leave_cluster(
+            membership, endpoint.member_name, via=membership_via, sleep=trio.sleep
+        )
     finally:
         membership.close()
         with trio.CancelScope(shield=True):

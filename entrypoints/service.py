@@ -51,6 +51,8 @@ def serve(
     new_etcd_cluster: Annotated[bool, _Flag] = False,
     prom_listen_addr: str = ":9102",
     psk: str | None = None,
+    psk_file: Path | None = None,
+    writers_file: Path | None = None,
     listen: Annotated[list[str] | None, _Flag] = None,
     addr_file: Path | None = None,
     advertise_interval: float = 300.0,
@@ -97,6 +99,13 @@ def serve(
         Passphrase of the private network (its SHA3-256 is the pre-shared key). Use one you
         can memorize or write down safely: without it no new node can join. Default:
         environment variable P2P_PSK; none at all means a public network.
+    psk_file
+        File holding the passphrase (one trailing line break is ignored), so that it does
+        not show in `ps`; keep it mode 0600. Default: environment variable P2P_PSK_FILE.
+    writers_file
+        File of peer ids allowed to add and delete, one per line, # for comments. Others
+        may still get and list. Re-read on SIGHUP (a bad file keeps the old list). Default:
+        every peer of the network may write.
     listen
         libp2p listen multiaddr; repeatable. Default: /ip4/0.0.0.0/tcp/0 (an OS-chosen port).
     addr_file
@@ -130,7 +139,7 @@ def serve(
     from entrypoints.etcd_exposure import peer_tls_wanted
 
     _configure_logging(log_level)
-    key = resolve_psk(psk)
+    key = resolve_psk(psk, psk_file)
     peer_tls, warning = peer_tls_wanted(
         psk=key, etcd_ip=etcd_ip, insecure_etcd=insecure_etcd,
         plaintext_peers=etcd_plaintext_peers,
@@ -161,6 +170,7 @@ def serve(
         unstarted_member_grace=unstarted_member_grace,
         join_timeout=join_timeout,
         etcd_timeout=etcd_timeout,
+        writers_file=writers_file,
     )
     from entrypoints.daemon import run_daemon
 
@@ -303,7 +313,7 @@ _FLAGS = (
     "etcd-data-dir", "keyfile", "local", "new-etcd-cluster", "prom-listen-addr", "psk", "listen",
     "addr-file", "advertise-interval", "request-timeout", "log-level", "leave",
     "unstarted-member-grace", "join-timeout", "etcd-timeout", "insecure-etcd",
-    "etcd-plaintext-peers",
+    "etcd-plaintext-peers", "psk-file", "writers-file",
 )
 
 

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 from cluster_fixtures import PSK, Cluster, all_healthy, local_entries, members_of, run, wait_until
-from registry_process import VENV_BIN
+from registry_process import VENV_BIN, RegistryProcess
 
-from domain import ServiceInfo
+from domain import ServiceInfo, psk_from_passphrase
 from entrypoints import library
 
 INFO = ServiceInfo(content_hash="QmRecovery")
@@ -67,14 +67,24 @@ def test_the_database_of_a_stopped_member_restores_too(tmp_path: Path) -> None:
         assert only.proc.stop() == 0
         db = tmp_path / "copied.db"
         shutil.copy(only.proc.data_dir / "member" / "snap" / "db", db)
-        target = tmp_path / "restored-data"
         ip = only.proc.ip
-        restored = _service("snapshot", "restore", str(db), "--skip-hash-check",
-                            "--etcd-ip", ip, "--etcd-data-dir", str(target))
-        assert restored.returncode == 0, restored.stderr
         without = _service("snapshot", "restore", str(db), "--etcd-ip", ip,
                            "--etcd-data-dir", str(tmp_path / "other"))
         assert without.returncode == 1 and "hash" in without.stderr
-        assert (target / "member" / "snap" / "db").exists()
+        # Restore for a member on fresh ports, start it there, and read the record back.
+        revived = RegistryProcess(tmp_path / "revived", ip=ip)
+        restored = _service("snapshot", "restore", str(db), "--skip-hash-check",
+                            "--etcd-ip", ip,
+                            "--etcd-client-port", str(revived.etcd_client_port),
+                            "--etcd-peer-port", str(revived.etcd_peer_port),
+                            "--etcd-data-dir", str(revived.data_dir))
+        assert restored.returncode == 0, restored.stderr
+        try:
+            revived.start(timeout=60)
+            psk = psk_from_passphrase(revived.passphrase)
+            assert library.get_service_blocking(revived.addrs, psk, "kept") == INFO
+            assert set(library.list_services_blocking(revived.addrs, psk)) == {"kept"}
+        finally:
+            revived.stop()
     finally:
         cluster.stop_all()
