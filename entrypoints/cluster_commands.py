@@ -8,7 +8,7 @@ from pathlib import Path
 import trio
 
 from adapters.etcd.connection import EtcdConnection
-from adapters.etcd.membership import EtcdClusterMembership, membership_via
+from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.etcd.snapshot import restore_snapshot, save_snapshot
@@ -40,7 +40,8 @@ async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd")
     membership = EtcdClusterMembership(local.client_url)
     try:
         remaining = await leave_cluster(
-            membership, endpoint.member_name, via=membership_via, sleep=trio.sleep
+            membership, endpoint.member_name, confirm_removed=process.wait_removed,
+            sleep=trio.sleep,
         )
     finally:
         membership.close()
