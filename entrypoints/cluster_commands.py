@@ -22,8 +22,8 @@ from entrypoints.local_etcd import LocalEtcd
 async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd") -> str:
     """Remove a stopped instance's member from its cluster for good, then its data dir.
 
-    Its etcd runs once more, briefly, to name the member and the others, one of
-    which then removes it; the rest of the cluster must have quorum.
+    Its etcd runs once more, briefly, and asks for its own removal; the rest
+    of the cluster must have quorum.
     """
     endpoint, data_dir = local.endpoint, local.data_dir
     if not holds_member(data_dir):
