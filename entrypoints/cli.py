@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -14,6 +15,7 @@ import trio
 from cyclopts import App, Parameter
 
 from entrypoints import library
+from entrypoints.broken_pipe import exit_quietly_on_broken_pipe
 from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
 from entrypoints.flags import (
     BOOTSTRAP_HELP,
@@ -22,7 +24,14 @@ from entrypoints.flags import (
     resolve_bootstraps,
     resolve_psk,
 )
+from entrypoints.log_levels import quiet_libp2p, requested_level
 from entrypoints.output import human_list, human_record, json_text
+
+INSTANCE_HELP = (
+    "Ask only this registry-service instance, for diagnosis: its peer id, or its multiaddr "
+    "ending in /p2p/<peer id> (then no --bootstrap is needed). Without it, requests go to a "
+    "random live instance."
+)
 
 app = App(
     name="registry-cli",
@@ -39,6 +48,7 @@ class GlobalOptions:
     bootstraps: list[str]
     psk: bytes | None
     json: bool
+    instance: str | None = None
 
     def resolved_bootstraps(self) -> list[str]:
         return [str(b) for b in resolve_bootstraps(self.bootstraps)]
@@ -49,7 +59,9 @@ _Options = Annotated[GlobalOptions, Parameter(parse=False)]
 
 
 def _run(options: GlobalOptions, operation: Callable[..., Any], *args: Any) -> Any:
-    return trio.run(operation, options.resolved_bootstraps(), options.psk, *args)
+    return trio.run(functools.partial(
+        operation, options.resolved_bootstraps(), options.psk, *args, instance=options.instance
+    ))
 
 
 @app.command
@@ -113,8 +125,10 @@ def _launcher(
     bootstrap: Annotated[list[str] | None, Parameter(help=BOOTSTRAP_HELP, negative="")] = None,
     psk: Annotated[str | None, Parameter(help=PSK_HELP)] = None,
     json: Annotated[bool, Parameter(help="Print JSON for scripts.", negative="")] = False,
+    instance: Annotated[str | None, Parameter(help=INSTANCE_HELP)] = None,
 ) -> int:
-    options = GlobalOptions(bootstraps=list(bootstrap or []), psk=resolve_psk(psk), json=json)
+    options = GlobalOptions(bootstraps=list(bootstrap or []), psk=resolve_psk(psk), json=json,
+                            instance=instance)
     command, bound, wanted = app.parse_args(tokens)
     injected = {name: _injected(name, options) for name in wanted}
     result = command(*bound.args, **bound.kwargs, **injected)
@@ -131,7 +145,7 @@ def _injected(name: str, options: GlobalOptions) -> object:
     return values[name]()
 
 
-_GLOBAL_FLAGS = ("bootstrap", "psk", "json")
+_GLOBAL_FLAGS = ("bootstrap", "psk", "json", "instance")
 _ADD_FLAGS = ("dir", "custom-proxy", "proxy-version", "proxy-cmd", "no-add",
               "use-existing-image", "content-id")
 
@@ -141,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = go_style_flags(sys.argv[1:] if argv is None else argv, _GLOBAL_FLAGS + _ADD_FLAGS)
     try:
         code = app.meta(args, result_action="return_value")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return exit_quietly_on_broken_pipe()
     except EXPECTED_ERRORS as exc:
         print(f"registry-cli: {explain(exc)}", file=sys.stderr)
         return exit_code_for(exc)
@@ -156,11 +173,9 @@ def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
 
 def _quiet_libraries() -> None:
     warnings.showwarning = _show_warning
-    # py-libp2p logs each failed dial attempt; we report the outcome ourselves.
-    level = os.environ.get("REGISTRY_LOG_LEVEL", "").upper()
+    level = requested_level()
     logging.basicConfig(level=level or logging.WARNING, format="%(name)s: %(message)s")
-    if not level:
-        logging.getLogger("libp2p").setLevel(logging.CRITICAL)
+    quiet_libp2p()
 
 
 def run() -> None:
@@ -171,7 +186,10 @@ def run() -> None:
     are flushed first.
     """
     code = main()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = exit_quietly_on_broken_pipe()
     sys.stderr.flush()
     os._exit(code)
 

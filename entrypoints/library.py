@@ -11,6 +11,7 @@ coroutine to completion for plain scripts; asyncio code calls them through
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -18,17 +19,22 @@ from typing import Any, TypeVar
 import trio
 from libp2p.abc import IHost
 from libp2p.kad_dht.kad_dht import KadDHT
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo
 
 from adapters.libp2p.identity import ephemeral_identity
-from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+from adapters.libp2p.live_peers import connect_live
+from adapters.libp2p.node import NodeSettings, connect_peer, peer_info_of, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application import client as use_cases
 from application.ports import RegistryUnavailable
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
+from domain.instance_target import InstanceTarget, parse_instance
 from domain.psk import check_psk, psk_from_passphrase
 from domain.service_info import PerfInd, ServiceInfo
 from entrypoints.errors import single_error
+from entrypoints.log_levels import quiet_libp2p
 
 __all__ = [
     "PerfInd",
@@ -59,6 +65,8 @@ Routing = DhtRendezvous | KadDHT
 
 BOOTSTRAP_TIMEOUT = 5.0
 
+quiet_libp2p()
+
 
 class WrongPrivateNetwork(RegistryUnavailable):
     """The bootstrap peers answered, but are in a different private network."""
@@ -66,10 +74,22 @@ class WrongPrivateNetwork(RegistryUnavailable):
 
 @asynccontextmanager
 async def registry_client(
-    bootstraps: Bootstraps, psk: bytes | None, **client_options: Any
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    *,
+    instance: str | None = None,
+    **client_options: Any,
 ) -> AsyncIterator[Libp2pRegistryClient]:
-    """A short-lived client node connected to the bootstraps (the ``*_service`` functions)."""
+    """A short-lived client node connected to the bootstraps (the ``*_service`` functions).
+
+    The bootstraps are dialled at once; requests go first to those that answered
+    (see Libp2pRegistryClient). ``instance`` (a peer id or a multiaddr ending in
+    /p2p/<peer id>) sends every request to that one registry-service only.
+    """
     addresses = parse_bootstraps([str(b) for b in bootstraps])
+    target = parse_instance(instance) if instance is not None else None
+    if target is not None and target.address is not None and target.address not in addresses:
+        addresses.append(target.address)
     if not addresses:
         raise InvalidBootstrapAddress(
             "no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS)"
@@ -81,10 +101,22 @@ async def registry_client(
         graceful_close=False,
     )
     async with running_node(settings) as node:
-        failures = await connect_bootstraps(node, addresses, BOOTSTRAP_TIMEOUT)
-        if len(failures) == len(addresses):
-            raise _unreachable(failures)
-        yield Libp2pRegistryClient(node.host, node.rendezvous, **client_options)
+        connected = await connect_live(
+            addresses, lambda a: connect_peer(node, a, BOOTSTRAP_TIMEOUT), timeout=BOOTSTRAP_TIMEOUT
+        )
+        if not connected.live:
+            raise _unreachable(connected.failures)
+        options: dict[str, Any] = {"preferred": [peer_info_of(a) for a in connected.live]}
+        if target is not None:
+            options["only"] = _target_info(target)
+            options["attempts"] = 1  # diagnosis: a prompt answer about that one instance
+        yield Libp2pRegistryClient(node.host, node.rendezvous, **(options | client_options))
+
+
+def _target_info(target: InstanceTarget) -> PeerInfo:
+    if target.address is not None:
+        return peer_info_of(target.address)
+    return PeerInfo(ID.from_base58(target.peer_id), [])
 
 
 def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:
@@ -125,11 +157,14 @@ def _client_for(host: IHost, routing: Routing) -> Libp2pRegistryClient:
 
 
 # --- short-lived node -------------------------------------------------------
+# ``instance``: ask only that registry-service (peer id or multiaddr), for diagnosis.
 
 
-async def _with_client(bootstraps: Bootstraps, psk: bytes | None, operation: Any) -> Any:
+async def _with_client(
+    bootstraps: Bootstraps, psk: bytes | None, operation: Any, instance: str | None = None
+) -> Any:
     try:
-        async with registry_client(bootstraps, psk) as client:
+        async with registry_client(bootstraps, psk, instance=instance) as client:
             return await operation(client)
     except BaseExceptionGroup as group:
         # The node's nurseries wrap our one error in groups; callers want the error.
@@ -137,24 +172,33 @@ async def _with_client(bootstraps: Bootstraps, psk: bytes | None, operation: Any
 
 
 async def add_service(
-    bootstraps: Bootstraps, psk: bytes | None, service_name: str, info: ServiceInfo
+    bootstraps: Bootstraps, psk: bytes | None, service_name: str, info: ServiceInfo,
+    *, instance: str | None = None,
 ) -> str:
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info)
+        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info), instance
     )
 
 
-async def get_service(bootstraps: Bootstraps, psk: bytes | None, query: str) -> ServiceInfo:
-    return await _with_client(bootstraps, psk, lambda c: use_cases.get_service(c, query))
-
-
-async def list_services(bootstraps: Bootstraps, psk: bytes | None) -> dict[str, ServiceInfo]:
-    return await _with_client(bootstraps, psk, use_cases.list_services)
-
-
-async def delete_service(bootstraps: Bootstraps, psk: bytes | None, service_name: str) -> str:
+async def get_service(
+    bootstraps: Bootstraps, psk: bytes | None, query: str, *, instance: str | None = None
+) -> ServiceInfo:
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name)
+        bootstraps, psk, lambda c: use_cases.get_service(c, query), instance
+    )
+
+
+async def list_services(
+    bootstraps: Bootstraps, psk: bytes | None, *, instance: str | None = None
+) -> dict[str, ServiceInfo]:
+    return await _with_client(bootstraps, psk, use_cases.list_services, instance)
+
+
+async def delete_service(
+    bootstraps: Bootstraps, psk: bytes | None, service_name: str, *, instance: str | None = None
+) -> str:
+    return await _with_client(
+        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name), instance
     )
 
 
@@ -187,8 +231,8 @@ async def delete_service_with_host_routing(
 
 
 def _blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def run(*args: Any) -> Any:
-        return trio.run(fn, *args)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return trio.run(functools.partial(fn, *args, **kwargs))
 
     run.__name__ = f"{fn.__name__}_blocking"
     run.__doc__ = f"Run :func:`{fn.__name__}` to completion (not from inside an event loop)."
@@ -196,9 +240,9 @@ def _blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _asyncio(blocking: Callable[..., Any]) -> Callable[..., Any]:
-    async def run(*args: Any) -> Any:
+    async def run(*args: Any, **kwargs: Any) -> Any:
         # trio cannot run inside asyncio's loop thread; a worker thread can.
-        return await asyncio.to_thread(blocking, *args)
+        return await asyncio.to_thread(blocking, *args, **kwargs)
 
     run.__name__ = blocking.__name__.replace("_blocking", "_asyncio")
     return run

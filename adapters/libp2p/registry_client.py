@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import trio
 from libp2p.abc import IHost
@@ -11,6 +13,7 @@ from libp2p.custom_types import TProtocol
 from libp2p.network.stream.exceptions import StreamReset
 from libp2p.peer.peerinfo import PeerInfo
 
+from adapters.libp2p.live_peers import connect_live
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.stream_io import read_to_end
 from application.ports import RegistryUnavailable, RequestRejected
@@ -24,13 +27,26 @@ class EmptyReply(Exception):
     """The server closed or reset the stream without an answer."""
 
 
+@dataclass
+class _Round:
+    """What one pass over the providers learned."""
+
+    tried: set[str] = field(default_factory=set)
+    rejections: list[str] = field(default_factory=list)
+
+
 class Libp2pRegistryClient:
     """A RegistryTransport over libp2p streams, with discovery and fail-over.
 
-    Providers are tried in turn; when none answered, discovery is retried with
-    exponential back-off (1 s doubling up to 8 s, 5 attempts, as the original).
-    A reset stream means a registry-service received the request and refused it.
-    ``preferred`` providers are tried first, before those the DHT names.
+    Each attempt asks, in random order, first the ``preferred`` peers (the
+    caller's bootstraps: a bootstrap that serves the registry answers over the
+    connection already open, with no DHT lookup), then the providers a DHT
+    lookup bounded by ``lookup_timeout`` names, dialled all at once so that a
+    dead or unresponsive one holds nobody up. The random order spreads clients
+    over the instances. A refusal (reset stream) is an answer: the DHT is not
+    asked for more after one. When nobody answered, the attempt is repeated
+    with exponential back-off (1 s doubling up to 8 s, 5 attempts, as the
+    original). ``only`` restricts every attempt to that one peer (diagnosis).
     """
 
     def __init__(
@@ -42,8 +58,10 @@ class Libp2pRegistryClient:
         first_backoff: float = 1.0,
         max_backoff: float = 8.0,
         request_timeout: float = 10.0,
-        lookup_timeout: float = 5.0,
+        lookup_timeout: float = 3.0,
+        dial_timeout: float = 3.0,
         preferred: Sequence[PeerInfo] = (),
+        only: PeerInfo | None = None,
     ) -> None:
         self._host = host
         self._rendezvous = rendezvous
@@ -52,35 +70,29 @@ class Libp2pRegistryClient:
         self._max_backoff = max_backoff
         self._request_timeout = request_timeout
         self._lookup_timeout = lookup_timeout
-        self._preferred = list(preferred)
+        self._dial_timeout = dial_timeout
+        self._preferred = [only] if only is not None else list(preferred)
+        self._only = only
         self.last_provider: PeerInfo | None = None
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
         backoff = self._first_backoff
         problems: list[str] = []
         for attempt in range(1, self._attempts + 1):
-            providers = await self._find_providers(problems)
-            rejections: list[str] = []
-            for provider in providers:
-                try:
-                    reply = await self._ask(provider, protocol_id, payload)
-                except StreamReset:
-                    rejections.append(str(provider.peer_id))
-                    continue
-                except EmptyReply:
-                    # py-libp2p surfaces a remote reset as end of stream; no valid
-                    # answer of the protocol is empty, so this is a refusal too.
-                    rejections.append(str(provider.peer_id))
-                    continue
-                except Exception as exc:
-                    problems.append(f"{provider.peer_id}: {_describe(exc)}")
-                    continue
-                self.last_provider = provider
+            round_ = _Round()
+            reply = await self._ask_first(
+                _shuffled(self._usable_preferred()), protocol_id, payload, round_, problems
+            )
+            if reply is None and not round_.rejections and not (self._only and round_.tried):
+                found = await self._find_providers(round_, problems)
+                reply = await self._ask_first(found, protocol_id, payload, round_, problems)
+            if reply is not None:
                 return reply
-            if rejections:
+            if round_.rejections:
                 raise RequestRejected(
-                    f"registry-service {', '.join(rejections)} refused the {protocol_id} request "
-                    "(stream reset): its storage may be unavailable, or the request is invalid"
+                    f"registry-service {', '.join(round_.rejections)} refused the {protocol_id} "
+                    "request (stream reset): its storage may be unavailable, or the request is "
+                    "invalid"
                 )
             if attempt < self._attempts:
                 log.info("no registry-service answered (attempt %d); retrying in %gs",
@@ -89,29 +101,83 @@ class Libp2pRegistryClient:
                 backoff = min(backoff * 2, self._max_backoff)
         detail = "; ".join(dict.fromkeys(problems)) or "no provider of 'registry-service' found"
         raise RegistryUnavailable(
-            f"no registry-service answered after {self._attempts} attempts ({detail})"
+            f"no registry-service answered after {self._attempts} "
+            f"attempt{'s' if self._attempts != 1 else ''} ({detail})"
         )
 
-    async def _find_providers(self, problems: list[str]) -> list[PeerInfo]:
+    def _usable_preferred(self) -> list[PeerInfo]:
+        """Preferred peers we are connected to or can dial (an id alone needs the DHT)."""
+        connected = {str(peer) for peer in self._host.get_network().connections}
+        return [
+            info for info in self._preferred
+            if info.addrs or str(info.peer_id) in connected
+            or self._host.get_peerstore().addrs(info.peer_id)
+        ]
+
+    async def _ask_first(
+        self,
+        providers: Sequence[PeerInfo],
+        protocol_id: str,
+        payload: bytes,
+        round_: _Round,
+        problems: list[str],
+    ) -> bytes | None:
+        """The first answer of ``providers`` asked in turn; refusals go to ``round_``."""
+        for provider in providers:
+            name = str(provider.peer_id)
+            if name in round_.tried:
+                continue
+            round_.tried.add(name)
+            try:
+                reply = await self._ask(provider, protocol_id, payload)
+            except (StreamReset, EmptyReply):
+                # py-libp2p surfaces a remote reset as end of stream; no valid
+                # answer of the protocol is empty, so both are refusals.
+                round_.rejections.append(name)
+                continue
+            except Exception as exc:
+                problems.append(f"{name}: {_describe(exc)}")
+                continue
+            self.last_provider = provider
+            return reply
+        return None
+
+    async def _find_providers(self, round_: _Round, problems: list[str]) -> list[PeerInfo]:
+        """Live providers from a bounded DHT lookup, in random order, untried ones only."""
         try:
             with trio.fail_after(self._lookup_timeout):
                 found = await self._rendezvous.find_peers(REGISTRY_RENDEZVOUS)
         except Exception as exc:
             problems.append(f"DHT lookup failed: {_describe(exc)}")
-            return list(self._preferred)
-        if not found:
+            return []
+        if self._only is not None:
+            found = [info for info in found if info.peer_id == self._only.peer_id]
+            if not found:
+                problems.append(f"{self._only.peer_id} is not among the providers of "
+                                "'registry-service' found in the DHT")
+        elif not found:
             problems.append("no provider of 'registry-service' found in the DHT")
-        connected = set(self._host.get_network().connections)
-        # Peers we already have a connection to answer fastest.
-        ranked = sorted(found, key=lambda info: info.peer_id not in connected)
-        chosen = {info.peer_id for info in self._preferred}
-        return self._preferred + [info for info in ranked if info.peer_id not in chosen]
+        fresh = [info for info in found if str(info.peer_id) not in round_.tried]
+        by_id = {str(info.peer_id): info for info in fresh}
+        connected = await connect_live(list(by_id), lambda name: self._connect(by_id[name]),
+                                       timeout=self._dial_timeout)
+        for name, failure in connected.failures.items():
+            problems.append(f"{name}: {_describe(failure)}")
+            round_.tried.add(name)
+        return _shuffled([by_id[name] for name in connected.live])
+
+    async def _connect(self, provider: PeerInfo) -> None:
+        if provider.addrs:
+            self._host.get_peerstore().add_addrs(provider.peer_id, provider.addrs, 600)
+        await self._host.connect(provider)
 
     async def _ask(self, provider: PeerInfo, protocol_id: str, payload: bytes) -> bytes:
         with trio.fail_after(self._request_timeout):
             if provider.addrs:
                 self._host.get_peerstore().add_addrs(provider.peer_id, provider.addrs, 600)
-            stream = await self._host.new_stream(provider.peer_id, [TProtocol(protocol_id)])
+            # A peer that cannot even open a stream this soon is dead to us.
+            with trio.fail_after(self._dial_timeout):
+                stream = await self._host.new_stream(provider.peer_id, [TProtocol(protocol_id)])
             try:
                 await stream.write(payload)
                 await stream.close_write()  # type: ignore[attr-defined]  # NetStream has it
@@ -121,6 +187,12 @@ class Libp2pRegistryClient:
         if not reply:
             raise EmptyReply(provider.peer_id)
         return reply
+
+
+def _shuffled(providers: Sequence[PeerInfo]) -> list[PeerInfo]:
+    out = list(providers)
+    random.shuffle(out)
+    return out
 
 
 def _describe(exc: BaseException) -> str:

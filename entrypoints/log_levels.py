@@ -1,0 +1,28 @@
+"""How loud py-libp2p may be in our CLIs and in programs using the library."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+LEVEL_VARIABLE = "REGISTRY_LOG_LEVEL"
+
+
+def requested_level() -> str:
+    """``REGISTRY_LOG_LEVEL`` (upper case), or '' when unset."""
+    return os.environ.get(LEVEL_VARIABLE, "").strip().upper()
+
+
+def quiet_libp2p() -> None:
+    """Silence py-libp2p unless REGISTRY_LOG_LEVEL or the caller set its level.
+
+    It logs every failed dial and DHT hiccup ("Failed to open TCP stream",
+    "Error getting providers") while one instance is down; the client reports
+    the outcome itself, through its own errors.
+    """
+    logger = logging.getLogger("libp2p")
+    level = requested_level()
+    if level:
+        logger.setLevel(level)
+    elif logger.level == logging.NOTSET:
+        logger.setLevel(logging.CRITICAL)
