@@ -10,7 +10,9 @@ from adapters.etcd.repository import EtcdServiceRepository
 from adapters.libp2p.registry_server import Libp2pRegistryServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
 from application.cluster import QuorumStatus
+from application.member_add_answer import MemberAddWithReason
 from application.server import RegistryRequestHandler
+from domain.member_add_answer import MEMBER_ADD_WITH_REASON
 
 
 class ServiceContainer(containers.DeclarativeContainer):
@@ -42,6 +44,10 @@ class ServiceContainer(containers.DeclarativeContainer):
         RegistryRequestHandler, repository=repository, membership=membership, metrics=metrics,
         local_reads=local_reads, quorum=quorum,
     )
+    member_add_with_reason = providers.Singleton(
+        MemberAddWithReason, membership=membership, metrics=metrics
+    )
     server = providers.Singleton(
-        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout
+        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout,
+        extra=providers.Dict({MEMBER_ADD_WITH_REASON: member_add_with_reason.provided.handle}),
     )

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import trio
-from libp2p.abc import IHost
-from libp2p.custom_types import TProtocol
 
 from adapters.etcd.process import EtcdProcess
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
@@ -24,7 +22,6 @@ from adapters.libp2p.node import (
 from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
 from domain.rendezvous import REGISTRY_RENDEZVOUS
-from domain.wire import Operation
 from entrypoints.cluster_watch import watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
@@ -94,7 +91,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             with trio.CancelScope(shield=True):
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
-                _detach(node.host)
+                container.server().detach(node.host)
                 left = settings.leave and code == EXIT_OK and await _leave(settings, container)
                 await etcd.stop()
                 log.info("etcd stopped")
@@ -142,14 +139,6 @@ async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
         return False
     log.info("left the etcd cluster; %d members remain", len(remaining))
     return True
-
-
-def _detach(host: IHost) -> None:
-    for operation in Operation:
-        try:
-            host.remove_stream_handler(TProtocol(operation.protocol_id))
-        except Exception as exc:  # never let this stop etcd from being stopped
-            log.debug("removing the %s handler: %r", operation.protocol_id, exc)
 
 
 async def _advertise_forever(node: Libp2pNode, interval: float) -> None:

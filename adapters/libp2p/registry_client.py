@@ -12,11 +12,17 @@ from libp2p.abc import IHost
 from libp2p.custom_types import TProtocol
 from libp2p.network.stream.exceptions import StreamReset
 from libp2p.peer.peerinfo import PeerInfo
+from libp2p.protocol_muxer.exceptions import ProtocolNotSupportedError
 
 from adapters.libp2p.live_peers import connect_live
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.stream_io import read_to_end
-from application.ports import RegistryUnavailable, RequestRejected
+from application.ports import (
+    NoProvider,
+    ProtocolNotSpoken,
+    RegistryUnavailable,
+    RequestRejected,
+)
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from domain.wire import MAX_RESPONSE_BYTES
 
@@ -33,6 +39,10 @@ class _Round:
 
     tried: set[str] = field(default_factory=set)
     rejections: list[str] = field(default_factory=list)
+    # Registry-services (not mere bootstraps) that do not speak the protocol asked for.
+    unsupported: list[str] = field(default_factory=list)
+    # Whether any registry-service was found at all (to tell "nobody provides" apart).
+    found_any: bool = False
 
 
 class Libp2pRegistryClient:
@@ -78,14 +88,17 @@ class Libp2pRegistryClient:
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
         backoff = self._first_backoff
         problems: list[str] = []
+        found_any = False
         for attempt in range(1, self._attempts + 1):
             round_ = _Round()
             reply = await self._ask_first(
-                _shuffled(self._usable_preferred()), protocol_id, payload, round_, problems
+                _shuffled(self._usable_preferred()), protocol_id, payload, round_, problems,
+                registry_providers=self._only is not None,
             )
             if reply is None and not round_.rejections and not (self._only and round_.tried):
                 found = await self._find_providers(round_, problems)
-                reply = await self._ask_first(found, protocol_id, payload, round_, problems)
+                reply = await self._ask_first(found, protocol_id, payload, round_, problems,
+                                              registry_providers=True)
             if reply is not None:
                 return reply
             if round_.rejections:
@@ -94,12 +107,23 @@ class Libp2pRegistryClient:
                     "request (stream reset): its storage may be unavailable, or the request is "
                     "invalid"
                 )
+            if round_.unsupported:
+                raise ProtocolNotSpoken(
+                    f"registry-service {', '.join(round_.unsupported)} does not speak "
+                    f"{protocol_id}"
+                )
+            found_any = found_any or round_.found_any
             if attempt < self._attempts:
                 log.info("no registry-service answered (attempt %d); retrying in %gs",
                          attempt, backoff)
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
         detail = "; ".join(dict.fromkeys(problems)) or "no provider of 'registry-service' found"
+        if not found_any:
+            raise NoProvider(
+                f"nobody provides 'registry-service' ({detail}): no registry-service is running, "
+                "or none is reachable through the bootstrap peers"
+            )
         raise RegistryUnavailable(
             f"no registry-service answered after {self._attempts} "
             f"attempt{'s' if self._attempts != 1 else ''} ({detail})"
@@ -121,8 +145,15 @@ class Libp2pRegistryClient:
         payload: bytes,
         round_: _Round,
         problems: list[str],
+        *,
+        registry_providers: bool,
     ) -> bytes | None:
-        """The first answer of ``providers`` asked in turn; refusals go to ``round_``."""
+        """The first answer of ``providers`` asked in turn; refusals go to ``round_``.
+
+        ``registry_providers``: they were named as registry-services (by the DHT or
+        by the caller), so one that lacks the protocol is an older version, not a
+        bootstrap that merely routes.
+        """
         for provider in providers:
             name = str(provider.peer_id)
             if name in round_.tried:
@@ -133,9 +164,18 @@ class Libp2pRegistryClient:
             except (StreamReset, EmptyReply):
                 # py-libp2p surfaces a remote reset as end of stream; no valid
                 # answer of the protocol is empty, so both are refusals.
+                round_.found_any = True
                 round_.rejections.append(name)
                 continue
             except Exception as exc:
+                if _protocol_unsupported(exc):
+                    if registry_providers:
+                        round_.found_any = True
+                        round_.unsupported.append(name)
+                    else:
+                        problems.append(f"bootstrap {name} does not serve the registry")
+                    continue
+                round_.found_any = round_.found_any or registry_providers
                 problems.append(f"{name}: {_describe(exc)}")
                 continue
             self.last_provider = provider
@@ -193,6 +233,18 @@ def _shuffled(providers: Sequence[PeerInfo]) -> list[PeerInfo]:
     out = list(providers)
     random.shuffle(out)
     return out
+
+
+def _protocol_unsupported(exc: BaseException) -> bool:
+    """Whether multistream-select said no to the protocol (somewhere in the causes)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ProtocolNotSupportedError) or "protocols not supported" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _describe(exc: BaseException) -> str:

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from application.ports import RequestRejected
+from collections.abc import Awaitable, Callable, Mapping
+
+from application.ports import ProtocolNotSpoken, RequestRejected
 from application.server import RegistryRequestHandler
 from domain.wire import PROTOCOL_IDS
 
 
 class InMemoryRegistryTransport:
-    def __init__(self, handler: RegistryRequestHandler) -> None:
+    """``extra``: our own protocols beside the original five (protocol id -> handler)."""
+
+    def __init__(
+        self,
+        handler: RegistryRequestHandler,
+        extra: Mapping[str, Callable[[bytes], Awaitable[bytes]]] | None = None,
+    ) -> None:
         self._handler = handler
+        self._extra = dict(extra or {})
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
+        operation = PROTOCOL_IDS.get(protocol_id)
+        if operation is None and protocol_id not in self._extra:
+            raise ProtocolNotSpoken(f"the registry-service does not speak {protocol_id}")
         try:
-            return await self._handler.handle(PROTOCOL_IDS[protocol_id], payload)
+            if operation is None:
+                return await self._extra[protocol_id](payload)
+            return await self._handler.handle(operation, payload)
         except Exception as exc:  # what a reset stream looks like to a client
             raise RequestRejected(f"{protocol_id} refused: {exc}") from exc
