@@ -116,7 +116,11 @@ def hash_(file: Annotated[str, Parameter(allow_leading_hyphen=True)], /) -> int:
 
 
 # Imported only when used: it brings the Docker SDK along.
-app.command("entrypoints.cli_add:add_command", name="add")
+app.command(
+    "entrypoints.cli_add:add_command",
+    name="add",
+    help="Build a Docker image for a microservice, push it and add it to the registry.",
+)
 
 
 @app.meta.default

@@ -49,7 +49,8 @@ async def leave_stopped_instance(
 
 async def snapshot_save(endpoint: EtcdEndpoint, path: Path) -> str:
     size = await save_snapshot(endpoint.client_url, path)
-    return f"saved a snapshot of {endpoint.member_name} to {path} ({size} bytes)"
+    # Not the member's name: it also depends on the peer port, which this command is not given.
+    return f"saved a snapshot of the etcd member at {endpoint.client_url} to {path} ({size} bytes)"
 
 
 def snapshot_restore(

@@ -9,9 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import trio
+from libp2p.crypto.keys import KeyPair
 
 from adapters.etcd.process import EtcdProcess
+from adapters.etcd.process_args import holds_member
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
+from adapters.libp2p.identity_conflict import peer_id_in_use_at
+from adapters.libp2p.key_file_location import choose_key_file
 from adapters.libp2p.node import (
     Libp2pNode,
     NodeSettings,
@@ -36,11 +40,29 @@ _ETCD_POLL = 0.2
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _identity(settings: DaemonSettings):  # type: ignore[no-untyped-def]
+def _identity(settings: DaemonSettings) -> tuple[KeyPair, Path | None]:
+    """The key pair, and the file it came from (None: --ephemeral)."""
     algo = KeyAlgorithm.parse(settings.algo)
     if settings.ephemeral:
-        return ephemeral_identity(algo, settings.bits)
-    return load_or_create_identity(settings.keyfile, algo, settings.bits)
+        return ephemeral_identity(algo, settings.bits), None
+    path = choose_key_file(
+        settings.keyfile, settings.etcd_data_dir, ran_before=holds_member(settings.etcd_data_dir)
+    )
+    return load_or_create_identity(str(path), algo, settings.bits), path
+
+
+async def _refuse_a_peer_id_in_use(
+    node: Libp2pNode, bootstraps: Sequence[BootstrapAddress], key_file: Path | None
+) -> None:
+    taken = await peer_id_in_use_at(node, bootstraps)
+    if taken is None:
+        return
+    raise StartupError(
+        f"peer id {node.peer_id} is already in use by the registry-service at {taken}: every "
+        f"instance needs a key of its own, and this one read {key_file}. Fix: give this "
+        "instance a --keyfile of its own (a missing file is created), or leave --keyfile out "
+        "so that it uses <etcd data dir>.key"
+    )
 
 
 async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
@@ -57,11 +79,13 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
 
+    key_pair, key_file = _identity(settings)
     node_settings = NodeSettings(
-        key_pair=_identity(settings), psk=settings.psk, listen=settings.listen, dht_server=True
+        key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True
     )
     bootstraps = [] if settings.local else settings.bootstraps
     async with running_node(node_settings) as node:
+        await _refuse_a_peer_id_in_use(node, bootstraps, key_file)
         if bootstraps:
             failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
             for address, exc in failures.items():
