@@ -162,10 +162,11 @@ def leave_command(
     etcd_peer_port: int = 2380,
     etcd_data_dir: Path | None = None,
 ) -> int:
-    """Remove a stopped instance's etcd member from the cluster for good, and its data dir.
+    """Remove a stopped instance's etcd member and its data dir for good.
 
-    Give the --etcd-* flags the instance ran with. The rest of the cluster must have quorum.
-    A running instance leaves when stopped if it was started with --leave.
+    Give the --etcd-* flags the instance ran with. The rest of the cluster
+    must have quorum. A running instance leaves when stopped if it was
+    started with --leave.
 
     Parameters
     ----------
@@ -232,10 +233,10 @@ def snapshot_restore_command(
     etcdctl: str = "etcdctl",
     skip_hash_check: Annotated[bool, _Flag] = False,
 ) -> int:
-    """Make a new one-member cluster from a snapshot, in an instance's empty data dir.
+    """Make a new one-member cluster from a snapshot, in an empty data dir.
 
-    Then start registry-service with the same --etcd-* flags; other instances join it
-    with empty data dirs. See docs/cluster.md.
+    Then start registry-service with the same --etcd-* flags; other instances
+    join it with empty data dirs. See docs/cluster.md.
 
     Parameters
     ----------

@@ -34,6 +34,9 @@ class RegistryProcess:
     listen_port: int = 0  # 0: the OS chooses; fix it to keep the address across restarts
     process: subprocess.Popen | None = None
     addrs: list[str] = field(default_factory=list)
+    # No --keyfile and no --etcd-data-dir: the defaults under $HOME, as a new user runs it.
+    default_paths: bool = False
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment
 
     @property
     def addr_file(self) -> Path:
@@ -48,14 +51,16 @@ class RegistryProcess:
         return self.workdir / "etcd-data"
 
     def argv(self) -> list[str]:
-        args = [
-            str(VENV_BIN / "registry-service"),
+        paths = [] if self.default_paths else [
             "--keyfile", str(self.workdir / "key"), "--algo", "Ed25519",
+            "--etcd-data-dir", str(self.data_dir),
+        ]
+        args = [
+            str(VENV_BIN / "registry-service"), *paths,
             "--listen", f"/ip4/{self.ip}/tcp/{self.listen_port}",
             "--etcd-ip", self.ip,
             "--etcd-client-port", str(self.etcd_client_port),
             "--etcd-peer-port", str(self.etcd_peer_port),
-            "--etcd-data-dir", str(self.data_dir),
             "--prom-listen-addr", f"{self.ip}:{self.prom_port}",
             "--addr-file", str(self.addr_file),
         ]
@@ -73,6 +78,7 @@ class RegistryProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.addr_file.unlink(missing_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
+        env.update(self.env)
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
