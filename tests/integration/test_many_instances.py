@@ -119,6 +119,7 @@ def test_a_second_instance_with_the_same_key_fails_fast_naming_the_key_file(
         tmp_path / "twin", passphrase=PASSPHRASE, ip="127.0.0.4", new_cluster=False,
         bootstraps=first.addrs, listen_port=listen, etcd_client_port=client,
         etcd_peer_port=peer, prom_port=prom, extra_args=["--keyfile", str(key)],
+        default_paths=True, env={"HOME": str(tmp_path)},
     )
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="registry-service exited"):
