@@ -100,9 +100,10 @@ async def registry_client(
         dht_server=False,
         graceful_close=False,
     )
-    async with running_node(settings) as node:
+    async with running_node(settings) as node, trio.open_nursery() as background:
         connected = await connect_live(
-            addresses, lambda a: connect_peer(node, a, BOOTSTRAP_TIMEOUT), timeout=BOOTSTRAP_TIMEOUT
+            addresses, lambda a: connect_peer(node, a, BOOTSTRAP_TIMEOUT),
+            timeout=BOOTSTRAP_TIMEOUT, background=background,
         )
         if not connected.live:
             raise _unreachable(connected.failures)
@@ -110,7 +111,10 @@ async def registry_client(
         if target is not None:
             options["only"] = _target_info(target)
             options["attempts"] = 1  # diagnosis: a prompt answer about that one instance
-        yield Libp2pRegistryClient(node.host, node.rendezvous, **(options | client_options))
+        try:
+            yield Libp2pRegistryClient(node.host, node.rendezvous, **(options | client_options))
+        finally:
+            background.cancel_scope.cancel()  # bootstraps still dialling: not needed now
 
 
 def _target_info(target: InstanceTarget) -> PeerInfo:

@@ -24,5 +24,10 @@ def quiet_libp2p() -> None:
     level = requested_level()
     if level:
         logger.setLevel(level)
-    elif logger.level == logging.NOTSET:
+        logger.propagate = True  # to the handlers our CLIs (or the caller) configured
+        return
+    # py-libp2p's import sets WARNING, no handler, no propagation: Python's last-resort
+    # handler then prints its warnings on stderr. Anything else is the caller's choice.
+    untouched = logger.level in (logging.NOTSET, logging.WARNING) and not logger.handlers
+    if untouched and not os.environ.get("LIBP2P_DEBUG"):
         logger.setLevel(logging.CRITICAL)

@@ -33,23 +33,22 @@ async def connect_live(
     *,
     timeout: float,
     min_grace: float = MIN_GRACE,
+    background: trio.Nursery | None = None,
 ) -> Connected[P]:
     """Dial every peer concurrently; return when all are settled, or soon after the first.
 
-    A peer still connecting when the others are done is given up for now (it
-    counts as a failure): it is either dead or much slower than its siblings.
+    A peer still connecting then is left out (counted as a failure): it is dead, or
+    much slower than its siblings. Its dial goes on in ``background`` if given (a
+    handshake cut off half-way costs the peer work for nothing, and the connection
+    may serve later); without one, it is cancelled.
     """
+    unique = list(dict.fromkeys(peers))
     result: Connected[P] = Connected()
-    if not peers:
+    if not unique:
         return result
     started = time.monotonic()
     first_success = trio.Event()
     all_settled = trio.Event()
-    unique = list(dict.fromkeys(peers))
-
-    def settled() -> None:
-        if len(result.live) + len(result.failures) == len(unique):
-            all_settled.set()
 
     async def one(peer: P) -> None:
         try:
@@ -62,27 +61,38 @@ async def connect_live(
         else:
             result.live.append(peer)
             first_success.set()
-        settled()
+        if len(result.live) + len(result.failures) == len(unique):
+            all_settled.set()
 
-    async with trio.open_nursery() as nursery:
-        for peer in unique:
-            nursery.start_soon(one, peer)
+    async def settled() -> None:
+        async with trio.open_nursery() as waits:
 
-        async def settle() -> None:
-            await first_success.wait()
-            grace = max(min_grace, time.monotonic() - started)
-            with trio.move_on_after(grace):
+            async def after_first() -> None:
+                await first_success.wait()
+                with trio.move_on_after(max(min_grace, time.monotonic() - started)):
+                    await all_settled.wait()
+                waits.cancel_scope.cancel()
+
+            async def all_of_them() -> None:
                 await all_settled.wait()
-            nursery.cancel_scope.cancel()
+                waits.cancel_scope.cancel()
 
-        async def done() -> None:
-            await all_settled.wait()
-            nursery.cancel_scope.cancel()
+            waits.start_soon(after_first)
+            waits.start_soon(all_of_them)
 
-        nursery.start_soon(settle)
-        nursery.start_soon(done)
+    if background is None:
+        async with trio.open_nursery() as dials:
+            for peer in unique:
+                dials.start_soon(one, peer)
+            await settled()
+            dials.cancel_scope.cancel()
+    else:
+        for peer in unique:
+            background.start_soon(one, peer)
+        await settled()
     waited = time.monotonic() - started
+    out: Connected[P] = Connected(live=list(result.live), failures=dict(result.failures))
     for peer in unique:
-        if peer not in result.failures and peer not in result.live:
-            result.failures[peer] = PeerTimedOut(f"still connecting after {waited:.2f} s")
-    return result
+        if peer not in out.failures and peer not in out.live:
+            out.failures[peer] = PeerTimedOut(f"still connecting after {waited:.2f} s")
+    return out
