@@ -27,7 +27,8 @@ def quiet_libp2p() -> None:
         logger.propagate = True  # to the handlers our CLIs (or the caller) configured
         return
     # py-libp2p's import sets WARNING, no handler, no propagation: Python's last-resort
-    # handler then prints its warnings on stderr. Anything else is the caller's choice.
-    untouched = logger.level in (logging.NOTSET, logging.WARNING) and not logger.handlers
+    # handler then prints its warnings on stderr. Another level is the caller's choice
+    # (REGISTRY_LOG_LEVEL=WARNING brings the warnings back), as is LIBP2P_DEBUG.
+    untouched = logger.level in (logging.NOTSET, logging.WARNING)
     if untouched and not os.environ.get("LIBP2P_DEBUG"):
         logger.setLevel(logging.CRITICAL)

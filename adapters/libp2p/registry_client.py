@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -129,6 +130,9 @@ class Libp2pRegistryClient:
             f"attempt{'s' if self._attempts != 1 else ''} ({detail})"
         )
 
+    def _connected(self, provider: PeerInfo) -> bool:
+        return bool(self._host.get_network().connections.get(provider.peer_id))
+
     def _usable_preferred(self) -> list[PeerInfo]:
         """Preferred peers we are connected to or can dial (an id alone needs the DHT)."""
         connected = {str(peer) for peer in self._host.get_network().connections}
@@ -215,8 +219,11 @@ class Libp2pRegistryClient:
         with trio.fail_after(self._request_timeout):
             if provider.addrs:
                 self._host.get_peerstore().add_addrs(provider.peer_id, provider.addrs, 600)
-            # A peer that cannot even open a stream this soon is dead to us.
-            with trio.fail_after(self._dial_timeout):
+            # A peer we must dial first and cannot reach this soon is dead to us. Over a
+            # connection we have, only the request's own limit applies: a stream cut off
+            # while opening reaches the server as an empty request, a wasted refusal.
+            bound = math.inf if self._connected(provider) else self._dial_timeout
+            with trio.fail_after(bound):
                 stream = await self._host.new_stream(provider.peer_id, [TProtocol(protocol_id)])
             try:
                 await stream.write(payload)

@@ -43,7 +43,3 @@ def test_a_callers_own_setting_is_kept(libp2p_logger: logging.Logger) -> None:
     libp2p_logger.setLevel(logging.INFO)
     quiet_libp2p()
     assert libp2p_logger.level == logging.INFO
-    libp2p_logger.setLevel(logging.WARNING)
-    libp2p_logger.addHandler(logging.NullHandler())
-    quiet_libp2p()
-    assert libp2p_logger.level == logging.WARNING
