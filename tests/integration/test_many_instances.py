@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import stat
+import statistics
 import subprocess
 import sys
 import time
@@ -228,27 +229,35 @@ def _refused_addr() -> str:
     return f"/ip4/127.0.0.1/tcp/{port}/p2p/{ID.from_pubkey(ephemeral_identity().public_key)}"
 
 
-def _timed_gets(bootstraps: list[str], count: int) -> list[float]:
-    times = []
-    for _ in range(count):
-        started = time.monotonic()
-        assert trio.run(library.get_service, bootstraps, PSK, NAME) == INFO
-        times.append(time.monotonic() - started)
-    return times
+def _timed_gets(variants: dict[str, list[str]], rounds: int) -> dict[str, float]:
+    """Median seconds of a get per bootstrap list, the lists taking turns (load hits all)."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, bootstraps in variants.items():
+            started = time.monotonic()
+            assert trio.run(library.get_service, bootstraps, PSK, NAME) == INFO
+            times[name].append(time.monotonic() - started)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    print("\n" + "; ".join(f"{name}: {m:.2f} s" for name, m in medians.items()))
+    return medians
+
+
+# Waiting on a blackholed bootstrap would add the 5 s connect timeout to every get.
+EXTRA_AT_MOST = 1.5
 
 
 def test_dead_and_unresponsive_bootstraps_do_not_hold_a_get_up(
     instances: list[RegistryProcess],
 ) -> None:
     hole = Blackhole()
+    live = instances[2].addrs[0]
     try:
-        times = _timed_gets([hole.addr, _refused_addr(), instances[2].addrs[0]], 6)
+        dead_and_live = [hole.addr, _refused_addr(), live]
+        medians = _timed_gets({"live only": [live], "blackholed + refused + live": dead_and_live},
+                              rounds=5)
     finally:
         hole.close()
-    print("\nget with a blackholed + a refused + a live bootstrap: "
-          + ", ".join(f"{t:.2f}" for t in times) + " s")
-    # A wait on the blackhole would take the 5 s connect timeout.
-    assert max(times) < 4.0, times
+    assert medians["blackholed + refused + live"] - medians["live only"] < EXTRA_AT_MOST
 
 
 def test_a_frozen_instance_does_not_hold_a_get_up(instances: list[RegistryProcess]) -> None:
@@ -256,12 +265,11 @@ def test_a_frozen_instance_does_not_hold_a_get_up(instances: list[RegistryProces
     assert frozen.process is not None
     frozen.process.send_signal(signal.SIGSTOP)  # accepts TCP (kernel), answers nothing
     try:
-        times = _timed_gets(_all_addrs(instances), 6)
+        medians = _timed_gets({"the two live": _all_addrs(instances[1:]),
+                               "all three, one frozen": _all_addrs(instances)}, rounds=5)
     finally:
         frozen.process.send_signal(signal.SIGCONT)
-    print("\nget with all three bootstraps, one frozen: "
-          + ", ".join(f"{t:.2f}" for t in times) + " s")
-    assert max(times) < 4.0, times
+    assert medians["all three, one frozen"] - medians["the two live"] < EXTRA_AT_MOST
 
 
 def test_a_dht_only_client_skips_a_frozen_provider(instances: list[RegistryProcess]) -> None:
@@ -287,12 +295,13 @@ def test_a_dht_only_client_skips_a_frozen_provider(instances: list[RegistryProce
             assert client.last_provider is not None
             return elapsed, str(client.last_provider.peer_id)
 
-    for _ in range(3):
+    for _ in range(2):
         elapsed, provider = trio.run(via_dht)
         print(f"\nDHT-only get with one provider frozen: {elapsed:.2f} s from {provider}")
         assert provider != _peer_id(frozen)
-        # Bounded: the DHT lookup (3 s) plus the dials (3 s), never a request timeout.
-        assert elapsed < 8.0
+        # Bounded by the DHT lookup (3 s) plus the dials (3 s); a request stuck on
+        # the frozen one would take its 10 s limit.
+        assert elapsed < 9.0
 
 
 def test_library_stderr_stays_empty_while_one_instance_is_down(
