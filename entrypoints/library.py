@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -23,7 +24,7 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
 from adapters.libp2p.identity import ephemeral_identity
-from adapters.libp2p.live_peers import connect_live
+from adapters.libp2p.live_peers import connect_first
 from adapters.libp2p.node import NodeSettings, connect_peer, peer_info_of, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
@@ -82,8 +83,9 @@ async def registry_client(
 ) -> AsyncIterator[Libp2pRegistryClient]:
     """A short-lived client node connected to the bootstraps (the ``*_service`` functions).
 
-    The bootstraps are dialled at once; requests go first to those that answered
-    (see Libp2pRegistryClient). ``instance`` (a peer id or a multiaddr ending in
+    One bootstrap, picked at random, is dialled; the next one only if it fails or is
+    slow (see connect_first). Requests go first to the bootstraps, the connected one
+    first (see Libp2pRegistryClient). ``instance`` (a peer id or a multiaddr ending in
     /p2p/<peer id>) sends every request to that one registry-service only.
     """
     addresses = parse_bootstraps([str(b) for b in bootstraps])
@@ -100,14 +102,20 @@ async def registry_client(
         dht_server=False,
         graceful_close=False,
     )
+    # A random bootstrap first: clients given every instance spread over them.
+    random.shuffle(addresses)
     async with running_node(settings) as node, trio.open_nursery() as background:
-        connected = await connect_live(
+        connected = await connect_first(
             addresses, lambda a: connect_peer(node, a, BOOTSTRAP_TIMEOUT),
             timeout=BOOTSTRAP_TIMEOUT, background=background,
         )
         if not connected.live:
             raise _unreachable(connected.failures)
-        options: dict[str, Any] = {"preferred": [peer_info_of(a) for a in connected.live]}
+        # The connected one first; the others not known dead stay candidates for fail-over.
+        usable = connected.live + [
+            a for a in addresses if a not in connected.live and a not in connected.failures
+        ]
+        options: dict[str, Any] = {"preferred": [peer_info_of(a) for a in usable]}
         if target is not None:
             options["only"] = _target_info(target)
             options["attempts"] = 1  # diagnosis: a prompt answer about that one instance

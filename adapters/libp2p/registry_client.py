@@ -15,7 +15,7 @@ from libp2p.network.stream.exceptions import StreamReset
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.protocol_muxer.exceptions import ProtocolNotSupportedError
 
-from adapters.libp2p.live_peers import connect_live
+from adapters.libp2p.live_peers import connect_first
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.stream_io import read_to_end
 from application.ports import (
@@ -49,14 +49,15 @@ class _Round:
 class Libp2pRegistryClient:
     """A RegistryTransport over libp2p streams, with discovery and fail-over.
 
-    Each attempt asks, in random order, first the ``preferred`` peers (the
-    caller's bootstraps: a bootstrap that serves the registry answers over the
-    connection already open, with no DHT lookup), then the providers a DHT
-    lookup bounded by ``lookup_timeout`` names, dialled all at once so that a
-    dead or unresponsive one holds nobody up. The random order spreads clients
-    over the instances. A refusal (reset stream) is an answer: the DHT is not
-    asked for more after one. When nobody answered, the attempt is repeated
-    with exponential back-off (1 s doubling up to 8 s, 5 attempts, as the
+    Each attempt asks first the ``preferred`` peers (the caller's bootstraps), those
+    already connected first, in random order: a bootstrap that serves the registry
+    answers over the connection already open, with no DHT lookup. Only then come the
+    providers that a DHT lookup bounded by ``lookup_timeout`` names, in random order,
+    dialled staggered (see connect_first) so that a dead or unresponsive one holds
+    nobody up. The random order spreads clients over the instances. A refusal (reset
+    stream) is an answer: the DHT is not asked for more after one. When nobody
+    answered, the attempt is repeated with exponential back-off (1 s doubling up to 8 s,
+    5 attempts, as the
     original). ``only`` restricts every attempt to that one peer (diagnosis).
     """
 
@@ -93,7 +94,7 @@ class Libp2pRegistryClient:
         for attempt in range(1, self._attempts + 1):
             round_ = _Round()
             reply = await self._ask_first(
-                _shuffled(self._usable_preferred()), protocol_id, payload, round_, problems,
+                self._usable_preferred(), protocol_id, payload, round_, problems,
                 registry_providers=self._only is not None,
             )
             if reply is None and not round_.rejections and not (self._only and round_.tried):
@@ -134,13 +135,17 @@ class Libp2pRegistryClient:
         return bool(self._host.get_network().connections.get(provider.peer_id))
 
     def _usable_preferred(self) -> list[PeerInfo]:
-        """Preferred peers we are connected to or can dial (an id alone needs the DHT)."""
-        connected = {str(peer) for peer in self._host.get_network().connections}
-        return [
+        """Preferred peers, those connected first, each group in random order.
+
+        Left out: those neither connected nor dialable (an id alone needs the DHT).
+        """
+        connected = [info for info in self._preferred if self._connected(info)]
+        dialable = [
             info for info in self._preferred
-            if info.addrs or str(info.peer_id) in connected
-            or self._host.get_peerstore().addrs(info.peer_id)
+            if not self._connected(info)
+            and (info.addrs or self._host.get_peerstore().addrs(info.peer_id))
         ]
+        return _shuffled(connected) + _shuffled(dialable)
 
     async def _ask_first(
         self,
@@ -201,14 +206,14 @@ class Libp2pRegistryClient:
                                 "'registry-service' found in the DHT")
         elif not found:
             problems.append("no provider of 'registry-service' found in the DHT")
-        fresh = [info for info in found if str(info.peer_id) not in round_.tried]
+        fresh = _shuffled([info for info in found if str(info.peer_id) not in round_.tried])
         by_id = {str(info.peer_id): info for info in fresh}
-        connected = await connect_live(list(by_id), lambda name: self._connect(by_id[name]),
-                                       timeout=self._dial_timeout)
+        connected = await connect_first(list(by_id), lambda name: self._connect(by_id[name]),
+                                        timeout=self._dial_timeout)
         for name, failure in connected.failures.items():
             problems.append(f"{name}: {_describe(failure)}")
             round_.tried.add(name)
-        return _shuffled([by_id[name] for name in connected.live])
+        return [by_id[name] for name in connected.live]
 
     async def _connect(self, provider: PeerInfo) -> None:
         if provider.addrs:
