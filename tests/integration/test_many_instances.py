@@ -139,7 +139,7 @@ def test_gets_spread_over_the_live_instances(instances: list[RegistryProcess]) -
     total = 300
 
     async def many() -> None:
-        limit = trio.Semaphore(6)
+        limit = trio.Semaphore(4)
 
         async def one() -> None:
             async with limit:
