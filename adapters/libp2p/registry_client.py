@@ -131,6 +131,12 @@ class Libp2pRegistryClient:
             f"attempt{'s' if self._attempts != 1 else ''} ({detail})"
         )
 
+    def _known_addrs(self, provider: PeerInfo) -> bool:
+        try:
+            return bool(self._host.get_peerstore().addrs(provider.peer_id))
+        except Exception:  # PeerStoreError: a peer it never heard of
+            return False
+
     def _connected(self, provider: PeerInfo) -> bool:
         return bool(self._host.get_network().connections.get(provider.peer_id))
 
@@ -143,7 +149,7 @@ class Libp2pRegistryClient:
         dialable = [
             info for info in self._preferred
             if not self._connected(info)
-            and (info.addrs or self._host.get_peerstore().addrs(info.peer_id))
+            and (info.addrs or self._known_addrs(info))
         ]
         return _shuffled(connected) + _shuffled(dialable)
 
