@@ -90,6 +90,10 @@ async def registry_client(
     """
     addresses = parse_bootstraps([str(b) for b in bootstraps])
     target = parse_instance(instance) if instance is not None else None
+    if target is not None and target.address is None:
+        # Named by peer id: a bootstrap with that id says where it is.
+        known = next((a for a in addresses if a.peer_id == target.peer_id), None)
+        target = InstanceTarget(peer_id=target.peer_id, address=known)
     if target is not None and target.address is not None and target.address not in addresses:
         addresses.append(target.address)
     if not addresses:
@@ -102,8 +106,11 @@ async def registry_client(
         dht_server=False,
         graceful_close=False,
     )
-    # A random bootstrap first: clients given every instance spread over them.
+    # A random bootstrap first: clients given every instance spread over them. The
+    # instance asked for, if its address is known, comes first.
     random.shuffle(addresses)
+    if target is not None and target.address is not None:
+        addresses.sort(key=lambda a: a != target.address)
     async with running_node(settings) as node, trio.open_nursery() as background:
         connected = await connect_first(
             addresses, lambda a: connect_peer(node, a, BOOTSTRAP_TIMEOUT),
