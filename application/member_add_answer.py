@@ -15,8 +15,11 @@ class MemberAddWithReason:
         self._membership = membership
         self._metrics = metrics
 
-    async def handle(self, request: bytes) -> bytes:
-        """Any refusal becomes ``{"Error": ...}``; only a malformed request resets the stream."""
+    async def handle(self, request: bytes, peer_id: str | None = None) -> bytes:
+        """Any refusal becomes ``{"Error": ...}``; only a malformed request resets the stream.
+
+        Open to every peer of the private network, as /memberadd/0.1 (see write_policy).
+        """
         started = time.perf_counter()
         member = decode(request.strip(), MemberAddRequest)
         outcome = "ok"

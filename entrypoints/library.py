@@ -15,6 +15,7 @@ import functools
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import trio
@@ -23,13 +24,15 @@ from libp2p.kad_dht.kad_dht import KadDHT
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
-from adapters.libp2p.identity import ephemeral_identity
+from adapters.libp2p.identity import ephemeral_identity, read_identity
 from adapters.libp2p.live_peers import connect_first
 from adapters.libp2p.node import NodeSettings, connect_peer, peer_info_of, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application import client as use_cases
+from application.client import UnreadableRecord, UnreadableRecordsWarning
 from application.ports import RegistryUnavailable
+from application.write_policy import WriteRefused
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
 from domain.instance_target import InstanceTarget, parse_instance
 from domain.psk import check_psk, psk_from_passphrase
@@ -40,6 +43,9 @@ from entrypoints.log_levels import quiet_libp2p
 __all__ = [
     "PerfInd",
     "ServiceInfo",
+    "UnreadableRecord",
+    "UnreadableRecordsWarning",
+    "WriteRefused",
     "WrongPrivateNetwork",
     "add_service",
     "add_service_asyncio",
@@ -63,6 +69,7 @@ __all__ = [
 T = TypeVar("T")
 Bootstraps = Sequence[Any]  # multiaddr strings or multiaddr.Multiaddr objects
 Routing = DhtRendezvous | KadDHT
+KeyFile = str | Path | None  # a key file in the Go format; None: a new identity per call
 
 BOOTSTRAP_TIMEOUT = 5.0
 
@@ -78,11 +85,13 @@ async def registry_client(
     bootstraps: Bootstraps,
     psk: bytes | None,
     *,
+    keyfile: KeyFile = None,
     instance: str | None = None,
     **client_options: Any,
 ) -> AsyncIterator[Libp2pRegistryClient]:
     """A short-lived client node connected to the bootstraps (the ``*_service`` functions).
 
+    ``keyfile`` gives the node the identity a registry's writers list names.
     One bootstrap, picked at random, is dialled; the next one only if it fails or is
     slow (see connect_first). Requests go first to the bootstraps, the connected one
     first (see Libp2pRegistryClient). ``instance`` (a peer id or a multiaddr ending in
@@ -101,7 +110,7 @@ async def registry_client(
             "no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS)"
         )
     settings = NodeSettings(
-        key_pair=ephemeral_identity(),
+        key_pair=ephemeral_identity() if keyfile is None else read_identity(keyfile),
         psk=check_psk(psk) if psk is not None else None,
         dht_server=False,
         graceful_close=False,
@@ -180,10 +189,16 @@ def _client_for(host: IHost, routing: Routing) -> Libp2pRegistryClient:
 
 
 async def _with_client(
-    bootstraps: Bootstraps, psk: bytes | None, operation: Any, instance: str | None = None
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    operation: Any,
+    keyfile: KeyFile,
+    instance: str | None = None,
 ) -> Any:
     try:
-        async with registry_client(bootstraps, psk, instance=instance) as client:
+        async with registry_client(
+            bootstraps, psk, keyfile=keyfile, instance=instance
+        ) as client:
             return await operation(client)
     except BaseExceptionGroup as group:
         # The node's nurseries wrap our one error in groups; callers want the error.
@@ -191,33 +206,56 @@ async def _with_client(
 
 
 async def add_service(
-    bootstraps: Bootstraps, psk: bytes | None, service_name: str, info: ServiceInfo,
-    *, instance: str | None = None,
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    service_name: str,
+    info: ServiceInfo,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
 ) -> str:
+    """Raises WriteRefused when the registry's writers list does not name this identity."""
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info), instance
+        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info), keyfile,
+        instance,
     )
 
 
 async def get_service(
-    bootstraps: Bootstraps, psk: bytes | None, query: str, *, instance: str | None = None
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    query: str,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
 ) -> ServiceInfo:
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.get_service(c, query), instance
+        bootstraps, psk, lambda c: use_cases.get_service(c, query), keyfile, instance
     )
 
 
 async def list_services(
-    bootstraps: Bootstraps, psk: bytes | None, *, instance: str | None = None
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
 ) -> dict[str, ServiceInfo]:
-    return await _with_client(bootstraps, psk, use_cases.list_services, instance)
+    """Every readable record; unreadable ones are named in an UnreadableRecordsWarning."""
+    return await _with_client(bootstraps, psk, use_cases.list_services, keyfile, instance)
 
 
 async def delete_service(
-    bootstraps: Bootstraps, psk: bytes | None, service_name: str, *, instance: str | None = None
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    service_name: str,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
 ) -> str:
+    """Raises WriteRefused when the registry's writers list does not name this identity."""
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name), instance
+        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name), keyfile, instance
     )
 
 

@@ -16,7 +16,8 @@ from domain.wire import MAX_REQUEST_BYTES, Operation
 
 log = logging.getLogger(__name__)
 
-Handle = Callable[[bytes], Awaitable[bytes]]
+# (request, the peer id the transport authenticated) -> answer
+Handle = Callable[[bytes, str], Awaitable[bytes]]
 
 
 class Libp2pRegistryServer:
@@ -62,7 +63,8 @@ class Libp2pRegistryServer:
         try:
             with trio.fail_after(self._timeout):
                 request = await read_to_end(stream, self._max_request)
-                response = await handle(request)
+                # The peer id Noise authenticated: the write policy's only input.
+                response = await handle(request, str(peer))
                 await stream.write(response)
                 await stream.close()
         except Exception as exc:  # one bad request must never take the daemon down

@@ -15,9 +15,11 @@ class InMemoryRegistryTransport:
     def __init__(
         self,
         handler: RegistryRequestHandler,
-        extra: Mapping[str, Callable[[bytes], Awaitable[bytes]]] | None = None,
+        peer_id: str | None = None,
+        extra: Mapping[str, Callable[[bytes, str | None], Awaitable[bytes]]] | None = None,
     ) -> None:
         self._handler = handler
+        self.peer_id = peer_id  # who the handler is told it talks to
         self._extra = dict(extra or {})
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
@@ -26,7 +28,7 @@ class InMemoryRegistryTransport:
             raise ProtocolNotSpoken(f"the registry-service does not speak {protocol_id}")
         try:
             if operation is None:
-                return await self._extra[protocol_id](payload)
-            return await self._handler.handle(operation, payload)
+                return await self._extra[protocol_id](payload, self.peer_id)
+            return await self._handler.handle(operation, payload, self.peer_id)
         except Exception as exc:  # what a reset stream looks like to a client
             raise RequestRejected(f"{protocol_id} refused: {exc}") from exc

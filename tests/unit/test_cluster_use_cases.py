@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import msgspec
@@ -205,7 +206,7 @@ async def test_join_names_etcds_refusal_carried_back_and_counts_the_retries() ->
     membership = UnhealthyMembership([FIRST])
     handler = RegistryRequestHandler(InMemoryServiceRepository(), membership, RecordingMetrics())
     answer = MemberAddWithReason(membership, RecordingMetrics())
-    transport = InMemoryRegistryTransport(handler, {MEMBER_ADD_WITH_REASON: answer.handle})
+    transport = InMemoryRegistryTransport(handler, extra={MEMBER_ADD_WITH_REASON: answer.handle})
     clock = Clock()
     with pytest.raises(JoinFailed) as caught:
         await join_cluster(transport, ENDPOINT, timeout=3.5, sleep=clock.sleep, clock=clock)
@@ -226,7 +227,7 @@ async def test_join_over_memberadd_0_2_gets_the_initial_cluster() -> None:
     handler = RegistryRequestHandler(InMemoryServiceRepository(), membership, RecordingMetrics())
     metrics = RecordingMetrics()
     transport = InMemoryRegistryTransport(
-        handler, {MEMBER_ADD_WITH_REASON: MemberAddWithReason(membership, metrics).handle}
+        handler, extra={MEMBER_ADD_WITH_REASON: MemberAddWithReason(membership, metrics).handle}
     )
     clock = Clock()
     cluster = await join_cluster(transport, ENDPOINT, timeout=3, sleep=clock.sleep, clock=clock)
@@ -237,18 +238,34 @@ async def test_join_over_memberadd_0_2_gets_the_initial_cluster() -> None:
 # --- leaving -------------------------------------------------------------------
 
 
-async def test_leave_removes_our_member() -> None:
+def _via(membership: InMemoryClusterMembership):  # type: ignore[no-untyped-def]
+    """Every member reaches the same in-memory cluster; records whom we asked."""
+    asked: list[str] = []
+
+    def via(member: EtcdMember):  # type: ignore[no-untyped-def]
+        asked.append(member.name)
+        return contextlib.nullcontext(membership)
+
+    return via, asked
+
+
+async def test_leave_asks_another_member_to_remove_ours() -> None:
+    # Our own member shuts down as it applies its removal, often before it answers.
     membership = InMemoryClusterMembership([FIRST, SECOND])
-    assert await leave_cluster(membership, "b", sleep=trio.sleep) == [FIRST]
+    via, asked = _via(membership)
+    assert await leave_cluster(membership, "b", via=via, sleep=trio.sleep) == [FIRST]
+    assert asked == ["a"]
 
 
 async def test_the_only_voting_member_cannot_leave() -> None:
     learner = EtcdMember(name="c", peer_urls=(NEW_URL,), member_id=3, is_learner=True)
     membership = InMemoryClusterMembership([FIRST, learner])
+    via, asked = _via(membership)
     with pytest.raises(LeaveFailed, match="only voting member"):
-        await leave_cluster(membership, "a", sleep=trio.sleep)
+        await leave_cluster(membership, "a", via=via, sleep=trio.sleep)
     with pytest.raises(LeaveFailed, match="not a member"):
-        await leave_cluster(membership, "zz", sleep=trio.sleep)
+        await leave_cluster(membership, "zz", via=via, sleep=trio.sleep)
+    assert asked == []
 
 
 async def test_leave_retries_while_etcd_refuses_for_now() -> None:
@@ -263,11 +280,14 @@ async def test_leave_retries_while_etcd_refuses_for_now() -> None:
 
     clock = Clock()
     membership = Refusing([FIRST, SECOND])
-    assert await leave_cluster(membership, "b", sleep=clock.sleep, clock=clock) == [FIRST]
+    via, _ = _via(membership)
+    assert await leave_cluster(membership, "b", via=via, sleep=clock.sleep, clock=clock) == [
+        FIRST
+    ]
     membership.refusals = 1000
     membership.members = [FIRST, SECOND]
     with pytest.raises(LeaveFailed, match="unhealthy cluster"):
-        await leave_cluster(membership, "b", timeout=3, sleep=clock.sleep, clock=clock)
+        await leave_cluster(membership, "b", via=via, timeout=3, sleep=clock.sleep, clock=clock)
 
 
 # --- serving without quorum ---------------------------------------------------------
