@@ -74,3 +74,19 @@ def test_probe_sees_a_heavy_import() -> None:
     # the malformed bootstrap, before any network traffic).
     loaded = modules_loaded_by("--bootstrap", "/ip4/127.0.0.1/tcp/1", "get", "x")
     assert {"trio", "libp2p"} <= set(heavy(loaded))
+
+
+def test_client_commands_run_on_the_lean_py_libp2p() -> None:
+    # Through run(), the console-script entry, as `registry-cli get` starts; the
+    # malformed bootstrap is refused after the client stack is imported.
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c",
+         "import sys; sys.argv[0] = 'registry-cli'; from entrypoints.cli import run; run()",
+         "--bootstrap", "/ip4/127.0.0.1/tcp/1", "get", "x"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert done.returncode == 2, done.stderr[-2000:]  # usage error: the bad bootstrap
+    assert "libp2p.network.swarm" in imported
+    assert not {"aioquic", "dns", "requests", "zeroconf"} & imported
