@@ -10,7 +10,6 @@ coroutine to completion for plain scripts; asyncio code calls them through
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -197,7 +196,10 @@ def _blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _asyncio(blocking: Callable[..., Any]) -> Callable[..., Any]:
     async def run(*args: Any) -> Any:
-        # trio cannot run inside asyncio's loop thread; a worker thread can.
+        # trio cannot run inside asyncio's loop thread; a worker thread can. (Imported
+        # here: a registry-cli process has no asyncio loop and need not load it.)
+        import asyncio
+
         return await asyncio.to_thread(blocking, *args)
 
     run.__name__ = blocking.__name__.replace("_blocking", "_asyncio")

@@ -64,6 +64,10 @@ STAND_INS: dict[str, frozenset[str]] = {
             "create_sync_memory_peerstore create_sync_peerstore "
             "create_sync_rocksdb_peerstore create_sync_sqlite_peerstore"
         ),
+        # SECIO (fastecdsa), a deprecated security transport: new_host only builds it
+        # when no security option is given, and we always give Noise.
+        "libp2p.security.secio": "",
+        "libp2p.security.secio.transport": "ID Transport",
         # The resource manager's Prometheus exporter (prometheus_client).
         "libp2p.rcmgr.prometheus_exporter": "PrometheusExporter create_prometheus_exporter",
     }.items()
