@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import trio
 from libp2p.abc import IHost
@@ -118,9 +119,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:200]
 
 
+# One client per caller's host, kept while the host lives: it remembers the provider
+# that answered last, so later calls skip the DHT lookup.
+_CLIENTS: WeakKeyDictionary[IHost, Libp2pRegistryClient] = WeakKeyDictionary()
+
+
 def _client_for(host: IHost, routing: Routing) -> Libp2pRegistryClient:
-    rendezvous = routing if isinstance(routing, DhtRendezvous) else DhtRendezvous(routing)
-    return Libp2pRegistryClient(host, rendezvous)
+    dht = routing.dht if isinstance(routing, DhtRendezvous) else routing
+    client = _CLIENTS.get(host)
+    if client is None or client.rendezvous.dht is not dht:
+        rendezvous = routing if isinstance(routing, DhtRendezvous) else DhtRendezvous(routing)
+        client = _CLIENTS[host] = Libp2pRegistryClient(host, rendezvous)
+    return client
 
 
 # --- short-lived node -------------------------------------------------------
