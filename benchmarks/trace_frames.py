@@ -1,6 +1,6 @@
 """Profile aid: the Yamux frames one request/response exchange costs on our stack.
 
-Run: .venv/bin/python benchmarks/trace_frames.py [--requests 200]
+Run: .venv/bin/python benchmarks/trace_frames.py [--requests 200] [--stock-yamux]
 
 Two nodes in this process (TCP + PSK + Noise + Yamux, as registry-service and its
 clients build them) exchange a 13-byte request and a 200-byte answer on a new
@@ -86,5 +86,12 @@ async def main(requests: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--stock-yamux", action="store_true",
+                        help="py-libp2p's own Yamux instead of adapters/libp2p/yamux_window.py")
+    args = parser.parse_args()
+    if args.stock_yamux:
+        import adapters.libp2p.node
+
+        adapters.libp2p.node.use_batched_window_yamux = lambda network: None
     _trace()
-    trio.run(main, parser.parse_args().requests)
+    trio.run(main, args.requests)
