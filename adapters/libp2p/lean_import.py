@@ -1,7 +1,7 @@
 """Import py-libp2p without the parts a registry client never runs.
 
 ``import libp2p`` (0.8.1) loads QUIC (aioquic), TLS with ACME, circuit relay,
-DNS resolution, WebSocket, mDNS and persistent peer stores, because its
+DNS resolution, WebSocket, mDNS, SECIO, metrics and persistent peer stores, because its
 ``__init__`` and a few core modules import them at module level. They are ~3/4
 of its start-up time, and a ``registry-cli get`` uses none of them: it dials TCP
 with PSK, Noise and Yamux.
@@ -68,10 +68,20 @@ STAND_INS: dict[str, frozenset[str]] = {
         # when no security option is given, and we always give Noise.
         "libp2p.security.secio": "",
         "libp2p.security.secio.transport": "ID Transport",
+        # Metrics (prometheus_client, http.server): the swarm fills in a SwarmEvent
+        # per dial and sends it only when metrics are on, which they are not here.
+        "libp2p.metrics": "",
+        "libp2p.metrics.swarm": "SwarmEvent",
         # The resource manager's Prometheus exporter (prometheus_client).
         "libp2p.rcmgr.prometheus_exporter": "PrometheusExporter create_prometheus_exporter",
     }.items()
 }
+
+
+# Kept out altogether. pycryptodome (py-libp2p's RSA keys, our PSK's Salsa20) prefers
+# cffi, which parses C declarations with pycparser at every library load (~35 ms of
+# CPU); without it pycryptodome uses its ctypes backend, as it does under `python -OO`.
+KEPT_OUT = {"cffi": "pycryptodome falls back to ctypes"}
 
 
 class LeanImportOutdated(ImportError):
@@ -140,6 +150,8 @@ class _StandInFinder:
         if fullname == "libp2p" and not self.checked:
             _check_version()
             self.checked = True
+        if fullname in KEPT_OUT:
+            raise ImportError(f"{fullname} is kept out by lean_import ({KEPT_OUT[fullname]})")
         if fullname in STAND_INS:
             return importlib.machinery.ModuleSpec(
                 fullname, self, is_package=True  # type: ignore[arg-type]  # a Loader by duck typing

@@ -26,7 +26,8 @@ from adapters.libp2p.lean_import import (
 
 # What the stand-ins keep out of a client process (top-level distributions).
 KEPT_OUT = ("aioquic", "service_identity", "dns", "netaddr", "requests", "httpx",
-            "zeroconf", "trio_websocket", "wsproto")
+            "zeroconf", "trio_websocket", "wsproto", "fastecdsa", "prometheus_client",
+            "cffi", "pycparser")
 
 
 def run_python(code: str) -> object:
