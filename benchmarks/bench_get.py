@@ -93,6 +93,18 @@ async def load(addr: str, protocol: str, payload: bytes, total: int, concurrency
     }
 
 
+def with_server_cpu(pid: int, *load_args: object) -> dict:
+    """One load round, plus the server process's CPU per request (robust to load elsewhere:
+    1000 / cpu_ms_per_request is what one dedicated core would serve)."""
+    import psutil
+
+    server = psutil.Process(pid)
+    before = sum(server.cpu_times()[:2])
+    result = trio.run(load, *load_args)
+    result["server_cpu_ms"] = (sum(server.cpu_times()[:2]) - before) * 1000 / load_args[3]
+    return result
+
+
 def cold(argv: list[str], runs: int, env: dict | None = None) -> float:
     times = []
     for _ in range(runs):
@@ -126,11 +138,13 @@ def main() -> None:
             rounds: dict[str, list[dict]] = {"echo": [], "get": []}
             for _ in range(args.rounds):
                 stock_yamux(True)
-                rounds["echo"].append(trio.run(load, echo_addr, "/bench-echo/0.1",
-                                               NAME.encode(), args.requests, conc))
+                rounds["echo"].append(with_server_cpu(echo.pid, load, echo_addr,
+                                                      "/bench-echo/0.1", NAME.encode(),
+                                                      args.requests, conc))
                 stock_yamux(False)
-                rounds["get"].append(trio.run(load, daemon.addrs[0], "/get/0.1",
-                                              NAME.encode(), args.requests, conc))
+                rounds["get"].append(with_server_cpu(daemon.process.pid, load, daemon.addrs[0],
+                                                     "/get/0.1", NAME.encode(),
+                                                     args.requests, conc))
             for kind, runs in rounds.items():
                 results[f"{kind} c={conc}"] = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
         client_url = f"http://127.0.0.1:{daemon.etcd_client_port}"
@@ -166,12 +180,15 @@ def cold_fail(daemon: RegistryProcess, runs: int, env: dict) -> float:
 
 
 def report(results: dict[str, dict], cold_times: dict[str, float]) -> None:
-    print(f"{'case':<20}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'case':<20}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'server CPU ms/req':>19}")
     for name, r in results.items():
-        print(f"{name:<20}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}")
+        cpu = f"{r['server_cpu_ms']:>19.3f}" if "server_cpu_ms" in r else ""
+        print(f"{name:<20}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{cpu}")
     for conc in (1, 32):
         ratio = results[f"get c={conc}"]["rps"] / results[f"echo c={conc}"]["rps"]
         print(f"get/echo throughput ratio c={conc}: {ratio:.2f}  (issue 12 goal >= 1.5)")
+        cpu = results[f"echo c={conc}"]["server_cpu_ms"] / results[f"get c={conc}"]["server_cpu_ms"]
+        print(f"  server capacity per CPU-second, get/echo c={conc}: {cpu:.2f}")
     ratio = results["get c=1"]["rps"] / results["etcd direct c=1"]["rps"]
     print(f"get c=1 / direct etcd get: {ratio:.2f}")
     floor = cold_times["python -c 'import libp2p'"]
