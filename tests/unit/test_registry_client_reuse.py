@@ -34,7 +34,7 @@ class FakeNetwork:
     connections: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity, as py-libp2p's hosts are
 class FakeHost:
     network: FakeNetwork = field(default_factory=FakeNetwork)
     streams: int = 0
@@ -75,3 +75,16 @@ async def test_a_lost_connection_means_a_new_lookup() -> None:
     host.network.connections.clear()
     await client.request("/get/0.1", b"x")
     assert rendezvous.lookups == 2
+
+
+def test_the_library_keeps_one_client_per_callers_host() -> None:
+    from adapters.libp2p.rendezvous import DhtRendezvous
+    from entrypoints.library import _client_for
+
+    host, other_host = FakeHost(), FakeHost()
+    dht = object()
+    first = _client_for(host, dht)  # type: ignore[arg-type]
+    assert _client_for(host, dht) is first  # type: ignore[arg-type]
+    assert _client_for(host, DhtRendezvous(dht)) is first  # type: ignore[arg-type]
+    assert _client_for(other_host, dht) is not first  # type: ignore[arg-type]
+    assert _client_for(host, object()) is not first  # type: ignore[arg-type]
