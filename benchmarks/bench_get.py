@@ -138,11 +138,11 @@ def main() -> None:
             rounds: dict[str, list[dict]] = {"echo": [], "get": []}
             for _ in range(args.rounds):
                 stock_yamux(True)
-                rounds["echo"].append(with_server_cpu(echo.pid, load, echo_addr,
+                rounds["echo"].append(with_server_cpu(echo.pid, echo_addr,
                                                       "/bench-echo/0.1", NAME.encode(),
                                                       args.requests, conc))
                 stock_yamux(False)
-                rounds["get"].append(with_server_cpu(daemon.process.pid, load, daemon.addrs[0],
+                rounds["get"].append(with_server_cpu(daemon.process.pid, daemon.addrs[0],
                                                      "/get/0.1", NAME.encode(),
                                                      args.requests, conc))
             for kind, runs in rounds.items():
