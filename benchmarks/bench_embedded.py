@@ -15,6 +15,7 @@ Sequential calls; p50 and p99 per case, median of rounds, cases alternating.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -101,6 +102,7 @@ def main() -> None:
             echo.kill()
             echo.wait()
         daemon.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print(f"{'case':<44}{'p50 ms':>8}{'p99 ms':>8}  (median of {args.rounds} rounds)")
     p50s = {}
     for name, rounds in results.items():

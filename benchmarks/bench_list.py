@@ -13,6 +13,7 @@ In one run, on loopback, with a real registry-service (own etcd member) holding
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -107,6 +108,7 @@ def main() -> None:
         print(f"load average after: {load_average()}")
     finally:
         daemon.stop()
+        shutil.rmtree(work, ignore_errors=True)
     get, lst = cold["registry-cli get"], cold["registry-cli list --json"]
     print(f"\n{args.services + 1} services; medians of {args.rounds} alternating rounds")
     for name, t in cold.items():
