@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 import warnings
@@ -11,12 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import trio
 from cyclopts import App, Parameter
 
-from entrypoints import library
 from entrypoints.broken_pipe import exit_quietly_on_broken_pipe
-from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
 from entrypoints.flags import (
     BOOTSTRAP_HELP,
     PSK_FILE_HELP,
@@ -25,8 +21,6 @@ from entrypoints.flags import (
     resolve_bootstraps,
     resolve_psk,
 )
-from entrypoints.log_levels import quiet_libp2p, requested_level
-from entrypoints.output import human_list, human_record, json_text
 
 INSTANCE_HELP = (
     "Ask only this registry-service instance, for diagnosis: its peer id, or its multiaddr "
@@ -67,10 +61,16 @@ KEYFILE_HELP = (
 )
 
 
-def _run(options: GlobalOptions, operation: Callable[..., Any], *args: Any) -> Any:
+def _run(options: GlobalOptions, operation_name: str, *args: Any) -> Any:
+    # Imported here, not at the top: --help, --version and hash must start without
+    # trio's networking or py-libp2p (tests/unit/test_cold_start_imports.py).
+    import trio
+
+    from entrypoints import library
+
     call = functools.partial(
-        operation, options.resolved_bootstraps(), options.psk, *args, keyfile=options.keyfile,
-        instance=options.instance,
+        getattr(library, operation_name), options.resolved_bootstraps(), options.psk, *args,
+        keyfile=options.keyfile, instance=options.instance,
     )
     return trio.run(call)
 
@@ -84,7 +84,9 @@ def get(service_name: str, /, *, options: _Options) -> int:
     service_name
         Name of the microservice to look up.
     """
-    info = _run(options, library.get_service, service_name)
+    from entrypoints.output import human_record, json_text
+
+    info = _run(options, "get_service", service_name)
     print(json_text(info) if options.json else human_record(service_name, info))
     return 0
 
@@ -92,7 +94,9 @@ def get(service_name: str, /, *, options: _Options) -> int:
 @app.command(name="list")
 def list_(*, options: _Options) -> int:
     """List all microservices and information stored by the registry-service."""
-    entries = _run(options, library.list_services)
+    from entrypoints.output import human_list, json_text
+
+    entries = _run(options, "list_services")
     print(json_text(entries) if options.json else human_list(entries))
     return 0
 
@@ -106,7 +110,9 @@ def delete(service_name: str, /, *, options: _Options) -> int:
     service_name
         Name of the microservice to delete.
     """
-    text = _run(options, library.delete_service, service_name)
+    from entrypoints.output import json_text
+
+    text = _run(options, "delete_service", service_name)
     print(json_text({"Name": service_name, "Deleted": True, "Response": text})
           if options.json else text)
     return 0
@@ -187,6 +193,7 @@ def _launcher(
     json: Annotated[bool, Parameter(help="Print JSON for scripts.", negative="")] = False,
     instance: Annotated[str | None, Parameter(help=INSTANCE_HELP)] = None,
 ) -> int:
+    _quiet_libraries()  # here, not in main(): --help and --version need no logging set-up
     command, bound, wanted = app.parse_args(tokens)
     options = GlobalOptions(
         bootstraps=list(bootstrap or []),
@@ -220,14 +227,19 @@ _ADD_FLAGS = ("dir", "custom-proxy", "proxy-version", "proxy-cmd", "no-add",
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _quiet_libraries()
     args = go_style_flags(sys.argv[1:] if argv is None else argv, _GLOBAL_FLAGS + _ADD_FLAGS)
     try:
         code = app.meta(args, result_action="return_value")
         sys.stdout.flush()
     except BrokenPipeError:
         return exit_quietly_on_broken_pipe()
-    except EXPECTED_ERRORS as exc:
+    except Exception as exc:
+        # Imported on failure only: the error types bring the domain along, which
+        # --help and hash need not load.
+        from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+
+        if not isinstance(exc, EXPECTED_ERRORS):
+            raise
         print(f"registry-cli: {explain(exc)}", file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
@@ -241,10 +253,14 @@ def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
 
 
 def _quiet_libraries() -> None:
+    import logging
+
+    from entrypoints.log_levels import quiet_libp2p, requested_level
+
     warnings.showwarning = _show_warning
     level = requested_level()
     logging.basicConfig(level=level or logging.WARNING, format="%(name)s: %(message)s")
-    quiet_libp2p()
+    quiet_libp2p()  # py-libp2p logs each failed dial; we report the outcome ourselves
 
 
 def run() -> None:
@@ -254,6 +270,11 @@ def run() -> None:
     cold `registry-cli get`; the CLI writes nothing but stdout and stderr, which
     are flushed first.
     """
+    # A whole short-lived process: py-libp2p's QUIC, TLS, relay and DNS parts, which a
+    # client never runs, are stood in for (~3/4 of its import time).
+    from adapters.libp2p.lean_import import activate
+
+    activate()
     code = main()
     try:
         sys.stdout.flush()

@@ -12,7 +12,6 @@ from typing import Any
 import trio
 from libp2p.crypto.keys import KeyPair
 
-from adapters.etcd.membership import membership_via
 from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.files.writers_file import WritersFile
@@ -127,7 +126,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
                 container.server().detach(node.host)
-                left = settings.leave and code == EXIT_OK and await _leave(settings, container)
+                left = (settings.leave and code == EXIT_OK
+                        and await _leave(settings, container, etcd))
                 await etcd.stop()
                 log.info("etcd stopped")
                 if left:
@@ -164,11 +164,11 @@ async def _until_stopped(etcd: EtcdProcess) -> int:
     return code
 
 
-async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
+async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: EtcdProcess) -> bool:
     try:
         remaining = await leave_cluster(
-            container.membership(), settings.etcd.member_name, via=membership_via,
-            sleep=trio.sleep,
+            container.membership(), settings.etcd.member_name,
+            confirm_removed=etcd.wait_removed, sleep=trio.sleep,
         )
     except Exception as exc:
         log.error("--leave: could not remove this member (%s); it stays in the cluster", exc)

@@ -58,7 +58,8 @@ class Libp2pRegistryClient:
     stream) is an answer: the DHT is not asked for more after one. When nobody
     answered, the attempt is repeated with exponential back-off (1 s doubling up to 8 s,
     5 attempts, as the
-    original). ``only`` restricts every attempt to that one peer (diagnosis).
+    original). ``only`` restricts every attempt to that one peer (diagnosis). A client
+    kept open asks the provider that answered last first, without a lookup.
     """
 
     def __init__(
@@ -76,7 +77,7 @@ class Libp2pRegistryClient:
         only: PeerInfo | None = None,
     ) -> None:
         self._host = host
-        self._rendezvous = rendezvous
+        self.rendezvous = rendezvous
         self._attempts = attempts
         self._first_backoff = first_backoff
         self._max_backoff = max_backoff
@@ -88,6 +89,9 @@ class Libp2pRegistryClient:
         self.last_provider: PeerInfo | None = None
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
+        reply = await self._ask_last_provider(protocol_id, payload)
+        if reply is not None:
+            return reply
         backoff = self._first_backoff
         problems: list[str] = []
         found_any = False
@@ -130,6 +134,23 @@ class Libp2pRegistryClient:
             f"no registry-service answered after {self._attempts} "
             f"attempt{'s' if self._attempts != 1 else ''} ({detail})"
         )
+
+    async def _ask_last_provider(self, protocol_id: str, payload: bytes) -> bytes | None:
+        """A kept-open client asks the provider that answered last, while still connected.
+
+        That skips the DHT lookup (a stream and a round trip of its own) and costs one
+        stream on the existing connection. Any failure falls back to the full search,
+        which may ask the same provider again.
+        """
+        provider = self.last_provider
+        if provider is None or provider.peer_id not in self._host.get_network().connections:
+            return None
+        try:
+            return await self._ask(provider, protocol_id, payload)
+        except Exception as exc:
+            log.info("last provider %s failed (%s); searching again",
+                     provider.peer_id, _describe(exc))
+            return None
 
     def _known_addrs(self, provider: PeerInfo) -> bool:
         try:
@@ -201,7 +222,7 @@ class Libp2pRegistryClient:
         """Live providers from a bounded DHT lookup, in random order, untried ones only."""
         try:
             with trio.fail_after(self._lookup_timeout):
-                found = await self._rendezvous.find_peers(REGISTRY_RENDEZVOUS)
+                found = await self.rendezvous.find_peers(REGISTRY_RENDEZVOUS)
         except Exception as exc:
             problems.append(f"DHT lookup failed: {_describe(exc)}")
             return []
