@@ -5,6 +5,7 @@ Starts, in this run: a registry-service (own etcd member), a bare py-libp2p
 echo server on the same stack and PSK, and measures from one client host:
   - get via the daemon, 1 and 32 concurrent streams (new stream per request)
   - the echo baseline, same concurrency and response size
+  - get via a second daemon with --etcd-plaintext-peers (the pre-TLS baseline)
   - direct etcd gets from Python (python-etcd3 API) against the daemon's etcd
   - cold `registry-cli get` vs `python -c 'import libp2p'` vs `etcdctl get`
   - get via a daemon with --writers-file vs the one without (bench_writers_list.py)
@@ -36,6 +37,7 @@ from adapters.libp2p.stream_io import read_to_end
 from domain import PerfInd, ServiceInfo, encode_service_info, parse_bootstrap, psk_from_passphrase
 from domain.wire import GetResponse, encode
 from entrypoints import library
+from entrypoints.local_etcd import local_etcd
 
 PASSPHRASE = "benchmark passphrase"
 NAME = "bench-service"
@@ -86,11 +88,11 @@ async def load(addr: str, protocol: str, payload: bytes, total: int, concurrency
     }
 
 
-def cold(argv: list[str], runs: int, env: dict | None = None) -> float:
+def cold(argv: list[str], runs: int, env: dict | None = None, cwd: Path | None = None) -> float:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        out = subprocess.run(argv, capture_output=True, env=env)
+        out = subprocess.run(argv, capture_output=True, env=env, cwd=cwd)
         times.append(time.perf_counter() - t)
         if out.returncode != 0:
             raise RuntimeError(f"{argv[0]} failed: {out.stderr.decode()[-500:]}")
@@ -107,8 +109,12 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-get-"))
     daemon = RegistryProcess(work / "registry", passphrase=PASSPHRASE).start()
+    # The same daemon as before peer TLS (issue 10), started in this run as the baseline.
+    plain = RegistryProcess(work / "plain-peers", passphrase=PASSPHRASE,
+                            extra_args=["--etcd-plaintext-peers"]).start()
     psk = psk_from_passphrase(PASSPHRASE)
     library.add_service_blocking(daemon.addrs, psk, NAME, INFO)
+    library.add_service_blocking(plain.addrs, psk, NAME, INFO)
     body_size = len(encode(GetResponse(info_str=encode_service_info(INFO), lookup_ok=True)))
     echo = subprocess.Popen([sys.executable, str(Path(__file__).with_name("echo_server.py")),
                              PASSPHRASE, str(body_size)], stdout=subprocess.PIPE, text=True)
@@ -128,15 +134,24 @@ def main() -> None:
         # Rounds alternate echo and get so that load from elsewhere on the
         # machine hits both alike; each figure is the median round.
         for conc in (1, 32):
-            rounds: dict[str, list[dict]] = {"echo": [], "get": []}
+            rounds: dict[str, list[dict]] = {"echo": [], "get": [], "get-plain": []}
             for _ in range(args.rounds):
                 rounds["echo"].append(trio.run(load, echo_addr, "/bench-echo/0.1",
                                                NAME.encode(), args.requests, conc))
                 rounds["get"].append(trio.run(load, daemon.addrs[0], "/get/0.1",
                                               NAME.encode(), args.requests, conc))
+                rounds["get-plain"].append(trio.run(load, plain.addrs[0], "/get/0.1",
+                                                    NAME.encode(), args.requests, conc))
             for kind, runs in rounds.items():
                 results[f"{kind} c={conc}"] = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
-        client_url = f"http://127.0.0.1:{daemon.etcd_client_port}"
+            # Adjacent rounds share the machine's load of the moment: their ratio is steadier.
+            pairs = [t["rps"] / p["rps"] for t, p in zip(rounds["get"], rounds["get-plain"],
+                                                          strict=True)]
+            print(f"get TLS peers / plaintext peers c={conc}, per round: "
+                  f"{[round(r, 3) for r in pairs]}, median {statistics.median(pairs):.3f}")
+        member = local_etcd(etcd_ip=daemon.ip, etcd_client_port=daemon.etcd_client_port,
+                            etcd_peer_port=daemon.etcd_peer_port, etcd_data_dir=daemon.data_dir)
+        client_url = member.client_url
         direct = measure_direct_gets(client_url, NAME, args.requests)
         results["etcd direct c=1"] = {"rps": direct["gets_per_s"], "p50_ms": direct["p50_ms"],
                                       "p99_ms": direct["p99_ms"]}
@@ -147,8 +162,11 @@ def main() -> None:
             "registry-cli get": cold([str(VENV_BIN / "registry-cli"), "--bootstrap",
                                       daemon.addrs[0], "--psk", PASSPHRASE, "get", NAME],
                                      args.cold_runs, cli_env),
-            "etcdctl get": cold(["etcdctl", "--endpoints", client_url, "get", NAME],
-                                args.cold_runs, dict(os.environ, ETCDCTL_API="3")),
+            # etcdctl resolves unix://NAME:PORT in its working directory, the data dir.
+            "etcdctl get": cold(["etcdctl", "--endpoints",
+                                 f"unix://client.sock:{daemon.etcd_client_port}", "get", NAME],
+                                args.cold_runs, dict(os.environ, ETCDCTL_API="3"),
+                                cwd=member.data_dir),
             "registry-cli get, wrong passphrase": cold_fail(daemon, args.cold_runs, cli_env),
         }
         results.update(compare_writers_list(
@@ -158,6 +176,7 @@ def main() -> None:
     finally:
         echo.kill()
         daemon.stop()
+        plain.stop()
     report(results, cold_times)
     report_writers_list(results)
 
@@ -180,6 +199,9 @@ def report(results: dict[str, dict], cold_times: dict[str, float]) -> None:
     for conc in (1, 32):
         ratio = results[f"get c={conc}"]["rps"] / results[f"echo c={conc}"]["rps"]
         print(f"get/echo throughput ratio c={conc}: {ratio:.2f}  (goal >= 0.9)")
+    for conc in (1, 32):
+        ratio = results[f"get c={conc}"]["rps"] / results[f"get-plain c={conc}"]["rps"]
+        print(f"get TLS peers / plaintext peers c={conc}: {ratio:.3f}  (goal >= 0.95)")
     ratio = results["get c=1"]["rps"] / results["etcd direct c=1"]["rps"]
     print(f"get c=1 / direct etcd get: {ratio:.2f}")
     floor = cold_times["python -c 'import libp2p'"]

@@ -30,6 +30,7 @@ from domain.wire import Operation
 from entrypoints.cluster_watch import watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
+from entrypoints.local_etcd import LocalEtcd
 from entrypoints.settings import DaemonSettings
 
 __all__ = ["StartupError", "run_daemon"]
@@ -53,7 +54,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     container = ServiceContainer()
     container.config.from_dict(
         {
-            "etcd_client_url": settings.etcd.client_url,
+            "etcd_client_url": LocalEtcd(settings.etcd, settings.etcd_data_dir).client_url,
             "etcd_timeout": settings.etcd_timeout,
             "request_timeout": settings.request_timeout,
             "writers_file": None if settings.writers_file is None else str(settings.writers_file),
@@ -104,7 +105,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
                 _detach(node.host)
-                left = settings.leave and code == EXIT_OK and await _leave(settings, container)
+                left = (settings.leave and code == EXIT_OK
+                        and await _leave(settings, container, etcd))
                 await etcd.stop()
                 log.info("etcd stopped")
                 if left:
@@ -141,10 +143,11 @@ async def _until_stopped(etcd: EtcdProcess) -> int:
     return code
 
 
-async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
+async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: EtcdProcess) -> bool:
     try:
         remaining = await leave_cluster(
-            container.membership(), settings.etcd.member_name, sleep=trio.sleep
+            container.membership(), settings.etcd.member_name,
+            confirm_removed=etcd.wait_removed, sleep=trio.sleep,
         )
     except Exception as exc:
         log.error("--leave: could not remove this member (%s); it stays in the cluster", exc)
