@@ -17,10 +17,6 @@ class FeedUnavailable(RuntimeError):
     """This instance cannot serve watches right now (its change feed is rebuilding)."""
 
 
-class ProtocolNotSupported(RuntimeError):
-    """The registry-service does not speak a protocol (a Go instance, or an older one)."""
-
-
 class ChangeHistory(Protocol):
     async def changes(
         self, after: int, through: int, keep: Callable[[str], bool]

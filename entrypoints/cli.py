@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 import warnings
@@ -11,11 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import trio
 from cyclopts import App, Parameter
 
-from entrypoints import library
-from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+from entrypoints.broken_pipe import exit_quietly_on_broken_pipe
 from entrypoints.flags import (
     BOOTSTRAP_HELP,
     PSK_FILE_HELP,
@@ -24,7 +21,12 @@ from entrypoints.flags import (
     resolve_bootstraps,
     resolve_psk,
 )
-from entrypoints.output import human_list, human_record, json_text, with_revision
+
+INSTANCE_HELP = (
+    "Ask only this registry-service instance, for diagnosis: its peer id, or its multiaddr "
+    "ending in /p2p/<peer id> (then no --bootstrap is needed). Without it, requests go to a "
+    "random live instance."
+)
 
 app = App(
     name="registry-cli",
@@ -42,6 +44,7 @@ class GlobalOptions:
     psk: bytes | None
     json: bool
     keyfile: str | None = None
+    instance: str | None = None
 
     def resolved_bootstraps(self) -> list[str]:
         return [str(b) for b in resolve_bootstraps(self.bootstraps)]
@@ -58,9 +61,17 @@ KEYFILE_HELP = (
 )
 
 
-def _run(options: GlobalOptions, operation: Callable[..., Any], *args: Any) -> Any:
+def _run(options: GlobalOptions, operation_name: str | Callable[..., Any], *args: Any) -> Any:
+    # Imported here, not at the top: --help, --version and hash must start without
+    # trio's networking or py-libp2p (tests/unit/test_cold_start_imports.py).
+    import trio
+
+    from entrypoints import library
+
     call = functools.partial(
-        operation, options.resolved_bootstraps(), options.psk, *args, keyfile=options.keyfile
+        getattr(library, operation_name) if isinstance(operation_name, str) else operation_name,
+        options.resolved_bootstraps(), options.psk, *args,
+        keyfile=options.keyfile, instance=options.instance,
     )
     return trio.run(call)
 
@@ -75,6 +86,7 @@ def get(service_name: str, /, *, options: _Options) -> int:
         Name of the microservice to look up.
     """
     from entrypoints.cli_revision import get_with_revision
+    from entrypoints.output import human_record, json_text, with_revision
 
     info, revision = _run(options, get_with_revision, service_name)
     print(json_text(with_revision(info, revision)) if options.json
@@ -85,7 +97,9 @@ def get(service_name: str, /, *, options: _Options) -> int:
 @app.command(name="list")
 def list_(*, options: _Options) -> int:
     """List all microservices and information stored by the registry-service."""
-    entries = _run(options, library.list_services)
+    from entrypoints.output import human_list, json_text
+
+    entries = _run(options, "list_services")
     print(json_text(entries) if options.json else human_list(entries))
     return 0
 
@@ -101,23 +115,19 @@ def delete(service_name: str, /, *, if_revision: int | None = None, options: _Op
     if_revision
         Only if the record is still at this revision (as `get` shows it); else exit code 6.
     """
+    from entrypoints.output import json_text
+
     if if_revision is not None:
-        revision = _run(options, _delete_if, service_name, if_revision)
+        from entrypoints.cli_revision import delete_if
+
+        revision = _run(options, delete_if, service_name, if_revision)
         print(json_text({"Name": service_name, "Deleted": True, "Revision": revision})
               if options.json else f"Deleted {service_name} at revision {revision}")
         return 0
-    text = _run(options, library.delete_service, service_name)
+    text = _run(options, "delete_service", service_name)
     print(json_text({"Name": service_name, "Deleted": True, "Response": text})
           if options.json else text)
     return 0
-
-
-async def _delete_if(
-    bootstraps: list[str], psk: bytes | None, name: str, revision: int, *, keyfile: str | None
-) -> object:
-    return await library.delete_service(
-        bootstraps, psk, name, keyfile=keyfile, if_revision=revision
-    )
 
 
 @app.command(name="hash")
@@ -178,9 +188,21 @@ def id_(
 
 
 # Imported only when used: it brings the Docker SDK along.
-app.command("entrypoints.cli_add:add_command", name="add")
-app.command("entrypoints.cli_watch:watch_command", name="watch")
-app.command("entrypoints.cli_put:put_command", name="put")
+app.command(
+    "entrypoints.cli_add:add_command",
+    name="add",
+    help="Build a Docker image for a microservice, push it and add it to the registry.",
+)
+app.command(
+    "entrypoints.cli_watch:watch_command",
+    name="watch",
+    help="Follow the registry as it changes: the records, then every change. Ctrl-C stops.",
+)
+app.command(
+    "entrypoints.cli_put:put_command",
+    name="put",
+    help="Register a record given in the Go JSON shape; prints its revision.",
+)
 
 
 @app.meta.default
@@ -191,7 +213,9 @@ def _launcher(
     psk_file: Annotated[str | None, Parameter(help=PSK_FILE_HELP)] = None,
     keyfile: Annotated[str | None, Parameter(help=KEYFILE_HELP)] = None,
     json: Annotated[bool, Parameter(help="Print JSON for scripts.", negative="")] = False,
+    instance: Annotated[str | None, Parameter(help=INSTANCE_HELP)] = None,
 ) -> int:
+    _quiet_libraries()  # here, not in main(): --help and --version need no logging set-up
     command, bound, wanted = app.parse_args(tokens)
     options = GlobalOptions(
         bootstraps=list(bootstrap or []),
@@ -200,6 +224,7 @@ def _launcher(
         psk=resolve_psk(psk, psk_file) if {"options", "psk"} & set(wanted) else None,
         json=json,
         keyfile=keyfile or os.environ.get("REGISTRY_CLI_KEYFILE") or None,
+        instance=instance,
     )
     injected = {name: _injected(name, options) for name in wanted}
     result = command(*bound.args, **bound.kwargs, **injected)
@@ -218,19 +243,27 @@ def _injected(name: str, options: GlobalOptions) -> object:
     return values[name]()
 
 
-_GLOBAL_FLAGS = ("bootstrap", "psk", "psk-file", "keyfile", "json")
+_GLOBAL_FLAGS = ("bootstrap", "psk", "psk-file", "keyfile", "json", "instance")
 _ADD_FLAGS = ("dir", "custom-proxy", "proxy-version", "proxy-cmd", "no-add",
               "use-existing-image", "content-id")
 _WATCH_FLAGS = ("prefix", "since", "if-absent", "if-revision")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _quiet_libraries()
     known = _GLOBAL_FLAGS + _ADD_FLAGS + _WATCH_FLAGS
     args = go_style_flags(sys.argv[1:] if argv is None else argv, known)
     try:
         code = app.meta(args, result_action="return_value")
-    except EXPECTED_ERRORS as exc:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return exit_quietly_on_broken_pipe()
+    except Exception as exc:
+        # Imported on failure only: the error types bring the domain along, which
+        # --help and hash need not load.
+        from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+
+        if not isinstance(exc, EXPECTED_ERRORS):
+            raise
         print(f"registry-cli: {explain(exc)}", file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
@@ -244,12 +277,14 @@ def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
 
 
 def _quiet_libraries() -> None:
+    import logging
+
+    from entrypoints.log_levels import quiet_libp2p, requested_level
+
     warnings.showwarning = _show_warning
-    # py-libp2p logs each failed dial attempt; we report the outcome ourselves.
-    level = os.environ.get("REGISTRY_LOG_LEVEL", "").upper()
+    level = requested_level()
     logging.basicConfig(level=level or logging.WARNING, format="%(name)s: %(message)s")
-    if not level:
-        logging.getLogger("libp2p").setLevel(logging.CRITICAL)
+    quiet_libp2p()  # py-libp2p logs each failed dial; we report the outcome ourselves
 
 
 def run() -> None:
@@ -259,8 +294,16 @@ def run() -> None:
     cold `registry-cli get`; the CLI writes nothing but stdout and stderr, which
     are flushed first.
     """
+    # A whole short-lived process: py-libp2p's QUIC, TLS, relay and DNS parts, which a
+    # client never runs, are stood in for (~3/4 of its import time).
+    from adapters.libp2p.lean_import import activate
+
+    activate()
     code = main()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = exit_quietly_on_broken_pipe()
     sys.stderr.flush()
     os._exit(code)
 

@@ -17,9 +17,11 @@ from adapters.libp2p.watch_server import Libp2pWatchServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
 from application.cluster import QuorumStatus
 from application.conditional_write import RevisionRequestHandler
+from application.member_add_answer import MemberAddWithReason
 from application.server import RegistryRequestHandler
 from application.watch import WatchHub
 from application.write_policy import WritePolicy
+from domain.member_add_answer import MEMBER_ADD_WITH_REASON
 
 
 def _writers_file(path: str | None) -> WritersFile | None:
@@ -60,8 +62,12 @@ class ServiceContainer(containers.DeclarativeContainer):
         RegistryRequestHandler, repository=repository, membership=membership, metrics=metrics,
         local_reads=local_reads, quorum=quorum, write_policy=write_policy,
     )
+    member_add_with_reason = providers.Singleton(
+        MemberAddWithReason, membership=membership, metrics=metrics
+    )
     server = providers.Singleton(
-        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout
+        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout,
+        extra=providers.Dict({MEMBER_ADD_WITH_REASON: member_add_with_reason.provided.handle}),
     )
 
     revision_handler = providers.Singleton(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import trio
-
 from application.client import RequestTooLarge, ServiceNotFound, UnreadableRecord
 from application.conditional_client import RevisionConflict
-from application.ports import RegistryUnavailable, RequestRejected, StorageUnavailable
+from application.ports import (
+    ProtocolNotSpoken,
+    RegistryUnavailable,
+    RequestRejected,
+    StorageUnavailable,
+)
 from application.watch_client import WatchLost, WatchRefused
-from application.watch_ports import ProtocolNotSupported
 from application.write_policy import WriteRefused
 from domain.bootstrap import InvalidBootstrapAddress
 from domain.psk import InvalidPsk
@@ -27,7 +29,6 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     WriteRefused,
     ServiceNotFound,
     RevisionConflict,
-    ProtocolNotSupported,
     WatchRefused,
     WatchLost,
     RegistryUnavailable,
@@ -46,6 +47,8 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
 
 def single_error(exc: BaseException) -> BaseException:
     """The one real error inside trio's nested ExceptionGroups, if there is exactly one."""
+    import trio  # only groups from trio code come here; the CLI's --help must not load trio
+
     leaves: list[BaseException] = []
 
     def collect(err: BaseException) -> None:
@@ -66,6 +69,8 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_NOT_FOUND
     if isinstance(exc, RevisionConflict):
         return EXIT_CONDITION_FAILED
+    if isinstance(exc, ProtocolNotSpoken):
+        return EXIT_FAILURE  # reached, but it is an older (or Go) registry-service
     if isinstance(exc, RegistryUnavailable | StorageUnavailable):
         return EXIT_UNAVAILABLE
     if isinstance(exc, InvalidBootstrapAddress | InvalidServiceName | InvalidPsk):

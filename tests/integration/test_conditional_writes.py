@@ -147,7 +147,7 @@ async def test_an_instance_that_speaks_only_the_go_protocols_gets_one_line_and_e
             assert done.returncode == 1, (args, done.stderr)
             [line] = done.stderr.strip().splitlines()
             assert line.startswith("registry-cli: registry-service ") and line.endswith(
-                f"does not speak {protocol} (a Go instance or an older version)"), line
+                f"does not speak {protocol}"), line
         got = await run("get", "svc")  # falls back to /get/0.1: the record, without a revision
         assert got.returncode == 0, got.stderr
         assert "ContentHash:    Qm3" in got.stdout and "Revision" not in got.stdout
