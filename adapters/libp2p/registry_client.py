@@ -47,6 +47,8 @@ class _Round:
     unsupported: list[str] = field(default_factory=list)
     # Whether any registry-service was found at all (to tell "nobody provides" apart).
     found_any: bool = False
+    # Bootstraps that did not speak it: registry-services after all if the DHT names them.
+    bootstraps_without: set[str] = field(default_factory=set)
 
 
 class Libp2pRegistryClient:
@@ -232,6 +234,7 @@ class Libp2pRegistryClient:
                         round_.found_any = True
                         round_.unsupported.append(name)
                     else:
+                        round_.bootstraps_without.add(name)
                         problems.append(f"bootstrap {name} does not serve the registry")
                     continue
                 round_.found_any = round_.found_any or registry_providers
@@ -256,6 +259,10 @@ class Libp2pRegistryClient:
                                 "'registry-service' found in the DHT")
         elif not found:
             problems.append("no provider of 'registry-service' found in the DHT")
+        for info in found:  # a provider that was also our bootstrap, asked already
+            if str(info.peer_id) in round_.bootstraps_without:
+                round_.found_any = True
+                round_.unsupported.append(str(info.peer_id))
         fresh = _shuffled([info for info in found if str(info.peer_id) not in round_.tried])
         by_id = {str(info.peer_id): info for info in fresh}
         connected = await connect_first(list(by_id), lambda name: self._connect(by_id[name]),
