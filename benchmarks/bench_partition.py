@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
-from partition_cluster import PartitionCluster, partition_cluster  # noqa: E402
-from partition_scenarios import (  # noqa: E402
+from partition_cluster import PartitionCluster, partition_cluster
+from partition_scenarios import (
     Figures,
     cut_scenario,
     flapping_scenario,

@@ -12,12 +12,18 @@ from entrypoints.containers import ServiceContainer
 
 log = logging.getLogger("registry-service")
 
-# Three small local RPCs per round; often enough that a newcomer's learner is
-# promoted about a second after it has caught up.
-WATCH_INTERVAL = 1.0
+# A few small local RPCs per round; often enough that a newcomer's learner is
+# promoted soon after it has caught up, and that a healthy member renews its
+# lease (below) several times over.
+WATCH_INTERVAL = 0.5
+# How long a "healthy" verdict holds (QuorumStatus max_age). A partitioned
+# member's reads are marked stale at most this long after its last good check,
+# so within 2 s of the cut; the majority cannot commit anything new sooner
+# than etcd's election timeout (1 s) plus an election anyway.
+HEALTH_LEASE = 1.5
 # While a learner or an unstarted member exists.
 SETTLING_INTERVAL = 0.3
-_HEALTH_TIMEOUT = 2.0
+_HEALTH_TIMEOUT = 2.0  # longer than the lease: a slow check lets it lapse
 
 
 async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> None:

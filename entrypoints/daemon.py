@@ -25,7 +25,7 @@ from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from domain.wire import Operation
-from entrypoints.cluster_watch import watch_cluster
+from entrypoints.cluster_watch import HEALTH_LEASE, watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
 from entrypoints.settings import DaemonSettings
@@ -54,6 +54,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             "etcd_client_url": settings.etcd.client_url,
             "etcd_timeout": settings.etcd_timeout,
             "request_timeout": settings.request_timeout,
+            "health_lease": HEALTH_LEASE,
         }
     )
     metrics = container.metrics()

@@ -45,7 +45,9 @@ def require_tools() -> None:
     """A missing tool is a failure with a hint, not a skip."""
     for tool in ("ip", "iptables"):
         if sh("sh", "-c", f"command -v {tool}", check=False).returncode != 0:
-            raise RuntimeError(f"{tool} not found: run scripts/setup.sh (installs iproute2, iptables)")
+            raise RuntimeError(
+                f"{tool} not found: run scripts/setup.sh (it installs iproute2 and iptables)"
+            )
 
 
 @dataclass

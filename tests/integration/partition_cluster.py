@@ -169,7 +169,9 @@ class PartitionCluster:
 
     # --- looking at etcd from inside a namespace -------------------------------------
 
-    def etcdctl(self, node: Node, *args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
+    def etcdctl(
+        self, node: Node, *args: str, timeout: float = 10
+    ) -> subprocess.CompletedProcess[str]:
         return node.run("etcdctl", "--endpoints", f"http://{node.ip}:2379",
                         "--dial-timeout=2s", "--command-timeout=3s", *args,
                         check=False, timeout=timeout)

@@ -335,6 +335,22 @@ def test_a_failed_write_marks_quorum_lost_until_a_later_check_says_healthy():
     assert quorum.lost
 
 
+def test_healthy_is_a_lease_that_lapses_unless_a_later_check_renews_it():
+    now = [100.0]
+    quorum = QuorumStatus(clock=lambda: now[0], max_age=1.5)
+    assert not quorum.lost  # nothing confirmed yet: no lease to lapse
+    quorum.report(healthy=True, checked_at=quorum.now())
+    now[0] += 1.4
+    assert not quorum.lost
+    now[0] += 0.2  # a cut-off member's checks never complete: no renewal
+    assert quorum.lost
+    quorum.report(healthy=True, checked_at=quorum.now())
+    assert not quorum.lost
+    quorum.report(healthy=True, checked_at=quorum.now() - 10)  # an old round cannot shorten it
+    now[0] += 1.0
+    assert not quorum.lost
+
+
 async def test_handler_marks_reads_stale_right_after_a_write_failed_for_want_of_storage():
     from adapters.memory.metrics import RecordingMetrics
     from adapters.memory.repository import InMemoryClusterMembership, InMemoryServiceRepository
