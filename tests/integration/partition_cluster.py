@@ -137,6 +137,8 @@ class PartitionCluster:
     root: Path
     procs: list[NetnsRegistryProcess] = field(default_factory=list)
     probes: list[Probe] = field(default_factory=list)
+    # A second client per instance, for a request made while the first one waits.
+    second_probes: list[Probe] = field(default_factory=list)
 
     @property
     def nodes(self) -> list[Node]:
@@ -160,9 +162,10 @@ class PartitionCluster:
             proc.start(timeout=120)
             self.procs.append(proc)
         self.probes = [Probe(node, self.procs[node.index].addrs[0]) for node in self.nodes]
+        self.second_probes = [Probe(n, self.procs[n.index].addrs[0]) for n in self.nodes]
 
     def stop(self) -> None:
-        for probe in self.probes:
+        for probe in self.probes + self.second_probes:
             probe.close()
         for proc in self.procs:
             proc.stop()
