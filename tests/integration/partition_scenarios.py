@@ -32,6 +32,7 @@ class Figures:
     # those to reads begun later than STALE_READ_WITHIN after the cut (promised: 0).
     unmarked_stale_reads: int = 0
     unmarked_stale_reads_late: int = 0
+    stale_answers: int = 0  # reads through the cut-off or slow member marked stale
     minority_write_s: float | None = None
     minority_write_error: str | None = None
     catch_up_s: float | None = None
@@ -42,13 +43,20 @@ class Figures:
     replicas_agree: bool = False
     write_s: list[float] = field(default_factory=list)
     read_s: list[float] = field(default_factory=list)
+    # registry-cli in the cut-off namespace, bootstrapping to the cut-off instance
+    cli_healthy_s: float | None = None  # the same get before the cut
+    cli_read_s: float | None = None
+    cli_read: tuple[int, str] | None = None  # exit code, stderr
+    cli_write_s: float | None = None
+    cli_write: tuple[int, str] | None = None
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"scenario": self.scenario}
         for key in ("majority_resume_s", "minority_first_stale_s", "minority_write_s",
                     "minority_write_error", "catch_up_s", "acknowledged", "failed", "lost",
                     "failed_but_applied", "unmarked_stale_reads", "unmarked_stale_reads_late",
-                    "replicas_agree"):
+                    "stale_answers", "replicas_agree", "cli_healthy_s", "cli_read_s",
+                    "cli_write_s"):
             value = getattr(self, key)
             out[key] = round(value, 2) if isinstance(value, float) else value
         for key in ("minority_read_s", "write_s", "read_s"):
@@ -96,6 +104,12 @@ def _read_latest(probe: Probe, writer: SteadyWriter) -> tuple[dict[str, Any], bo
     return answer, missed
 
 
+def _count(figures: Figures, answer: dict[str, Any], missed: bool, cut: float) -> None:
+    figures.unmarked_stale_reads += missed
+    figures.unmarked_stale_reads_late += missed and answer["started"] - cut > STALE_READ_WITHIN
+    figures.stale_answers += answer["stale"]
+
+
 def _catch_up(probe: Probe, writer: SteadyWriter, healed: float) -> float | None:
     """Seconds from the heal until ``probe``'s instance answers the latest write, fresh."""
     while time.monotonic() - healed < 30:
@@ -125,9 +139,7 @@ def cut_scenario(cluster: PartitionCluster, victim: Node, scenario: str,
         writing.start()
         while time.monotonic() - cut < hold:
             answer, missed = _read_latest(minority, writer)
-            figures.unmarked_stale_reads += missed
-            figures.unmarked_stale_reads_late += missed and (
-                answer["started"] - cut > STALE_READ_WITHIN)
+            _count(figures, answer, missed, cut)
             figures.minority_read_s.append(answer["seconds"])
             if answer["stale"] and figures.minority_first_stale_s is None:
                 figures.minority_first_stale_s = answer["ended"] - cut
@@ -188,7 +200,7 @@ def slow_link_scenario(cluster: PartitionCluster, victim: Node, scenario: str = 
             while time.monotonic() - started < duration:
                 if writer.last_acknowledged() is not None:
                     answer, missed = _read_latest(probe, writer)
-                    figures.unmarked_stale_reads += missed
+                    _count(figures, answer, missed, started)
                     if answer["ok"]:
                         figures.read_s.append(answer["seconds"])
                 time.sleep(0.2)
@@ -196,4 +208,29 @@ def slow_link_scenario(cluster: PartitionCluster, victim: Node, scenario: str = 
         cluster.lab.unslow(victim)
     figures.write_s = [w.ended - w.started for w in writer.writes if w.ok]
     _check_replicas(cluster, writer, figures)
+    return figures
+
+
+def minority_client_scenario(cluster: PartitionCluster, victim: Node,
+                             scenario: str = "minority-client") -> Figures:
+    """registry-cli get and delete from inside the cut-off namespace, bootstrapping to it."""
+    cluster.wait_all_healthy()
+    figures = Figures(scenario)
+    name = f"{scenario}-x"
+    assert cluster.probes[victim.index].put(name, 1)["ok"]
+    result, figures.cli_healthy_s = cluster.cli(victim, victim, "get", name)
+    assert result.returncode == 0, f"registry-cli get before the cut: {result.stderr}"
+    cluster.lab.cut(victim)
+    try:
+        # Once the instance knows: the client side is under test here, not detection.
+        deadline = time.monotonic() + 10
+        while not cluster.probes[victim.index].get(name)["stale"]:
+            assert time.monotonic() < deadline, "the cut-off instance never marked reads stale"
+            time.sleep(0.2)
+        result, figures.cli_read_s = cluster.cli(victim, victim, "get", name)
+        figures.cli_read = (result.returncode, result.stderr.strip())
+        result, figures.cli_write_s = cluster.cli(victim, victim, "delete", name)
+        figures.cli_write = (result.returncode, result.stderr.strip())
+    finally:
+        cluster.lab.heal(victim)
     return figures
