@@ -5,9 +5,11 @@ Uses the harness of tests/integration (netns_fixtures, partition_cluster,
 partition_scenarios). Per scenario it prints: time until majority writes resume
 after the cut, the minority's read and write answer times (as the server
 answers them: the probe client asks its instance directly), catch-up time after
-the heal, acknowledged / failed / lost writes, and for the flapping and slow
-links the p50/p99 of write and read times. The baseline is the same cluster's
-healthy write and read times, measured first in the same run.
+the heal, acknowledged / failed / lost writes, for the flapping and slow links
+the p50/p99 of write and read times, and for a registry-cli inside the cut-off
+namespace its get and delete times (with discovery, as a user runs it). The
+baseline is the same cluster's healthy write and read times, measured first in
+the same run.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from partition_scenarios import (
     Figures,
     cut_scenario,
     flapping_scenario,
+    minority_client_scenario,
     percentile,
     slow_link_scenario,
 )
 
-SCENARIOS = ("leader-cut", "follower-cut", "flapping", "slow-link")
+SCENARIOS = ("leader-cut", "follower-cut", "minority-client", "flapping", "slow-link")
 
 
 def baseline(cluster: PartitionCluster, count: int = 100) -> dict[str, float]:
@@ -47,6 +50,8 @@ def run(cluster: PartitionCluster, name: str) -> Figures:
         return cut_scenario(cluster, cluster.leader(), name)
     if name == "follower-cut":
         return cut_scenario(cluster, cluster.follower(), name)
+    if name == "minority-client":
+        return minority_client_scenario(cluster, cluster.follower(), name)
     if name == "flapping":
         return flapping_scenario(cluster, cluster.leader(), name)
     return slow_link_scenario(cluster, cluster.follower(), name)

@@ -62,6 +62,7 @@ class Figures:
         for key in ("minority_read_s", "write_s", "read_s"):
             values = getattr(self, key)
             if values:
+                out[key.replace("_s", "") + "_count"] = len(values)
                 out[key.replace("_s", "") + "_p50_s"] = round(percentile(values, 50), 3)
                 out[key.replace("_s", "") + "_p99_s"] = round(percentile(values, 99), 3)
                 out[key.replace("_s", "") + "_max_s"] = round(max(values), 3)
@@ -231,6 +232,7 @@ def minority_client_scenario(cluster: PartitionCluster, victim: Node,
         figures.cli_read = (result.returncode, result.stderr.strip())
         result, figures.cli_write_s = cluster.cli(victim, victim, "delete", name)
         figures.cli_write = (result.returncode, result.stderr.strip())
+        figures.minority_write_error = f"exit {result.returncode}"
     finally:
         cluster.lab.heal(victim)
     return figures
