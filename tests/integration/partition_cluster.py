@@ -191,16 +191,20 @@ class PartitionCluster:
     def healthy(self, node: Node) -> bool:
         return self.etcdctl(node, "endpoint", "health").returncode == 0
 
-    def leader(self) -> Node:
-        for node in self.nodes:
-            result = self.etcdctl(node, "endpoint", "status", "-w", "json")
-            if result.returncode != 0:
-                continue
-            [status] = json.loads(result.stdout)
-            header = status["Status"]["header"]
-            if status["Status"]["leader"] == header["member_id"]:
-                return node
-        raise AssertionError("no etcd leader among the members")
+    def leader(self, within: float = 30) -> Node:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for node in self.nodes:
+                result = self.etcdctl(node, "endpoint", "status", "-w", "json")
+                if result.returncode != 0:
+                    continue
+                [status] = json.loads(result.stdout)
+                # (protobuf's JSON leaves out zero values: no "leader" while there is none)
+                leader = status["Status"].get("leader")
+                if leader and leader == status["Status"]["header"]["member_id"]:
+                    return node
+            time.sleep(0.3)
+        raise AssertionError(f"no etcd leader among the members within {within} s")
 
     def follower(self) -> Node:
         leader = self.leader()

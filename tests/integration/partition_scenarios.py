@@ -235,4 +235,5 @@ def minority_client_scenario(cluster: PartitionCluster, victim: Node,
         figures.minority_write_error = f"exit {result.returncode}"
     finally:
         cluster.lab.heal(victim)
+    cluster.wait_all_healthy()
     return figures
