@@ -32,6 +32,7 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
     while True:
         settling = False
         checked_at = quorum.now()
+        round_started = trio.current_time()
         try:
             status = await membership.status(require_leader=False)
         except StorageUnavailable as exc:
@@ -59,7 +60,10 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
                 log.warning("etcd cluster unhealthy: no quorum or member down; writes fail, "
                             "reads are answered from this member's copy, marked stale")
             was_healthy = healthy
-        await trio.sleep(SETTLING_INTERVAL if settling else WATCH_INTERVAL)
+        # Rounds start at a steady pace: a slow check (a slow link to the leader)
+        # must not also delay the next one, or the lease lapses on a healthy member.
+        pause = SETTLING_INTERVAL if settling else WATCH_INTERVAL
+        await trio.sleep_until(round_started + pause)
 
 
 async def _tend(janitor: MemberJanitor) -> bool:
