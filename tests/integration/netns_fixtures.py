@@ -28,6 +28,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 PREFIX = "rgpart"
 SUBNET = "10.77.0"
 _QUEUE = 1  # NFQUEUE numbers are per namespace
@@ -182,12 +184,9 @@ def sweep_stale() -> list[str]:
 
 def _pid_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager
