@@ -36,8 +36,9 @@ _QUEUE = 1  # NFQUEUE numbers are per namespace
 _LINK_DELAY = Path(__file__).with_name("link_delay.py")
 
 
-def sh(*argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+def sh(*argv: str, check: bool = True, timeout: float = 30,
+       cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: exit {result.returncode}: {result.stderr.strip()}")
     return result
@@ -65,9 +66,9 @@ class Node:
     def argv(self, *argv: str) -> list[str]:
         return ["ip", "netns", "exec", self.netns, *argv]
 
-    def run(self, *argv: str, check: bool = True,
-            timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return sh(*self.argv(*argv), check=check, timeout=timeout)
+    def run(self, *argv: str, check: bool = True, timeout: float = 30,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return sh(*self.argv(*argv), check=check, timeout=timeout, cwd=cwd)
 
 
 @dataclass

@@ -175,9 +175,14 @@ class PartitionCluster:
     def etcdctl(
         self, node: Node, *args: str, timeout: float = 10
     ) -> subprocess.CompletedProcess[str]:
-        return node.run("etcdctl", "--endpoints", f"http://{node.ip}:2379",
+        # A member whose clients use a unix socket in its data dir is asked there.
+        data_dir = self.procs[node.index].data_dir
+        socket_name = "client.sock:2379"
+        unix = (data_dir / socket_name).exists()
+        endpoint = f"unix://{socket_name}" if unix else f"http://{node.ip}:2379"
+        return node.run("etcdctl", "--endpoints", endpoint,
                         "--dial-timeout=2s", "--command-timeout=3s", *args,
-                        check=False, timeout=timeout)
+                        check=False, timeout=timeout, cwd=data_dir if unix else None)
 
     def local_entries(self, node: Node) -> dict[str, str]:
         """Everything this member holds in its own copy (serializable read)."""
