@@ -46,10 +46,11 @@ def sh(*argv: str, check: bool = True, timeout: float = 30,
 
 def require_tools() -> None:
     """A missing tool is a failure with a hint, not a skip."""
-    for tool in ("ip", "iptables"):
+    for tool in ("ip", "iptables", "etcdctl"):
         if sh("sh", "-c", f"command -v {tool}", check=False).returncode != 0:
             raise RuntimeError(
-                f"{tool} not found: run scripts/setup.sh (it installs iproute2 and iptables)"
+                f"{tool} not found: run scripts/setup.sh "
+                "(it installs iproute2, iptables, etcd-client)"
             )
 
 
