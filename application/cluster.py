@@ -202,11 +202,6 @@ class TendResult:
     promoted: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
-    @property
-    def settling(self) -> bool:
-        """A learner or an unstarted member remains: look again soon."""
-        return any(m.is_learner or not m.started for m in self.members)
-
 
 class MemberJanitor:
     """Promotes learners that have started; removes members that never start.

@@ -13,16 +13,14 @@ from entrypoints.containers import ServiceContainer
 log = logging.getLogger("registry-service")
 
 # A few small local RPCs per round; often enough that a newcomer's learner is
-# promoted soon after it has caught up, and that a healthy member renews its
-# lease (below) several times over.
-WATCH_INTERVAL = 0.5
+# promoted soon after it has caught up (~0.3 s), and that a healthy member
+# renews its lease (below) several times over.
+WATCH_INTERVAL = 0.25
 # How long a "healthy" verdict holds (QuorumStatus max_age). A partitioned
 # member's reads are marked stale at most this long after its last good check,
-# so within 2 s of the cut; the majority cannot commit anything new sooner
-# than etcd's election timeout (1 s) plus an election anyway.
-HEALTH_LEASE = 1.5
-# While a learner or an unstarted member exists.
-SETTLING_INTERVAL = 0.3
+# well within 2 s of the cut; when the leader is cut off, the majority cannot
+# commit anything new sooner than etcd's election timeout (1 s) anyway.
+HEALTH_LEASE = 1.0
 _HEALTH_TIMEOUT = 2.0  # longer than the lease: a slow check lets it lapse
 
 
@@ -30,7 +28,6 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
     metrics, membership, quorum = container.metrics(), container.membership(), container.quorum()
     was_healthy: bool | None = None
     while True:
-        settling = False
         checked_at = quorum.now()
         round_started = trio.current_time()
         try:
@@ -51,7 +48,7 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
             healthy = status.has_leader and await membership.is_healthy(timeout=_HEALTH_TIMEOUT)
             metrics.set_storage_healthy(healthy)
             if healthy:
-                settling = await _tend(janitor)
+                await _tend(janitor)
         quorum.report(healthy=healthy, checked_at=checked_at)
         if healthy != was_healthy:
             if healthy:
@@ -62,13 +59,11 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
             was_healthy = healthy
         # Rounds start at a steady pace: a slow check (a slow link to the leader)
         # must not also delay the next one, or the lease lapses on a healthy member.
-        pause = SETTLING_INTERVAL if settling else WATCH_INTERVAL
-        await trio.sleep_until(round_started + pause)
+        await trio.sleep_until(round_started + WATCH_INTERVAL)
 
 
-async def _tend(janitor: MemberJanitor) -> bool:
+async def _tend(janitor: MemberJanitor) -> None:
     try:
-        return (await janitor.tend()).settling
+        await janitor.tend()
     except Exception as exc:  # the next round tries again
         log.debug("tending cluster members: %s", exc)
-        return False
