@@ -18,7 +18,7 @@ apt_install() {
     fi
 }
 
-apt_install etcd-server etcd-client python3-venv
+apt_install etcd-server etcd-client python3-venv libsodium23
 # The partition tests: network namespaces, veths, a bridge, iptables cuts and NFQUEUE.
 apt_install iproute2 iptables
 # Debian starts a system etcd on 2379 where systemd runs; our daemons run
