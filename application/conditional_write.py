@@ -30,6 +30,9 @@ from domain.watch_wire import (
 )
 from domain.wire import decode, encode
 
+# Metrics count these as the operations they are, whichever protocol version carried them.
+_OPERATION = {GET_REVISION_PROTOCOL: "get", ADD_IF_PROTOCOL: "add", DELETE_IF_PROTOCOL: "delete"}
+
 
 class RevisionRequestHandler:
     """Turns one request's bytes into the answer's bytes; any exception resets the stream."""
@@ -65,13 +68,15 @@ class RevisionRequestHandler:
         except (WriteRefused, InvalidRecord) as exc:
             # Answered, not reset, as the 0.1 writes do; the client tells it from a conflict.
             outcome = "refused"
-            self._metrics.count_refused_write(protocol_id, type(exc).__name__)
+            self._metrics.count_refused_write(_OPERATION[protocol_id], type(exc).__name__)
             return encode(WriteResult(ok=False, revision=0, error=str(exc), refused=True))
         except Exception as exc:
             outcome = type(exc).__name__
             raise
         finally:
-            self._metrics.observe_request(protocol_id, time.perf_counter() - started, outcome)
+            self._metrics.observe_request(
+                _OPERATION[protocol_id], time.perf_counter() - started, outcome
+            )
 
     async def _get(self, request: bytes) -> bytes:
         name = validate_service_name(request.decode("utf-8"))
