@@ -45,7 +45,8 @@ class Libp2pRegistryServer:
         try:
             with trio.fail_after(self._timeout):
                 request = await read_to_end(stream, self._max_request)
-                response = await self._handler.handle(operation, request)
+                # The peer id Noise authenticated: the write policy's only input.
+                response = await self._handler.handle(operation, request, str(peer))
                 await stream.write(response)
                 await stream.close()
         except Exception as exc:  # one bad request must never take the daemon down

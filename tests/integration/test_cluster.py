@@ -39,6 +39,7 @@ from domain.bootstrap import parse_bootstraps
 from domain.cluster import EtcdEndpoint
 from domain.wire import MemberAddRequest, Operation, encode
 from entrypoints import library
+from entrypoints.local_etcd import local_etcd
 
 INFO = ServiceInfo(content_hash="QmClusterTest", docker_hash="r/x@sha256:00", cpu_req=1)
 # The cluster runs registry-service's default --etcd-timeout.
@@ -162,7 +163,7 @@ def test_a_member_added_but_never_started_is_removed_and_holds_no_quorum(
     async def add_voter() -> list[str]:
         # etcd refuses a member add for a while after the last membership change
         # ("unhealthy cluster"): retry, but keep every refusal to show if all fail.
-        membership = EtcdClusterMembership(first.endpoint.client_url)
+        membership = EtcdClusterMembership(first.client_url)
         refusals: list[str] = []
         try:
             for _ in range(20):
@@ -352,7 +353,9 @@ def test_snapshot_save_then_restore_into_a_fresh_cluster(cluster: Cluster,
     run(_via, source, use_cases.add_service, "backed-up", INFO)
     snapshot = tmp_path / "registry.snap"
     saved = _service(["snapshot", "save", str(snapshot), "--etcd-ip", source.proc.ip,
-                      "--etcd-client-port", str(source.proc.etcd_client_port)])
+                      "--etcd-client-port", str(source.proc.etcd_client_port),
+                      "--etcd-peer-port", str(source.proc.etcd_peer_port),
+                      "--etcd-data-dir", str(source.proc.data_dir)])
     assert saved.returncode == 0, saved.stderr
     assert snapshot.stat().st_size > 0
     expected = run(local_entries, source)
@@ -371,15 +374,19 @@ def test_snapshot_save_then_restore_into_a_fresh_cluster(cluster: Cluster,
         psk = library.psk_from_passphrase("another network")
         assert library.list_services_blocking(fresh.addrs, psk).keys() == expected.keys()
         library.add_service_blocking(fresh.addrs, psk, "after-restore", INFO)
-        fresh_endpoint = EtcdEndpoint(ip=fresh.ip, client_port=fresh.etcd_client_port,
-                                      peer_port=fresh.etcd_peer_port)
-        assert [m.name for m in run(_members_at, fresh_endpoint)] == [fresh_endpoint.member_name]
+        fresh_etcd = local_etcd(etcd_ip=fresh.ip, etcd_client_port=fresh.etcd_client_port,
+                                etcd_peer_port=fresh.etcd_peer_port, etcd_data_dir=fresh.data_dir)
+        members = run(_members_at, fresh_etcd.client_url)
+        assert [m.name for m in members] == [fresh_etcd.endpoint.member_name]
+        # The restored member's http peer URL was moved to https at its first start.
+        assert members[0].peer_urls == (fresh_etcd.endpoint.peer_url,)
+        assert fresh_etcd.endpoint.peer_url.startswith("https://")
     finally:
         fresh.stop()
 
 
-async def _members_at(endpoint: EtcdEndpoint):  # type: ignore[no-untyped-def]
-    membership = EtcdClusterMembership(endpoint.client_url)
+async def _members_at(client_url: str):  # type: ignore[no-untyped-def]
+    membership = EtcdClusterMembership(client_url)
     try:
         return await membership.list_members()
     finally:
@@ -423,7 +430,7 @@ def test_a_member_removed_while_down_rejoins_when_restarted(cluster: Cluster) ->
     assert second.proc.stop() == 0
 
     async def remove() -> None:
-        membership = EtcdClusterMembership(first.endpoint.client_url)
+        membership = EtcdClusterMembership(first.client_url)
         try:
             for _ in range(20):
                 try:

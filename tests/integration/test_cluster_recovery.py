@@ -34,15 +34,16 @@ def test_a_lost_majority_is_recovered_from_the_survivors_data(tmp_path: Path) ->
         # 1. Save what the survivor holds (its own copy; works without quorum).
         snapshot = tmp_path / "survivor.snap"
         flags = ["--etcd-ip", survivor.proc.ip,
-                 "--etcd-client-port", str(survivor.proc.etcd_client_port)]
-        saved = _service("snapshot", "save", str(snapshot), *flags)
+                 "--etcd-client-port", str(survivor.proc.etcd_client_port),
+                 "--etcd-peer-port", str(survivor.proc.etcd_peer_port)]
+        saved = _service("snapshot", "save", str(snapshot), *flags,
+                         "--etcd-data-dir", str(survivor.proc.data_dir))
         assert saved.returncode == 0, saved.stderr
         # 2. Stop it and move its data dir aside.
         assert survivor.proc.stop() == 0
         survivor.proc.data_dir.rename(survivor.proc.data_dir.with_name("etcd-data.old"))
         # 3. Restore into its data dir: a one-member cluster holding the data.
         restored = _service("snapshot", "restore", str(snapshot), *flags,
-                            "--etcd-peer-port", str(survivor.proc.etcd_peer_port),
                             "--etcd-data-dir", str(survivor.proc.data_dir))
         assert restored.returncode == 0, restored.stderr
         # 4. Start it as before; 5. other instances join with empty data dirs.

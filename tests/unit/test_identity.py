@@ -10,6 +10,7 @@ from adapters.libp2p.identity import (
     KeyAlgorithm,
     decode_key_file,
     encode_key_file,
+    ephemeral_identity,
     generate_private_key,
     load_or_create_identity,
 )
@@ -131,3 +132,13 @@ def test_go_libp2p_ecdsa_keys_and_signatures_read_and_verify(vector: dict[str, s
     assert private.serialize() == go_private
     assert private.get_public_key().serialize() == go_public
     assert public.verify(b"from python", private.sign(b"from python"))
+
+
+def test_hosts_offer_noise_as_their_only_security_transport():
+    # plaintext or secio would let a peer skip authentication, and with it the
+    # peer id the writers list checks
+    from adapters.libp2p.node import NodeSettings, build_host
+
+    host = build_host(NodeSettings(key_pair=ephemeral_identity(), psk=b"k" * 32))
+    upgrader = host.get_network().upgrader  # type: ignore[attr-defined]
+    assert list(upgrader.security_multistream.transports) == ["/noise"]
