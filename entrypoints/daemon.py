@@ -13,7 +13,6 @@ import trio
 from libp2p.abc import IHost
 from libp2p.custom_types import TProtocol
 
-from adapters.etcd.membership import membership_via
 from adapters.etcd.process import EtcdProcess
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
@@ -106,7 +105,9 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
                 _detach(node.host)
-                left = settings.leave and code == EXIT_OK and await _leave(settings, container)
+                left = settings.leave and code == EXIT_OK and await _leave(
+                    settings, container, etcd
+                )
                 await etcd.stop()
                 log.info("etcd stopped")
                 if left:
@@ -143,10 +144,11 @@ async def _until_stopped(etcd: EtcdProcess) -> int:
     return code
 
 
-async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
+async def _leave(settings: DaemonSettings, container: ServiceContainer,
+                 etcd: EtcdProcess) -> bool:
     try:
         remaining = await leave_cluster(
-            container.membership(), settings.etcd.member_name, via=membership_via,
+            container.membership(), settings.etcd.member_name, removed=etcd.was_removed,
             sleep=trio.sleep,
         )
     except Exception as exc:

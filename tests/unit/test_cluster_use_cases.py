@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import msgspec
@@ -195,34 +194,37 @@ async def test_join_gives_up_after_its_timeout() -> None:
 # --- leaving -------------------------------------------------------------------
 
 
-def _via(membership: InMemoryClusterMembership):  # type: ignore[no-untyped-def]
-    """Every member reaches the same in-memory cluster; records whom we asked."""
-    asked: list[str] = []
-
-    def via(member: EtcdMember):  # type: ignore[no-untyped-def]
-        asked.append(member.name)
-        return contextlib.nullcontext(membership)
-
-    return via, asked
+def _never() -> bool:
+    return False
 
 
-async def test_leave_asks_another_member_to_remove_ours() -> None:
-    # Our own member shuts down as it applies its removal, often before it answers.
+async def test_leave_removes_our_member() -> None:
     membership = InMemoryClusterMembership([FIRST, SECOND])
-    via, asked = _via(membership)
-    assert await leave_cluster(membership, "b", via=via, sleep=trio.sleep) == [FIRST]
-    assert asked == ["a"]
+    assert await leave_cluster(membership, "b", removed=_never, sleep=trio.sleep) == [FIRST]
+
+
+async def test_a_lost_answer_to_our_own_removal_is_a_success() -> None:
+    # Our member shuts down as it applies its own removal, often before it answers.
+    class ShutsDownOnRemoval(InMemoryClusterMembership):
+        async def remove_member(self, member_id: int) -> list[EtcdMember]:
+            await super().remove_member(member_id)
+            raise StorageUnavailable("etcd: unreachable (connection refused)")
+
+    clock = Clock()
+    membership = ShutsDownOnRemoval([FIRST, SECOND])
+    removed = await leave_cluster(membership, "b", removed=lambda: membership.members == [FIRST],
+                                  sleep=clock.sleep, clock=clock)
+    assert removed == [FIRST]
+    assert clock.now == 0  # no retry until the timeout
 
 
 async def test_the_only_voting_member_cannot_leave() -> None:
     learner = EtcdMember(name="c", peer_urls=(NEW_URL,), member_id=3, is_learner=True)
     membership = InMemoryClusterMembership([FIRST, learner])
-    via, asked = _via(membership)
     with pytest.raises(LeaveFailed, match="only voting member"):
-        await leave_cluster(membership, "a", via=via, sleep=trio.sleep)
+        await leave_cluster(membership, "a", removed=_never, sleep=trio.sleep)
     with pytest.raises(LeaveFailed, match="not a member"):
-        await leave_cluster(membership, "zz", via=via, sleep=trio.sleep)
-    assert asked == []
+        await leave_cluster(membership, "zz", removed=_never, sleep=trio.sleep)
 
 
 async def test_leave_retries_while_etcd_refuses_for_now() -> None:
@@ -237,14 +239,14 @@ async def test_leave_retries_while_etcd_refuses_for_now() -> None:
 
     clock = Clock()
     membership = Refusing([FIRST, SECOND])
-    via, _ = _via(membership)
-    assert await leave_cluster(membership, "b", via=via, sleep=clock.sleep, clock=clock) == [
-        FIRST
-    ]
+    assert await leave_cluster(
+        membership, "b", removed=_never, sleep=clock.sleep, clock=clock
+    ) == [FIRST]
     membership.refusals = 1000
     membership.members = [FIRST, SECOND]
     with pytest.raises(LeaveFailed, match="unhealthy cluster"):
-        await leave_cluster(membership, "b", via=via, timeout=3, sleep=clock.sleep, clock=clock)
+        await leave_cluster(membership, "b", removed=_never, timeout=3, sleep=clock.sleep,
+                            clock=clock)
 
 
 # --- serving without quorum ---------------------------------------------------------
