@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]
+# The cluster API reached through one given member (its own client URL).
+# Whether our own store member says it has been removed (waiting a little for it).
+RemovalConfirmation = Callable[[], Awaitable[bool]]
 
 
 class EtcdStart(enum.Enum):
@@ -252,7 +255,7 @@ async def leave_cluster(
     membership: ClusterMembership,
     own_name: str,
     *,
-    removed: Callable[[], bool],
+    confirm_removed: RemovalConfirmation,
     timeout: float = 20.0,
     retry_interval: float = 1.0,
     sleep: Sleep,
@@ -260,16 +263,17 @@ async def leave_cluster(
 ) -> list[EtcdMember]:
     """Remove our own member for good; returns the members that remain.
 
-    ``removed`` tells whether our member has said it was removed: a member that
-    applies its own removal shuts down at once, often before its answer is out, and
-    that lost answer is a success, not a reason to retry until the timeout.
+    Only our own member can be asked (the others take clients on unix sockets on
+    their own hosts). It shuts down as it applies its own removal, often before
+    its answer is out, so a lost answer counts as done when ``confirm_removed``
+    says so (etcd's own word).
     """
     members = await membership.list_members()
     me = next((m for m in members if m.name == own_name), None)
     if me is None:
         raise LeaveFailed(f"{own_name} is not a member of the cluster (any more)")
-    remaining = [m for m in members if m is not me]
-    if not any(m.started and not m.is_learner for m in remaining):
+    others = [m for m in members if m is not me and m.started and not m.is_learner]
+    if not others:
         raise LeaveFailed(
             f"{own_name} is the cluster's only voting member; save a snapshot instead "
             "(registry-service snapshot save FILE) and stop it"
@@ -279,13 +283,10 @@ async def leave_cluster(
         try:
             return await membership.remove_member(me.member_id)
         except StorageUnavailable as exc:
-            if removed():
-                return remaining
-            # etcd refuses for 5 s after a member (re)connects; quorum may return.
-            if clock() + retry_interval > deadline:
-                raise LeaveFailed(
-                    f"could not remove {own_name} within {timeout:g} s: {exc}"
-                ) from exc
-            await sleep(retry_interval)
-            if removed():  # the answer was lost, the removal was not
-                return remaining
+            if await confirm_removed():
+                return [m for m in members if m is not me]
+            problem = exc
+        # etcd refuses for 5 s after a member (re)connects; quorum may return.
+        if clock() + retry_interval > deadline:
+            raise LeaveFailed(f"could not remove {own_name} within {timeout:g} s: {problem}")
+        await sleep(retry_interval)

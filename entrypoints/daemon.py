@@ -105,9 +105,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
                 _detach(node.host)
-                left = settings.leave and code == EXIT_OK and await _leave(
-                    settings, container, etcd
-                )
+                left = (settings.leave and code == EXIT_OK
+                        and await _leave(settings, container, etcd))
                 await etcd.stop()
                 log.info("etcd stopped")
                 if left:
@@ -144,12 +143,11 @@ async def _until_stopped(etcd: EtcdProcess) -> int:
     return code
 
 
-async def _leave(settings: DaemonSettings, container: ServiceContainer,
-                 etcd: EtcdProcess) -> bool:
+async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: EtcdProcess) -> bool:
     try:
         remaining = await leave_cluster(
-            container.membership(), settings.etcd.member_name, removed=etcd.was_removed,
-            sleep=trio.sleep,
+            container.membership(), settings.etcd.member_name,
+            confirm_removed=etcd.wait_removed, sleep=trio.sleep,
         )
     except Exception as exc:
         log.error("--leave: could not remove this member (%s); it stays in the cluster", exc)

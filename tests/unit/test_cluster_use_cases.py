@@ -194,37 +194,48 @@ async def test_join_gives_up_after_its_timeout() -> None:
 # --- leaving -------------------------------------------------------------------
 
 
-def _never() -> bool:
-    return False
+def _confirmation(answer: bool):  # type: ignore[no-untyped-def]
+    """A RemovalConfirmation that answers ``answer`` and counts the questions."""
+    asked: list[int] = []
+
+    async def confirm_removed() -> bool:
+        asked.append(1)
+        return answer
+
+    return confirm_removed, asked
 
 
 async def test_leave_removes_our_member() -> None:
     membership = InMemoryClusterMembership([FIRST, SECOND])
-    assert await leave_cluster(membership, "b", removed=_never, sleep=trio.sleep) == [FIRST]
+    confirm, asked = _confirmation(False)
+    assert await leave_cluster(membership, "b", confirm_removed=confirm,
+                               sleep=trio.sleep) == [FIRST]
+    assert asked == []  # the answer came: no need to ask
 
 
-async def test_a_lost_answer_to_our_own_removal_is_a_success() -> None:
-    # Our member shuts down as it applies its own removal, often before it answers.
-    class ShutsDownOnRemoval(InMemoryClusterMembership):
+async def test_a_lost_answer_counts_when_our_member_says_it_was_removed() -> None:
+    # Our own member shuts down as it applies its removal, often before it answers.
+    class ShutsDown(InMemoryClusterMembership):
         async def remove_member(self, member_id: int) -> list[EtcdMember]:
             await super().remove_member(member_id)
-            raise StorageUnavailable("etcd: unreachable (connection refused)")
+            raise StorageUnavailable("etcd at unix:/x: connection closed")
 
-    clock = Clock()
-    membership = ShutsDownOnRemoval([FIRST, SECOND])
-    removed = await leave_cluster(membership, "b", removed=lambda: membership.members == [FIRST],
-                                  sleep=clock.sleep, clock=clock)
-    assert removed == [FIRST]
-    assert clock.now == 0  # no retry until the timeout
+    confirm, asked = _confirmation(True)
+    membership = ShutsDown([FIRST, SECOND])
+    assert await leave_cluster(membership, "b", confirm_removed=confirm,
+                               sleep=trio.sleep) == [FIRST]
+    assert asked == [1]
 
 
 async def test_the_only_voting_member_cannot_leave() -> None:
     learner = EtcdMember(name="c", peer_urls=(NEW_URL,), member_id=3, is_learner=True)
     membership = InMemoryClusterMembership([FIRST, learner])
+    confirm, asked = _confirmation(True)
     with pytest.raises(LeaveFailed, match="only voting member"):
-        await leave_cluster(membership, "a", removed=_never, sleep=trio.sleep)
+        await leave_cluster(membership, "a", confirm_removed=confirm, sleep=trio.sleep)
     with pytest.raises(LeaveFailed, match="not a member"):
-        await leave_cluster(membership, "zz", removed=_never, sleep=trio.sleep)
+        await leave_cluster(membership, "zz", confirm_removed=confirm, sleep=trio.sleep)
+    assert asked == []
 
 
 async def test_leave_retries_while_etcd_refuses_for_now() -> None:
@@ -239,14 +250,14 @@ async def test_leave_retries_while_etcd_refuses_for_now() -> None:
 
     clock = Clock()
     membership = Refusing([FIRST, SECOND])
-    assert await leave_cluster(
-        membership, "b", removed=_never, sleep=clock.sleep, clock=clock
-    ) == [FIRST]
+    confirm, _ = _confirmation(False)
+    assert await leave_cluster(membership, "b", confirm_removed=confirm, sleep=clock.sleep,
+                               clock=clock) == [FIRST]
     membership.refusals = 1000
     membership.members = [FIRST, SECOND]
     with pytest.raises(LeaveFailed, match="unhealthy cluster"):
-        await leave_cluster(membership, "b", removed=_never, timeout=3, sleep=clock.sleep,
-                            clock=clock)
+        await leave_cluster(membership, "b", confirm_removed=confirm, timeout=3,
+                            sleep=clock.sleep, clock=clock)
 
 
 # --- serving without quorum ---------------------------------------------------------
