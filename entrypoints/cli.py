@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 import warnings
@@ -11,11 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import trio
 from cyclopts import App, Parameter
 
-from entrypoints import library
-from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+from entrypoints.broken_pipe import exit_quietly_on_broken_pipe
 from entrypoints.flags import (
     BOOTSTRAP_HELP,
     PSK_FILE_HELP,
@@ -24,7 +21,12 @@ from entrypoints.flags import (
     resolve_bootstraps,
     resolve_psk,
 )
-from entrypoints.output import human_list, human_record, json_text
+
+INSTANCE_HELP = (
+    "Ask only this registry-service instance, for diagnosis: its peer id, or its multiaddr "
+    "ending in /p2p/<peer id> (then no --bootstrap is needed). Without it, requests go to a "
+    "random live instance."
+)
 
 app = App(
     name="registry-cli",
@@ -42,6 +44,7 @@ class GlobalOptions:
     psk: bytes | None
     json: bool
     keyfile: str | None = None
+    instance: str | None = None
 
     def resolved_bootstraps(self) -> list[str]:
         return [str(b) for b in resolve_bootstraps(self.bootstraps)]
@@ -58,9 +61,16 @@ KEYFILE_HELP = (
 )
 
 
-def _run(options: GlobalOptions, operation: Callable[..., Any], *args: Any) -> Any:
+def _run(options: GlobalOptions, operation_name: str, *args: Any) -> Any:
+    # Imported here, not at the top: --help, --version and hash must start without
+    # trio's networking or py-libp2p (tests/unit/test_cold_start_imports.py).
+    import trio
+
+    from entrypoints import library
+
     call = functools.partial(
-        operation, options.resolved_bootstraps(), options.psk, *args, keyfile=options.keyfile
+        getattr(library, operation_name), options.resolved_bootstraps(), options.psk, *args,
+        keyfile=options.keyfile, instance=options.instance,
     )
     return trio.run(call)
 
@@ -74,7 +84,9 @@ def get(service_name: str, /, *, options: _Options) -> int:
     service_name
         Name of the microservice to look up.
     """
-    info = _run(options, library.get_service, service_name)
+    from entrypoints.output import human_record, json_text
+
+    info = _run(options, "get_service", service_name)
     print(json_text(info) if options.json else human_record(service_name, info))
     return 0
 
@@ -82,7 +94,9 @@ def get(service_name: str, /, *, options: _Options) -> int:
 @app.command(name="list")
 def list_(*, options: _Options) -> int:
     """List all microservices and information stored by the registry-service."""
-    entries = _run(options, library.list_services)
+    from entrypoints.output import human_list, json_text
+
+    entries = _run(options, "list_services")
     print(json_text(entries) if options.json else human_list(entries))
     return 0
 
@@ -96,7 +110,9 @@ def delete(service_name: str, /, *, options: _Options) -> int:
     service_name
         Name of the microservice to delete.
     """
-    text = _run(options, library.delete_service, service_name)
+    from entrypoints.output import json_text
+
+    text = _run(options, "delete_service", service_name)
     print(json_text({"Name": service_name, "Deleted": True, "Response": text})
           if options.json else text)
     return 0
@@ -160,7 +176,11 @@ def id_(
 
 
 # Imported only when used: it brings the Docker SDK along.
-app.command("entrypoints.cli_add:add_command", name="add")
+app.command(
+    "entrypoints.cli_add:add_command",
+    name="add",
+    help="Build a Docker image for a microservice, push it and add it to the registry.",
+)
 
 
 @app.meta.default
@@ -171,7 +191,9 @@ def _launcher(
     psk_file: Annotated[str | None, Parameter(help=PSK_FILE_HELP)] = None,
     keyfile: Annotated[str | None, Parameter(help=KEYFILE_HELP)] = None,
     json: Annotated[bool, Parameter(help="Print JSON for scripts.", negative="")] = False,
+    instance: Annotated[str | None, Parameter(help=INSTANCE_HELP)] = None,
 ) -> int:
+    _quiet_libraries()  # here, not in main(): --help and --version need no logging set-up
     command, bound, wanted = app.parse_args(tokens)
     options = GlobalOptions(
         bootstraps=list(bootstrap or []),
@@ -180,6 +202,7 @@ def _launcher(
         psk=resolve_psk(psk, psk_file) if {"options", "psk"} & set(wanted) else None,
         json=json,
         keyfile=keyfile or os.environ.get("REGISTRY_CLI_KEYFILE") or None,
+        instance=instance,
     )
     injected = {name: _injected(name, options) for name in wanted}
     result = command(*bound.args, **bound.kwargs, **injected)
@@ -198,17 +221,25 @@ def _injected(name: str, options: GlobalOptions) -> object:
     return values[name]()
 
 
-_GLOBAL_FLAGS = ("bootstrap", "psk", "psk-file", "keyfile", "json")
+_GLOBAL_FLAGS = ("bootstrap", "psk", "psk-file", "keyfile", "json", "instance")
 _ADD_FLAGS = ("dir", "custom-proxy", "proxy-version", "proxy-cmd", "no-add",
               "use-existing-image", "content-id")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _quiet_libraries()
     args = go_style_flags(sys.argv[1:] if argv is None else argv, _GLOBAL_FLAGS + _ADD_FLAGS)
     try:
         code = app.meta(args, result_action="return_value")
-    except EXPECTED_ERRORS as exc:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return exit_quietly_on_broken_pipe()
+    except Exception as exc:
+        # Imported on failure only: the error types bring the domain along, which
+        # --help and hash need not load.
+        from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+
+        if not isinstance(exc, EXPECTED_ERRORS):
+            raise
         print(f"registry-cli: {explain(exc)}", file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
@@ -222,12 +253,14 @@ def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
 
 
 def _quiet_libraries() -> None:
+    import logging
+
+    from entrypoints.log_levels import quiet_libp2p, requested_level
+
     warnings.showwarning = _show_warning
-    # py-libp2p logs each failed dial attempt; we report the outcome ourselves.
-    level = os.environ.get("REGISTRY_LOG_LEVEL", "").upper()
+    level = requested_level()
     logging.basicConfig(level=level or logging.WARNING, format="%(name)s: %(message)s")
-    if not level:
-        logging.getLogger("libp2p").setLevel(logging.CRITICAL)
+    quiet_libp2p()  # py-libp2p logs each failed dial; we report the outcome ourselves
 
 
 def run() -> None:
@@ -237,8 +270,16 @@ def run() -> None:
     cold `registry-cli get`; the CLI writes nothing but stdout and stderr, which
     are flushed first.
     """
+    # A whole short-lived process: py-libp2p's QUIC, TLS, relay and DNS parts, which a
+    # client never runs, are stood in for (~3/4 of its import time).
+    from adapters.libp2p.lean_import import activate
+
+    activate()
     code = main()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = exit_quietly_on_broken_pipe()
     sys.stderr.flush()
     os._exit(code)
 

@@ -13,8 +13,10 @@ from adapters.files.writers_file import WritersFile
 from adapters.libp2p.registry_server import Libp2pRegistryServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
 from application.cluster import QuorumStatus
+from application.member_add_answer import MemberAddWithReason
 from application.server import RegistryRequestHandler
 from application.write_policy import WritePolicy
+from domain.member_add_answer import MEMBER_ADD_WITH_REASON
 
 
 def _writers_file(path: str | None) -> WritersFile | None:
@@ -53,6 +55,10 @@ class ServiceContainer(containers.DeclarativeContainer):
         RegistryRequestHandler, repository=repository, membership=membership, metrics=metrics,
         local_reads=local_reads, quorum=quorum, write_policy=write_policy,
     )
+    member_add_with_reason = providers.Singleton(
+        MemberAddWithReason, membership=membership, metrics=metrics
+    )
     server = providers.Singleton(
-        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout
+        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout,
+        extra=providers.Dict({MEMBER_ADD_WITH_REASON: member_add_with_reason.provided.handle}),
     )

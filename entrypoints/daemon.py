@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from libp2p.abc import IHost
-from libp2p.custom_types import TProtocol
+from libp2p.crypto.keys import KeyPair
 
 from adapters.etcd.process import EtcdProcess
+from adapters.etcd.process_args import holds_member
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
+from adapters.libp2p.identity_conflict import peer_id_in_use_at
+from adapters.libp2p.key_file_location import choose_key_file
 from adapters.libp2p.node import (
     Libp2pNode,
     NodeSettings,
@@ -26,7 +28,6 @@ from adapters.libp2p.node import (
 from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
 from domain.rendezvous import REGISTRY_RENDEZVOUS
-from domain.wire import Operation
 from entrypoints.cluster_watch import watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
@@ -42,11 +43,29 @@ _ETCD_POLL = 0.2
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _identity(settings: DaemonSettings):  # type: ignore[no-untyped-def]
+def _identity(settings: DaemonSettings) -> tuple[KeyPair, Path | None]:
+    """The key pair, and the file it came from (None: --ephemeral)."""
     algo = KeyAlgorithm.parse(settings.algo)
     if settings.ephemeral:
-        return ephemeral_identity(algo, settings.bits)
-    return load_or_create_identity(settings.keyfile, algo, settings.bits)
+        return ephemeral_identity(algo, settings.bits), None
+    path = choose_key_file(
+        settings.keyfile, settings.etcd_data_dir, ran_before=holds_member(settings.etcd_data_dir)
+    )
+    return load_or_create_identity(str(path), algo, settings.bits), path
+
+
+async def _refuse_a_peer_id_in_use(
+    node: Libp2pNode, bootstraps: Sequence[BootstrapAddress], key_file: Path | None
+) -> None:
+    taken = await peer_id_in_use_at(node, bootstraps)
+    if taken is None:
+        return
+    raise StartupError(
+        f"peer id {node.peer_id} is already in use by the registry-service at {taken}: every "
+        f"instance needs a key of its own, and this one read {key_file}. Fix: give this "
+        "instance a --keyfile of its own (a missing file is created), or leave --keyfile out "
+        "so that it uses <etcd data dir>.key"
+    )
 
 
 async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
@@ -68,11 +87,13 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
 
+    key_pair, key_file = _identity(settings)
     node_settings = NodeSettings(
-        key_pair=_identity(settings), psk=settings.psk, listen=settings.listen, dht_server=True
+        key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True
     )
     bootstraps = [] if settings.local else settings.bootstraps
     async with running_node(node_settings) as node:
+        await _refuse_a_peer_id_in_use(node, bootstraps, key_file)
         if bootstraps:
             failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
             for address, exc in failures.items():
@@ -104,7 +125,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             with trio.CancelScope(shield=True):
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
-                _detach(node.host)
+                container.server().detach(node.host)
                 left = (settings.leave and code == EXIT_OK
                         and await _leave(settings, container, etcd))
                 await etcd.stop()
@@ -154,14 +175,6 @@ async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: Et
         return False
     log.info("left the etcd cluster; %d members remain", len(remaining))
     return True
-
-
-def _detach(host: IHost) -> None:
-    for operation in Operation:
-        try:
-            host.remove_stream_handler(TProtocol(operation.protocol_id))
-        except Exception as exc:  # never let this stop etcd from being stopped
-            log.debug("removing the %s handler: %r", operation.protocol_id, exc)
 
 
 async def _advertise_forever(node: Libp2pNode, interval: float) -> None:

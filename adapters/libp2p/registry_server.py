@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 
 import trio
 from libp2p.abc import IHost, INetStream
@@ -14,6 +15,9 @@ from application.server import RegistryRequestHandler
 from domain.wire import MAX_REQUEST_BYTES, Operation
 
 log = logging.getLogger(__name__)
+
+# (request, the peer id the transport authenticated) -> answer
+Handle = Callable[[bytes, str], Awaitable[bytes]]
 
 
 class Libp2pRegistryServer:
@@ -29,24 +33,38 @@ class Libp2pRegistryServer:
         *,
         request_timeout: float = 10.0,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        extra: Mapping[str, Handle] | None = None,
     ) -> None:
         self._handler = handler
         self._timeout = request_timeout
         self._max_request = max_request_bytes
+        # Our own protocols beside the original five: protocol id -> handler.
+        self._handles: dict[str, Handle] = {
+            op.protocol_id: functools.partial(handler.handle, op) for op in Operation
+        }
+        self._handles.update(extra or {})
 
     def attach(self, host: IHost) -> None:
-        for operation in Operation:
+        for protocol_id, handle in self._handles.items():
             host.set_stream_handler(
-                TProtocol(operation.protocol_id), functools.partial(self._serve, operation)
+                TProtocol(protocol_id), functools.partial(self._serve, protocol_id, handle)
             )
 
-    async def _serve(self, operation: Operation, stream: INetStream) -> None:
+    def detach(self, host: IHost) -> None:
+        """Stop taking requests (clients then go to another instance)."""
+        for protocol_id in self._handles:
+            try:
+                host.remove_stream_handler(TProtocol(protocol_id))
+            except Exception as exc:  # never let this stop the shutdown
+                log.debug("removing the %s handler: %r", protocol_id, exc)
+
+    async def _serve(self, operation: str, handle: Handle, stream: INetStream) -> None:
         peer = stream.muxed_conn.peer_id
         try:
             with trio.fail_after(self._timeout):
                 request = await read_to_end(stream, self._max_request)
                 # The peer id Noise authenticated: the write policy's only input.
-                response = await self._handler.handle(operation, request, str(peer))
+                response = await handle(request, str(peer))
                 await stream.write(response)
                 await stream.close()
         except Exception as exc:  # one bad request must never take the daemon down
