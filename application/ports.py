@@ -78,6 +78,10 @@ class RequestRejected(RuntimeError):
     """A registry-service received the request and refused it (reset the stream)."""
 
 
+class ProtocolNotSupported(RuntimeError):
+    """The registry-services reached do not speak the protocol (an older version)."""
+
+
 class RegistryTransport(Protocol):
     """Client side: send one request to some registry-service, get its response."""
 

@@ -89,6 +89,20 @@ def delete(service_name: str, /, *, options: _Options) -> int:
     return 0
 
 
+@app.command
+def status(*, options: _Options) -> int:
+    """Show a registry-service instance and its etcd cluster (via /status/0.1).
+
+    Exit code 0 when the cluster has quorum, 4 without it (or when no instance answers),
+    1 when the instance reached does not speak /status/0.1.
+    """
+    from entrypoints.status_output import exit_code, human_status, status_json
+
+    result = _run(options, library.registry_status)
+    print(status_json(result) if options.json else human_status(result))
+    return exit_code(result)
+
+
 @app.command(name="hash")
 def hash_(file: Annotated[str, Parameter(allow_leading_hyphen=True)], /) -> int:
     """Print the content id (IPFS CIDv0, as `ipfs add` gives) of a file; '-' reads stdin.

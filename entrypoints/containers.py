@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from adapters.etcd.cluster_status import EtcdClusterStatusSource
 from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
 from adapters.libp2p.registry_server import Libp2pRegistryServer
+from adapters.libp2p.status_server import Libp2pStatusServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
 from application.cluster import QuorumStatus
 from application.server import RegistryRequestHandler
+from application.status import StatusRequestHandler
 
 
 class ServiceContainer(containers.DeclarativeContainer):
@@ -44,4 +47,13 @@ class ServiceContainer(containers.DeclarativeContainer):
     )
     server = providers.Singleton(
         Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout
+    )
+    # /status/0.1; the daemon passes handler__identity once its node listens.
+    status_source = providers.Singleton(
+        EtcdClusterStatusSource, config.etcd_client_url, timeout=config.etcd_timeout
+    )
+    status_server = providers.Singleton(
+        Libp2pStatusServer,
+        handler=providers.Factory(StatusRequestHandler, source=status_source, metrics=metrics),
+        request_timeout=config.request_timeout,
     )

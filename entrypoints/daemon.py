@@ -23,11 +23,13 @@ from adapters.libp2p.node import (
 )
 from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
+from domain.instance_status import STATUS_PROTOCOL_ID, InstanceIdentity
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from domain.wire import Operation
 from entrypoints.cluster_watch import watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
+from entrypoints.instance_file import instance_file, remove_instance_file, write_instance_file
 from entrypoints.settings import DaemonSettings
 
 __all__ = ["StartupError", "run_daemon"]
@@ -73,6 +75,9 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         code = EXIT_FAILED
         try:
             container.server().attach(node.host)
+            container.status_server(handler__identity=lambda: _identity_of(node)).attach(
+                node.host
+            )
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
             )
@@ -86,6 +91,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     log.info("registry-service listening on %s", addr)
                 if settings.addr_file:
                     _write_atomically(settings.addr_file, "".join(a + "\n" for a in addrs))
+                write_instance_file(instance_file(settings.etcd_data_dir), _identity_of(node))
                 if ready is not None:
                     ready.set()
                 code = await _until_stopped(etcd)
@@ -95,6 +101,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
                 _detach(node.host)
+                remove_instance_file(instance_file(settings.etcd_data_dir))
                 left = settings.leave and code == EXIT_OK and await _leave(settings, container)
                 await etcd.stop()
                 log.info("etcd stopped")
@@ -145,11 +152,15 @@ async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
 
 
 def _detach(host: IHost) -> None:
-    for operation in Operation:
+    for protocol_id in [op.protocol_id for op in Operation] + [STATUS_PROTOCOL_ID]:
         try:
-            host.remove_stream_handler(TProtocol(operation.protocol_id))
+            host.remove_stream_handler(TProtocol(protocol_id))
         except Exception as exc:  # never let this stop etcd from being stopped
-            log.debug("removing the %s handler: %r", operation.protocol_id, exc)
+            log.debug("removing the %s handler: %r", protocol_id, exc)
+
+
+def _identity_of(node: Libp2pNode) -> InstanceIdentity:
+    return InstanceIdentity(peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()))
 
 
 async def _advertise_forever(node: Libp2pNode, interval: float) -> None:

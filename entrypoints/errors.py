@@ -5,7 +5,12 @@ from __future__ import annotations
 import trio
 
 from application.client import RequestTooLarge, ServiceNotFound
-from application.ports import RegistryUnavailable, RequestRejected, StorageUnavailable
+from application.ports import (
+    ProtocolNotSupported,
+    RegistryUnavailable,
+    RequestRejected,
+    StorageUnavailable,
+)
 from domain.bootstrap import InvalidBootstrapAddress
 from domain.psk import InvalidPsk
 from domain.service_info import InvalidServiceInfo
@@ -22,6 +27,7 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     RegistryUnavailable,
     RequestRejected,
     StorageUnavailable,
+    ProtocolNotSupported,
     RequestTooLarge,
     InvalidBootstrapAddress,
     InvalidPsk,

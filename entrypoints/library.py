@@ -25,7 +25,9 @@ from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application import client as use_cases
 from application.ports import RegistryUnavailable
+from application.status import remote_status
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
+from domain.instance_status import InstanceStatus
 from domain.psk import check_psk, psk_from_passphrase
 from domain.service_info import PerfInd, ServiceInfo
 from entrypoints.errors import single_error
@@ -51,6 +53,7 @@ __all__ = [
     "list_services_blocking",
     "list_services_with_host_routing",
     "psk_from_passphrase",
+    "registry_status",
 ]
 
 T = TypeVar("T")
@@ -156,6 +159,11 @@ async def delete_service(bootstraps: Bootstraps, psk: bytes | None, service_name
     return await _with_client(
         bootstraps, psk, lambda c: use_cases.delete_service(c, service_name)
     )
+
+
+async def registry_status(bootstraps: Bootstraps, psk: bytes | None) -> InstanceStatus:
+    """The status (itself and its etcd cluster) of the registry-service reached first."""
+    return await _with_client(bootstraps, psk, remote_status)
 
 
 # --- caller's host and routing ------------------------------------------------

@@ -10,10 +10,11 @@ from libp2p.abc import IHost
 from libp2p.custom_types import TProtocol
 from libp2p.network.stream.exceptions import StreamReset
 from libp2p.peer.peerinfo import PeerInfo
+from libp2p.protocol_muxer.exceptions import MultiselectClientError
 
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.stream_io import read_to_end
-from application.ports import RegistryUnavailable, RequestRejected
+from application.ports import ProtocolNotSupported, RegistryUnavailable, RequestRejected
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from domain.wire import MAX_RESPONSE_BYTES
 
@@ -61,6 +62,7 @@ class Libp2pRegistryClient:
         for attempt in range(1, self._attempts + 1):
             providers = await self._find_providers(problems)
             rejections: list[str] = []
+            unsupported: list[str] = []
             for provider in providers:
                 try:
                     reply = await self._ask(provider, protocol_id, payload)
@@ -73,6 +75,9 @@ class Libp2pRegistryClient:
                     rejections.append(str(provider.peer_id))
                     continue
                 except Exception as exc:
+                    if _protocol_refused(exc):
+                        unsupported.append(str(provider.peer_id))
+                        continue
                     problems.append(f"{provider.peer_id}: {_describe(exc)}")
                     continue
                 self.last_provider = provider
@@ -81,6 +86,11 @@ class Libp2pRegistryClient:
                 raise RequestRejected(
                     f"registry-service {', '.join(rejections)} refused the {protocol_id} request "
                     "(stream reset): its storage may be unavailable, or the request is invalid"
+                )
+            if unsupported:
+                raise ProtocolNotSupported(
+                    f"registry-service {', '.join(unsupported)} does not speak {protocol_id} "
+                    "(it runs an older version)"
                 )
             if attempt < self._attempts:
                 log.info("no registry-service answered (attempt %d); retrying in %gs",
@@ -121,6 +131,12 @@ class Libp2pRegistryClient:
         if not reply:
             raise EmptyReply(provider.peer_id)
         return reply
+
+
+def _protocol_refused(exc: BaseException) -> bool:
+    """The peer answered multistream-select with "na" for every protocol offered."""
+    cause = exc.__cause__
+    return isinstance(cause, MultiselectClientError) and "not supported" in str(cause)
 
 
 def _describe(exc: BaseException) -> str:

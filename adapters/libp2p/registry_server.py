@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable, Callable
 
 import trio
 from libp2p.abc import IHost, INetStream
@@ -41,17 +42,35 @@ class Libp2pRegistryServer:
             )
 
     async def _serve(self, operation: Operation, stream: INetStream) -> None:
-        peer = stream.muxed_conn.peer_id
-        try:
-            with trio.fail_after(self._timeout):
-                request = await read_to_end(stream, self._max_request)
-                response = await self._handler.handle(operation, request)
-                await stream.write(response)
-                await stream.close()
-        except Exception as exc:  # one bad request must never take the daemon down
-            reason = "timed out" if isinstance(exc, trio.TooSlowError) else repr(exc)
-            log.warning("%s from %s failed: %s; resetting the stream", operation, peer, reason)
-            await _reset_quietly(stream)
+        await answer_stream(
+            stream,
+            functools.partial(self._handler.handle, operation),
+            label=str(operation),
+            timeout=self._timeout,
+            max_request_bytes=self._max_request,
+        )
+
+
+async def answer_stream(
+    stream: INetStream,
+    answer: Callable[[bytes], Awaitable[bytes]],
+    *,
+    label: str,
+    timeout: float,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> None:
+    """Read the request to EOF, write ``answer(request)``, close; on any failure, reset."""
+    peer = stream.muxed_conn.peer_id
+    try:
+        with trio.fail_after(timeout):
+            request = await read_to_end(stream, max_request_bytes)
+            response = await answer(request)
+            await stream.write(response)
+            await stream.close()
+    except Exception as exc:  # one bad request must never take the daemon down
+        reason = "timed out" if isinstance(exc, trio.TooSlowError) else repr(exc)
+        log.warning("%s from %s failed: %s; resetting the stream", label, peer, reason)
+        await _reset_quietly(stream)
 
 
 async def _reset_quietly(stream: INetStream) -> None:
