@@ -9,7 +9,7 @@ FROM debian:bookworm-slim AS build
 # A compiler and GMP for dependencies that PyPI has only as source (fastecdsa).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3-venv python3-dev gcc libc6-dev libgmp-dev \
-    && rm -rf /var/lib/apt/lists/*
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY deploy/wheelhouse/ /wheelhouse/
 COPY pyproject.toml README.md ./
@@ -23,13 +23,18 @@ RUN python3 -m venv /opt/physarum-registry \
         ${WHEELHOUSE_ONLY:+--no-index} --find-links /wheelhouse --wheel-dir /wheels . \
     && /opt/physarum-registry/bin/pip install -q --disable-pip-version-check \
         --no-index --find-links /wheels physarum-registry \
-    && /opt/physarum-registry/bin/python -m pip uninstall -q -y pip setuptools
+    && /opt/physarum-registry/bin/python -m pip uninstall -q -y pip setuptools \
+    && cd /opt/physarum-registry/lib/python3.11/site-packages \
+    && find . \( -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.pyx' -o -name '*.pxd' \
+        -o -name '*.pyi' \) -delete \
+    && rm -rf examples \
+    && find . -name '*.so' -exec strip --strip-unneeded {} +
 
 FROM debian:bookworm-slim
 # etcd-client brings etcdctl, which `registry-service snapshot restore` runs.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 etcd-server etcd-client libgmp10 \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* \
     && useradd --system --user-group --uid 10001 --home-dir /var/lib/physarum-registry \
         --shell /usr/sbin/nologin registry \
     && install -d -o registry -g registry -m 0700 /var/lib/physarum-registry \
