@@ -1,0 +1,110 @@
+"""deploy/registry-service.service: systemd accepts it, and its ExecStart runs the daemon."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from registry_process import VENV_BIN, free_port
+
+UNIT = Path(__file__).parents[2] / "deploy" / "registry-service.service"
+PASSPHRASE = "systemd unit passphrase"
+
+
+def systemd_analyze() -> str:
+    found = shutil.which("systemd-analyze")
+    if found is None:
+        pytest.fail("systemd-analyze is missing: run scripts/setup-deploy.sh (Debian systemd)")
+    return found
+
+
+def service_section() -> configparser.SectionProxy:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(UNIT)
+    return parser["Service"]
+
+
+def test_systemd_analyze_verify_accepts_the_unit():
+    result = subprocess.run([systemd_analyze(), "verify", str(UNIT)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr  # no warnings either
+
+
+def test_unit_is_hardened():
+    # systemd's own exposure score (0 = locked down, 10 = none): "OK" is below 4.
+    result = subprocess.run(
+        [systemd_analyze(), "security", "--offline=true", "--threshold=40", str(UNIT)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    service = service_section()
+    for key, value in {
+        "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
+        "PrivateTmp": "yes", "Restart": "on-failure", "StateDirectory": "physarum-registry",
+        "User": "physarum-registry", "LoadCredential": "psk:/etc/physarum-registry/psk",
+    }.items():
+        assert service[key] == value, key
+
+
+def test_exec_start_reads_the_credential_and_stops_on_sigterm(tmp_path):
+    """The unit's exact ExecStart, with the directories systemd would hand it."""
+    credentials, runtime, state = (tmp_path / d for d in ("credentials", "run", "state"))
+    for directory in (credentials, runtime, state):
+        directory.mkdir(mode=0o700)
+    (credentials / "psk").write_text(PASSPHRASE)
+    argv = shlex.split(service_section()["ExecStart"])
+    env = {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+        "HOME": str(state),
+        "XDG_DATA_HOME": str(state),
+        "CREDENTIALS_DIRECTORY": str(credentials),
+        "RUNTIME_DIRECTORY": str(runtime),
+        "REGISTRY_ARGS": (
+            f"--new-etcd-cluster --local --ephemeral --listen /ip4/127.0.0.1/tcp/0 "
+            f"--etcd-client-port {free_port()} --etcd-peer-port {free_port()} "
+            f"--prom-listen-addr 127.0.0.1:{free_port()}"
+        ),
+    }
+    log = (tmp_path / "daemon.log").open("wb")
+    daemon = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        addr_file = runtime / "addrs"
+        deadline = time.monotonic() + 60
+        while not addr_file.exists():
+            assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the daemon did not serve within 60 s"
+            time.sleep(0.1)
+        # sh exec'd the daemon: the passphrase is in its environment, not its argv.
+        cmdline = Path(f"/proc/{daemon.pid}/cmdline").read_bytes()
+        assert b"registry-service" in cmdline and PASSPHRASE.encode() not in cmdline
+        cli_env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
+        bootstrap = addr_file.read_text().split()[0]
+        status = subprocess.run(
+            [str(VENV_BIN / "registry-cli"), "--bootstrap", bootstrap, "--psk", PASSPHRASE,
+             "--json", "status"], capture_output=True, text=True, timeout=60, env=cli_env,
+        )
+        assert status.returncode == 0, status.stderr
+        wrong = subprocess.run(
+            [str(VENV_BIN / "registry-cli"), "--bootstrap", bootstrap, "--psk", "not it",
+             "status"], capture_output=True, text=True, timeout=60, env=cli_env,
+        )
+        assert wrong.returncode != 0
+        assert len(list((state / "physarum-registry").glob("*.instance.json"))) == 1
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0
+        # A clean stop also removes the file `registry-service status` reads.
+        assert list((state / "physarum-registry").glob("*.instance.json")) == []
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        log.close()
