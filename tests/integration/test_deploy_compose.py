@@ -64,6 +64,15 @@ def test_three_instances_survive_one_stopped_and_rejoin(compose_cluster):
         if service != "registry-1":  # the first started before the others existed
             assert all(p in env for p in others), (service, env)
 
+    # docs/security.md: non-root, passphrase not on the command line, 127.0.0.1 only.
+    for service in peers:
+        uid = cluster.compose("exec", "-T", service, "id", "-u").stdout.strip()
+        assert uid == "10001", (service, uid)
+        cmdline = cluster.compose("exec", "-T", service, "cat", "/proc/1/cmdline").stdout
+        assert "registry-service" in cmdline and cluster.passphrase not in cmdline
+        published = cluster.compose("port", service, "4001").stdout.strip()
+        assert published == f"127.0.0.1:{cluster.ports[service]}", published
+
     remote = cluster.cli(everyone[:1], "--json", "status")  # /status/0.1 from the host
     assert remote.returncode == 0, remote.stderr
     assert sorted(m["name"] for m in json.loads(remote.stdout)["members"]) == names

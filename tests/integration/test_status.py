@@ -127,3 +127,18 @@ async def test_a_peer_without_status_protocol_is_named_in_one_line(tmp_path):
     [line] = result.stderr.decode().splitlines()
     assert line == (f"registry-cli: registry-service {node.peer_id} does not speak /status/0.1 "
                     "(it runs an older version)")
+
+
+def test_a_js_libp2p_peer_reads_status_as_documented(tmp_path, registry):
+    """docs/protocol.md's framing, from js-libp2p: empty request, JSON answer."""
+    from interop.js_peer import js_peer
+
+    with js_peer(tmp_path / "js", registry.passphrase) as js:
+        answer = js.request(registry.addrs[0], "/status/0.1")
+        assert answer["ok"], answer
+        view = json.loads(answer["reply"])
+        assert view["format"] == 1
+        assert view["peer_id"] == registry.addrs[0].rsplit("/", 1)[1]
+        assert view["quorum"] is True and len(view["members"]) == 1
+        refused = js.request(registry.addrs[0], "/status/0.1", "not empty")
+        assert (refused["ok"], refused.get("errorName")) == (False, "StreamResetError"), refused
