@@ -8,6 +8,7 @@ the writes it missed; down (always, volumes included).
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 import trio
@@ -70,6 +71,10 @@ def test_three_instances_survive_one_stopped_and_rejoin(compose_cluster):
         assert uid == "10001", (service, uid)
         cmdline = cluster.compose("exec", "-T", service, "cat", "/proc/1/cmdline").stdout
         assert "registry-service" in cmdline and cluster.passphrase not in cmdline
+        container = cluster.compose("ps", "-q", service).stdout.strip()
+        config = subprocess.run(["docker", "inspect", container], capture_output=True,
+                                text=True, check=True).stdout
+        assert cluster.passphrase not in config
         published = cluster.compose("port", service, "4001").stdout.strip()
         assert published == f"127.0.0.1:{cluster.ports[service]}", published
 
