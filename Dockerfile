@@ -18,6 +18,9 @@ COPY application/ application/
 COPY adapters/ adapters/
 COPY entrypoints/ entrypoints/
 ARG WHEELHOUSE_ONLY=
+# Size (goal 250 MB): no C sources or stubs, stripped extensions, and the dependencies
+# as bytecode only (compiled beside the sources, which go; ours keep theirs, so that
+# our tracebacks show source lines).
 RUN python3 -m venv /opt/physarum-registry \
     && /opt/physarum-registry/bin/pip wheel -q --disable-pip-version-check \
         ${WHEELHOUSE_ONLY:+--no-index} --find-links /wheelhouse --wheel-dir /wheels . \
@@ -28,7 +31,13 @@ RUN python3 -m venv /opt/physarum-registry \
     && find . \( -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.pyx' -o -name '*.pxd' \
         -o -name '*.pyi' \) -delete \
     && rm -rf examples \
-    && find . -name '*.so' -exec strip --strip-unneeded {} +
+    && find . -name '*.so' -exec strip --strip-unneeded {} + \
+    && python3 -m compileall -q -b -j 0 . \
+    && find . -name __pycache__ -prune -exec rm -rf {} + \
+    && find . -name '*.py' -not -path './domain/*' -not -path './application/*' \
+        -not -path './adapters/*' -not -path './entrypoints/*' -delete \
+    && find domain application adapters entrypoints -name '*.pyc' -delete \
+    && python3 -m compileall -q domain application adapters entrypoints
 
 FROM debian:bookworm-slim
 # etcd-client brings etcdctl, which `registry-service snapshot restore` runs.

@@ -12,9 +12,10 @@
 #                       the --etcd-* flags, for the daemon and status alike
 #   REGISTRY_LISTEN     libp2p listen multiaddr (image default /ip4/0.0.0.0/tcp/4001)
 #   REGISTRY_NAME, REGISTRY_PEERS, REGISTRY_PEERS_DIR
-#                       compose: this instance writes its addresses to
-#                       $REGISTRY_PEERS_DIR/$REGISTRY_NAME.addrs and bootstraps to the
-#                       other names in $REGISTRY_PEERS (a volume shared by the instances)
+#                       compose: this instance writes its address to
+#                       $REGISTRY_PEERS_DIR/$REGISTRY_NAME.addr before it starts and
+#                       bootstraps to the other names in $REGISTRY_PEERS (a volume shared
+#                       by the instances), waiting up to $REGISTRY_PEER_WAIT s (120) for them
 #   REGISTRY_NEW_CLUSTER=1   start a new cluster (the first instance; ignored once it
 #                       holds a member)
 set -eu
@@ -40,25 +41,37 @@ fi
 
 peers_dir=${REGISTRY_PEERS_DIR:-/run/physarum-registry}
 set -- ${REGISTRY_LISTEN:+--listen "$REGISTRY_LISTEN"} "$@"
-[ -n "${REGISTRY_NAME:-}" ] && set -- --addr-file "$peers_dir/$REGISTRY_NAME.addrs" "$@"
 [ "${REGISTRY_NEW_CLUSTER:-}" = 1 ] && set -- --new-etcd-cluster "$@"
 
-# The other instances' addresses (not their loopback ones), as they wrote them.
-peer_addrs() {
-    for peer in ${REGISTRY_PEERS:-}; do
-        [ "$peer" = "${REGISTRY_NAME:-}" ] && continue
-        [ -f "$peers_dir/$peer.addrs" ] && grep -v '^/ip4/127\.' "$peers_dir/$peer.addrs"
-    done
-    return 0
-}
-addrs=$(peer_addrs | tr '\n' ' ')
-if [ -z "$addrs" ] && [ -n "${REGISTRY_PEERS:-}" ] && [ "${REGISTRY_NEW_CLUSTER:-}" != 1 ]; then
-    echo "registry-entrypoint: waiting for another instance's addresses in $peers_dir" >&2
+# Compose: publish our address before starting (the key, and so the peer id, is made
+# first), then bootstrap to every other instance's: each lists all the others.
+addrs=""
+if [ -n "${REGISTRY_NAME:-}" ]; then
+    port=${REGISTRY_LISTEN##*/tcp/}
+    peer_id=$(registry-service identity)
+    echo "/ip4/${REGISTRY_ETCD_IP:?REGISTRY_NAME needs REGISTRY_ETCD_IP}/tcp/${port%%/*}/p2p/$peer_id" \
+        > "$peers_dir/$REGISTRY_NAME.addr.tmp"
+    mv "$peers_dir/$REGISTRY_NAME.addr.tmp" "$peers_dir/$REGISTRY_NAME.addr"
     waited=0
-    while [ -z "$addrs" ] && [ "$waited" -lt "${REGISTRY_PEER_WAIT:-300}" ]; do
+    while :; do
+        addrs="" missing=""
+        for peer in ${REGISTRY_PEERS:-}; do
+            [ "$peer" = "$REGISTRY_NAME" ] && continue
+            if [ -f "$peers_dir/$peer.addr" ]; then
+                addrs="$addrs $(cat "$peers_dir/$peer.addr")"
+            else
+                missing="$missing $peer"
+            fi
+        done
+        [ -z "$missing" ] && break
+        # Without the others a new cluster still starts; a joining instance needs one.
+        if [ "$waited" -ge "${REGISTRY_PEER_WAIT:-120}" ] && { [ -n "$addrs" ] \
+                || [ "${REGISTRY_NEW_CLUSTER:-}" = 1 ]; }; then
+            echo "registry-entrypoint: starting without the addresses of$missing" >&2
+            break
+        fi
         sleep 1
         waited=$((waited + 1))
-        addrs=$(peer_addrs | tr '\n' ' ')
     done
 fi
 P2P_BOOTSTRAPS="${P2P_BOOTSTRAPS:-} $addrs"

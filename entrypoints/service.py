@@ -301,6 +301,30 @@ def status_command(
     )))
 
 
+@app.command(name="identity")
+def identity_command(
+    *, keyfile: str = "~/.privKeyHashLookup", algo: str = "RSA", bits: int = 2048
+) -> int:
+    """Print this instance's peer id, creating its key file first if there is none.
+
+    With the daemon's --keyfile/--algo/--bits, it is the id the daemon will serve under,
+    known before the first start: every instance's --bootstrap list can be written at once.
+
+    Parameters
+    ----------
+    keyfile
+        Private key file to read (or write, if generating).
+    algo
+        Key algorithm when generating a key: RSA, Ed25519, Secp256k1 or ECDSA.
+    bits
+        RSA key length in bits (at least 2048).
+    """
+    from adapters.libp2p.identity import KeyAlgorithm, load_or_create_identity, peer_id_of
+
+    print(peer_id_of(load_or_create_identity(keyfile, KeyAlgorithm.parse(algo), bits)))
+    return 0
+
+
 def _data_dir(flag: Path | None, endpoint: EtcdEndpoint) -> Path:
     return (flag or default_etcd_data_dir(endpoint)).expanduser()
 

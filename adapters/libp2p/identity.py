@@ -114,5 +114,12 @@ def load_or_create_identity(path: str, algo: KeyAlgorithm, bits: int) -> KeyPair
     return key_pair_of(key)
 
 
+def peer_id_of(key_pair: KeyPair) -> str:
+    """The base58 peer id other nodes know this identity by (``…/p2p/<peer id>``)."""
+    from libp2p.peer.id import ID
+
+    return str(ID.from_pubkey(key_pair.public_key))
+
+
 def ephemeral_identity(algo: KeyAlgorithm = KeyAlgorithm.ED25519, bits: int = 2048) -> KeyPair:
     return key_pair_of(generate_private_key(algo, bits))
