@@ -23,6 +23,8 @@ apt_install() {
     for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
     ((${#missing[@]})) || return 0
     log "installing ${missing[*]}"
+    [ -n "$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null)" ] \
+        || flock /tmp/apt.lock apt-get update -qq
     # Other set-up runs may use apt at the same time on a shared machine.
     flock /tmp/apt.lock env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
