@@ -20,7 +20,7 @@ from libp2p.abc import IHost
 from libp2p.kad_dht.kad_dht import KadDHT
 
 from adapters.libp2p.identity import ephemeral_identity
-from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+from adapters.libp2p.node import NodeSettings, connect_bootstraps, peer_info_of, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application import client as use_cases
@@ -87,7 +87,11 @@ async def registry_client(
         failures = await connect_bootstraps(node, addresses, BOOTSTRAP_TIMEOUT)
         if len(failures) == len(addresses):
             raise _unreachable(failures)
-        yield Libp2pRegistryClient(node.host, node.rendezvous, **client_options)
+        # Asked when the DHT cannot name a provider (e.g. it keeps dialling a dead one).
+        reached = [peer_info_of(a) for a in addresses if a not in failures]
+        yield Libp2pRegistryClient(
+            node.host, node.rendezvous, **{"fallback": reached, **client_options}
+        )
 
 
 def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:

@@ -32,6 +32,8 @@ class Libp2pRegistryClient:
     exponential back-off (1 s doubling up to 8 s, 5 attempts, as the original).
     A reset stream means a registry-service received the request and refused it.
     ``preferred`` providers are tried first, before those the DHT names.
+    ``fallback`` peers (the bootstraps a client connected to) are asked when the DHT
+    lookup fails or finds nobody, e.g. while it waits on a dead instance's address.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class Libp2pRegistryClient:
         request_timeout: float = 10.0,
         lookup_timeout: float = 5.0,
         preferred: Sequence[PeerInfo] = (),
+        fallback: Sequence[PeerInfo] = (),
     ) -> None:
         self._host = host
         self._rendezvous = rendezvous
@@ -54,6 +57,7 @@ class Libp2pRegistryClient:
         self._request_timeout = request_timeout
         self._lookup_timeout = lookup_timeout
         self._preferred = list(preferred)
+        self._fallback = list(fallback)
         self.last_provider: PeerInfo | None = None
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
@@ -90,7 +94,7 @@ class Libp2pRegistryClient:
             if unsupported:
                 raise ProtocolNotSupported(
                     f"registry-service {', '.join(unsupported)} does not speak {protocol_id} "
-                    "(it runs an older version)"
+                    "(an older version, or not a registry-service)"
                 )
             if attempt < self._attempts:
                 log.info("no registry-service answered (attempt %d); retrying in %gs",
@@ -108,9 +112,11 @@ class Libp2pRegistryClient:
                 found = await self._rendezvous.find_peers(REGISTRY_RENDEZVOUS)
         except Exception as exc:
             problems.append(f"DHT lookup failed: {_describe(exc)}")
-            return list(self._preferred)
-        if not found:
-            problems.append("no provider of 'registry-service' found in the DHT")
+            found = list(self._fallback)
+        else:
+            if not found:
+                problems.append("no provider of 'registry-service' found in the DHT")
+                found = list(self._fallback)
         connected = set(self._host.get_network().connections)
         # Peers we already have a connection to answer fastest.
         ranked = sorted(found, key=lambda info: info.peer_id not in connected)
