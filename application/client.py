@@ -5,7 +5,14 @@ from __future__ import annotations
 import warnings
 
 from application.ports import NoQuorum, RegistryTransport, RequestRejected, StaleReadWarning
-from domain.service_info import ServiceInfo, decode_service_info, encode_service_info
+from application.write_policy import WriteRefused
+from domain.record_rules import InvalidRecord, check_service_info
+from domain.service_info import (
+    InvalidServiceInfo,
+    ServiceInfo,
+    decode_service_info,
+    encode_service_info,
+)
 from domain.service_name import validate_service_name
 from domain.wire import (
     MAX_REQUEST_BYTES,
@@ -16,6 +23,7 @@ from domain.wire import (
     decode,
     encode,
 )
+from domain.write_refusal import is_invalid_record, is_not_a_writer
 
 
 class RequestTooLarge(ValueError):
@@ -26,6 +34,26 @@ class ServiceNotFound(LookupError):
     def __init__(self, name: str) -> None:
         super().__init__(f"no service named {name!r} in the registry")
         self.name = name
+
+
+class UnreadableRecord(InvalidServiceInfo):
+    """A stored record this client cannot decode (a Go writer's or an older version's)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(
+            f"the record stored for {name!r} is unreadable ({reason}); delete it or add it again"
+        )
+        self.name = name
+
+
+class UnreadableRecordsWarning(UserWarning):
+    """list skipped stored records it cannot decode; ``names`` says which."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(
+            f"skipped {len(names)} unreadable record(s), not ServiceInfo JSON: {', '.join(names)}"
+        )
+        self.names = names
 
 
 def _checked(payload: bytes) -> bytes:
@@ -40,9 +68,13 @@ def _checked(payload: bytes) -> bytes:
 async def add_service(transport: RegistryTransport, name: str, info: ServiceInfo) -> str:
     """Store ``info`` under ``name``; returns the server's ``Added {...}`` text."""
     validate_service_name(name)
+    check_service_info(info)  # what the registry-service would refuse, refused here first
     payload = encode(AddRequest(name=name, info_str=encode_service_info(info)))
     reply = await _write(transport, Operation.ADD.protocol_id, _checked(payload), name)
-    return reply.decode("utf-8", "replace")
+    text = reply.decode("utf-8", "replace")
+    if is_invalid_record(text):
+        raise InvalidRecord(text.removeprefix("Error: "))
+    return text
 
 
 async def get_service(transport: RegistryTransport, query: str) -> ServiceInfo:
@@ -52,7 +84,10 @@ async def get_service(transport: RegistryTransport, query: str) -> ServiceInfo:
     _warn_if_stale(response.stale)
     if not response.lookup_ok:
         raise ServiceNotFound(query)
-    return decode_service_info(response.info_str)
+    try:
+        return decode_service_info(response.info_str)
+    except InvalidServiceInfo as exc:
+        raise UnreadableRecord(query, str(exc)) from exc
 
 
 async def list_services(transport: RegistryTransport) -> dict[str, ServiceInfo]:
@@ -61,10 +96,17 @@ async def list_services(transport: RegistryTransport) -> dict[str, ServiceInfo]:
     _warn_if_stale(response.stale)
     if not response.lookup_ok or not response.name_to_info_str:
         return {}
-    return {
-        name: decode_service_info(info_str)
-        for name, info_str in sorted(response.name_to_info_str.items())
-    }
+    # One unreadable record (a Go writer's, an older version's) must not hide the rest.
+    records: dict[str, ServiceInfo] = {}
+    unreadable: list[str] = []
+    for name, info_str in sorted(response.name_to_info_str.items()):
+        try:
+            records[name] = decode_service_info(info_str)
+        except InvalidServiceInfo:
+            unreadable.append(name)
+    if unreadable:
+        warnings.warn(UnreadableRecordsWarning(unreadable), stacklevel=2)
+    return records
 
 
 async def delete_service(transport: RegistryTransport, name: str) -> str:
@@ -91,7 +133,7 @@ async def _write(
     transport: RegistryTransport, protocol_id: str, payload: bytes, name: str
 ) -> bytes:
     try:
-        return await transport.request(protocol_id, payload)
+        reply = await transport.request(protocol_id, payload)
     except RequestRejected as exc:
         # A reset stream carries no reason. A read tells the commonest one: without
         # quorum a registry-service still answers it, marked stale.
@@ -102,6 +144,14 @@ async def _write(
                 "until a majority is back, reads still answer but may be stale"
             ) from exc
         raise
+    text = reply.decode("utf-8", "replace")
+    if is_not_a_writer(text):
+        raise WriteRefused(
+            f"not allowed to write: the registry-service answered {text!r}; ask its operator "
+            "to add this client's peer id (registry-cli id) to its --writers-file, and use that "
+            "key (--keyfile)"
+        )
+    return reply
 
 
 async def _read_is_stale(transport: RegistryTransport, name: str) -> bool:

@@ -6,6 +6,7 @@ import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from application.ports import (
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]
+# The cluster API reached through one given member (its own client URL).
+MembershipVia = Callable[[EtcdMember], AbstractAsyncContextManager[ClusterMembership]]
 
 
 class EtcdStart(enum.Enum):
@@ -252,29 +255,37 @@ async def leave_cluster(
     membership: ClusterMembership,
     own_name: str,
     *,
+    via: MembershipVia,
     timeout: float = 20.0,
     retry_interval: float = 1.0,
     sleep: Sleep,
     clock: Clock = time.monotonic,
 ) -> list[EtcdMember]:
-    """Remove our own member for good; returns the members that remain."""
+    """Remove our own member for good; returns the members that remain.
+
+    Another voting member is asked to do it: a member that applies its own removal
+    shuts down at once, often before its answer is out, so asking it would report
+    a failure for a removal that happened.
+    """
     members = await membership.list_members()
     me = next((m for m in members if m.name == own_name), None)
     if me is None:
         raise LeaveFailed(f"{own_name} is not a member of the cluster (any more)")
-    if not any(m.started and not m.is_learner for m in members if m is not me):
+    others = [m for m in members if m is not me and m.started and not m.is_learner]
+    if not others:
         raise LeaveFailed(
             f"{own_name} is the cluster's only voting member; save a snapshot instead "
             "(registry-service snapshot save FILE) and stop it"
         )
     deadline = clock() + timeout
     while True:
-        try:
-            return await membership.remove_member(me.member_id)
-        except StorageUnavailable as exc:
-            # etcd refuses for 5 s after a member (re)connects; quorum may return.
-            if clock() + retry_interval > deadline:
-                raise LeaveFailed(
-                    f"could not remove {own_name} within {timeout:g} s: {exc}"
-                ) from exc
-            await sleep(retry_interval)
+        for other in others:
+            try:
+                async with via(other) as peer:
+                    return await peer.remove_member(me.member_id)
+            except StorageUnavailable as exc:
+                problem = exc
+        # etcd refuses for 5 s after a member (re)connects; quorum may return.
+        if clock() + retry_interval > deadline:
+            raise LeaveFailed(f"could not remove {own_name} within {timeout:g} s: {problem}")
+        await sleep(retry_interval)

@@ -95,6 +95,10 @@ class RegistryMetrics(Protocol):
 
     def set_storage_healthy(self, healthy: bool) -> None: ...
 
+    def count_refused_write(self, operation: str, reason: str) -> None:
+        """A write answered with an ``Error:`` text: not a writer, or an invalid record."""
+        ...
+
 
 class ContentHasher(Protocol):
     """The content id (IPFS CIDv0, as `ipfs add` with kubo defaults) of a byte stream."""

@@ -14,6 +14,8 @@ from application.ports import (
     ServiceRepository,
     StorageUnavailable,
 )
+from application.write_policy import WritePolicy, WriteRefused
+from domain.record_rules import InvalidRecord, check_info_str
 from domain.service_name import validate_service_name
 from domain.wire import (
     DELETED_TEXT,
@@ -27,6 +29,7 @@ from domain.wire import (
     decode,
     encode,
 )
+from domain.write_refusal import invalid_record_text
 
 T = TypeVar("T")
 
@@ -34,7 +37,8 @@ T = TypeVar("T")
 class RegistryRequestHandler:
     """Turns one request's bytes into the response bytes.
 
-    Any exception means "reset the stream", as the Go original does on failure.
+    A refused write (writers list, invalid record) is answered with an ``Error:``
+    text; any other exception means "reset the stream", as the Go original does.
     """
 
     def __init__(
@@ -44,6 +48,7 @@ class RegistryRequestHandler:
         metrics: RegistryMetrics,
         local_reads: LocalServiceReader | None = None,
         quorum: QuorumStatus | None = None,
+        write_policy: WritePolicy | None = None,
     ) -> None:
         self._repository = repository
         # Without quorum, reads fall back to this member's own copy, marked stale.
@@ -51,19 +56,28 @@ class RegistryRequestHandler:
         self._quorum = quorum or QuorumStatus()
         self._membership = membership
         self._metrics = metrics
-        self._handlers = {
-            Operation.ADD: self._add,
+        self._policy = write_policy or WritePolicy()
+        # Every write goes through the write policy first (see _dispatch).
+        self._writes = {Operation.ADD: self._add, Operation.DELETE: self._delete}
+        self._reads = {
             Operation.GET: self._get,
             Operation.LIST: self._list,
-            Operation.DELETE: self._delete,
             Operation.MEMBER_ADD: self._member_add,
         }
 
-    async def handle(self, operation: Operation, request: bytes) -> bytes:
+    async def handle(
+        self, operation: Operation, request: bytes, peer_id: str | None = None
+    ) -> bytes:
+        """``peer_id``: the remote peer as the transport authenticated it."""
         started = time.perf_counter()
         outcome = "ok"
         try:
-            return await self._handlers[operation](request.strip())
+            return await self._dispatch(operation, request.strip(), peer_id)
+        except (WriteRefused, InvalidRecord) as exc:
+            # Answered, not reset: a Go client prints the text, ours raises on it.
+            outcome = "refused"
+            self._metrics.count_refused_write(operation.value, type(exc).__name__)
+            return str(exc).encode()
         except Exception as exc:
             outcome = type(exc).__name__
             raise
@@ -72,9 +86,20 @@ class RegistryRequestHandler:
                 operation.value, time.perf_counter() - started, outcome
             )
 
+    async def _dispatch(self, operation: Operation, request: bytes, peer_id: str | None) -> bytes:
+        write = self._writes.get(operation)
+        if write is None:
+            return await self._reads[operation](request)
+        self._policy.check(peer_id)
+        return await write(request)
+
     async def _add(self, request: bytes) -> bytes:
         add = decode(request, AddRequest)
         validate_service_name(add.name)
+        try:
+            check_info_str(add.info_str)  # nothing a Go client cannot read is stored
+        except InvalidRecord as exc:
+            raise InvalidRecord(invalid_record_text(add.name, str(exc))) from exc
         await self._write(self._repository.put(add.name, add.info_str))
         return added_text(add.name, add.info_str).encode()
 
@@ -128,3 +153,4 @@ class RegistryRequestHandler:
         member = decode(request, MemberAddRequest)
         cluster = await admit_member(self._membership, member.member_name, member.member_peer_url)
         return cluster.encode()
+

@@ -41,7 +41,7 @@ class StatusRequestHandler:
         self._identity = identity  # known only once the node listens
         self._metrics = metrics
 
-    async def handle(self, request: bytes) -> bytes:
+    async def handle(self, request: bytes, peer: str = "") -> bytes:
         started = time.perf_counter()
         outcome = "ok"
         try:

@@ -159,11 +159,41 @@ def quorum_loss(cluster: Cluster) -> dict[str, float]:
     return {"add_fails_after": add_fails, "stale_get": stale_get, "healthy_after": back}
 
 
+def join_seconds(root: Path, extra_args: tuple[str, ...]) -> float:
+    """A second instance's start until it serves, joining a fresh first one."""
+    pair = Cluster(root)
+    try:
+        pair.add_instance(extra_args=extra_args)
+        return pair.add_instance(extra_args=extra_args).start_seconds
+    finally:
+        pair.stop_all()
+
+
+def peer_tls_join(root: Path, rounds: int) -> None:
+    """Join with mutual-TLS peers against plaintext peers (the pre-TLS daemon), alternated."""
+    modes = {"TLS peers": (), "plaintext peers": ("--etcd-plaintext-peers",)}
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    for n in range(rounds):
+        for mode, extra in modes.items():
+            times[mode].append(join_seconds(root / f"join-{n}-{len(extra)}", extra))
+    medians = {mode: statistics.median(t) for mode, t in times.items()}
+    for mode, t in times.items():
+        print(f"join with {mode}: median {medians[mode]:.2f} s of {[round(x, 2) for x in t]}")
+    print(f"join TLS / plaintext: {medians['TLS peers'] / medians['plaintext peers']:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="leader-crash rounds")
+    parser.add_argument("--join-rounds", type=int, default=5,
+                        help="rounds of the TLS-vs-plaintext-peers join comparison")
+    parser.add_argument("--only-join", action="store_true",
+                        help="measure only the TLS-vs-plaintext-peers join")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as root:
+        peer_tls_join(Path(root), args.join_rounds)
+        if args.only_join:
+            return
         cluster = Cluster(Path(root))
         try:
             first = cluster.add_instance()

@@ -38,7 +38,12 @@ def measure_direct_gets(client_url: str, key: str, n: int) -> dict[str, float]:
     Returns ``n``, ``seconds``, ``gets_per_s``, and ``p50_ms``, ``p90_ms``,
     ``p99_ms``, ``max_ms``. One warm-up get (channel connect) is not counted.
     """
-    host, port = parse_client_url(client_url)
+    if client_url.startswith("unix:"):
+        # python-etcd3 dials "<host>:<port>": exactly gRPC's unix:/dir/client.sock:PORT.
+        host, port_text = client_url.rsplit(":", 1)
+        port = int(port_text)
+    else:
+        host, port = parse_client_url(client_url)
     client = etcd3.client(host=host, port=port, timeout=5)
     try:
         client.get(key)
@@ -86,11 +91,11 @@ def _bench_fresh_etcd(n: int, key: str) -> None:
             started = time.perf_counter()
             async with process:
                 print(f"etcd healthy after {time.perf_counter() - started:.2f} s")
-                host, port = parse_client_url(endpoint.client_url)
+                host, port = parse_client_url(endpoint.tcp_client_url)
                 with etcd3.client(host=host, port=port, timeout=5) as client:
                     client.put(key, VALUE)
                 result = await trio.to_thread.run_sync(
-                    measure_direct_gets, endpoint.client_url, key, n
+                    measure_direct_gets, endpoint.tcp_client_url, key, n
                 )
                 _report("direct etcd3 gets", result)
 

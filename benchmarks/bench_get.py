@@ -5,8 +5,10 @@ Starts, in this run: a registry-service (own etcd member), a bare py-libp2p
 echo server on the same stack and PSK, and measures from one client host:
   - get via the daemon, 1 and 32 concurrent streams (new stream per request)
   - the echo baseline, same concurrency and response size
+  - get via a second daemon with --etcd-plaintext-peers (the pre-TLS baseline)
   - direct etcd gets from Python (python-etcd3 API) against the daemon's etcd
   - cold `registry-cli get` vs `python -c 'import libp2p'` vs `etcdctl get`
+  - get via a daemon with --writers-file vs the one without (bench_writers_list.py)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from libp2p.custom_types import TProtocol
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
 from bench_etcd_direct import measure_direct_gets
+from bench_writers_list import compare_writers_list, report_writers_list
 from registry_process import VENV_BIN, RegistryProcess
 
 from adapters.libp2p.identity import ephemeral_identity
@@ -34,6 +37,7 @@ from adapters.libp2p.stream_io import read_to_end
 from domain import PerfInd, ServiceInfo, encode_service_info, parse_bootstrap, psk_from_passphrase
 from domain.wire import GetResponse, encode
 from entrypoints import library
+from entrypoints.local_etcd import local_etcd
 
 PASSPHRASE = "benchmark passphrase"
 NAME = "bench-service"
@@ -84,11 +88,11 @@ async def load(addr: str, protocol: str, payload: bytes, total: int, concurrency
     }
 
 
-def cold(argv: list[str], runs: int, env: dict | None = None) -> float:
+def cold(argv: list[str], runs: int, env: dict | None = None, cwd: Path | None = None) -> float:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        out = subprocess.run(argv, capture_output=True, env=env)
+        out = subprocess.run(argv, capture_output=True, env=env, cwd=cwd)
         times.append(time.perf_counter() - t)
         if out.returncode != 0:
             raise RuntimeError(f"{argv[0]} failed: {out.stderr.decode()[-500:]}")
@@ -100,29 +104,49 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3200)
     parser.add_argument("--cold-runs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--writers-list-only", action="store_true",
+                        help="only compare get with and without --writers-file")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-get-"))
     daemon = RegistryProcess(work / "registry", passphrase=PASSPHRASE).start()
+    # The same daemon as before peer TLS (issue 10), started in this run as the baseline.
+    plain = RegistryProcess(work / "plain-peers", passphrase=PASSPHRASE,
+                            extra_args=["--etcd-plaintext-peers"]).start()
     psk = psk_from_passphrase(PASSPHRASE)
     library.add_service_blocking(daemon.addrs, psk, NAME, INFO)
+    library.add_service_blocking(plain.addrs, psk, NAME, INFO)
     body_size = len(encode(GetResponse(info_str=encode_service_info(INFO), lookup_ok=True)))
     echo = subprocess.Popen([sys.executable, str(Path(__file__).with_name("echo_server.py")),
                              PASSPHRASE, str(body_size)], stdout=subprocess.PIPE, text=True)
     echo_addr = echo.stdout.readline().strip()  # type: ignore[union-attr]
     results: dict[str, dict] = {}
+    if args.writers_list_only:
+        echo.kill()
+        try:
+            report_writers_list(compare_writers_list(
+                work, PASSPHRASE, daemon,
+                lambda d, key: library.add_service_blocking(d.addrs, psk, NAME, INFO, keyfile=key),
+                load, NAME, args.requests, args.rounds))
+        finally:
+            daemon.stop()
+        return
     try:
         # Rounds alternate echo and get so that load from elsewhere on the
         # machine hits both alike; each figure is the median round.
         for conc in (1, 32):
-            rounds: dict[str, list[dict]] = {"echo": [], "get": []}
+            rounds: dict[str, list[dict]] = {"echo": [], "get": [], "get-plain": []}
             for _ in range(args.rounds):
                 rounds["echo"].append(trio.run(load, echo_addr, "/bench-echo/0.1",
                                                NAME.encode(), args.requests, conc))
                 rounds["get"].append(trio.run(load, daemon.addrs[0], "/get/0.1",
                                               NAME.encode(), args.requests, conc))
+                rounds["get-plain"].append(trio.run(load, plain.addrs[0], "/get/0.1",
+                                                    NAME.encode(), args.requests, conc))
             for kind, runs in rounds.items():
                 results[f"{kind} c={conc}"] = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
-        client_url = f"http://127.0.0.1:{daemon.etcd_client_port}"
+        member = local_etcd(etcd_ip=daemon.ip, etcd_client_port=daemon.etcd_client_port,
+                            etcd_peer_port=daemon.etcd_peer_port, etcd_data_dir=daemon.data_dir)
+        client_url = member.client_url
         direct = measure_direct_gets(client_url, NAME, args.requests)
         results["etcd direct c=1"] = {"rps": direct["gets_per_s"], "p50_ms": direct["p50_ms"],
                                       "p99_ms": direct["p99_ms"]}
@@ -133,14 +157,23 @@ def main() -> None:
             "registry-cli get": cold([str(VENV_BIN / "registry-cli"), "--bootstrap",
                                       daemon.addrs[0], "--psk", PASSPHRASE, "get", NAME],
                                      args.cold_runs, cli_env),
-            "etcdctl get": cold(["etcdctl", "--endpoints", client_url, "get", NAME],
-                                args.cold_runs, dict(os.environ, ETCDCTL_API="3")),
+            # etcdctl resolves unix://NAME:PORT in its working directory, the data dir.
+            "etcdctl get": cold(["etcdctl", "--endpoints",
+                                 f"unix://client.sock:{daemon.etcd_client_port}", "get", NAME],
+                                args.cold_runs, dict(os.environ, ETCDCTL_API="3"),
+                                cwd=member.data_dir),
             "registry-cli get, wrong passphrase": cold_fail(daemon, args.cold_runs, cli_env),
         }
+        results.update(compare_writers_list(
+            work, PASSPHRASE, daemon,
+            lambda d, key: library.add_service_blocking(d.addrs, psk, NAME, INFO, keyfile=key),
+            load, NAME, args.requests, args.rounds))
     finally:
         echo.kill()
         daemon.stop()
+        plain.stop()
     report(results, cold_times)
+    report_writers_list(results)
 
 
 def cold_fail(daemon: RegistryProcess, runs: int, env: dict) -> float:
@@ -161,6 +194,9 @@ def report(results: dict[str, dict], cold_times: dict[str, float]) -> None:
     for conc in (1, 32):
         ratio = results[f"get c={conc}"]["rps"] / results[f"echo c={conc}"]["rps"]
         print(f"get/echo throughput ratio c={conc}: {ratio:.2f}  (goal >= 0.9)")
+    for conc in (1, 32):
+        ratio = results[f"get c={conc}"]["rps"] / results[f"get-plain c={conc}"]["rps"]
+        print(f"get TLS peers / plaintext peers c={conc}: {ratio:.3f}  (goal >= 0.95)")
     ratio = results["get c=1"]["rps"] / results["etcd direct c=1"]["rps"]
     print(f"get c=1 / direct etcd get: {ratio:.2f}")
     floor = cold_times["python -c 'import libp2p'"]

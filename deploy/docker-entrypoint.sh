@@ -7,7 +7,8 @@
 #
 # Environment:
 #   P2P_PSK_FILE        passphrase file (default /run/secrets/registry_psk, a Docker
-#                       secret); read into the daemon's environment, never its argv
+#                       secret), which the daemon reads: the passphrase is on no command
+#                       line and in no environment
 #   REGISTRY_ETCD_IP / REGISTRY_ETCD_CLIENT_PORT / REGISTRY_ETCD_PEER_PORT
 #                       the --etcd-* flags, for the daemon and status alike
 #   REGISTRY_LISTEN     libp2p listen multiaddr (image default /ip4/0.0.0.0/tcp/4001)
@@ -27,17 +28,16 @@ etcd_flags=""
 [ -n "${REGISTRY_ETCD_PEER_PORT:-}" ] \
     && etcd_flags="$etcd_flags --etcd-peer-port $REGISTRY_ETCD_PEER_PORT"
 
+# The daemon and registry-cli read the passphrase file themselves (P2P_PSK_FILE).
+if [ -z "${P2P_PSK:-}" ] && [ -z "${P2P_PSK_FILE:-}" ] && [ -e /run/secrets/registry_psk ]; then
+    export P2P_PSK_FILE=/run/secrets/registry_psk
+fi
+
 case "${1:-}" in
     status) shift; exec registry-service status $etcd_flags "$@" ;;
     ""|-*) ;;
     *) exec "$@" ;;
 esac
-
-psk_file=${P2P_PSK_FILE:-/run/secrets/registry_psk}
-if [ -z "${P2P_PSK:-}" ] && [ -e "$psk_file" ]; then
-    P2P_PSK=$(cat "$psk_file")
-    export P2P_PSK
-fi
 
 peers_dir=${REGISTRY_PEERS_DIR:-/run/physarum-registry}
 set -- ${REGISTRY_LISTEN:+--listen "$REGISTRY_LISTEN"} "$@"
@@ -48,7 +48,9 @@ set -- ${REGISTRY_LISTEN:+--listen "$REGISTRY_LISTEN"} "$@"
 addrs=""
 if [ -n "${REGISTRY_NAME:-}" ]; then
     port=${REGISTRY_LISTEN##*/tcp/}
-    peer_id=$(registry-service identity)
+    key="$HOME/.privKeyHashLookup"  # the daemon's default --keyfile
+    [ -e "$key" ] || registry-cli keygen "$key" >/dev/null
+    peer_id=$(registry-cli id --keyfile "$key")
     echo "/ip4/${REGISTRY_ETCD_IP:?REGISTRY_NAME needs REGISTRY_ETCD_IP}/tcp/${port%%/*}/p2p/$peer_id" \
         > "$peers_dir/$REGISTRY_NAME.addr.tmp"
     mv "$peers_dir/$REGISTRY_NAME.addr.tmp" "$peers_dir/$REGISTRY_NAME.addr"

@@ -19,23 +19,30 @@ class EtcdMember(msgspec.Struct, frozen=True):
 
 
 class EtcdEndpoint(msgspec.Struct, frozen=True):
-    """Where this instance's etcd member listens (``--etcd-ip`` and the two ports)."""
+    """Where this instance's etcd member listens (``--etcd-ip`` and the two ports).
+
+    ``peer_tls``: peers talk mutual TLS (``https://`` peer URL).
+    """
 
     ip: str = "127.0.0.1"
     client_port: int = 2379
     peer_port: int = 2380
+    peer_tls: bool = False
 
     @property
     def member_name(self) -> str:
         return f"{self.ip}-{self.client_port}-{self.peer_port}"
 
     @property
-    def client_url(self) -> str:
+    def tcp_client_url(self) -> str:
+        """Client URL on the IP, for plain etcd members (tests). A registry-service's member
+        listens on a unix socket instead: see entrypoints/local_etcd.py."""
         return f"http://{self._host}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://{self._host}:{self.peer_port}"
+        scheme = "https" if self.peer_tls else "http"
+        return f"{scheme}://{self._host}:{self.peer_port}"
 
     @property
     def _host(self) -> str:

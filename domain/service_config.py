@@ -30,7 +30,8 @@ MAX_RTT_MILLIS = (2**63 - 1) // 1_000_000
 GENERATED_CONTEXT_NAMES = frozenset({"Dockerfile", "conf.json", "proxy"})
 
 Millis = Annotated[int, msgspec.Meta(ge=0, le=MAX_RTT_MILLIS)]
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+# Go's int (CpuReq, MemoryReq) is an int64: a larger number could never be read back.
+NonNegative = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
 class RttRequirement(msgspec.Struct, rename={"rtt_millis": "RTT"}, forbid_unknown_fields=True):

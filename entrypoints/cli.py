@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -17,6 +18,7 @@ from entrypoints import library
 from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
 from entrypoints.flags import (
     BOOTSTRAP_HELP,
+    PSK_FILE_HELP,
     PSK_HELP,
     go_style_flags,
     resolve_bootstraps,
@@ -39,6 +41,7 @@ class GlobalOptions:
     bootstraps: list[str]
     psk: bytes | None
     json: bool
+    keyfile: str | None = None
 
     def resolved_bootstraps(self) -> list[str]:
         return [str(b) for b in resolve_bootstraps(self.bootstraps)]
@@ -48,8 +51,18 @@ class GlobalOptions:
 _Options = Annotated[GlobalOptions, Parameter(parse=False)]
 
 
+KEYFILE_HELP = (
+    "Key file (the daemon's Go format) giving this client its peer id, as a registry's "
+    "--writers-file names it. Default: environment variable REGISTRY_CLI_KEYFILE; none means "
+    "a new identity for each run."
+)
+
+
 def _run(options: GlobalOptions, operation: Callable[..., Any], *args: Any) -> Any:
-    return trio.run(operation, options.resolved_bootstraps(), options.psk, *args)
+    call = functools.partial(
+        operation, options.resolved_bootstraps(), options.psk, *args, keyfile=options.keyfile
+    )
+    return trio.run(call)
 
 
 @app.command
@@ -117,6 +130,49 @@ def hash_(file: Annotated[str, Parameter(allow_leading_hyphen=True)], /) -> int:
     return hash_command(file)
 
 
+@app.command
+def keygen(path: str, /, *, algo: str = "Ed25519", bits: int = 2048) -> int:
+    """Write a new key file (mode 0600, never overwriting one) and print its peer id last.
+
+    Parameters
+    ----------
+    path
+        Where to write the key file.
+    algo
+        Key algorithm: Ed25519, RSA, Secp256k1 or ECDSA.
+    bits
+        RSA key length in bits (at least 2048).
+    """
+    from adapters.libp2p.identity import KeyAlgorithm, create_identity_file, peer_id_of
+
+    key_pair = create_identity_file(path, KeyAlgorithm.parse(algo), bits)
+    print(f"wrote {path}; its peer id (for a --writers-file):")
+    print(peer_id_of(key_pair))
+    return 0
+
+
+@app.command(name="id")
+def id_(
+    *,
+    keyfile: str | None = None,
+    global_keyfile: Annotated[str | None, Parameter(parse=False)] = None,
+) -> int:
+    """Print the peer id of a key file (what a registry's --writers-file lists).
+
+    Parameters
+    ----------
+    keyfile
+        The key file; default: the global --keyfile or REGISTRY_CLI_KEYFILE.
+    """
+    from adapters.libp2p.identity import peer_id_of, read_identity
+
+    path = keyfile or global_keyfile
+    if path is None:
+        raise ValueError("give the key file: registry-cli id --keyfile PATH")
+    print(peer_id_of(read_identity(path)))
+    return 0
+
+
 # Imported only when used: it brings the Docker SDK along.
 app.command("entrypoints.cli_add:add_command", name="add")
 
@@ -126,10 +182,19 @@ def _launcher(
     *tokens: Annotated[str, Parameter(show=False, allow_leading_hyphen=True)],
     bootstrap: Annotated[list[str] | None, Parameter(help=BOOTSTRAP_HELP, negative="")] = None,
     psk: Annotated[str | None, Parameter(help=PSK_HELP)] = None,
+    psk_file: Annotated[str | None, Parameter(help=PSK_FILE_HELP)] = None,
+    keyfile: Annotated[str | None, Parameter(help=KEYFILE_HELP)] = None,
     json: Annotated[bool, Parameter(help="Print JSON for scripts.", negative="")] = False,
 ) -> int:
-    options = GlobalOptions(bootstraps=list(bootstrap or []), psk=resolve_psk(psk), json=json)
     command, bound, wanted = app.parse_args(tokens)
+    options = GlobalOptions(
+        bootstraps=list(bootstrap or []),
+        # Only commands that talk to a registry need the passphrase: keygen and id don't
+        # read (or warn about) one.
+        psk=resolve_psk(psk, psk_file) if {"options", "psk"} & set(wanted) else None,
+        json=json,
+        keyfile=keyfile or os.environ.get("REGISTRY_CLI_KEYFILE") or None,
+    )
     injected = {name: _injected(name, options) for name in wanted}
     result = command(*bound.args, **bound.kwargs, **injected)
     return result if isinstance(result, int) else 0
@@ -141,11 +206,13 @@ def _injected(name: str, options: GlobalOptions) -> object:
         "bootstraps": options.resolved_bootstraps,
         "psk": lambda: options.psk,
         "json_output": lambda: options.json,
+        "keyfile": lambda: options.keyfile,
+        "global_keyfile": lambda: options.keyfile,
     }
     return values[name]()
 
 
-_GLOBAL_FLAGS = ("bootstrap", "psk", "json")
+_GLOBAL_FLAGS = ("bootstrap", "psk", "psk-file", "keyfile", "json")
 _ADD_FLAGS = ("dir", "custom-proxy", "proxy-version", "proxy-cmd", "no-add",
               "use-existing-image", "content-id")
 

@@ -59,6 +59,7 @@ def add_command(
     json_output: Annotated[bool, _Injected] = False,
     bootstraps: Annotated[list[str], _Injected],
     psk: Annotated[bytes | None, _Injected],
+    keyfile: Annotated[str | None, _Injected] = None,
 ) -> int:  # the exit code; expected errors print one line
     """Build a Docker image for a microservice, push it and add it to the registry-service.
 
@@ -115,7 +116,7 @@ def add_command(
     progress = _progress_reporter()
     try:
         use_case = compose_add_image(
-            request, progress, custom_proxy, proxy_version, bootstraps, psk
+            request, progress, custom_proxy, proxy_version, bootstraps, psk, keyfile
         )
         result = use_case.run(request)
     except (PublishError, InvalidBuildPlan, InvalidServiceName, InvalidImageReference) as exc:
@@ -154,6 +155,7 @@ def compose_add_image(
     proxy_version: str | None,
     bootstraps: list[str],
     psk: bytes | None,
+    keyfile: str | None = None,
 ) -> AddImage:
     from adapters.docker.credentials import RegistryCredentialSource, terminal_prompt
     from adapters.docker.engine import connect_docker, engine_architecture
@@ -174,7 +176,7 @@ def compose_add_image(
         ),
         hasher=_hasher(request),
         progress=progress,
-        register=_registrar(bootstraps, psk),
+        register=_registrar(bootstraps, psk, keyfile),
     )
 
 
@@ -203,13 +205,11 @@ def _hasher(request: AddImageRequest) -> ContentHasher:
     return UnixfsContentHasher()
 
 
-def _registrar(bootstraps: list[str], psk: bytes | None) -> Registrar:
+def _registrar(bootstraps: list[str], psk: bytes | None, keyfile: str | None) -> Registrar:
     def register(name: str, info: ServiceInfo) -> str:
-        import trio
-
         from entrypoints import library
 
-        return str(trio.run(library.add_service, bootstraps, psk, name, info))
+        return str(library.add_service_blocking(bootstraps, psk, name, info, keyfile=keyfile))
 
     return register
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import trio
 
 from adapters.etcd.connection import EtcdConnection
-from adapters.etcd.membership import EtcdClusterMembership
+from adapters.etcd.membership import EtcdClusterMembership, membership_via
 from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.etcd.snapshot import restore_snapshot, save_snapshot
@@ -16,28 +16,32 @@ from adapters.etcd.status import answers
 from application.cluster import leave_cluster
 from domain.cluster import EtcdEndpoint
 from entrypoints.etcd_member import StartupError
+from entrypoints.local_etcd import LocalEtcd
 
 
-async def leave_stopped_instance(
-    endpoint: EtcdEndpoint, data_dir: Path, *, etcd_binary: str = "etcd"
-) -> str:
+async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd") -> str:
     """Remove a stopped instance's member from its cluster for good, then its data dir.
 
-    The member itself asks for its removal, so its etcd runs once more,
-    briefly; the rest of the cluster must have quorum.
+    Its etcd runs once more, briefly, to name the member and the others, one of
+    which then removes it; the rest of the cluster must have quorum.
     """
+    endpoint, data_dir = local.endpoint, local.data_dir
     if not holds_member(data_dir):
         raise StartupError(f"{data_dir} holds no etcd member: nothing to leave")
-    if await _answers(endpoint):
+    if await _answers(local.client_url):
         raise StartupError(
-            f"an etcd answers at {endpoint.client_url}: is this registry-service running? "
+            f"an etcd answers at {local.client_url}: is this registry-service running? "
             "Stop it first, or run it with --leave so that it leaves when it stops"
         )
-    process = EtcdProcess(endpoint, data_dir, binary=etcd_binary)
+    # As the daemon ran it: the same socket, and the certificates it minted last.
+    process = EtcdProcess(endpoint, data_dir, binary=etcd_binary, client_socket=True,
+                          peer_tls=local.existing_peer_tls())
     await process.start()
-    membership = EtcdClusterMembership(endpoint.client_url)
+    membership = EtcdClusterMembership(local.client_url)
     try:
-        remaining = await leave_cluster(membership, endpoint.member_name, sleep=trio.sleep)
+        remaining = await leave_cluster(
+            membership, endpoint.member_name, via=membership_via, sleep=trio.sleep
+        )
     finally:
         membership.close()
         with trio.CancelScope(shield=True):
@@ -47,9 +51,9 @@ async def leave_stopped_instance(
     return f"{endpoint.member_name} left the cluster ({names} remain); removed {data_dir}"
 
 
-async def snapshot_save(endpoint: EtcdEndpoint, path: Path) -> str:
-    size = await save_snapshot(endpoint.client_url, path)
-    return f"saved a snapshot of {endpoint.member_name} to {path} ({size} bytes)"
+async def snapshot_save(local: LocalEtcd, path: Path) -> str:
+    size = await save_snapshot(local.client_url, path)
+    return f"saved a snapshot of {local.endpoint.member_name} to {path} ({size} bytes)"
 
 
 def snapshot_restore(
@@ -70,8 +74,8 @@ def snapshot_restore(
     )
 
 
-async def _answers(endpoint: EtcdEndpoint) -> bool:
-    connection = EtcdConnection(endpoint.client_url, timeout=1.0)
+async def _answers(client_url: str) -> bool:
+    connection = EtcdConnection(client_url, timeout=1.0)
     try:
         return await answers(connection)
     finally:

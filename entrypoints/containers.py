@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dependency_injector import containers, providers
 
 from adapters.etcd.cluster_status import EtcdClusterStatusSource
 from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
+from adapters.files.writers_file import WritersFile
 from adapters.libp2p.registry_server import Libp2pRegistryServer
 from adapters.libp2p.status_server import Libp2pStatusServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
 from application.cluster import QuorumStatus
 from application.server import RegistryRequestHandler
 from application.status import StatusRequestHandler
+from application.write_policy import WritePolicy
+
+
+def _writers_file(path: str | None) -> WritersFile | None:
+    return None if path is None else WritersFile(Path(path))
 
 
 class ServiceContainer(containers.DeclarativeContainer):
@@ -41,9 +49,12 @@ class ServiceContainer(containers.DeclarativeContainer):
     )
     # Kept current by the daemon's cluster watch.
     quorum = providers.Singleton(QuorumStatus)
+    # None (everyone may write) unless --writers-file is given.
+    writers = providers.Singleton(_writers_file, config.writers_file)
+    write_policy = providers.Singleton(WritePolicy, writers)
     handler = providers.Singleton(
         RegistryRequestHandler, repository=repository, membership=membership, metrics=metrics,
-        local_reads=local_reads, quorum=quorum,
+        local_reads=local_reads, quorum=quorum, write_policy=write_policy,
     )
     server = providers.Singleton(
         Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout

@@ -7,12 +7,15 @@ import shutil
 import signal
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import trio
 from libp2p.abc import IHost
 from libp2p.custom_types import TProtocol
 
+from adapters.etcd.membership import membership_via
 from adapters.etcd.process import EtcdProcess
+from adapters.files.writers_file import WritersFile
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
 from adapters.libp2p.node import (
     Libp2pNode,
@@ -30,6 +33,7 @@ from entrypoints.cluster_watch import watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
 from entrypoints.instance_file import instance_file, remove_instance_file, write_instance_file
+from entrypoints.local_etcd import LocalEtcd
 from entrypoints.settings import DaemonSettings
 
 __all__ = ["StartupError", "run_daemon"]
@@ -53,11 +57,16 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     container = ServiceContainer()
     container.config.from_dict(
         {
-            "etcd_client_url": settings.etcd.client_url,
+            "etcd_client_url": LocalEtcd(settings.etcd, settings.etcd_data_dir).client_url,
             "etcd_timeout": settings.etcd_timeout,
             "request_timeout": settings.request_timeout,
+            "writers_file": None if settings.writers_file is None else str(settings.writers_file),
         }
     )
+    writers = container.writers()  # a bad --writers-file stops the start here
+    if writers is not None:
+        log.info("only the %d peers in %s may add and delete", len(writers.peer_ids),
+                 writers.path)
     metrics = container.metrics()
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
@@ -85,6 +94,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 nursery.start_soon(_advertise_forever, node, settings.advertise_interval)
                 nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
                 nursery.start_soon(watch_cluster, container, janitor)
+                if writers is not None:
+                    await nursery.start(_reload_on_sighup, writers)
                 await nursery.start(container.repository().run)
                 addrs = node.full_addrs()
                 for addr in addrs:
@@ -142,7 +153,8 @@ async def _until_stopped(etcd: EtcdProcess) -> int:
 async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
     try:
         remaining = await leave_cluster(
-            container.membership(), settings.etcd.member_name, sleep=trio.sleep
+            container.membership(), settings.etcd.member_name, via=membership_via,
+            sleep=trio.sleep,
         )
     except Exception as exc:
         log.error("--leave: could not remove this member (%s); it stays in the cluster", exc)
@@ -195,6 +207,15 @@ async def _keep_bootstraps_connected(node: Libp2pNode, bootstraps: Sequence[Boot
 
 def _is_connected(connections: dict, address: BootstrapAddress) -> bool:  # type: ignore[type-arg]
     return any(str(peer) == address.peer_id for peer in connections)
+
+
+async def _reload_on_sighup(
+    writers: WritersFile, task_status: Any = trio.TASK_STATUS_IGNORED
+) -> None:
+    with trio.open_signal_receiver(signal.SIGHUP) as signals:
+        task_status.started()
+        async for _ in signals:
+            writers.reload()
 
 
 async def _wait_for_stop_signal() -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import trio
 
-from application.client import RequestTooLarge, ServiceNotFound
+from application.client import RequestTooLarge, ServiceNotFound, UnreadableRecord
 from application.ports import (
     ProtocolNotSupported,
     RegistryUnavailable,
     RequestRejected,
     StorageUnavailable,
 )
+from application.write_policy import WriteRefused
 from domain.bootstrap import InvalidBootstrapAddress
 from domain.psk import InvalidPsk
 from domain.service_info import InvalidServiceInfo
@@ -21,8 +22,10 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_UNAVAILABLE = 4
+EXIT_NOT_ALLOWED = 5
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    WriteRefused,
     ServiceNotFound,
     RegistryUnavailable,
     RequestRejected,
@@ -55,6 +58,8 @@ def single_error(exc: BaseException) -> BaseException:
 
 
 def exit_code_for(exc: BaseException) -> int:
+    if isinstance(exc, WriteRefused):
+        return EXIT_NOT_ALLOWED
     if isinstance(exc, ServiceNotFound):
         return EXIT_NOT_FOUND
     if isinstance(exc, RegistryUnavailable | StorageUnavailable):
@@ -65,6 +70,8 @@ def exit_code_for(exc: BaseException) -> int:
 
 
 def explain(exc: BaseException) -> str:
+    if isinstance(exc, UnreadableRecord):
+        return str(exc)
     if isinstance(exc, MalformedMessage | InvalidServiceInfo):
         return f"the registry-service sent an answer this client cannot read: {exc}"
     return str(exc) or type(exc).__name__

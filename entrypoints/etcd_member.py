@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import trio
 
 from adapters.etcd.connection import EtcdConnection
+from adapters.etcd.errors import EtcdRequestRejected
+from adapters.etcd.membership import EtcdClusterMembership
+from adapters.etcd.peer_tls import local_addresses, write_peer_tls
 from adapters.etcd.process import EtcdProcess, EtcdStartFailed
 from adapters.etcd.process_args import holds_member
 from adapters.etcd.status import fetch_status
@@ -17,6 +21,7 @@ from adapters.libp2p.node import Libp2pNode
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from application.cluster import EtcdStart, choose_etcd_start, join_cluster
 from application.ports import StorageUnavailable
+from entrypoints.local_etcd import LocalEtcd
 from entrypoints.settings import DaemonSettings
 
 log = logging.getLogger("registry-service")
@@ -55,9 +60,7 @@ async def _restart(settings: DaemonSettings) -> EtcdProcess | None:
     """
     log.info("etcd: restarting member %s from %s", settings.etcd.member_name,
              settings.etcd_data_dir)
-    process = EtcdProcess(
-        settings.etcd, settings.etcd_data_dir, binary=settings.etcd_binary, require_quorum=False
-    )
+    process = _member_process(settings, require_quorum=False)
     # Not waiting for quorum: when the other members are down too, one of them
     # has to come up first, and it would wait for the others forever.
     await process.start(wait=False)
@@ -73,6 +76,8 @@ async def _restart(settings: DaemonSettings) -> EtcdProcess | None:
                 "etcd: member %s has no quorum yet (most members down?); serving, but requests "
                 "fail until a majority of the members is back", settings.etcd.member_name
             )
+        else:
+            await _migrate_peer_url(process)
         return process
     if not process.was_removed():
         raise EtcdStartFailed(
@@ -90,7 +95,7 @@ async def _restart(settings: DaemonSettings) -> EtcdProcess | None:
 
 async def _wait_for_leader(process: EtcdProcess, seconds: float) -> bool:
     """True once the member knows a leader; False if it exits or ``seconds`` pass first."""
-    connection = EtcdConnection(process.endpoint.client_url, timeout=1.0)
+    connection = EtcdConnection(process.client_url, timeout=1.0)
     deadline = time.monotonic() + seconds
     try:
         while process.running and time.monotonic() < deadline:
@@ -128,13 +133,55 @@ async def _launch(
 ) -> EtcdProcess:
     log.info("etcd: starting member %s (%s cluster %s, data dir %s)", settings.etcd.member_name,
              state, initial_cluster, settings.etcd_data_dir)
-    process = EtcdProcess(
-        settings.etcd, settings.etcd_data_dir,
-        initial_cluster=initial_cluster, initial_cluster_state=state,
-        binary=settings.etcd_binary, start_timeout=settings.join_timeout,
+    process = _member_process(
+        settings, initial_cluster=initial_cluster, initial_cluster_state=state,
+        start_timeout=settings.join_timeout,
     )
     await process.start()
     return process
+
+
+def _member_process(settings: DaemonSettings, **options: Any) -> EtcdProcess:
+    """Our member: clients on the data dir's unix socket; peer certificates minted afresh."""
+    local = LocalEtcd(settings.etcd, settings.etcd_data_dir)
+    peer_tls = None
+    if settings.etcd.peer_tls:
+        assert settings.psk is not None  # peer_tls_wanted() turns TLS on only with a key
+        ips = [settings.etcd.ip, *local_addresses()]
+        peer_tls = write_peer_tls(local.peer_tls_dir, settings.psk, settings.etcd.member_name, ips)
+    else:
+        # Stale certificates would make `leave` believe the peers talk TLS.
+        shutil.rmtree(local.peer_tls_dir, ignore_errors=True)
+    return EtcdProcess(
+        settings.etcd, settings.etcd_data_dir, binary=settings.etcd_binary,
+        client_socket=True, peer_tls=peer_tls, **options,
+    )
+
+
+async def _migrate_peer_url(process: EtcdProcess) -> None:
+    """Point this member's peer URL at its scheme now (http <-> https); needs quorum.
+
+    A data dir from before peer TLS holds an http:// peer URL. etcd keeps
+    that URL across restarts and ignores our flags for it, so we change it
+    through the cluster: the other members then dial us over https. Until
+    then they cannot reach us, but we reach them, which raft can live with
+    for the moment. On failure we retry at the next start.
+    """
+    membership = EtcdClusterMembership(process.client_url, timeout=5.0)
+    wanted = process.endpoint.peer_url
+    try:
+        members = await membership.list_members()
+        own = next((m for m in members if m.name == process.endpoint.member_name), None)
+        if own is None or own.peer_urls == (wanted,):
+            return
+        await membership.update_peer_urls(own.member_id, [wanted])
+        log.warning("etcd: moved member %s's peer URL from %s to %s", own.name,
+                    ",".join(own.peer_urls), wanted)
+    except (StorageUnavailable, EtcdRequestRejected) as exc:
+        log.warning("etcd: could not move this member's peer URL to %s (%s); the next start "
+                    "tries again", wanted, exc)
+    finally:
+        membership.close()
 
 
 def _move_aside(data_dir: Path) -> Path:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
+import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from domain.bootstrap import BootstrapAddress, parse_bootstraps, split_bootstraps_env
 from domain.psk import psk_from_passphrase
@@ -13,6 +16,10 @@ PSK_HELP = (
     "network. Use one you can memorize or write down safely: without it you cannot join new "
     "nodes to the same network. Default: environment variable P2P_PSK; none means a public "
     "network."
+)
+PSK_FILE_HELP = (
+    "File holding the passphrase (one trailing line break is ignored), so that it does not "
+    "show in `ps`; keep it mode 0600. Default: environment variable P2P_PSK_FILE."
 )
 BOOTSTRAP_HELP = (
     "Multiaddress of a bootstrap node (/ip4/.../tcp/.../p2p/<peer id>). Repeatable. "
@@ -42,10 +49,23 @@ def resolve_bootstraps(flags: Sequence[str] | None) -> list[BootstrapAddress]:
     return parse_bootstraps(texts)
 
 
-def resolve_psk(passphrase: str | None) -> bytes | None:
-    """``--psk`` wins over ``P2P_PSK``; neither means a public network."""
-    if passphrase is None:
+class LoosePskFileWarning(UserWarning):
+    """The passphrase file can be read by other users."""
+
+
+def resolve_psk(passphrase: str | None, psk_file: Path | str | None = None) -> bytes | None:
+    """``--psk``, ``--psk-file``, ``P2P_PSK``, ``P2P_PSK_FILE``: the first given wins.
+
+    None of them means a public network.
+    """
+    if passphrase is not None and psk_file is not None:
+        raise ValueError("give the passphrase either with --psk or with --psk-file, not both")
+    if passphrase is None and psk_file is None:
         passphrase = os.environ.get("P2P_PSK")
+        if passphrase is None:
+            psk_file = os.environ.get("P2P_PSK_FILE") or None
+    if psk_file is not None:
+        passphrase = read_passphrase_file(Path(psk_file))
     if passphrase is None:
         return None
     if passphrase == "":
@@ -53,3 +73,20 @@ def resolve_psk(passphrase: str | None) -> bytes | None:
         # nobody else can join. Refuse that instead of silently isolating the node.
         raise ValueError("the passphrase is empty; give a real one or none at all")
     return psk_from_passphrase(passphrase)
+
+
+def read_passphrase_file(path: Path) -> str:
+    """The passphrase in ``path``, without one trailing line break (as `echo` writes)."""
+    path = path.expanduser()
+    try:
+        mode = path.stat().st_mode
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the passphrase file {path}: {exc}") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warnings.warn(
+            f"the passphrase file {path} is readable by other users; chmod 600 it",
+            LoosePskFileWarning,
+            stacklevel=2,
+        )
+    return text.removesuffix("\n").removesuffix("\r")

@@ -11,21 +11,25 @@ coroutine to completion for plain scripts; asyncio code calls them through
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import trio
 from libp2p.abc import IHost
 from libp2p.kad_dht.kad_dht import KadDHT
 
-from adapters.libp2p.identity import ephemeral_identity
+from adapters.libp2p.identity import ephemeral_identity, read_identity
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, peer_info_of, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application import client as use_cases
+from application.client import UnreadableRecord, UnreadableRecordsWarning
 from application.ports import RegistryUnavailable
 from application.status import remote_status
+from application.write_policy import WriteRefused
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
 from domain.instance_status import InstanceStatus
 from domain.psk import check_psk, psk_from_passphrase
@@ -35,6 +39,9 @@ from entrypoints.errors import single_error
 __all__ = [
     "PerfInd",
     "ServiceInfo",
+    "UnreadableRecord",
+    "UnreadableRecordsWarning",
+    "WriteRefused",
     "WrongPrivateNetwork",
     "add_service",
     "add_service_asyncio",
@@ -59,6 +66,7 @@ __all__ = [
 T = TypeVar("T")
 Bootstraps = Sequence[Any]  # multiaddr strings or multiaddr.Multiaddr objects
 Routing = DhtRendezvous | KadDHT
+KeyFile = str | Path | None  # a key file in the Go format; None: a new identity per call
 
 BOOTSTRAP_TIMEOUT = 5.0
 
@@ -69,16 +77,19 @@ class WrongPrivateNetwork(RegistryUnavailable):
 
 @asynccontextmanager
 async def registry_client(
-    bootstraps: Bootstraps, psk: bytes | None, **client_options: Any
+    bootstraps: Bootstraps, psk: bytes | None, *, keyfile: KeyFile = None, **client_options: Any
 ) -> AsyncIterator[Libp2pRegistryClient]:
-    """A short-lived client node connected to the bootstraps (the ``*_service`` functions)."""
+    """A short-lived client node connected to the bootstraps (the ``*_service`` functions).
+
+    ``keyfile`` gives the node the identity a registry's writers list names.
+    """
     addresses = parse_bootstraps([str(b) for b in bootstraps])
     if not addresses:
         raise InvalidBootstrapAddress(
             "no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS)"
         )
     settings = NodeSettings(
-        key_pair=ephemeral_identity(),
+        key_pair=ephemeral_identity() if keyfile is None else read_identity(keyfile),
         psk=check_psk(psk) if psk is not None else None,
         dht_server=False,
         graceful_close=False,
@@ -134,9 +145,11 @@ def _client_for(host: IHost, routing: Routing) -> Libp2pRegistryClient:
 # --- short-lived node -------------------------------------------------------
 
 
-async def _with_client(bootstraps: Bootstraps, psk: bytes | None, operation: Any) -> Any:
+async def _with_client(
+    bootstraps: Bootstraps, psk: bytes | None, operation: Any, keyfile: KeyFile
+) -> Any:
     try:
-        async with registry_client(bootstraps, psk) as client:
+        async with registry_client(bootstraps, psk, keyfile=keyfile) as client:
             return await operation(client)
     except BaseExceptionGroup as group:
         # The node's nurseries wrap our one error in groups; callers want the error.
@@ -144,30 +157,48 @@ async def _with_client(bootstraps: Bootstraps, psk: bytes | None, operation: Any
 
 
 async def add_service(
-    bootstraps: Bootstraps, psk: bytes | None, service_name: str, info: ServiceInfo
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    service_name: str,
+    info: ServiceInfo,
+    *,
+    keyfile: KeyFile = None,
 ) -> str:
+    """Raises WriteRefused when the registry's writers list does not name this identity."""
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info)
+        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info), keyfile
     )
 
 
-async def get_service(bootstraps: Bootstraps, psk: bytes | None, query: str) -> ServiceInfo:
-    return await _with_client(bootstraps, psk, lambda c: use_cases.get_service(c, query))
-
-
-async def list_services(bootstraps: Bootstraps, psk: bytes | None) -> dict[str, ServiceInfo]:
-    return await _with_client(bootstraps, psk, use_cases.list_services)
-
-
-async def delete_service(bootstraps: Bootstraps, psk: bytes | None, service_name: str) -> str:
+async def get_service(
+    bootstraps: Bootstraps, psk: bytes | None, query: str, *, keyfile: KeyFile = None
+) -> ServiceInfo:
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name)
+        bootstraps, psk, lambda c: use_cases.get_service(c, query), keyfile
     )
 
 
-async def registry_status(bootstraps: Bootstraps, psk: bytes | None) -> InstanceStatus:
+async def list_services(
+    bootstraps: Bootstraps, psk: bytes | None, *, keyfile: KeyFile = None
+) -> dict[str, ServiceInfo]:
+    """Every readable record; unreadable ones are named in an UnreadableRecordsWarning."""
+    return await _with_client(bootstraps, psk, use_cases.list_services, keyfile)
+
+
+async def delete_service(
+    bootstraps: Bootstraps, psk: bytes | None, service_name: str, *, keyfile: KeyFile = None
+) -> str:
+    """Raises WriteRefused when the registry's writers list does not name this identity."""
+    return await _with_client(
+        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name), keyfile
+    )
+
+
+async def registry_status(
+    bootstraps: Bootstraps, psk: bytes | None, *, keyfile: KeyFile = None
+) -> InstanceStatus:
     """The status (itself and its etcd cluster) of the registry-service reached first."""
-    return await _with_client(bootstraps, psk, remote_status)
+    return await _with_client(bootstraps, psk, remote_status, keyfile)
 
 
 # --- caller's host and routing ------------------------------------------------
@@ -199,8 +230,8 @@ async def delete_service_with_host_routing(
 
 
 def _blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def run(*args: Any) -> Any:
-        return trio.run(fn, *args)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return trio.run(functools.partial(fn, *args, **kwargs))
 
     run.__name__ = f"{fn.__name__}_blocking"
     run.__doc__ = f"Run :func:`{fn.__name__}` to completion (not from inside an event loop)."
@@ -208,9 +239,9 @@ def _blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _asyncio(blocking: Callable[..., Any]) -> Callable[..., Any]:
-    async def run(*args: Any) -> Any:
+    async def run(*args: Any, **kwargs: Any) -> Any:
         # trio cannot run inside asyncio's loop thread; a worker thread can.
-        return await asyncio.to_thread(blocking, *args)
+        return await asyncio.to_thread(blocking, *args, **kwargs)
 
     run.__name__ = blocking.__name__.replace("_blocking", "_asyncio")
     return run

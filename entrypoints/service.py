@@ -12,14 +12,13 @@ from typing import Annotated
 import trio
 from cyclopts import App, Parameter
 
-from adapters.etcd.process_args import default_etcd_data_dir
-from domain.cluster import EtcdEndpoint
 from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain, single_error
 from entrypoints.flags import (
     go_style_flags,
     resolve_bootstraps,
     resolve_psk,
 )
+from entrypoints.local_etcd import local_etcd
 from entrypoints.settings import DaemonSettings
 
 app = App(
@@ -53,6 +52,8 @@ def serve(
     new_etcd_cluster: Annotated[bool, _Flag] = False,
     prom_listen_addr: str = ":9102",
     psk: str | None = None,
+    psk_file: Path | None = None,
+    writers_file: Path | None = None,
     listen: Annotated[list[str] | None, _Flag] = None,
     addr_file: Path | None = None,
     advertise_interval: float = 300.0,
@@ -61,6 +62,8 @@ def serve(
     unstarted_member_grace: float = 60.0,
     join_timeout: float = 120.0,
     etcd_timeout: float = 3.0,
+    insecure_etcd: Annotated[bool, _Flag] = False,
+    etcd_plaintext_peers: Annotated[bool, _Flag] = False,
     log_level: str = "INFO",
 ) -> int:
     """Run a registry-service instance until SIGINT or SIGTERM.
@@ -97,6 +100,13 @@ def serve(
         Passphrase of the private network (its SHA3-256 is the pre-shared key). Use one you
         can memorize or write down safely: without it no new node can join. Default:
         environment variable P2P_PSK; none at all means a public network.
+    psk_file
+        File holding the passphrase (one trailing line break is ignored), so that it does
+        not show in `ps`; keep it mode 0600. Default: environment variable P2P_PSK_FILE.
+    writers_file
+        File of peer ids allowed to add and delete, one per line, # for comments. Others
+        may still get and list. Re-read on SIGHUP (a bad file keeps the old list). Default:
+        every peer of the network may write.
     listen
         libp2p listen multiaddr; repeatable. Default: /ip4/0.0.0.0/tcp/0 (an OS-chosen port).
     addr_file
@@ -118,16 +128,34 @@ def serve(
     etcd_timeout
         Seconds any one etcd call may take. A write caught by the death of the etcd leader
         fails after this, and the client then tries another instance.
+    insecure_etcd
+        Without a passphrase, allow a non-loopback --etcd-ip: etcd's peer port is then open
+        to every host that reaches it.
+    etcd_plaintext_peers
+        With a passphrase, still talk plain HTTP to the other etcd members, for a cluster that
+        mixes in instances of the Go original. Every instance of that cluster needs it.
     log_level
         DEBUG, INFO, WARNING or ERROR.
     """
+    from entrypoints.etcd_exposure import peer_tls_wanted
+
     _configure_logging(log_level)
-    endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
+    key = resolve_psk(psk, psk_file)
+    peer_tls, warning = peer_tls_wanted(
+        psk=key, etcd_ip=etcd_ip, insecure_etcd=insecure_etcd,
+        plaintext_peers=etcd_plaintext_peers,
+    )
+    if warning:
+        logging.getLogger("registry-service").warning("%s", warning)
+    member = local_etcd(
+        etcd_ip=etcd_ip, etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port,
+        etcd_data_dir=etcd_data_dir, peer_tls=peer_tls,
+    )
     settings = DaemonSettings(
-        etcd=endpoint,
-        etcd_data_dir=_data_dir(etcd_data_dir, endpoint),
+        etcd=member.endpoint,
+        etcd_data_dir=member.data_dir,
         new_etcd_cluster=new_etcd_cluster,
-        psk=resolve_psk(psk),
+        psk=key,
         bootstraps=resolve_bootstraps(bootstrap),
         local=local,
         listen=list(listen or ["/ip4/0.0.0.0/tcp/0"]),
@@ -143,6 +171,7 @@ def serve(
         unstarted_member_grace=unstarted_member_grace,
         join_timeout=join_timeout,
         etcd_timeout=etcd_timeout,
+        writers_file=writers_file,
     )
     from entrypoints.daemon import run_daemon
 
@@ -179,8 +208,9 @@ def leave_command(
     from entrypoints.cluster_commands import leave_stopped_instance
 
     _configure_logging("WARNING")
-    endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
-    print(trio.run(leave_stopped_instance, endpoint, _data_dir(etcd_data_dir, endpoint)))
+    local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
+                       etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir)
+    print(trio.run(leave_stopped_instance, local))
     return 0
 
 
@@ -195,6 +225,8 @@ def snapshot_save_command(
     *,
     etcd_client_port: int = 2379,
     etcd_ip: str = "127.0.0.1",
+    etcd_peer_port: int = 2380,
+    etcd_data_dir: Path | None = None,
 ) -> int:
     """Save a snapshot of the running instance's etcd member (the whole registry) to FILE.
 
@@ -209,11 +241,17 @@ def snapshot_save_command(
         The instance's etcd client port.
     etcd_ip
         The instance's etcd IP address.
+    etcd_peer_port
+        The instance's etcd peer port (part of the default data dir's name).
+    etcd_data_dir
+        The instance's etcd data directory, which holds its client socket (default as for
+        the daemon).
     """
     from entrypoints.cluster_commands import snapshot_save
 
-    endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port)
-    print(trio.run(snapshot_save, endpoint, file))
+    local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
+                       etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir)
+    print(trio.run(snapshot_save, local, file))
     return 0
 
 
@@ -254,10 +292,11 @@ def snapshot_restore_command(
     """
     from entrypoints.cluster_commands import snapshot_restore
 
-    endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
-    data_dir = _data_dir(etcd_data_dir, endpoint)
+    # Restored with an http peer URL: the daemon's first start moves it to https (peer TLS).
+    local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
+                       etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir, peer_tls=False)
     print(snapshot_restore(
-        file, endpoint, data_dir, etcdctl=etcdctl, skip_hash_check=skip_hash_check
+        file, local.endpoint, local.data_dir, etcdctl=etcdctl, skip_hash_check=skip_hash_check
     ))
     return 0
 
@@ -294,39 +333,11 @@ def status_command(
     """
     from entrypoints.status_command import local_status
 
-    endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
+    local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
+                       etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir)
     return int(trio.run(functools.partial(
-        local_status, endpoint, _data_dir(etcd_data_dir, endpoint),
-        as_json=json, timeout=etcd_timeout,
+        local_status, local, as_json=json, timeout=etcd_timeout
     )))
-
-
-@app.command(name="identity")
-def identity_command(
-    *, keyfile: str = "~/.privKeyHashLookup", algo: str = "RSA", bits: int = 2048
-) -> int:
-    """Print this instance's peer id, creating its key file first if there is none.
-
-    With the daemon's --keyfile/--algo/--bits, it is the id the daemon will serve under,
-    known before the first start: every instance's --bootstrap list can be written at once.
-
-    Parameters
-    ----------
-    keyfile
-        Private key file to read (or write, if generating).
-    algo
-        Key algorithm when generating a key: RSA, Ed25519, Secp256k1 or ECDSA.
-    bits
-        RSA key length in bits (at least 2048).
-    """
-    from adapters.libp2p.identity import KeyAlgorithm, load_or_create_identity, peer_id_of
-
-    print(peer_id_of(load_or_create_identity(keyfile, KeyAlgorithm.parse(algo), bits)))
-    return 0
-
-
-def _data_dir(flag: Path | None, endpoint: EtcdEndpoint) -> Path:
-    return (flag or default_etcd_data_dir(endpoint)).expanduser()
 
 
 def _configure_logging(level: str) -> None:
@@ -341,7 +352,8 @@ _FLAGS = (
     "algo", "bits", "bootstrap", "ephemeral", "etcd-client-port", "etcd-ip", "etcd-peer-port",
     "etcd-data-dir", "keyfile", "local", "new-etcd-cluster", "prom-listen-addr", "psk", "listen",
     "addr-file", "advertise-interval", "request-timeout", "log-level", "leave",
-    "unstarted-member-grace", "join-timeout", "etcd-timeout",
+    "unstarted-member-grace", "join-timeout", "etcd-timeout", "insecure-etcd",
+    "etcd-plaintext-peers", "psk-file", "writers-file",
 )
 
 

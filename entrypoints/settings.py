@@ -14,7 +14,7 @@ class DaemonSettings:
     etcd: EtcdEndpoint
     etcd_data_dir: Path
     new_etcd_cluster: bool
-    psk: bytes | None
+    psk: bytes | None = field(repr=False)  # a secret: never in a repr or log
     bootstraps: list[BootstrapAddress]
     local: bool
     listen: list[str]
@@ -36,4 +36,6 @@ class DaemonSettings:
     unstarted_member_grace: float = 60.0
     # How long a newcomer keeps asking to be added, then waits for its etcd.
     join_timeout: float = 120.0
+    # Only the peers listed there may add and delete (re-read on SIGHUP).
+    writers_file: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from adapters.etcd.cluster_status import EtcdClusterStatusSource
 from application.ports import StorageUnavailable
 from application.status import instance_status
-from domain.cluster import EtcdEndpoint
 from domain.instance_status import InstanceIdentity
 from entrypoints.instance_file import instance_file, read_instance_file
+from entrypoints.local_etcd import LocalEtcd
 from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
 
 
-async def local_status(
-    endpoint: EtcdEndpoint, data_dir: Path, *, as_json: bool, timeout: float
-) -> int:
-    path = instance_file(data_dir)
-    source = EtcdClusterStatusSource(endpoint.client_url, timeout=timeout)
+async def local_status(local: LocalEtcd, *, as_json: bool, timeout: float) -> int:
+    path = instance_file(local.data_dir)
+    source = EtcdClusterStatusSource(local.client_url, timeout=timeout)
     try:
         identity = read_instance_file(path)
         status = await instance_status(

@@ -1,8 +1,11 @@
 """Add, get, list and delete a service with the library (trio), then the same blocking.
 
-Usage: python examples/library_demo.py BOOTSTRAP_MULTIADDR PASSPHRASE
+Usage: python examples/library_demo.py BOOTSTRAP_MULTIADDR
+The passphrase comes from the file named by P2P_PSK_FILE (never from the command line);
+REGISTRY_CLI_KEYFILE names this client's key file when the registry has a writers list.
 """
 
+import os
 import sys
 
 import trio
@@ -11,8 +14,12 @@ from domain import PerfInd, ServiceInfo, psk_from_passphrase
 from entrypoints import library
 
 
-async def main(bootstrap: str, passphrase: str) -> None:
-    psk = psk_from_passphrase(passphrase)
+def passphrase() -> str:
+    with open(os.environ["P2P_PSK_FILE"]) as file:
+        return file.read().removesuffix("\n")
+
+
+async def main(bootstrap: str, psk: bytes, keyfile: str | None) -> None:
     info = ServiceInfo(
         content_hash="QmX37CLME3bh8oJyLy858CZino5cbRg7Bd1zf5qoen4aQn",
         docker_hash="127.0.0.1:5000/demo/hello@sha256:" + "0" * 64,
@@ -21,13 +28,13 @@ async def main(bootstrap: str, passphrase: str) -> None:
         cpu_req=1,
         memory_req=64,
     )
-    print(await library.add_service([bootstrap], psk, "hello-service", info))
+    print(await library.add_service([bootstrap], psk, "hello-service", info, keyfile=keyfile))
     print(await library.get_service([bootstrap], psk, "hello-service"))
     print(sorted(await library.list_services([bootstrap], psk)))
 
 
 if __name__ == "__main__":
-    trio.run(main, sys.argv[1], sys.argv[2])
+    PSK = psk_from_passphrase(passphrase())
+    trio.run(main, sys.argv[1], PSK, os.environ.get("REGISTRY_CLI_KEYFILE"))
     # Plain scripts need no event loop of their own:
-    print(library.get_service_blocking([sys.argv[1]], psk_from_passphrase(sys.argv[2]),
-                                       "hello-service").docker_hash)
+    print(library.get_service_blocking([sys.argv[1]], PSK, "hello-service").docker_hash)

@@ -15,6 +15,9 @@ if ! command -v ipfs_cid >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ipfs-cid >/dev/null
 fi
 
+bash "$here/setup-node.sh"
+PATH="$(cd "$here/.." && pwd)/.tools/node/node_modules/.bin:$PATH"
+
 if [ ! -d "$reference_dir/node_modules/ipfs-unixfs-importer" ]; then
     # npm ci installs exactly package-lock.json, so the reference cannot drift.
     (cd "$reference_dir" && npm ci --no-audit --no-fund --loglevel=error)

@@ -9,10 +9,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 peer_dir="$(cd "$here/.." && pwd)/tests/integration/interop"
 stamp="$peer_dir/node_modules/.installed-lock.sha256"
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "setup-interop: node and npm are needed (Node >= 20)" >&2
-    exit 1
-fi
+bash "$here/setup-node.sh"
+PATH="$(cd "$here/.." && pwd)/.tools/node/node_modules/.bin:$PATH"
 
 if ! command -v go >/dev/null 2>&1; then
     sudo=""

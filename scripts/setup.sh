@@ -12,13 +12,13 @@ apt_install() {
     if ((${#missing[@]})); then
         echo "setup: installing ${missing[*]}"
         [ -n "$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null)" ] \
-            || apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            || flock /tmp/apt.lock apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends \
             "${missing[@]}" >/dev/null
     fi
 }
 
-apt_install etcd-server etcd-client python3-venv
+apt_install etcd-server etcd-client python3-venv libsodium23
 # Debian starts a system etcd on 2379 where systemd runs; our daemons run
 # their own members, so the packaged service stays off.
 if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then

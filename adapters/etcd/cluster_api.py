@@ -43,8 +43,12 @@ _MESSAGES: dict[str, list[tuple[str, int, int, bool, str]]] = {
     ],
     "MemberRemoveRequest": [("ID", 1, _F.TYPE_UINT64, False, "")],
     "MemberPromoteRequest": [("ID", 1, _F.TYPE_UINT64, False, "")],
+    "MemberUpdateRequest": [
+        ("ID", 1, _F.TYPE_UINT64, False, ""),
+        ("peerURLs", 2, _F.TYPE_STRING, True, ""),
+    ],
     "MemberListRequest": [],
-    # MemberRemove/Promote/List responses share this shape.
+    # MemberRemove/Promote/Update/List responses share this shape.
     "MembersResponse": [
         ("header", 1, _F.TYPE_MESSAGE, False, "ResponseHeader"),
         ("members", 2, _F.TYPE_MESSAGE, True, "Member"),
@@ -81,10 +85,11 @@ MemberAddRequest = messages["MemberAddRequest"]
 MemberRemoveRequest = messages["MemberRemoveRequest"]
 MemberPromoteRequest = messages["MemberPromoteRequest"]
 MemberListRequest = messages["MemberListRequest"]
+MemberUpdateRequest = messages["MemberUpdateRequest"]
 
 
 class ClusterStub:
-    """The four Cluster RPCs of etcd >= 3.4, usable with ``EtcdConnection.call``."""
+    """The five Cluster RPCs of etcd >= 3.4, usable with ``EtcdConnection.call``."""
 
     def __init__(self, channel: grpc.Channel) -> None:
         def rpc(method: str, request: str, response: str) -> Any:
@@ -97,4 +102,5 @@ class ClusterStub:
         self.MemberAdd = rpc("MemberAdd", "MemberAddRequest", "MemberAddResponse")
         self.MemberRemove = rpc("MemberRemove", "MemberRemoveRequest", "MembersResponse")
         self.MemberPromote = rpc("MemberPromote", "MemberPromoteRequest", "MembersResponse")
+        self.MemberUpdate = rpc("MemberUpdate", "MemberUpdateRequest", "MembersResponse")
         self.MemberList = rpc("MemberList", "MemberListRequest", "MembersResponse")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from etcd3 import etcdrpc
 from adapters.etcd.cluster_api import ClusterStub
 from adapters.etcd.errors import translate_rpc_error
 from adapters.etcd.grpc_trio import await_grpc_future
+from adapters.etcd.local_client import dialable_socket_path
 from application.ports import StorageUnavailable
 
 DEFAULT_TIMEOUT = 5.0
@@ -45,13 +47,20 @@ def parse_client_url(client_url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 2379
 
 
-def _grpc_target(client_url: str) -> str:
+def _grpc_target(client_url: str) -> tuple[str, int | None]:
+    """gRPC's target for ``client_url``, and a directory fd the target needs kept open."""
+    if client_url.startswith("unix:"):
+        path, fd = dialable_socket_path(client_url.removeprefix("unix:"))
+        return f"unix:{path}", fd
     host, port = parse_client_url(client_url)
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}"), None
 
 
 class EtcdConnection:
     """Calls to the etcd member at ``client_url``; every call ends within ``timeout`` seconds.
+
+    ``client_url`` is ``http://<ip>:<port>`` or ``unix:/abs/path/NAME:PORT`` (a
+    member listening on a unix socket, see local_client.py).
 
     Failures surface as StorageUnavailable (unreachable, no leader, timeout) or
     EtcdRequestRejected (etcd refused the request). Safe to share between tasks.
@@ -62,7 +71,8 @@ class EtcdConnection:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.client_url = client_url
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(_grpc_target(client_url), options=_CHANNEL_OPTIONS)
+        target, self._directory_fd = _grpc_target(client_url)
+        self._channel = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
         self.kv = etcdrpc.KVStub(self._channel)
         # etcd 3.4's Cluster service (learners, promotion); see cluster_api.py.
         self.cluster = ClusterStub(self._channel)
@@ -94,3 +104,6 @@ class EtcdConnection:
 
     def close(self) -> None:
         self._channel.close()
+        if self._directory_fd is not None:
+            os.close(self._directory_fd)
+            self._directory_fd = None

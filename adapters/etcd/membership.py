@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
+
+import trio
 
 from adapters.etcd import cluster_api
 from adapters.etcd.connection import DEFAULT_TIMEOUT, EtcdConnection
-from adapters.etcd.status import EtcdStatus, answers, check_health, fetch_status
+from adapters.etcd.status import EtcdStatus, check_health, fetch_status
 from domain.cluster import EtcdMember
 
 # How long a member's own endpoint may take to say it is alive.
@@ -75,15 +79,29 @@ class EtcdClusterMembership:
         response = await self._connection.call(self._connection.cluster.MemberPromote, request)
         return members_of(response.members)
 
+    async def update_peer_urls(self, member_id: int, peer_urls: list[str]) -> list[EtcdMember]:
+        """Every member afterwards; needs quorum. Used to move a member from http to https."""
+        request = cluster_api.MemberUpdateRequest(ID=member_id, peerURLs=peer_urls)
+        response = await self._connection.call(self._connection.cluster.MemberUpdate, request)
+        return members_of(response.members)
+
     async def member_is_up(self, member: EtcdMember) -> bool:
-        """Whether the member's own etcd answers on one of its client URLs (never raises)."""
-        for url in member.client_urls:
-            probe = EtcdConnection(url, timeout=_PROBE_TIMEOUT)
-            try:
-                if await answers(probe):
-                    return True
-            finally:
-                probe.close()
+        """Whether the member's etcd accepts connections on a peer URL (never raises).
+
+        Its client URL is a unix socket on its own host, so the peer port is
+        what another instance can probe.
+        """
+        for url in member.peer_urls:
+            parts = urlsplit(url)
+            if not parts.hostname or parts.port is None:
+                continue
+            with trio.move_on_after(_PROBE_TIMEOUT):
+                try:
+                    stream = await trio.open_tcp_stream(parts.hostname, parts.port)
+                except OSError:
+                    continue
+                await stream.aclose()
+                return True
         return False
 
     async def has_quorum(self) -> bool:
@@ -100,3 +118,13 @@ class EtcdClusterMembership:
 
     def close(self) -> None:
         self._connection.close()
+
+
+@asynccontextmanager
+async def membership_via(member: EtcdMember) -> AsyncIterator[EtcdClusterMembership]:
+    """The cluster API through another member's own client URL."""
+    membership = EtcdClusterMembership(member.client_urls[0])
+    try:
+        yield membership
+    finally:
+        membership.close()

@@ -6,6 +6,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +18,12 @@ from typing import IO, Self
 import trio
 
 from adapters.etcd.connection import EtcdConnection
+from adapters.etcd.local_client import (
+    dialable_socket_path,
+    local_client_url,
+    socket_file_name,
+)
+from adapters.etcd.peer_tls import PeerTlsFiles
 from adapters.etcd.process_args import (
     ClusterState,
     build_etcd_argv,
@@ -62,6 +69,28 @@ def _parent_death_signal(sig: signal.Signals) -> Callable[[], None] | None:
     return in_child
 
 
+def _remove_stale_socket(path: Path) -> None:
+    """Remove the socket a killed etcd left behind (etcd would not bind over it).
+
+    One that still accepts connections belongs to a live etcd and stays:
+    etcd then says "address already in use", which is the truth.
+    """
+    if not path.is_socket():
+        return
+    dialable, directory = dialable_socket_path(str(path))
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(dialable)
+            except ConnectionRefusedError:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass  # no access: leave it to etcd
+    finally:
+        if directory is not None:
+            os.close(directory)
+
+
 class EtcdNotInstalled(FileNotFoundError):
     """The etcd binary is not where we were told to look."""
 
@@ -97,6 +126,8 @@ class EtcdProcess:
         start_timeout: float = 30.0,
         stop_timeout: float = 10.0,
         require_quorum: bool = True,
+        client_socket: bool = False,
+        peer_tls: PeerTlsFiles | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.data_dir = (data_dir or default_etcd_data_dir(endpoint)).expanduser()
@@ -108,6 +139,8 @@ class EtcdProcess:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.require_quorum = require_quorum
+        self.client_socket = client_socket
+        self.peer_tls = peer_tls
         self.restarted = False  # set by start(): did the data dir already hold the member?
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -126,6 +159,13 @@ class EtcdProcess:
         """None while running (or never started)."""
         return self._process.poll() if self._process else None
 
+    @property
+    def client_url(self) -> str:
+        """What EtcdConnection dials to reach this member."""
+        if self.client_socket:
+            return local_client_url(self.endpoint, self.data_dir)
+        return self.endpoint.tcp_client_url
+
     def was_removed(self) -> bool:
         """Whether etcd said, since the latest start(), that this member was removed."""
         return _REMOVED_MARK in self.log_tail(max_lines=200)
@@ -138,6 +178,8 @@ class EtcdProcess:
             initial_cluster=self.initial_cluster,
             initial_cluster_state=self.initial_cluster_state,
             restart=holds_member(self.data_dir),
+            client_socket=self.client_socket,
+            peer_tls=self.peer_tls,
         )
 
     async def start(self, *, wait: bool = True) -> None:
@@ -147,6 +189,11 @@ class EtcdProcess:
         self.restarted = holds_member(self.data_dir)
         argv = self.argv()
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        # etcd makes it 0700 too, but our client socket needs it before etcd runs.
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        if self.client_socket:
+            _remove_stale_socket(self.data_dir / socket_file_name(self.endpoint))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self._log_offset = self._log.tell()
@@ -157,6 +204,8 @@ class EtcdProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            # The client socket's relative name is resolved in here.
+            cwd=self.data_dir,
             # Our stop() is the one way it ends while we live: a Ctrl-C meant for
             # the daemon must not kill etcd before the daemon has stopped using it.
             start_new_session=True,
@@ -174,7 +223,7 @@ class EtcdProcess:
 
     async def _wait_until_ready(self) -> None:
         started = time.monotonic()
-        connection = EtcdConnection(self.endpoint.client_url, timeout=_PROBE_TIMEOUT)
+        connection = EtcdConnection(self.client_url, timeout=_PROBE_TIMEOUT)
         probe = check_health if self.require_quorum else answers
         try:
             while True:
@@ -191,7 +240,7 @@ class EtcdProcess:
                     wanted = "healthy" if self.require_quorum else "answering"
                     raise EtcdStartFailed(
                         f"etcd {self.endpoint.member_name} not {wanted} at "
-                        f"{self.endpoint.client_url} after {self.start_timeout:g} s; "
+                        f"{self.client_url} after {self.start_timeout:g} s; "
                         f"last lines of {self.log_path}:\n{self.log_tail()}"
                     )
                 await trio.sleep(_POLL_INTERVAL)

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
+from adapters.etcd.local_client import listen_client_url
+from adapters.etcd.peer_tls import PeerTlsFiles
 from domain.cluster import EtcdEndpoint
 
 ClusterState = Literal["new", "existing"]
@@ -31,26 +33,42 @@ def build_etcd_argv(
     initial_cluster: str | None = None,
     initial_cluster_state: ClusterState = "new",
     restart: bool = False,
+    client_socket: bool = False,
+    peer_tls: PeerTlsFiles | None = None,
 ) -> list[str]:
     """argv for ``etcd``; ``restart`` = the data dir already holds this member.
+
+    ``client_socket``: clients on a unix socket in the data dir (etcd must run
+    with the data dir as its working directory), instead of http on the
+    endpoint's IP. ``peer_tls``: peers only with a certificate from our CA.
 
     On restart the member's identity and peers come from its WAL and etcd
     ignores the bootstrap flags; we leave them out so that nobody reading the
     command line believes a "new" cluster is being formed.
     """
+    if (peer_tls is not None) != endpoint.peer_tls:
+        raise ValueError("https peer URLs go with peer TLS files, http ones without")
     name = endpoint.member_name
+    client_url = listen_client_url(endpoint) if client_socket else endpoint.tcp_client_url
     argv = [
         binary,
         "--name", name,
         "--data-dir", str(data_dir),
-        "--listen-client-urls", endpoint.client_url,
-        "--advertise-client-urls", endpoint.client_url,
+        "--listen-client-urls", client_url,
+        "--advertise-client-urls", client_url,
         "--listen-peer-urls", endpoint.peer_url,
         "--initial-advertise-peer-urls", endpoint.peer_url,
         # zap is etcd 3.4's structured logger; the default (capnslog) is deprecated.
         "--logger", "zap",
         "--log-outputs", "stderr",
     ]  # fmt: skip
+    if peer_tls is not None:
+        argv += [
+            "--peer-client-cert-auth",
+            "--peer-trusted-ca-file", str(peer_tls.ca_file),
+            "--peer-cert-file", str(peer_tls.cert_file),
+            "--peer-key-file", str(peer_tls.key_file),
+        ]  # fmt: skip
     if restart:
         return argv
     if initial_cluster_state not in ("new", "existing"):

@@ -17,6 +17,7 @@ from libp2p.crypto.ed25519 import Ed25519PrivateKey
 from libp2p.crypto.keys import KeyPair, PrivateKey
 from libp2p.crypto.rsa import RSAPrivateKey
 from libp2p.crypto.secp256k1 import Secp256k1PrivateKey
+from libp2p.peer.id import ID
 
 from adapters.libp2p.ecdsa import EcdsaPrivateKey
 
@@ -101,23 +102,42 @@ def load_or_create_identity(path: str, algo: KeyAlgorithm, bits: int) -> KeyPair
     """Read the key at ``path``, or generate one and write it there (mode 0600)."""
     file = Path(path).expanduser()
     if file.exists():
-        try:
-            return key_pair_of(decode_key_file(file.read_text()))
-        except IdentityError as exc:
-            raise IdentityError(f"{file}: {exc}") from exc
+        return read_identity(file)
+    return create_identity_file(file, algo, bits)
+
+
+def read_identity(path: str | Path) -> KeyPair:
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text()
+    except FileNotFoundError as exc:
+        raise IdentityError(
+            f"no key file at {file} (make one with `registry-cli keygen {file}`)"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IdentityError(f"{file}: cannot read the key file: {exc}") from exc
+    try:
+        return key_pair_of(decode_key_file(text))
+    except IdentityError as exc:
+        raise IdentityError(f"{file}: {exc}") from exc
+
+
+def create_identity_file(path: str | Path, algo: KeyAlgorithm, bits: int) -> KeyPair:
+    """Generate a key and write it to ``path`` (mode 0600); never overwrite a file."""
+    file = Path(path).expanduser()
     key = generate_private_key(algo, bits)
     file.parent.mkdir(parents=True, exist_ok=True)
     # O_EXCL: never clobber a key another process wrote meanwhile.
-    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise IdentityError(f"{file} exists already; not overwriting a key file") from exc
     with os.fdopen(fd, "w") as out:
         out.write(encode_key_file(key))
     return key_pair_of(key)
 
 
 def peer_id_of(key_pair: KeyPair) -> str:
-    """The base58 peer id other nodes know this identity by (``…/p2p/<peer id>``)."""
-    from libp2p.peer.id import ID
-
     return str(ID.from_pubkey(key_pair.public_key))
 
 

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import multiaddr
@@ -41,7 +41,7 @@ class BootstrapUnreachable(ConnectionError):
 @dataclass(frozen=True)
 class NodeSettings:
     key_pair: KeyPair
-    psk: bytes | None = None
+    psk: bytes | None = field(default=None, repr=False)  # a secret: never in a repr or log
     listen: Sequence[str] = ()
     dht_server: bool = True
     # A dial that takes longer than this on a LAN/loopback is a dead peer.

@@ -13,6 +13,7 @@ peer's first decrypted bytes against its header and fail at once instead.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 
@@ -31,6 +32,8 @@ from multiaddr import Multiaddr
 
 from adapters.libp2p.xsalsa20 import NONCE_SIZE, XSalsa20
 from domain.psk import check_psk
+
+log = logging.getLogger(__name__)
 
 MULTISTREAM_HEADER = b"\x13/multistream/1.0.0\n"
 # Read in large chunks: multistream-select reads one byte at a time, and a buffer
@@ -82,6 +85,11 @@ class PskConnection(RawConnection):
         # The key stream must follow the wire order, so cipher + I/O happen under a lock.
         self._read_lock = trio.Lock()
         self._write_lock = trio.Lock()
+
+    @property
+    def failure(self) -> PrivateNetworkMismatch | None:
+        """Why this connection was ended as a different private network, if it was."""
+        return self._failure
 
     async def send_nonce(self) -> None:
         """Send our nonce now (idempotent)."""
@@ -216,7 +224,13 @@ class PskTcpTransport(ITransport):
             except Exception:
                 await _close_quietly(conn)
                 return
-            await handler_function(conn)
+            try:
+                await handler_function(conn)
+            finally:
+                # py-libp2p drops a failed inbound upgrade silently (debug log at most):
+                # tell the operator why a peer could not connect, in one line.
+                if conn.failure is not None:
+                    log.info("refused an inbound connection: %s", conn.failure)
 
         return self._tcp.create_listener(protected)
 

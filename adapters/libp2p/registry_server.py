@@ -53,18 +53,21 @@ class Libp2pRegistryServer:
 
 async def answer_stream(
     stream: INetStream,
-    answer: Callable[[bytes], Awaitable[bytes]],
+    answer: Callable[[bytes, str], Awaitable[bytes]],
     *,
     label: str,
     timeout: float,
     max_request_bytes: int = MAX_REQUEST_BYTES,
 ) -> None:
-    """Read the request to EOF, write ``answer(request)``, close; on any failure, reset."""
+    """Read the request to EOF, write ``answer(request, peer id)``, close; on failure, reset.
+
+    The peer id is the one Noise authenticated (a write policy's only input).
+    """
     peer = stream.muxed_conn.peer_id
     try:
         with trio.fail_after(timeout):
             request = await read_to_end(stream, max_request_bytes)
-            response = await answer(request)
+            response = await answer(request, str(peer))
             await stream.write(response)
             await stream.close()
     except Exception as exc:  # one bad request must never take the daemon down

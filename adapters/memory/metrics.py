@@ -7,9 +7,13 @@ class RecordingMetrics:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str]] = []
         self.storage_healthy: bool | None = None
+        self.refused_writes: list[tuple[str, str]] = []
 
     def observe_request(self, operation: str, seconds: float, outcome: str) -> None:
         self.requests.append((operation, outcome))
 
     def set_storage_healthy(self, healthy: bool) -> None:
         self.storage_healthy = healthy
+
+    def count_refused_write(self, operation: str, reason: str) -> None:
+        self.refused_writes.append((operation, reason))

@@ -19,6 +19,12 @@ class PrometheusRegistryMetrics:
             "registry_request_errors", "Requests that failed (stream reset), by operation",
             ["operation"], registry=self.registry,
         )
+        self.refused_writes = Counter(
+            "registry_refused_writes",
+            "Writes answered with an Error: text, by operation and reason (WriteRefused: "
+            "the peer is not in the writers list; InvalidRecord: an InfoStr Go cannot decode)",
+            ["operation", "reason"], registry=self.registry,
+        )
         self.latency = Histogram(
             "registry_request_duration_seconds", "Time to handle one request",
             ["operation"], buckets=_LATENCY_BUCKETS, registry=self.registry,
@@ -57,9 +63,12 @@ class PrometheusRegistryMetrics:
 
     def observe_request(self, operation: str, seconds: float, outcome: str) -> None:
         self.requests.labels(operation, outcome).inc()
-        if outcome != "ok":
+        if outcome not in ("ok", "refused"):  # refusals are answered, not reset
             self.errors.labels(operation).inc()
         self.latency.labels(operation).observe(seconds)
+
+    def count_refused_write(self, operation: str, reason: str) -> None:
+        self.refused_writes.labels(operation, reason).inc()
 
     def set_storage_healthy(self, healthy: bool) -> None:
         self.storage_healthy.set(1 if healthy else 0)

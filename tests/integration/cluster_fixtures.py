@@ -27,6 +27,7 @@ from adapters.etcd.status import fetch_status
 from application.ports import StorageUnavailable
 from domain.cluster import EtcdEndpoint, EtcdMember
 from domain.psk import psk_from_passphrase
+from entrypoints.local_etcd import local_etcd
 
 PASSPHRASE = "cluster test passphrase"
 PSK = psk_from_passphrase(PASSPHRASE)
@@ -63,6 +64,13 @@ class Instance:
     def endpoint(self) -> EtcdEndpoint:
         p = self.proc
         return EtcdEndpoint(ip=p.ip, client_port=p.etcd_client_port, peer_port=p.etcd_peer_port)
+
+    @property
+    def client_url(self) -> str:
+        """The member's unix socket, found the way every registry-service command finds it."""
+        return local_etcd(etcd_ip=self.proc.ip, etcd_client_port=self.proc.etcd_client_port,
+                          etcd_peer_port=self.proc.etcd_peer_port,
+                          etcd_data_dir=self.proc.data_dir).client_url
 
     @property
     def peer_id(self) -> str:
@@ -182,7 +190,7 @@ def run(async_fn: Callable[..., object], *args: object) -> object:
 
 
 async def members_of(instance: Instance) -> list[EtcdMember]:
-    membership = EtcdClusterMembership(instance.endpoint.client_url, timeout=3.0)
+    membership = EtcdClusterMembership(instance.client_url, timeout=3.0)
     try:
         return await membership.list_members()
     finally:
@@ -192,7 +200,7 @@ async def members_of(instance: Instance) -> list[EtcdMember]:
 async def local_entries(instance: Instance) -> dict[str, str]:
     """Everything this member holds, read from its own copy (serializable)."""
     reader = EtcdServiceRepository(
-        instance.endpoint.client_url, timeout=5.0, serializable=True
+        instance.client_url, timeout=5.0, serializable=True
     )
     try:
         return await reader.list()
@@ -201,7 +209,7 @@ async def local_entries(instance: Instance) -> dict[str, str]:
 
 
 async def healthy(instance: Instance) -> bool:
-    membership = EtcdClusterMembership(instance.endpoint.client_url, timeout=2.0)
+    membership = EtcdClusterMembership(instance.client_url, timeout=2.0)
     try:
         return await membership.is_healthy()
     finally:
@@ -209,7 +217,7 @@ async def healthy(instance: Instance) -> bool:
 
 
 async def leader_id(instance: Instance) -> int:
-    connection = EtcdConnection(instance.endpoint.client_url, timeout=2.0)
+    connection = EtcdConnection(instance.client_url, timeout=2.0)
     try:
         return int((await fetch_status(connection, require_leader=False)).leader_id)
     except StorageUnavailable:
@@ -235,7 +243,7 @@ async def make_leader(cluster: Cluster, target: Instance) -> None:
 
     [me] = [m for m in await members_of(target) if m.name == target.name]
     for instance in iter_alive(cluster):
-        connection = EtcdConnection(instance.endpoint.client_url, timeout=5.0)
+        connection = EtcdConnection(instance.client_url, timeout=5.0)
         try:
             status = await fetch_status(connection)
             if status.is_leader and status.member_id != me.member_id:

@@ -1,3 +1,4 @@
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -8,11 +9,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from registry_process import RegistryProcess
 
+# Node >= 20 from scripts/setup-node.sh, when the machine's own node is older.
+_NODE_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node" / "node_modules" / ".bin"
+if _NODE_BIN.is_dir():
+    os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ['PATH']}"
+
+_DOCKER_FIXTURES = {"docker_client", "docker_test_images", "registry_server", "proxy_binary"}
+
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+        if item.path.name.startswith("test_docker_") or _DOCKER_FIXTURES & set(
+            getattr(item, "fixturenames", ())
+        ):
+            item.add_marker(pytest.mark.docker)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
+_NETWORK_VARIABLES = ("P2P_PSK", "P2P_PSK_FILE", "P2P_BOOTSTRAPS")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -32,6 +33,7 @@ class RegistryProcess:
     etcd_peer_port: int = field(default_factory=free_port)
     prom_port: int = field(default_factory=free_port)
     listen_port: int = 0  # 0: the OS chooses; fix it to keep the address across restarts
+    psk_via_file: bool = False  # --psk-file (mode 0600) instead of --psk on the command line
     process: subprocess.Popen | None = None
     addrs: list[str] = field(default_factory=list)
 
@@ -65,14 +67,28 @@ class RegistryProcess:
             args.append("--local")
         for b in self.bootstraps:
             args += ["--bootstrap", b]
-        if self.passphrase is not None:
+        if self.passphrase is not None and self.psk_via_file:
+            args += ["--psk-file", str(self.psk_file)]
+        elif self.passphrase is not None:
             args += ["--psk", self.passphrase]
         return args + self.extra_args
+
+    @property
+    def psk_file(self) -> Path:
+        return self.workdir / "passphrase"
+
+    def _write_psk_file(self) -> None:
+        if self.passphrase is not None and self.psk_via_file:
+            self.psk_file.unlink(missing_ok=True)
+            fd = os.open(self.psk_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(self.passphrase + "\n")
 
     def start(self, timeout: float = 30.0) -> RegistryProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.addr_file.unlink(missing_ok=True)
-        env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
+        self._write_psk_file()
+        env = {k: v for k, v in os.environ.items() if k not in _NETWORK_VARIABLES}
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
@@ -107,6 +123,6 @@ class RegistryProcess:
         phrase = self.passphrase if passphrase is None else passphrase
         if phrase is not None:
             argv += ["--psk", phrase]
-        env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
+        env = {k: v for k, v in os.environ.items() if k not in _NETWORK_VARIABLES}
         return subprocess.run(argv + list(args), capture_output=True, text=True,
                               timeout=timeout, env=env)

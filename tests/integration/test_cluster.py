@@ -39,8 +39,11 @@ from domain.bootstrap import parse_bootstraps
 from domain.cluster import EtcdEndpoint
 from domain.wire import MemberAddRequest, Operation, encode
 from entrypoints import library
+from entrypoints.local_etcd import local_etcd
 
 INFO = ServiceInfo(content_hash="QmClusterTest", docker_hash="r/x@sha256:00", cpu_req=1)
+# The cluster runs registry-service's default --etcd-timeout.
+ETCD_TIMEOUT = 3.0
 
 
 @pytest.fixture(scope="module")
@@ -145,9 +148,7 @@ def test_a_member_added_but_never_started_is_removed_and_holds_no_quorum(
     [added] = [m for m in run(members_of, first) if ghost.peer_url in m.peer_urls]
     assert added.is_learner and not added.started
     # A learner is no voter: the three started members keep their quorum.
-    started = time.monotonic()
-    run(_via, first, use_cases.add_service, "while-ghost", INFO)
-    assert time.monotonic() - started < 5
+    run(_via, first, use_cases.add_service, "while-ghost", INFO)  # NoQuorum otherwise
     removed_after = wait_until(
         lambda: not any(ghost.peer_url in m.peer_urls for m in run(members_of, first)),
         GRACE + 10, "unstarted learner removed",
@@ -159,27 +160,35 @@ def test_a_member_added_but_never_started_is_removed_and_holds_no_quorum(
     # the quorum is 3 of 4; the janitor removes it once the grace has passed.
     voter = EtcdEndpoint(ip="127.0.0.9", client_port=free_port(), peer_port=free_port())
 
-    async def add_voter() -> None:
-        membership = EtcdClusterMembership(first.endpoint.client_url)
+    async def add_voter() -> list[str]:
+        # etcd refuses a member add for a while after the last membership change
+        # ("unhealthy cluster"): retry, but keep every refusal to show if all fail.
+        membership = EtcdClusterMembership(first.client_url)
+        refusals: list[str] = []
         try:
             for _ in range(20):
                 try:
                     await membership.add_member(voter.peer_url, learner=False)
-                    return
-                except Exception:
+                    return refusals
+                except Exception as exc:
+                    refusals.append(repr(exc))
                     await trio.sleep(1)
         finally:
             membership.close()
+        raise AssertionError(f"the voting member was never added: {refusals[-3:]}")
 
     run(add_voter)
+    [voting] = [m for m in run(members_of, first) if voter.peer_url in m.peer_urls]
+    assert not voting.is_learner and not voting.started  # a real, unstarted voter
     run(_via, first, use_cases.add_service, "while-voter", INFO)
     wait_until(
         lambda: not any(voter.peer_url in m.peer_urls for m in run(members_of, first)),
         GRACE + 10, "unstarted voting member removed",
     )
-    assert "never started" in first.log() or any(
-        "never started" in i.log() for i in cluster.instances
-    )
+    # The janitor says which member it removed, and why.
+    removals = [line for i in cluster.instances for line in i.log().splitlines()
+                if "never started" in line and voter.peer_url in line]
+    assert removals, "no instance logged removing the unstarted voting member"
 
 
 def test_writer_loses_no_acknowledged_write_when_its_instance_crashes(cluster: Cluster) -> None:
@@ -280,7 +289,9 @@ def test_without_quorum_writes_fail_fast_and_reads_say_they_may_be_stale(
         library.add_service_blocking(every_addr, PSK, "after-loss", INFO)
     write_fail = time.monotonic() - started
     print(f"\nno quorum: library add failed after {write_fail:.1f} s")
-    assert write_fail < 20
+    # README: a write without quorum fails within --etcd-timeout. The margin covers the
+    # short-lived client node's start, dial and DHT lookup on a loaded machine.
+    assert write_fail < ETCD_TIMEOUT + 6, write_fail
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -294,9 +305,13 @@ def test_without_quorum_writes_fail_fast_and_reads_say_they_may_be_stale(
     listed = _cli(["--json", "list"], survivor.proc.addrs)
     assert listed.returncode == 0 and "before-loss" in json.loads(listed.stdout)
     assert "stale" in listed.stderr
+    print(f"CLI: get+list without quorum took {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
     deleted = _cli(["delete", "before-loss"], every_addr)
-    print(f"CLI: get+list+delete without quorum took {time.monotonic() - started:.1f} s")
-    assert deleted.returncode == 4, deleted.stderr
+    delete_fail = time.monotonic() - started
+    print(f"CLI: delete without quorum failed after {delete_fail:.1f} s")
+    assert deleted.returncode == 4, deleted.stderr  # README: NoQuorum exits with 4
+    assert delete_fail < ETCD_TIMEOUT + 10, delete_fail  # + the CLI process's own start
     assert "no quorum" in deleted.stderr and "Traceback" not in deleted.stderr
 
     # Every member down; the first back cannot have quorum and must start anyway.
@@ -311,7 +326,9 @@ def test_without_quorum_writes_fail_fast_and_reads_say_they_may_be_stale(
     refused = _cli(["get", "before-loss"], alone.proc.addrs)
     print(f"...and refuses a get after {time.monotonic() - started:.1f} s: "
           f"{refused.stderr.strip()[:120]}")
-    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    # README: exit code 1 for a refused request (its etcd member cannot answer at all).
+    assert refused.returncode == 1, refused.stderr
+    assert "refused the /get/0.1 request" in refused.stderr and "Traceback" not in refused.stderr
     assert time.monotonic() - started < 30
     assert alone.metrics()["registry_etcd_up"] == 0
 
@@ -336,7 +353,9 @@ def test_snapshot_save_then_restore_into_a_fresh_cluster(cluster: Cluster,
     run(_via, source, use_cases.add_service, "backed-up", INFO)
     snapshot = tmp_path / "registry.snap"
     saved = _service(["snapshot", "save", str(snapshot), "--etcd-ip", source.proc.ip,
-                      "--etcd-client-port", str(source.proc.etcd_client_port)])
+                      "--etcd-client-port", str(source.proc.etcd_client_port),
+                      "--etcd-peer-port", str(source.proc.etcd_peer_port),
+                      "--etcd-data-dir", str(source.proc.data_dir)])
     assert saved.returncode == 0, saved.stderr
     assert snapshot.stat().st_size > 0
     expected = run(local_entries, source)
@@ -355,15 +374,19 @@ def test_snapshot_save_then_restore_into_a_fresh_cluster(cluster: Cluster,
         psk = library.psk_from_passphrase("another network")
         assert library.list_services_blocking(fresh.addrs, psk).keys() == expected.keys()
         library.add_service_blocking(fresh.addrs, psk, "after-restore", INFO)
-        fresh_endpoint = EtcdEndpoint(ip=fresh.ip, client_port=fresh.etcd_client_port,
-                                      peer_port=fresh.etcd_peer_port)
-        assert [m.name for m in run(_members_at, fresh_endpoint)] == [fresh_endpoint.member_name]
+        fresh_etcd = local_etcd(etcd_ip=fresh.ip, etcd_client_port=fresh.etcd_client_port,
+                                etcd_peer_port=fresh.etcd_peer_port, etcd_data_dir=fresh.data_dir)
+        members = run(_members_at, fresh_etcd.client_url)
+        assert [m.name for m in members] == [fresh_etcd.endpoint.member_name]
+        # The restored member's http peer URL was moved to https at its first start.
+        assert members[0].peer_urls == (fresh_etcd.endpoint.peer_url,)
+        assert fresh_etcd.endpoint.peer_url.startswith("https://")
     finally:
         fresh.stop()
 
 
-async def _members_at(endpoint: EtcdEndpoint):  # type: ignore[no-untyped-def]
-    membership = EtcdClusterMembership(endpoint.client_url)
+async def _members_at(client_url: str):  # type: ignore[no-untyped-def]
+    membership = EtcdClusterMembership(client_url)
     try:
         return await membership.list_members()
     finally:
@@ -407,7 +430,7 @@ def test_a_member_removed_while_down_rejoins_when_restarted(cluster: Cluster) ->
     assert second.proc.stop() == 0
 
     async def remove() -> None:
-        membership = EtcdClusterMembership(first.endpoint.client_url)
+        membership = EtcdClusterMembership(first.client_url)
         try:
             for _ in range(20):
                 try:

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 from cluster_fixtures import PSK, Cluster, all_healthy, local_entries, members_of, run, wait_until
-from registry_process import VENV_BIN
+from registry_process import VENV_BIN, RegistryProcess
 
-from domain import ServiceInfo
+from domain import ServiceInfo, psk_from_passphrase
 from entrypoints import library
 
 INFO = ServiceInfo(content_hash="QmRecovery")
@@ -34,15 +34,16 @@ def test_a_lost_majority_is_recovered_from_the_survivors_data(tmp_path: Path) ->
         # 1. Save what the survivor holds (its own copy; works without quorum).
         snapshot = tmp_path / "survivor.snap"
         flags = ["--etcd-ip", survivor.proc.ip,
-                 "--etcd-client-port", str(survivor.proc.etcd_client_port)]
-        saved = _service("snapshot", "save", str(snapshot), *flags)
+                 "--etcd-client-port", str(survivor.proc.etcd_client_port),
+                 "--etcd-peer-port", str(survivor.proc.etcd_peer_port)]
+        saved = _service("snapshot", "save", str(snapshot), *flags,
+                         "--etcd-data-dir", str(survivor.proc.data_dir))
         assert saved.returncode == 0, saved.stderr
         # 2. Stop it and move its data dir aside.
         assert survivor.proc.stop() == 0
         survivor.proc.data_dir.rename(survivor.proc.data_dir.with_name("etcd-data.old"))
         # 3. Restore into its data dir: a one-member cluster holding the data.
         restored = _service("snapshot", "restore", str(snapshot), *flags,
-                            "--etcd-peer-port", str(survivor.proc.etcd_peer_port),
                             "--etcd-data-dir", str(survivor.proc.data_dir))
         assert restored.returncode == 0, restored.stderr
         # 4. Start it as before; 5. other instances join with empty data dirs.
@@ -66,14 +67,24 @@ def test_the_database_of_a_stopped_member_restores_too(tmp_path: Path) -> None:
         assert only.proc.stop() == 0
         db = tmp_path / "copied.db"
         shutil.copy(only.proc.data_dir / "member" / "snap" / "db", db)
-        target = tmp_path / "restored-data"
         ip = only.proc.ip
-        restored = _service("snapshot", "restore", str(db), "--skip-hash-check",
-                            "--etcd-ip", ip, "--etcd-data-dir", str(target))
-        assert restored.returncode == 0, restored.stderr
         without = _service("snapshot", "restore", str(db), "--etcd-ip", ip,
                            "--etcd-data-dir", str(tmp_path / "other"))
         assert without.returncode == 1 and "hash" in without.stderr
-        assert (target / "member" / "snap" / "db").exists()
+        # Restore for a member on fresh ports, start it there, and read the record back.
+        revived = RegistryProcess(tmp_path / "revived", ip=ip)
+        restored = _service("snapshot", "restore", str(db), "--skip-hash-check",
+                            "--etcd-ip", ip,
+                            "--etcd-client-port", str(revived.etcd_client_port),
+                            "--etcd-peer-port", str(revived.etcd_peer_port),
+                            "--etcd-data-dir", str(revived.data_dir))
+        assert restored.returncode == 0, restored.stderr
+        try:
+            revived.start(timeout=60)
+            psk = psk_from_passphrase(revived.passphrase)
+            assert library.get_service_blocking(revived.addrs, psk, "kept") == INFO
+            assert set(library.list_services_blocking(revived.addrs, psk)) == {"kept"}
+        finally:
+            revived.stop()
     finally:
         cluster.stop_all()

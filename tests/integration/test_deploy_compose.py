@@ -69,7 +69,9 @@ def test_three_instances_survive_one_stopped_and_rejoin(compose_cluster):
         uid = cluster.compose("exec", "-T", service, "id", "-u").stdout.strip()
         assert uid == "10001", (service, uid)
         cmdline = cluster.compose("exec", "-T", service, "cat", "/proc/1/cmdline").stdout
-        assert "registry-service" in cmdline and cluster.passphrase not in cmdline
+        environ = cluster.compose("exec", "-T", service, "cat", "/proc/1/environ").stdout
+        assert "registry-service" in cmdline and "P2P_PSK_FILE=" in environ
+        assert cluster.passphrase not in cmdline + environ
         container = cluster.compose("ps", "-q", service).stdout.strip()
         config = subprocess.run(["docker", "inspect", container], capture_output=True,
                                 text=True, check=True).stdout

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -111,10 +113,29 @@ def test_whole_dir_source_puts_its_entries_at_the_root(tree, proxy):
 
 def test_stream_is_chunked_and_stops_when_the_consumer_stops(tree, proxy):
     context = prepare_build_context(plan(("app", "app")), tree, proxy)
-    chunks = written_in_thread(lambda sink: write_tar(context, sink), chunk_size=4096, depth=2)
+    whole = len(members(context)["__data__"])  # type: ignore[arg-type]
+    stopped = threading.Event()
+    written_when_stopped: list[int] = []
+
+    def produce(sink) -> None:
+        try:
+            write_tar(context, sink)
+        finally:
+            written_when_stopped.append(sink.tell())
+            stopped.set()
+
+    chunks = written_in_thread(produce, chunk_size=4096, depth=2, name="producer-under-test")
     first = next(chunks)
     assert len(first) == 4096
-    chunks.close()  # type: ignore[attr-defined]  # the producer thread must not hang
+    chunks.close()  # type: ignore[attr-defined]
+    # The producer gave up at its next write: it did not run on to the end of the tar...
+    assert stopped.wait(30), "the producer is still writing after the consumer stopped"
+    assert written_when_stopped[0] < whole // 2, (written_when_stopped, whole)
+    # ...and its thread is gone, not parked on a full queue.
+    deadline = time.monotonic() + 30
+    while any(t.name == "producer-under-test" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the producer thread never ended"
+        time.sleep(0.01)
 
 
 def test_errors_in_the_producer_reach_the_consumer(tree, proxy):

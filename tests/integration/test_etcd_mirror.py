@@ -17,7 +17,7 @@ async def _eventually(predicate, timeout=10.0):
 
 
 async def test_reads_follow_writes_from_other_clients_and_our_own(etcd_member):  # noqa: F811
-    url = etcd_member.endpoint.client_url
+    url = etcd_member.endpoint.tcp_client_url
     host, port = url.removeprefix("http://").rsplit(":", 1)
     foreign = etcd3.client(host=host, port=int(port))  # another writer, e.g. a Go instance
     foreign.put("before", "1")
@@ -45,7 +45,7 @@ async def test_reads_follow_writes_from_other_clients_and_our_own(etcd_member): 
 async def test_copy_turns_off_when_etcd_stops_and_reads_fail_instead_of_going_stale(
     etcd_member,  # noqa: F811
 ):
-    repo = WatchedServiceRepository(EtcdServiceRepository(etcd_member.endpoint.client_url,
+    repo = WatchedServiceRepository(EtcdServiceRepository(etcd_member.endpoint.tcp_client_url,
                                                           timeout=1.0))
     async with trio.open_nursery() as nursery:
         await nursery.start(repo.run)

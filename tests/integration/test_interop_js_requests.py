@@ -119,8 +119,21 @@ def test_a_js_peer_outside_our_private_network_fails_fast(tmp_path, js_passphras
             dialled = js.call("dial", addr=registry.addrs[0], timeout_ms=20_000)
             elapsed = time.monotonic() - started
             assert not dialled["ok"], dialled
-            assert elapsed < 3.0, (elapsed, dialled)
-            # The daemon noticed and keeps serving our own clients.
+            # js-libp2p sees only undecodable bytes where its Noise handshake should be...
+            assert dialled["errorName"] == "EncryptionFailedError", dialled
+            assert elapsed < 8.0, (elapsed, dialled)  # no 10-40 s hang; slack for load
+            # ...the daemon knows why, says so in one line, and nothing worse.
+            reason = ("not in any private network (no PSK)" if js_passphrase is None
+                      else "not in our private network: different passphrase/PSK")
+            deadline = time.monotonic() + 10
+            while f"refused an inbound connection: the peer is {reason}" not in (
+                log := registry.log_file.read_text()
+            ):
+                assert time.monotonic() < deadline, log[-3000:]
+                time.sleep(0.1)
+            assert not [line for line in log.splitlines()
+                        if " WARNING " in line or " ERROR " in line or "Traceback" in line]
+            # It keeps serving our own clients.
             listed = registry.cli("list")
             assert listed.returncode == 0, listed.stderr
             assert registry.alive()

@@ -8,8 +8,12 @@ import trio
 from registry_process import RegistryProcess
 
 from application.client import ServiceNotFound
+from application.ports import RequestRejected
 from domain import PerfInd, ServiceInfo, psk_from_passphrase
+from domain.service_info import encode_service_info
+from domain.wire import MAX_REQUEST_BYTES
 from entrypoints import library
+from entrypoints.errors import single_error
 
 INFO = ServiceInfo(
     content_hash="QmX37CLME3bh8oJyLy858CZino5cbRg7Bd1zf5qoen4aQn",
@@ -61,7 +65,7 @@ def test_go_style_flags_and_environment(registry, monkeypatch):
     library.add_service_blocking(registry.addrs, psk_from_passphrase(registry.passphrase),
                                  "env", INFO)
     got = registry.cli("-json", "get", "env", bootstraps=[])
-    assert got.returncode != 0  # no bootstrap at all: a usage error, not a hang
+    assert got.returncode == 2  # no bootstrap at all: a usage error (README), not a hang
     assert "bootstrap" in got.stderr.lower()
     import os
     import subprocess
@@ -81,31 +85,63 @@ def test_wrong_passphrase_fails_fast_with_a_clear_message(registry):
     assert wrong.returncode == 4
     assert "different private network" in wrong.stderr
     assert "Traceback" not in wrong.stderr
-    assert elapsed < 5.0, elapsed
+    assert elapsed < 8.0, elapsed  # README: no 10-40 s hang (CLI start-up included)
     # ...and the daemon still serves the right passphrase
     assert registry.cli("list").returncode == 0
+
+
+def _padded_add_request(name: str, size: int) -> bytes:
+    """A valid /add/0.1 request of exactly ``size`` bytes (JSON whitespace as padding)."""
+    head = b'{"Name":"' + name.encode() + b'",'
+    tail = b'"InfoStr":' + json.dumps(encode_service_info(INFO)).encode() + b"}"
+    return head + b" " * (size - len(head) - len(tail)) + tail
+
+
+def _refusals_logged(registry: RegistryProcess) -> list[str]:
+    return [line for line in registry.log_file.read_text().splitlines()
+            if "resetting the stream" in line]
 
 
 def test_oversized_and_malformed_requests_are_refused_and_the_daemon_keeps_serving(registry):
     psk = psk_from_passphrase(registry.passphrase)
 
-    async def raw(protocol_id: str, payload: bytes) -> str:
-        async with library.registry_client(registry.addrs, psk, attempts=1) as client:
-            try:
-                return (await client.request(protocol_id, payload)).decode()
-            except Exception as exc:
-                return f"error: {exc}"
+    async def raw(protocol_id: str, payload: bytes) -> bytes:
+        # The transport itself: the application's own size check is not in the way.
+        try:
+            async with library.registry_client(registry.addrs, psk, attempts=1) as client:
+                return await client.request(protocol_id, payload)
+        except BaseExceptionGroup as group:
+            raise single_error(group) from None
 
-    too_big = trio.run(raw, "/add/0.1", b"x" * (1 << 20 + 1))
-    assert too_big.startswith("error:") and "refused" in too_big
-    assert trio.run(raw, "/add/0.1", b"{not json").startswith("error:")
-    assert trio.run(raw, "/add/0.1", b'{"Name":" bad ","InfoStr":"{}"}').startswith("error:")
-    assert trio.run(raw, "/get/0.1", b"\xff\xfe").startswith("error:")
-    assert trio.run(raw, "/memberadd/0.1", b"[]").startswith("error:")
-    assert registry.alive()
-    assert json.loads(trio.run(raw, "/list/0.1", b""))["LookupOk"] is False
+    def refused(protocol_id: str, payload: bytes, reason: str) -> None:
+        before = len(_refusals_logged(registry))
+        # RequestRejected is raised only for a stream the daemon accepted and then reset
+        # without an answer; a timeout or a failed dial is RegistryUnavailable instead.
+        with pytest.raises(RequestRejected, match="stream reset"):
+            trio.run(raw, protocol_id, payload)
+        deadline = time.monotonic() + 10
+        while len(_refusals_logged(registry)) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        new = _refusals_logged(registry)[before:]
+        assert len(new) == 1 and reason in new[0], new
+        assert registry.alive()
+
+    # The 1 MiB cap: a request of exactly MAX_REQUEST_BYTES is served, one byte more is not.
+    at_cap = _padded_add_request("at-cap", MAX_REQUEST_BYTES)
+    assert len(at_cap) == MAX_REQUEST_BYTES
+    assert trio.run(raw, "/add/0.1", at_cap).decode().startswith("Added {at-cap: {")
+    over_cap = _padded_add_request("over-cap", MAX_REQUEST_BYTES + 1)
+    refused("/add/0.1", over_cap, "MessageTooLarge")
+    refused("/add/0.1", b"{not json", "MalformedMessage")
+    refused("/add/0.1", b'{"Name":" bad ","InfoStr":"{}"}', "InvalidServiceName")
+    refused("/get/0.1", b"\xff\xfe", "UnicodeDecodeError")
+    refused("/memberadd/0.1", b"[]", "MalformedMessage")
+    assert set(json.loads(trio.run(raw, "/list/0.1", b""))["NameToInfoStr"]) == {"at-cap"}
     library.add_service_blocking(registry.addrs, psk, "after", INFO)
     assert library.get_service_blocking(registry.addrs, psk, "after") == INFO
+    assert registry.alive()
+    log = registry.log_file.read_text()
+    assert " ERROR " not in log and "Traceback" not in log, log[-3000:]
 
 
 def test_restart_on_the_same_data_dir_keeps_the_data(tmp_path):
@@ -115,7 +151,7 @@ def test_restart_on_the_same_data_dir_keeps_the_data(tmp_path):
         library.add_service_blocking(proc.addrs, psk, "durable", INFO)
         first_id = proc.addrs[0].rsplit("/", 1)[1]
         assert proc.stop() == 0
-        assert not (proc.data_dir / "member").exists() or True
+        assert (proc.data_dir / "member" / "snap" / "db").is_file()  # kept, not wiped
         proc.start()
         assert proc.addrs[0].rsplit("/", 1)[1] == first_id  # same key file, same peer id
         assert library.get_service_blocking(proc.addrs, psk, "durable") == INFO

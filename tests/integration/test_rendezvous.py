@@ -45,7 +45,7 @@ async def test_registry_is_found_through_a_plain_dht_node_and_re_advertises(tmp_
             dht_node.dht.provider_store.providers.clear()
             assert not dht_node.dht.provider_store.get_providers(KEY)
             back_after = await _records_at(dht_node, registry_id, timeout=10)
-            assert back_after <= 2 + 3  # the interval, plus slack for a busy machine
+            assert back_after <= 2 + 6  # the interval, plus slack for a busy machine
             assert await library.get_service([boot], psk, "svc") == INFO
         finally:
             await trio.to_thread.run_sync(registry.stop)

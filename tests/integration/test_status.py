@@ -143,20 +143,3 @@ def test_a_js_libp2p_peer_reads_status_as_documented(tmp_path, registry):
         refused = js.request(registry.addrs[0], "/status/0.1", "not empty")
         assert (refused["ok"], refused.get("errorName")) == (False, "StreamResetError"), refused
 
-
-def test_identity_prints_the_peer_id_the_daemon_serves_under(registry, tmp_path):
-    key = str(registry.workdir / "key")
-    shown = subprocess.run(
-        [str(VENV_BIN / "registry-service"), "identity", "--keyfile", key, "--algo", "Ed25519"],
-        capture_output=True, text=True, timeout=60, check=True,
-    ).stdout.strip()
-    assert shown == registry.addrs[0].rsplit("/", 1)[1]
-    fresh = tmp_path / "fresh-key"
-    first = subprocess.run([str(VENV_BIN / "registry-service"), "identity", "--keyfile",
-                            str(fresh), "--algo", "Ed25519"], capture_output=True, text=True,
-                           timeout=60, check=True).stdout.strip()
-    assert fresh.stat().st_mode & 0o777 == 0o600
-    again = subprocess.run([str(VENV_BIN / "registry-service"), "identity", "--keyfile",
-                            str(fresh)], capture_output=True, text=True, timeout=60,
-                           check=True).stdout.strip()
-    assert first == again != shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import msgspec
@@ -194,18 +195,34 @@ async def test_join_gives_up_after_its_timeout() -> None:
 # --- leaving -------------------------------------------------------------------
 
 
-async def test_leave_removes_our_member() -> None:
+def _via(membership: InMemoryClusterMembership):  # type: ignore[no-untyped-def]
+    """Every member reaches the same in-memory cluster; records whom we asked."""
+    asked: list[str] = []
+
+    def via(member: EtcdMember):  # type: ignore[no-untyped-def]
+        asked.append(member.name)
+        return contextlib.nullcontext(membership)
+
+    return via, asked
+
+
+async def test_leave_asks_another_member_to_remove_ours() -> None:
+    # Our own member shuts down as it applies its removal, often before it answers.
     membership = InMemoryClusterMembership([FIRST, SECOND])
-    assert await leave_cluster(membership, "b", sleep=trio.sleep) == [FIRST]
+    via, asked = _via(membership)
+    assert await leave_cluster(membership, "b", via=via, sleep=trio.sleep) == [FIRST]
+    assert asked == ["a"]
 
 
 async def test_the_only_voting_member_cannot_leave() -> None:
     learner = EtcdMember(name="c", peer_urls=(NEW_URL,), member_id=3, is_learner=True)
     membership = InMemoryClusterMembership([FIRST, learner])
+    via, asked = _via(membership)
     with pytest.raises(LeaveFailed, match="only voting member"):
-        await leave_cluster(membership, "a", sleep=trio.sleep)
+        await leave_cluster(membership, "a", via=via, sleep=trio.sleep)
     with pytest.raises(LeaveFailed, match="not a member"):
-        await leave_cluster(membership, "zz", sleep=trio.sleep)
+        await leave_cluster(membership, "zz", via=via, sleep=trio.sleep)
+    assert asked == []
 
 
 async def test_leave_retries_while_etcd_refuses_for_now() -> None:
@@ -220,11 +237,14 @@ async def test_leave_retries_while_etcd_refuses_for_now() -> None:
 
     clock = Clock()
     membership = Refusing([FIRST, SECOND])
-    assert await leave_cluster(membership, "b", sleep=clock.sleep, clock=clock) == [FIRST]
+    via, _ = _via(membership)
+    assert await leave_cluster(membership, "b", via=via, sleep=clock.sleep, clock=clock) == [
+        FIRST
+    ]
     membership.refusals = 1000
     membership.members = [FIRST, SECOND]
     with pytest.raises(LeaveFailed, match="unhealthy cluster"):
-        await leave_cluster(membership, "b", timeout=3, sleep=clock.sleep, clock=clock)
+        await leave_cluster(membership, "b", via=via, timeout=3, sleep=clock.sleep, clock=clock)
 
 
 # --- serving without quorum ---------------------------------------------------------

@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import os
 import stat
 
@@ -9,6 +10,7 @@ from adapters.libp2p.identity import (
     KeyAlgorithm,
     decode_key_file,
     encode_key_file,
+    ephemeral_identity,
     generate_private_key,
     load_or_create_identity,
 )
@@ -96,3 +98,47 @@ async def test_hosts_with_ecdsa_and_ed25519_identities_complete_a_noise_handshak
                 await stream.write(b"hello")
                 await stream.close_write()
                 assert await read_to_end(stream, 1024) == b"hello"
+
+
+def _go_ecdsa_vectors() -> list[dict[str, str]]:
+    import json
+    from pathlib import Path
+
+    # go-libp2p's vectors (not Go JSON of the original: those live in golden/).
+    vectors = Path(__file__).parent / "vectors" / "go_libp2p_ecdsa.json"
+    return list(json.loads(vectors.read_text())["vectors"])
+
+
+@pytest.mark.parametrize("vector", _go_ecdsa_vectors(), ids=lambda v: v["peer_id"])
+def test_go_libp2p_ecdsa_keys_and_signatures_read_and_verify(vector: dict[str, str]) -> None:
+    # What a Noise handshake with a Go peer that has an ECDSA identity needs: its public
+    # key decodes from Go's bytes, its signature verifies, and its peer id matches Go's.
+    import base58
+    from libp2p.crypto.serialization import deserialize_private_key, deserialize_public_key
+    from libp2p.peer.id import ID
+
+    go_public = bytes.fromhex(vector["public_key"])
+    go_private = bytes.fromhex(vector["private_key"])
+    message, signature = bytes.fromhex(vector["message"]), bytes.fromhex(vector["signature"])
+    public = deserialize_public_key(go_public)
+    assert public.verify(message, signature)
+    assert not public.verify(message + b"!", signature)
+    assert public.serialize() == go_public  # re-encoded byte for byte as Go does
+    assert str(ID.from_pubkey(public)) == vector["peer_id"]
+    multihash = b"\x12\x20" + hashlib.sha256(go_public).digest()  # sha2-256, > 42 bytes
+    assert base58.b58encode(multihash).decode() == vector["peer_id"]
+    # A Go key file's private key loads, and what it signs Go's public key verifies.
+    private = deserialize_private_key(go_private)
+    assert private.serialize() == go_private
+    assert private.get_public_key().serialize() == go_public
+    assert public.verify(b"from python", private.sign(b"from python"))
+
+
+def test_hosts_offer_noise_as_their_only_security_transport():
+    # plaintext or secio would let a peer skip authentication, and with it the
+    # peer id the writers list checks
+    from adapters.libp2p.node import NodeSettings, build_host
+
+    host = build_host(NodeSettings(key_pair=ephemeral_identity(), psk=b"k" * 32))
+    upgrader = host.get_network().upgrader  # type: ignore[attr-defined]
+    assert list(upgrader.security_multistream.transports) == ["/noise"]

@@ -141,11 +141,11 @@ async def test_wrong_key_fails_fast_on_both_sides() -> None:
         errors.append(info.value)
 
     start = time.perf_counter()
-    with trio.fail_after(1):
+    with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(side, left)
             nursery.start_soon(side, right)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5  # no hang (py-libp2p's: 10-40 s); slack for load
     assert len(errors) == 2
     assert left_raw.closed and right_raw.closed
     with pytest.raises(PrivateNetworkMismatch):
@@ -251,9 +251,9 @@ async def test_hosts_with_different_psk_fail_fast_and_server_keeps_serving() -> 
     async with server.run([LOOPBACK]), stranger.run([LOOPBACK]), friend.run([LOOPBACK]):
         info = PeerInfo(server.get_id(), server.get_addrs())
         start = time.perf_counter()
-        with trio.fail_after(5), pytest.raises(Exception) as caught:
+        with trio.fail_after(10), pytest.raises(Exception) as caught:
             await stranger.connect(info)
-        assert time.perf_counter() - start < 2
+        assert time.perf_counter() - start < 5  # no hang (py-libp2p's: 10-40 s)
         mismatch = find_private_network_mismatch(caught.value)
         assert mismatch is not None
         assert "private network" in str(mismatch)

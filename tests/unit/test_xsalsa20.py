@@ -91,7 +91,7 @@ def test_matches_pynacl_secretbox() -> None:
 def _libsodium() -> ctypes.CDLL:
     name = ctypes.util.find_library("sodium")
     if name is None:
-        pytest.skip("system libsodium not found")
+        pytest.fail("system libsodium not found: run scripts/setup.sh (Debian libsodium23)")
     lib = ctypes.CDLL(name)
     assert lib.sodium_init() >= 0
     return lib

@@ -24,7 +24,10 @@ class JsPeerError(RuntimeError):
 
 def check_installed() -> None:
     if shutil.which("node") is None:
-        raise JsPeerError("node is not installed (Node >= 20 is needed for the interop tests)")
+        raise JsPeerError(f"node is not installed (Node >= 20 is needed): {SETUP_HINT}")
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
+    if int(version.strip().lstrip("v").split(".")[0] or 0) < 20:
+        raise JsPeerError(f"node {version.strip()} is older than 20: {SETUP_HINT}")
     if not (PEER_DIR / "node_modules" / "libp2p" / "package.json").exists():
         raise JsPeerError(f"the js-libp2p peer is not installed: {SETUP_HINT}")
 
