@@ -18,6 +18,8 @@ from domain.psk import psk_from_passphrase
 from domain.service_info import ServiceInfo
 from entrypoints import library
 
+pytestmark = pytest.mark.docker  # the real engine and image (-m 'not docker' leaves it out)
+
 
 @pytest.fixture(params=["v1", "v2"])
 def compose_cluster(request, tmp_path):
