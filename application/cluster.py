@@ -6,7 +6,6 @@ import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from application.ports import (
@@ -24,7 +23,8 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]
 # The cluster API reached through one given member (its own client URL).
-MembershipVia = Callable[[EtcdMember], AbstractAsyncContextManager[ClusterMembership]]
+# Whether our own store member says it has been removed (waiting a little for it).
+RemovalConfirmation = Callable[[], Awaitable[bool]]
 
 
 class EtcdStart(enum.Enum):
@@ -255,7 +255,7 @@ async def leave_cluster(
     membership: ClusterMembership,
     own_name: str,
     *,
-    via: MembershipVia,
+    confirm_removed: RemovalConfirmation,
     timeout: float = 20.0,
     retry_interval: float = 1.0,
     sleep: Sleep,
@@ -263,9 +263,10 @@ async def leave_cluster(
 ) -> list[EtcdMember]:
     """Remove our own member for good; returns the members that remain.
 
-    Another voting member is asked to do it: a member that applies its own removal
-    shuts down at once, often before its answer is out, so asking it would report
-    a failure for a removal that happened.
+    Only our own member can be asked (the others take clients on unix sockets on
+    their own hosts). It shuts down as it applies its own removal, often before
+    its answer is out, so a lost answer counts as done when ``confirm_removed``
+    says so (etcd's own word).
     """
     members = await membership.list_members()
     me = next((m for m in members if m.name == own_name), None)
@@ -279,12 +280,12 @@ async def leave_cluster(
         )
     deadline = clock() + timeout
     while True:
-        for other in others:
-            try:
-                async with via(other) as peer:
-                    return await peer.remove_member(me.member_id)
-            except StorageUnavailable as exc:
-                problem = exc
+        try:
+            return await membership.remove_member(me.member_id)
+        except StorageUnavailable as exc:
+            if await confirm_removed():
+                return [m for m in members if m is not me]
+            problem = exc
         # etcd refuses for 5 s after a member (re)connects; quorum may return.
         if clock() + retry_interval > deadline:
             raise LeaveFailed(f"could not remove {own_name} within {timeout:g} s: {problem}")

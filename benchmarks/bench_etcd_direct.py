@@ -1,15 +1,17 @@
 """Baseline: sequential gets straight from python-etcd3 (sync gRPC), no registry in between.
 
-    .venv/bin/python benchmarks/bench_etcd_direct.py [--n 5000] [--client-url http://...]
+    .venv/bin/python benchmarks/bench_etcd_direct.py [--n 5000] [--rounds 5] [--client-url URL]
 
-Without --client-url a fresh single-member etcd is started on loopback in a
-temporary directory. Other benchmarks import ``measure_direct_gets``.
+Without --client-url two fresh single-member etcds are started in a temporary
+directory, one with its client API on TCP loopback and one on a unix socket,
+and measured in alternated rounds. Other benchmarks import ``measure_direct_gets``.
 """
 
 from __future__ import annotations
 
 import argparse
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.etcd.connection import parse_client_url
 from adapters.etcd.process import EtcdProcess
+from adapters.etcd.repository import EtcdServiceRepository
 from domain.cluster import EtcdEndpoint
 
 VALUE = b'{"ContentHash":"QmX37CLME3bh8oJyLy858CZino5cbRg7Bd1zf5qoen4aQn","CpuReq":1}'
@@ -83,21 +86,34 @@ def _report(label: str, result: dict[str, float]) -> None:
     )
 
 
-def _bench_fresh_etcd(n: int, key: str) -> None:
+def _bench_fresh_etcd(n: int, key: str, rounds: int) -> None:
+    """Two fresh members, one taking clients on TCP loopback, one on a unix socket (what
+    registry-service uses since issue 10); rounds alternate between them."""
+
     async def run() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-etcd-") as tmp:
-            endpoint = _free_endpoint()
-            process = EtcdProcess(endpoint, Path(tmp) / "etcd")
+            tcp = EtcdProcess(_free_endpoint(), Path(tmp) / "tcp")
+            unix = EtcdProcess(_free_endpoint(), Path(tmp) / "unix", client_socket=True)
             started = time.perf_counter()
-            async with process:
-                print(f"etcd healthy after {time.perf_counter() - started:.2f} s")
-                host, port = parse_client_url(endpoint.tcp_client_url)
-                with etcd3.client(host=host, port=port, timeout=5) as client:
-                    client.put(key, VALUE)
-                result = await trio.to_thread.run_sync(
-                    measure_direct_gets, endpoint.tcp_client_url, key, n
-                )
-                _report("direct etcd3 gets", result)
+            async with tcp, unix:
+                print(f"both etcds healthy after {time.perf_counter() - started:.2f} s")
+                for process in (tcp, unix):
+                    repo = EtcdServiceRepository(process.client_url)
+                    await repo.put(key, VALUE.decode())
+                    repo.close()
+                results: dict[str, list[dict[str, float]]] = {"tcp": [], "unix": []}
+                for _ in range(rounds):
+                    for label, process in (("tcp", tcp), ("unix", unix)):
+                        results[label].append(await trio.to_thread.run_sync(
+                            measure_direct_gets, process.client_url, key, n
+                        ))
+                for label, runs in results.items():
+                    _report(f"direct etcd3 gets, {label} (median round)",
+                            sorted(runs, key=lambda r: r["gets_per_s"])[len(runs) // 2])
+                pairs = [u["gets_per_s"] / t["gets_per_s"]
+                         for t, u in zip(results["tcp"], results["unix"], strict=True)]
+                print(f"unix socket / TCP loopback, per round {[round(p, 3) for p in pairs]}, "
+                      f"median {statistics.median(pairs):.3f}")
 
     trio.run(run)
 
@@ -107,11 +123,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000, help="number of gets (default 5000)")
     parser.add_argument("--key", default="bench-service")
     parser.add_argument("--client-url", help="use this running etcd instead of a fresh one")
+    parser.add_argument("--rounds", type=int, default=5, help="alternated rounds per member")
     args = parser.parse_args()
     if args.client_url:
         _report("direct etcd3 gets", measure_direct_gets(args.client_url, args.key, args.n))
     else:
-        _bench_fresh_etcd(args.n, args.key)
+        _bench_fresh_etcd(args.n, args.key, args.rounds)
 
 
 if __name__ == "__main__":

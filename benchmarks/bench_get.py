@@ -144,6 +144,11 @@ def main() -> None:
                                                     NAME.encode(), args.requests, conc))
             for kind, runs in rounds.items():
                 results[f"{kind} c={conc}"] = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+            # Adjacent rounds share the machine's load of the moment: their ratio is steadier.
+            pairs = [t["rps"] / p["rps"] for t, p in zip(rounds["get"], rounds["get-plain"],
+                                                          strict=True)]
+            print(f"get TLS peers / plaintext peers c={conc}, per round: "
+                  f"{[round(r, 3) for r in pairs]}, median {statistics.median(pairs):.3f}")
         member = local_etcd(etcd_ip=daemon.ip, etcd_client_port=daemon.etcd_client_port,
                             etcd_peer_port=daemon.etcd_peer_port, etcd_data_dir=daemon.data_dir)
         client_url = member.client_url

@@ -8,7 +8,7 @@ from pathlib import Path
 import trio
 
 from adapters.etcd.connection import EtcdConnection
-from adapters.etcd.membership import EtcdClusterMembership, membership_via
+from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.etcd.snapshot import restore_snapshot, save_snapshot
@@ -22,8 +22,8 @@ from entrypoints.local_etcd import LocalEtcd
 async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd") -> str:
     """Remove a stopped instance's member from its cluster for good, then its data dir.
 
-    Its etcd runs once more, briefly, to name the member and the others, one of
-    which then removes it; the rest of the cluster must have quorum.
+    Its etcd runs once more, briefly, and asks for its own removal; the rest
+    of the cluster must have quorum.
     """
     endpoint, data_dir = local.endpoint, local.data_dir
     if not holds_member(data_dir):
@@ -40,7 +40,8 @@ async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd")
     membership = EtcdClusterMembership(local.client_url)
     try:
         remaining = await leave_cluster(
-            membership, endpoint.member_name, via=membership_via, sleep=trio.sleep
+            membership, endpoint.member_name, confirm_removed=process.wait_removed,
+            sleep=trio.sleep,
         )
     finally:
         membership.close()

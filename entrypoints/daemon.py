@@ -13,7 +13,6 @@ import trio
 from libp2p.abc import IHost
 from libp2p.custom_types import TProtocol
 
-from adapters.etcd.membership import membership_via
 from adapters.etcd.process import EtcdProcess
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
@@ -113,7 +112,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 # instead of waiting on a member that is going away.
                 _detach(node.host)
                 remove_instance_file(instance_file(settings.etcd_data_dir))
-                left = settings.leave and code == EXIT_OK and await _leave(settings, container)
+                left = (settings.leave and code == EXIT_OK
+                        and await _leave(settings, container, etcd))
                 await etcd.stop()
                 log.info("etcd stopped")
                 if left:
@@ -150,11 +150,11 @@ async def _until_stopped(etcd: EtcdProcess) -> int:
     return code
 
 
-async def _leave(settings: DaemonSettings, container: ServiceContainer) -> bool:
+async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: EtcdProcess) -> bool:
     try:
         remaining = await leave_cluster(
-            container.membership(), settings.etcd.member_name, via=membership_via,
-            sleep=trio.sleep,
+            container.membership(), settings.etcd.member_name,
+            confirm_removed=etcd.wait_removed, sleep=trio.sleep,
         )
     except Exception as exc:
         log.error("--leave: could not remove this member (%s); it stays in the cluster", exc)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,13 +117,3 @@ class EtcdClusterMembership:
 
     def close(self) -> None:
         self._connection.close()
-
-
-@asynccontextmanager
-async def membership_via(member: EtcdMember) -> AsyncIterator[EtcdClusterMembership]:
-    """The cluster API through another member's own client URL."""
-    membership = EtcdClusterMembership(member.client_urls[0])
-    try:
-        yield membership
-    finally:
-        membership.close()

@@ -170,6 +170,13 @@ class EtcdProcess:
         """Whether etcd said, since the latest start(), that this member was removed."""
         return _REMOVED_MARK in self.log_tail(max_lines=200)
 
+    async def wait_removed(self, timeout: float = 5.0) -> bool:
+        """Whether etcd exits within ``timeout`` s, saying this member was removed."""
+        deadline = time.monotonic() + timeout
+        while self.running and time.monotonic() < deadline:
+            await trio.sleep(_POLL_INTERVAL)
+        return not self.running and self.was_removed()
+
     def argv(self) -> list[str]:
         return build_etcd_argv(
             binary=self._resolve_binary(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import msgspec
@@ -195,33 +194,47 @@ async def test_join_gives_up_after_its_timeout() -> None:
 # --- leaving -------------------------------------------------------------------
 
 
-def _via(membership: InMemoryClusterMembership):  # type: ignore[no-untyped-def]
-    """Every member reaches the same in-memory cluster; records whom we asked."""
-    asked: list[str] = []
+def _confirmation(answer: bool):  # type: ignore[no-untyped-def]
+    """A RemovalConfirmation that answers ``answer`` and counts the questions."""
+    asked: list[int] = []
 
-    def via(member: EtcdMember):  # type: ignore[no-untyped-def]
-        asked.append(member.name)
-        return contextlib.nullcontext(membership)
+    async def confirm_removed() -> bool:
+        asked.append(1)
+        return answer
 
-    return via, asked
+    return confirm_removed, asked
 
 
-async def test_leave_asks_another_member_to_remove_ours() -> None:
-    # Our own member shuts down as it applies its removal, often before it answers.
+async def test_leave_removes_our_member() -> None:
     membership = InMemoryClusterMembership([FIRST, SECOND])
-    via, asked = _via(membership)
-    assert await leave_cluster(membership, "b", via=via, sleep=trio.sleep) == [FIRST]
-    assert asked == ["a"]
+    confirm, asked = _confirmation(False)
+    assert await leave_cluster(membership, "b", confirm_removed=confirm,
+                               sleep=trio.sleep) == [FIRST]
+    assert asked == []  # the answer came: no need to ask
+
+
+async def test_a_lost_answer_counts_when_our_member_says_it_was_removed() -> None:
+    # Our own member shuts down as it applies its removal, often before it answers.
+    class ShutsDown(InMemoryClusterMembership):
+        async def remove_member(self, member_id: int) -> list[EtcdMember]:
+            await super().remove_member(member_id)
+            raise StorageUnavailable("etcd at unix:/x: connection closed")
+
+    confirm, asked = _confirmation(True)
+    membership = ShutsDown([FIRST, SECOND])
+    assert await leave_cluster(membership, "b", confirm_removed=confirm,
+                               sleep=trio.sleep) == [FIRST]
+    assert asked == [1]
 
 
 async def test_the_only_voting_member_cannot_leave() -> None:
     learner = EtcdMember(name="c", peer_urls=(NEW_URL,), member_id=3, is_learner=True)
     membership = InMemoryClusterMembership([FIRST, learner])
-    via, asked = _via(membership)
+    confirm, asked = _confirmation(True)
     with pytest.raises(LeaveFailed, match="only voting member"):
-        await leave_cluster(membership, "a", via=via, sleep=trio.sleep)
+        await leave_cluster(membership, "a", confirm_removed=confirm, sleep=trio.sleep)
     with pytest.raises(LeaveFailed, match="not a member"):
-        await leave_cluster(membership, "zz", via=via, sleep=trio.sleep)
+        await leave_cluster(membership, "zz", confirm_removed=confirm, sleep=trio.sleep)
     assert asked == []
 
 
@@ -237,14 +250,14 @@ async def test_leave_retries_while_etcd_refuses_for_now() -> None:
 
     clock = Clock()
     membership = Refusing([FIRST, SECOND])
-    via, _ = _via(membership)
-    assert await leave_cluster(membership, "b", via=via, sleep=clock.sleep, clock=clock) == [
-        FIRST
-    ]
+    confirm, _ = _confirmation(False)
+    assert await leave_cluster(membership, "b", confirm_removed=confirm, sleep=clock.sleep,
+                               clock=clock) == [FIRST]
     membership.refusals = 1000
     membership.members = [FIRST, SECOND]
     with pytest.raises(LeaveFailed, match="unhealthy cluster"):
-        await leave_cluster(membership, "b", via=via, timeout=3, sleep=clock.sleep, clock=clock)
+        await leave_cluster(membership, "b", confirm_removed=confirm, timeout=3,
+                            sleep=clock.sleep, clock=clock)
 
 
 # --- serving without quorum ---------------------------------------------------------
