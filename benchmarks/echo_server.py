@@ -12,6 +12,7 @@ import sys
 import trio
 from libp2p.custom_types import TProtocol
 
+import adapters.libp2p.node
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, running_node
 from adapters.libp2p.stream_io import read_to_end
@@ -42,4 +43,6 @@ async def main(passphrase: str, body_size: int) -> None:
 
 
 if __name__ == "__main__":
+    # The bare py-libp2p stack: its own Yamux, not adapters/libp2p/yamux_window.py.
+    adapters.libp2p.node.use_batched_window_yamux = lambda network: None  # type: ignore[assignment]
     trio.run(main, sys.argv[1], int(sys.argv[2]))

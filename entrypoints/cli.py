@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 import warnings
@@ -11,11 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import trio
 from cyclopts import App, Parameter
 
-from entrypoints import library
-from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
 from entrypoints.flags import (
     BOOTSTRAP_HELP,
     PSK_FILE_HELP,
@@ -24,7 +20,6 @@ from entrypoints.flags import (
     resolve_bootstraps,
     resolve_psk,
 )
-from entrypoints.output import human_list, human_record, json_text
 
 app = App(
     name="registry-cli",
@@ -58,9 +53,16 @@ KEYFILE_HELP = (
 )
 
 
-def _run(options: GlobalOptions, operation: Callable[..., Any], *args: Any) -> Any:
+def _run(options: GlobalOptions, operation_name: str, *args: Any) -> Any:
+    # Imported here, not at the top: --help, --version and hash must start without
+    # trio's networking or py-libp2p (tests/unit/test_cold_start_imports.py).
+    import trio
+
+    from entrypoints import library
+
     call = functools.partial(
-        operation, options.resolved_bootstraps(), options.psk, *args, keyfile=options.keyfile
+        getattr(library, operation_name), options.resolved_bootstraps(), options.psk, *args,
+        keyfile=options.keyfile,
     )
     return trio.run(call)
 
@@ -74,7 +76,9 @@ def get(service_name: str, /, *, options: _Options) -> int:
     service_name
         Name of the microservice to look up.
     """
-    info = _run(options, library.get_service, service_name)
+    from entrypoints.output import human_record, json_text
+
+    info = _run(options, "get_service", service_name)
     print(json_text(info) if options.json else human_record(service_name, info))
     return 0
 
@@ -82,7 +86,9 @@ def get(service_name: str, /, *, options: _Options) -> int:
 @app.command(name="list")
 def list_(*, options: _Options) -> int:
     """List all microservices and information stored by the registry-service."""
-    entries = _run(options, library.list_services)
+    from entrypoints.output import human_list, json_text
+
+    entries = _run(options, "list_services")
     print(json_text(entries) if options.json else human_list(entries))
     return 0
 
@@ -96,7 +102,9 @@ def delete(service_name: str, /, *, options: _Options) -> int:
     service_name
         Name of the microservice to delete.
     """
-    text = _run(options, library.delete_service, service_name)
+    from entrypoints.output import json_text
+
+    text = _run(options, "delete_service", service_name)
     print(json_text({"Name": service_name, "Deleted": True, "Response": text})
           if options.json else text)
     return 0
@@ -111,7 +119,7 @@ def status(*, options: _Options) -> int:
     """
     from entrypoints.status_output import exit_code, human_status, status_json
 
-    result = _run(options, library.registry_status)
+    result = _run(options, "registry_status")
     print(status_json(result) if options.json else human_status(result))
     return exit_code(result)
 
@@ -186,6 +194,7 @@ def _launcher(
     keyfile: Annotated[str | None, Parameter(help=KEYFILE_HELP)] = None,
     json: Annotated[bool, Parameter(help="Print JSON for scripts.", negative="")] = False,
 ) -> int:
+    _quiet_libraries()  # here, not in main(): --help and --version need no logging set-up
     command, bound, wanted = app.parse_args(tokens)
     options = GlobalOptions(
         bootstraps=list(bootstrap or []),
@@ -218,11 +227,16 @@ _ADD_FLAGS = ("dir", "custom-proxy", "proxy-version", "proxy-cmd", "no-add",
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _quiet_libraries()
     args = go_style_flags(sys.argv[1:] if argv is None else argv, _GLOBAL_FLAGS + _ADD_FLAGS)
     try:
         code = app.meta(args, result_action="return_value")
-    except EXPECTED_ERRORS as exc:
+    except Exception as exc:
+        # Imported on failure only: the error types bring the domain along, which
+        # --help and hash need not load.
+        from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+
+        if not isinstance(exc, EXPECTED_ERRORS):
+            raise
         print(f"registry-cli: {explain(exc)}", file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
@@ -236,6 +250,8 @@ def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
 
 
 def _quiet_libraries() -> None:
+    import logging
+
     warnings.showwarning = _show_warning
     # py-libp2p logs each failed dial attempt; we report the outcome ourselves.
     level = os.environ.get("REGISTRY_LOG_LEVEL", "").upper()
@@ -251,6 +267,11 @@ def run() -> None:
     cold `registry-cli get`; the CLI writes nothing but stdout and stderr, which
     are flushed first.
     """
+    # A whole short-lived process: py-libp2p's QUIC, TLS, relay and DNS parts, which a
+    # client never runs, are stood in for (~3/4 of its import time).
+    from adapters.libp2p.lean_import import activate
+
+    activate()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

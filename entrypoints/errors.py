@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import trio
-
 from application.client import RequestTooLarge, ServiceNotFound, UnreadableRecord
 from application.ports import (
     ProtocolNotSupported,
@@ -44,6 +42,8 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
 
 def single_error(exc: BaseException) -> BaseException:
     """The one real error inside trio's nested ExceptionGroups, if there is exactly one."""
+    import trio  # only groups from trio code come here; the CLI's --help must not load trio
+
     leaves: list[BaseException] = []
 
     def collect(err: BaseException) -> None:

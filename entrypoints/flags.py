@@ -7,9 +7,10 @@ import stat
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from domain.bootstrap import BootstrapAddress, parse_bootstraps, split_bootstraps_env
-from domain.psk import psk_from_passphrase
+if TYPE_CHECKING:
+    from domain.bootstrap import BootstrapAddress
 
 PSK_HELP = (
     "Passphrase used to create a pre-shared key (PSK) used amongst nodes to form a private "
@@ -45,6 +46,9 @@ def go_style_flags(argv: Sequence[str], known: Iterable[str]) -> list[str]:
 
 def resolve_bootstraps(flags: Sequence[str] | None) -> list[BootstrapAddress]:
     """Flags win; ``P2P_BOOTSTRAPS`` is used only when no flag gives one."""
+    # Imported on use: registry-cli --help reads this module for its help texts alone.
+    from domain.bootstrap import parse_bootstraps, split_bootstraps_env
+
     texts = list(flags or []) or split_bootstraps_env(os.environ.get("P2P_BOOTSTRAPS"))
     return parse_bootstraps(texts)
 
@@ -68,6 +72,8 @@ def resolve_psk(passphrase: str | None, psk_file: Path | str | None = None) -> b
         passphrase = read_passphrase_file(Path(psk_file))
     if passphrase is None:
         return None
+    from domain.psk import psk_from_passphrase
+
     if passphrase == "":
         # The Go original made a random key of an empty passphrase: a network
         # nobody else can join. Refuse that instead of silently isolating the node.

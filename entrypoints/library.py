@@ -10,12 +10,12 @@ coroutine to completion for plain scripts; asyncio code calls them through
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import trio
 from libp2p.abc import IHost
@@ -137,9 +137,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:200]
 
 
+# One client per caller's host, kept while the host lives: it remembers the provider
+# that answered last, so later calls skip the DHT lookup.
+_CLIENTS: WeakKeyDictionary[IHost, Libp2pRegistryClient] = WeakKeyDictionary()
+
+
 def _client_for(host: IHost, routing: Routing) -> Libp2pRegistryClient:
-    rendezvous = routing if isinstance(routing, DhtRendezvous) else DhtRendezvous(routing)
-    return Libp2pRegistryClient(host, rendezvous)
+    dht = routing.dht if isinstance(routing, DhtRendezvous) else routing
+    client = _CLIENTS.get(host)
+    if client is None or client.rendezvous.dht is not dht:
+        rendezvous = routing if isinstance(routing, DhtRendezvous) else DhtRendezvous(routing)
+        client = _CLIENTS[host] = Libp2pRegistryClient(host, rendezvous)
+    return client
 
 
 # --- short-lived node -------------------------------------------------------
@@ -240,7 +249,10 @@ def _blocking(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _asyncio(blocking: Callable[..., Any]) -> Callable[..., Any]:
     async def run(*args: Any, **kwargs: Any) -> Any:
-        # trio cannot run inside asyncio's loop thread; a worker thread can.
+        # trio cannot run inside asyncio's loop thread; a worker thread can. (Imported
+        # here: a registry-cli process has no asyncio loop and need not load it.)
+        import asyncio
+
         return await asyncio.to_thread(blocking, *args, **kwargs)
 
     run.__name__ = blocking.__name__.replace("_blocking", "_asyncio")

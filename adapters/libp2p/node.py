@@ -26,6 +26,7 @@ from libp2p.tools.anyio_service import background_trio_service
 from adapters.libp2p.interfaces import expand_wildcards
 from adapters.libp2p.kad import ServerModeKadDHT
 from adapters.libp2p.rendezvous import DhtRendezvous
+from adapters.libp2p.yamux_window import use_batched_window_yamux
 from domain.bootstrap import BootstrapAddress
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def build_host(settings: NodeSettings) -> IHost:
         max_retries=settings.dial_retries, initial_delay=0.1, max_delay=1.0
     )
     _disable_auto_dialer(network)
+    use_batched_window_yamux(network)  # window updates as go-yamux sends them
     accept_older_peer_records(host.get_peerstore())
     return host
 

@@ -31,7 +31,8 @@ class Libp2pRegistryClient:
     Providers are tried in turn; when none answered, discovery is retried with
     exponential back-off (1 s doubling up to 8 s, 5 attempts, as the original).
     A reset stream means a registry-service received the request and refused it.
-    ``preferred`` providers are tried first, before those the DHT names.
+    ``preferred`` providers are tried first, before those the DHT names. A client
+    kept open asks the provider that answered last first, without a lookup.
     ``fallback`` peers (the bootstraps a client connected to) are asked when the DHT
     lookup fails or finds nobody, e.g. while it waits on a dead instance's address.
     """
@@ -50,7 +51,7 @@ class Libp2pRegistryClient:
         fallback: Sequence[PeerInfo] = (),
     ) -> None:
         self._host = host
-        self._rendezvous = rendezvous
+        self.rendezvous = rendezvous
         self._attempts = attempts
         self._first_backoff = first_backoff
         self._max_backoff = max_backoff
@@ -61,6 +62,9 @@ class Libp2pRegistryClient:
         self.last_provider: PeerInfo | None = None
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
+        reply = await self._ask_last_provider(protocol_id, payload)
+        if reply is not None:
+            return reply
         backoff = self._first_backoff
         problems: list[str] = []
         for attempt in range(1, self._attempts + 1):
@@ -106,10 +110,27 @@ class Libp2pRegistryClient:
             f"no registry-service answered after {self._attempts} attempts ({detail})"
         )
 
+    async def _ask_last_provider(self, protocol_id: str, payload: bytes) -> bytes | None:
+        """A kept-open client asks the provider that answered last, while still connected.
+
+        That skips the DHT lookup (a stream and a round trip of its own) and costs one
+        stream on the existing connection. Any failure falls back to the full search,
+        which may ask the same provider again.
+        """
+        provider = self.last_provider
+        if provider is None or provider.peer_id not in self._host.get_network().connections:
+            return None
+        try:
+            return await self._ask(provider, protocol_id, payload)
+        except Exception as exc:
+            log.info("last provider %s failed (%s); searching again",
+                     provider.peer_id, _describe(exc))
+            return None
+
     async def _find_providers(self, problems: list[str]) -> list[PeerInfo]:
         try:
             with trio.fail_after(self._lookup_timeout):
-                found = await self._rendezvous.find_peers(REGISTRY_RENDEZVOUS)
+                found = await self.rendezvous.find_peers(REGISTRY_RENDEZVOUS)
         except Exception as exc:
             problems.append(f"DHT lookup failed: {_describe(exc)}")
             found = list(self._fallback)
