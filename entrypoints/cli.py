@@ -60,6 +60,7 @@ def _run(options: GlobalOptions, operation_name: str, *args: Any) -> Any:
 
     from entrypoints import library
 
+    _quiet_libp2p()  # importing py-libp2p just reset its loggers (its setup_logging)
     call = functools.partial(
         getattr(library, operation_name), options.resolved_bootstraps(), options.psk, *args,
         keyfile=options.keyfile,
@@ -256,7 +257,13 @@ def _quiet_libraries() -> None:
     # py-libp2p logs each failed dial attempt; we report the outcome ourselves.
     level = os.environ.get("REGISTRY_LOG_LEVEL", "").upper()
     logging.basicConfig(level=level or logging.WARNING, format="%(name)s: %(message)s")
-    if not level:
+    _quiet_libp2p()
+
+
+def _quiet_libp2p() -> None:
+    import logging
+
+    if not os.environ.get("REGISTRY_LOG_LEVEL"):
         logging.getLogger("libp2p").setLevel(logging.CRITICAL)
 
 
