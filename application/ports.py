@@ -74,12 +74,16 @@ class RegistryUnavailable(RuntimeError):
     """No registry-service could be reached or none answered."""
 
 
+class NoProvider(RegistryUnavailable):
+    """Nobody provides 'registry-service': none reachable, none advertised."""
+
+
+class ProtocolNotSpoken(RegistryUnavailable):
+    """The registry-services found do not speak the protocol asked for (older versions)."""
+
+
 class RequestRejected(RuntimeError):
     """A registry-service received the request and refused it (reset the stream)."""
-
-
-class ProtocolNotSupported(RuntimeError):
-    """The registry-services reached do not speak the protocol (an older version)."""
 
 
 class RegistryTransport(Protocol):

@@ -42,13 +42,14 @@ esac
 peers_dir=${REGISTRY_PEERS_DIR:-/run/physarum-registry}
 set -- ${REGISTRY_LISTEN:+--listen "$REGISTRY_LISTEN"} "$@"
 [ "${REGISTRY_NEW_CLUSTER:-}" = 1 ] && set -- --new-etcd-cluster "$@"
+key="$HOME/.privKeyHashLookup"  # on the volume; named, so that we know its peer id
+set -- --keyfile "$key" "$@"
 
 # Compose: publish our address before starting (the key, and so the peer id, is made
 # first), then bootstrap to every other instance's: each lists all the others.
 addrs=""
 if [ -n "${REGISTRY_NAME:-}" ]; then
     port=${REGISTRY_LISTEN##*/tcp/}
-    key="$HOME/.privKeyHashLookup"  # the daemon's default --keyfile
     [ -e "$key" ] || registry-cli keygen "$key" >/dev/null
     peer_id=$(registry-cli id --keyfile "$key")
     echo "/ip4/${REGISTRY_ETCD_IP:?REGISTRY_NAME needs REGISTRY_ETCD_IP}/tcp/${port%%/*}/p2p/$peer_id" \

@@ -22,7 +22,7 @@ class BootstrapAddress(msgspec.Struct, frozen=True):
         return f"{self.transport}/p2p/{self.peer_id}"
 
 
-def _looks_like_peer_id(text: str) -> bool:
+def looks_like_peer_id(text: str) -> bool:
     if text.startswith(("Qm", "12D3", "16U")) and set(text) <= _BASE58:
         return len(text) >= 40
     # CIDv1 form of a peer id (libp2p-key), base32 multibase
@@ -40,7 +40,7 @@ def parse_bootstrap(text: str) -> BootstrapAddress:
             f"{text!r} names no peer: a bootstrap must end in /p2p/<peer id>"
         )
     peer_id = parts[-1]
-    if not _looks_like_peer_id(peer_id):
+    if not looks_like_peer_id(peer_id):
         raise InvalidBootstrapAddress(f"{text!r}: {peer_id!r} is not a libp2p peer id")
     transport = "/" + "/".join(parts[:-2])
     if transport == "/":

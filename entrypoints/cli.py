@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from cyclopts import App, Parameter
 
+from entrypoints.broken_pipe import exit_quietly_on_broken_pipe
 from entrypoints.flags import (
     BOOTSTRAP_HELP,
     PSK_FILE_HELP,
@@ -19,6 +20,12 @@ from entrypoints.flags import (
     go_style_flags,
     resolve_bootstraps,
     resolve_psk,
+)
+
+INSTANCE_HELP = (
+    "Ask only this registry-service instance, for diagnosis: its peer id, or its multiaddr "
+    "ending in /p2p/<peer id> (then no --bootstrap is needed). Without it, requests go to a "
+    "random live instance."
 )
 
 app = App(
@@ -37,6 +44,7 @@ class GlobalOptions:
     psk: bytes | None
     json: bool
     keyfile: str | None = None
+    instance: str | None = None
 
     def resolved_bootstraps(self) -> list[str]:
         return [str(b) for b in resolve_bootstraps(self.bootstraps)]
@@ -60,10 +68,9 @@ def _run(options: GlobalOptions, operation_name: str, *args: Any) -> Any:
 
     from entrypoints import library
 
-    _quiet_libp2p()  # importing py-libp2p just reset its loggers (its setup_logging)
     call = functools.partial(
         getattr(library, operation_name), options.resolved_bootstraps(), options.psk, *args,
-        keyfile=options.keyfile,
+        keyfile=options.keyfile, instance=options.instance,
     )
     return trio.run(call)
 
@@ -118,9 +125,16 @@ def status(*, options: _Options) -> int:
     Exit code 0 when the cluster has quorum, 4 without it (or when no instance answers),
     1 when the instance reached does not speak /status/0.1.
     """
-    from entrypoints.status_output import exit_code, human_status, status_json
+    import sys
 
-    result = _run(options, "registry_status")
+    from application.ports import ProtocolNotSpoken
+    from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+
+    try:
+        result = _run(options, "registry_status")
+    except ProtocolNotSpoken as exc:
+        print(f"registry-cli: {exc}", file=sys.stderr)
+        return EXIT_TROUBLE
     print(status_json(result) if options.json else human_status(result))
     return exit_code(result)
 
@@ -183,7 +197,11 @@ def id_(
 
 
 # Imported only when used: it brings the Docker SDK along.
-app.command("entrypoints.cli_add:add_command", name="add")
+app.command(
+    "entrypoints.cli_add:add_command",
+    name="add",
+    help="Build a Docker image for a microservice, push it and add it to the registry.",
+)
 
 
 @app.meta.default
@@ -194,6 +212,7 @@ def _launcher(
     psk_file: Annotated[str | None, Parameter(help=PSK_FILE_HELP)] = None,
     keyfile: Annotated[str | None, Parameter(help=KEYFILE_HELP)] = None,
     json: Annotated[bool, Parameter(help="Print JSON for scripts.", negative="")] = False,
+    instance: Annotated[str | None, Parameter(help=INSTANCE_HELP)] = None,
 ) -> int:
     _quiet_libraries()  # here, not in main(): --help and --version need no logging set-up
     command, bound, wanted = app.parse_args(tokens)
@@ -204,6 +223,7 @@ def _launcher(
         psk=resolve_psk(psk, psk_file) if {"options", "psk"} & set(wanted) else None,
         json=json,
         keyfile=keyfile or os.environ.get("REGISTRY_CLI_KEYFILE") or None,
+        instance=instance,
     )
     injected = {name: _injected(name, options) for name in wanted}
     result = command(*bound.args, **bound.kwargs, **injected)
@@ -222,7 +242,7 @@ def _injected(name: str, options: GlobalOptions) -> object:
     return values[name]()
 
 
-_GLOBAL_FLAGS = ("bootstrap", "psk", "psk-file", "keyfile", "json")
+_GLOBAL_FLAGS = ("bootstrap", "psk", "psk-file", "keyfile", "json", "instance")
 _ADD_FLAGS = ("dir", "custom-proxy", "proxy-version", "proxy-cmd", "no-add",
               "use-existing-image", "content-id")
 
@@ -231,6 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = go_style_flags(sys.argv[1:] if argv is None else argv, _GLOBAL_FLAGS + _ADD_FLAGS)
     try:
         code = app.meta(args, result_action="return_value")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return exit_quietly_on_broken_pipe()
     except Exception as exc:
         # Imported on failure only: the error types bring the domain along, which
         # --help and hash need not load.
@@ -253,18 +276,12 @@ def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
 def _quiet_libraries() -> None:
     import logging
 
+    from entrypoints.log_levels import quiet_libp2p, requested_level
+
     warnings.showwarning = _show_warning
-    # py-libp2p logs each failed dial attempt; we report the outcome ourselves.
-    level = os.environ.get("REGISTRY_LOG_LEVEL", "").upper()
+    level = requested_level()
     logging.basicConfig(level=level or logging.WARNING, format="%(name)s: %(message)s")
-    _quiet_libp2p()
-
-
-def _quiet_libp2p() -> None:
-    import logging
-
-    if not os.environ.get("REGISTRY_LOG_LEVEL"):
-        logging.getLogger("libp2p").setLevel(logging.CRITICAL)
+    quiet_libp2p()  # py-libp2p logs each failed dial; we report the outcome ourselves
 
 
 def run() -> None:
@@ -280,7 +297,10 @@ def run() -> None:
 
     activate()
     code = main()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = exit_quietly_on_broken_pipe()
     sys.stderr.flush()
     os._exit(code)
 

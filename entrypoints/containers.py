@@ -12,12 +12,14 @@ from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.registry_server import Libp2pRegistryServer
-from adapters.libp2p.status_server import Libp2pStatusServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
 from application.cluster import QuorumStatus
+from application.member_add_answer import MemberAddWithReason
 from application.server import RegistryRequestHandler
 from application.status import StatusRequestHandler
 from application.write_policy import WritePolicy
+from domain.instance_status import STATUS_PROTOCOL_ID
+from domain.member_add_answer import MEMBER_ADD_WITH_REASON
 
 
 def _writers_file(path: str | None) -> WritersFile | None:
@@ -56,15 +58,21 @@ class ServiceContainer(containers.DeclarativeContainer):
         RegistryRequestHandler, repository=repository, membership=membership, metrics=metrics,
         local_reads=local_reads, quorum=quorum, write_policy=write_policy,
     )
-    server = providers.Singleton(
-        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout
+    member_add_with_reason = providers.Singleton(
+        MemberAddWithReason, membership=membership, metrics=metrics
     )
-    # /status/0.1; the daemon passes handler__identity once its node listens.
+    # /status/0.1. The daemon overrides status_identity once its node listens.
     status_source = providers.Singleton(
         EtcdClusterStatusSource, config.etcd_client_url, timeout=config.etcd_timeout
     )
-    status_server = providers.Singleton(
-        Libp2pStatusServer,
-        handler=providers.Factory(StatusRequestHandler, source=status_source, metrics=metrics),
-        request_timeout=config.request_timeout,
+    status_identity: providers.Object[object] = providers.Object(None)
+    status_handler = providers.Singleton(
+        StatusRequestHandler, source=status_source, identity=status_identity, metrics=metrics
+    )
+    server = providers.Singleton(
+        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout,
+        extra=providers.Dict({
+            MEMBER_ADD_WITH_REASON: member_add_with_reason.provided.handle,
+            STATUS_PROTOCOL_ID: status_handler.provided.handle,
+        }),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import signal
@@ -10,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from libp2p.abc import IHost
-from libp2p.custom_types import TProtocol
+from dependency_injector import providers
+from libp2p.crypto.keys import KeyPair
 
 from adapters.etcd.process import EtcdProcess
+from adapters.etcd.process_args import holds_member
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
+from adapters.libp2p.identity_conflict import peer_id_in_use_at
+from adapters.libp2p.key_file_location import choose_key_file
 from adapters.libp2p.node import (
     Libp2pNode,
     NodeSettings,
@@ -25,9 +29,8 @@ from adapters.libp2p.node import (
 )
 from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
-from domain.instance_status import STATUS_PROTOCOL_ID, InstanceIdentity
+from domain.instance_status import InstanceIdentity
 from domain.rendezvous import REGISTRY_RENDEZVOUS
-from domain.wire import Operation
 from entrypoints.cluster_watch import watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
@@ -44,11 +47,29 @@ _ETCD_POLL = 0.2
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _identity(settings: DaemonSettings):  # type: ignore[no-untyped-def]
+def _identity(settings: DaemonSettings) -> tuple[KeyPair, Path | None]:
+    """The key pair, and the file it came from (None: --ephemeral)."""
     algo = KeyAlgorithm.parse(settings.algo)
     if settings.ephemeral:
-        return ephemeral_identity(algo, settings.bits)
-    return load_or_create_identity(settings.keyfile, algo, settings.bits)
+        return ephemeral_identity(algo, settings.bits), None
+    path = choose_key_file(
+        settings.keyfile, settings.etcd_data_dir, ran_before=holds_member(settings.etcd_data_dir)
+    )
+    return load_or_create_identity(str(path), algo, settings.bits), path
+
+
+async def _refuse_a_peer_id_in_use(
+    node: Libp2pNode, bootstraps: Sequence[BootstrapAddress], key_file: Path | None
+) -> None:
+    taken = await peer_id_in_use_at(node, bootstraps)
+    if taken is None:
+        return
+    raise StartupError(
+        f"peer id {node.peer_id} is already in use by the registry-service at {taken}: every "
+        f"instance needs a key of its own, and this one read {key_file}. Fix: give this "
+        "instance a --keyfile of its own (a missing file is created), or leave --keyfile out "
+        "so that it uses <etcd data dir>.key"
+    )
 
 
 async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
@@ -70,11 +91,13 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
 
+    key_pair, key_file = _identity(settings)
     node_settings = NodeSettings(
-        key_pair=_identity(settings), psk=settings.psk, listen=settings.listen, dht_server=True
+        key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True
     )
     bootstraps = [] if settings.local else settings.bootstraps
     async with running_node(node_settings) as node:
+        await _refuse_a_peer_id_in_use(node, bootstraps, key_file)
         if bootstraps:
             failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
             for address, exc in failures.items():
@@ -82,10 +105,10 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         etcd = await start_etcd_member(settings, node)
         code = EXIT_FAILED
         try:
-            container.server().attach(node.host)
-            container.status_server(handler__identity=lambda: _identity_of(node)).attach(
-                node.host
+            container.status_identity.override(
+                providers.Object(functools.partial(_identity_of, node))
             )
+            container.server().attach(node.host)
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
             )
@@ -110,7 +133,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             with trio.CancelScope(shield=True):
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
-                _detach(node.host)
+                container.server().detach(node.host)
                 remove_instance_file(instance_file(settings.etcd_data_dir))
                 left = (settings.leave and code == EXIT_OK
                         and await _leave(settings, container, etcd))
@@ -161,14 +184,6 @@ async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: Et
         return False
     log.info("left the etcd cluster; %d members remain", len(remaining))
     return True
-
-
-def _detach(host: IHost) -> None:
-    for protocol_id in [op.protocol_id for op in Operation] + [STATUS_PROTOCOL_ID]:
-        try:
-            host.remove_stream_handler(TProtocol(protocol_id))
-        except Exception as exc:  # never let this stop etcd from being stopped
-            log.debug("removing the %s handler: %r", protocol_id, exc)
 
 
 def _identity_of(node: Libp2pNode) -> InstanceIdentity:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from application.client import RequestTooLarge, ServiceNotFound, UnreadableRecord
 from application.ports import (
-    ProtocolNotSupported,
     RegistryUnavailable,
     RequestRejected,
     StorageUnavailable,
@@ -28,7 +27,6 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     RegistryUnavailable,
     RequestRejected,
     StorageUnavailable,
-    ProtocolNotSupported,
     RequestTooLarge,
     InvalidBootstrapAddress,
     InvalidPsk,

@@ -17,7 +17,7 @@ from adapters.etcd.peer_tls import local_addresses, write_peer_tls
 from adapters.etcd.process import EtcdProcess, EtcdStartFailed
 from adapters.etcd.process_args import holds_member
 from adapters.etcd.status import fetch_status
-from adapters.libp2p.node import Libp2pNode
+from adapters.libp2p.node import Libp2pNode, peer_info_of
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from application.cluster import EtcdStart, choose_etcd_start, join_cluster
 from application.ports import StorageUnavailable
@@ -117,7 +117,9 @@ async def _join(settings: DaemonSettings, node: Libp2pNode) -> EtcdProcess:
             "or give --bootstrap peers of a running registry-service"
         )
     started = time.monotonic()
-    client = Libp2pRegistryClient(node.host, node.rendezvous)
+    # Bootstraps that serve the registry are asked first, over the connection we have.
+    bootstraps = [peer_info_of(b) for b in settings.bootstraps if b.peer_id != str(node.peer_id)]
+    client = Libp2pRegistryClient(node.host, node.rendezvous, preferred=bootstraps)
     initial_cluster = await join_cluster(
         client, settings.etcd, timeout=settings.join_timeout, sleep=trio.sleep
     )

@@ -11,6 +11,7 @@ coroutine to completion for plain scripts; asyncio code calls them through
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,9 +21,12 @@ from weakref import WeakKeyDictionary
 import trio
 from libp2p.abc import IHost
 from libp2p.kad_dht.kad_dht import KadDHT
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo
 
 from adapters.libp2p.identity import ephemeral_identity, read_identity
-from adapters.libp2p.node import NodeSettings, connect_bootstraps, peer_info_of, running_node
+from adapters.libp2p.live_peers import connect_first
+from adapters.libp2p.node import NodeSettings, connect_peer, peer_info_of, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application import client as use_cases
@@ -32,9 +36,11 @@ from application.status import remote_status
 from application.write_policy import WriteRefused
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
 from domain.instance_status import InstanceStatus
+from domain.instance_target import InstanceTarget, parse_instance
 from domain.psk import check_psk, psk_from_passphrase
 from domain.service_info import PerfInd, ServiceInfo
 from entrypoints.errors import single_error
+from entrypoints.log_levels import quiet_libp2p
 
 __all__ = [
     "PerfInd",
@@ -70,6 +76,8 @@ KeyFile = str | Path | None  # a key file in the Go format; None: a new identity
 
 BOOTSTRAP_TIMEOUT = 5.0
 
+quiet_libp2p()
+
 
 class WrongPrivateNetwork(RegistryUnavailable):
     """The bootstrap peers answered, but are in a different private network."""
@@ -77,13 +85,29 @@ class WrongPrivateNetwork(RegistryUnavailable):
 
 @asynccontextmanager
 async def registry_client(
-    bootstraps: Bootstraps, psk: bytes | None, *, keyfile: KeyFile = None, **client_options: Any
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
+    **client_options: Any,
 ) -> AsyncIterator[Libp2pRegistryClient]:
     """A short-lived client node connected to the bootstraps (the ``*_service`` functions).
 
     ``keyfile`` gives the node the identity a registry's writers list names.
+    One bootstrap, picked at random, is dialled; the next one only if it fails or is
+    slow (see connect_first). Requests go first to the bootstraps, the connected one
+    first (see Libp2pRegistryClient). ``instance`` (a peer id or a multiaddr ending in
+    /p2p/<peer id>) sends every request to that one registry-service only.
     """
     addresses = parse_bootstraps([str(b) for b in bootstraps])
+    target = parse_instance(instance) if instance is not None else None
+    if target is not None and target.address is None:
+        # Named by peer id: a bootstrap with that id says where it is.
+        known = next((a for a in addresses if a.peer_id == target.peer_id), None)
+        target = InstanceTarget(peer_id=target.peer_id, address=known)
+    if target is not None and target.address is not None and target.address not in addresses:
+        addresses.append(target.address)
     if not addresses:
         raise InvalidBootstrapAddress(
             "no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS)"
@@ -94,15 +118,36 @@ async def registry_client(
         dht_server=False,
         graceful_close=False,
     )
-    async with running_node(settings) as node:
-        failures = await connect_bootstraps(node, addresses, BOOTSTRAP_TIMEOUT)
-        if len(failures) == len(addresses):
-            raise _unreachable(failures)
-        # Asked when the DHT cannot name a provider (e.g. it keeps dialling a dead one).
-        reached = [peer_info_of(a) for a in addresses if a not in failures]
-        yield Libp2pRegistryClient(
-            node.host, node.rendezvous, **{"fallback": reached, **client_options}
+    # A random bootstrap first: clients given every instance spread over them. The
+    # instance asked for, if its address is known, comes first.
+    random.shuffle(addresses)
+    if target is not None and target.address is not None:
+        addresses.sort(key=lambda a: a != target.address)
+    async with running_node(settings) as node, trio.open_nursery() as background:
+        connected = await connect_first(
+            addresses, lambda a: connect_peer(node, a, BOOTSTRAP_TIMEOUT),
+            timeout=BOOTSTRAP_TIMEOUT, background=background,
         )
+        if not connected.live:
+            raise _unreachable(connected.failures)
+        # The connected one first; the others not known dead stay candidates for fail-over.
+        usable = connected.live + [
+            a for a in addresses if a not in connected.live and a not in connected.failures
+        ]
+        options: dict[str, Any] = {"preferred": [peer_info_of(a) for a in usable]}
+        if target is not None:
+            options["only"] = _target_info(target)
+            options["attempts"] = 1  # diagnosis: a prompt answer about that one instance
+        try:
+            yield Libp2pRegistryClient(node.host, node.rendezvous, **(options | client_options))
+        finally:
+            background.cancel_scope.cancel()  # bootstraps still dialling: not needed now
+
+
+def _target_info(target: InstanceTarget) -> PeerInfo:
+    if target.address is not None:
+        return peer_info_of(target.address)
+    return PeerInfo(ID.from_base58(target.peer_id), [])
 
 
 def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:
@@ -152,13 +197,20 @@ def _client_for(host: IHost, routing: Routing) -> Libp2pRegistryClient:
 
 
 # --- short-lived node -------------------------------------------------------
+# ``instance``: ask only that registry-service (peer id or multiaddr), for diagnosis.
 
 
 async def _with_client(
-    bootstraps: Bootstraps, psk: bytes | None, operation: Any, keyfile: KeyFile
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    operation: Any,
+    keyfile: KeyFile,
+    instance: str | None = None,
 ) -> Any:
     try:
-        async with registry_client(bootstraps, psk, keyfile=keyfile) as client:
+        async with registry_client(
+            bootstraps, psk, keyfile=keyfile, instance=instance
+        ) as client:
             return await operation(client)
     except BaseExceptionGroup as group:
         # The node's nurseries wrap our one error in groups; callers want the error.
@@ -172,42 +224,62 @@ async def add_service(
     info: ServiceInfo,
     *,
     keyfile: KeyFile = None,
+    instance: str | None = None,
 ) -> str:
     """Raises WriteRefused when the registry's writers list does not name this identity."""
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info), keyfile
+        bootstraps, psk, lambda c: use_cases.add_service(c, service_name, info), keyfile,
+        instance,
     )
 
 
 async def get_service(
-    bootstraps: Bootstraps, psk: bytes | None, query: str, *, keyfile: KeyFile = None
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    query: str,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
 ) -> ServiceInfo:
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.get_service(c, query), keyfile
+        bootstraps, psk, lambda c: use_cases.get_service(c, query), keyfile, instance
     )
 
 
 async def list_services(
-    bootstraps: Bootstraps, psk: bytes | None, *, keyfile: KeyFile = None
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
 ) -> dict[str, ServiceInfo]:
     """Every readable record; unreadable ones are named in an UnreadableRecordsWarning."""
-    return await _with_client(bootstraps, psk, use_cases.list_services, keyfile)
+    return await _with_client(bootstraps, psk, use_cases.list_services, keyfile, instance)
 
 
 async def delete_service(
-    bootstraps: Bootstraps, psk: bytes | None, service_name: str, *, keyfile: KeyFile = None
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    service_name: str,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
 ) -> str:
     """Raises WriteRefused when the registry's writers list does not name this identity."""
     return await _with_client(
-        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name), keyfile
+        bootstraps, psk, lambda c: use_cases.delete_service(c, service_name), keyfile, instance
     )
 
 
 async def registry_status(
-    bootstraps: Bootstraps, psk: bytes | None, *, keyfile: KeyFile = None
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
 ) -> InstanceStatus:
     """The status (itself and its etcd cluster) of the registry-service reached first."""
-    return await _with_client(bootstraps, psk, remote_status, keyfile)
+    return await _with_client(bootstraps, psk, remote_status, keyfile, instance)
 
 
 # --- caller's host and routing ------------------------------------------------

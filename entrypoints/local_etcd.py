@@ -48,7 +48,7 @@ def local_etcd(
     ``peer_tls=None`` (operator commands): as the daemon last ran it.
     """
     endpoint = EtcdEndpoint(ip=etcd_ip, client_port=etcd_client_port, peer_port=etcd_peer_port)
-    data_dir = (etcd_data_dir or default_etcd_data_dir(endpoint)).expanduser()
+    data_dir = (etcd_data_dir or default_etcd_data_dir(endpoint)).expanduser().absolute()
     if peer_tls is None:
         peer_tls = existing_peer_tls(data_dir / PEER_TLS_DIR) is not None
     return LocalEtcd(

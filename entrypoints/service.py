@@ -47,7 +47,7 @@ def serve(
     etcd_ip: str = "127.0.0.1",
     etcd_peer_port: int = 2380,
     etcd_data_dir: Path | None = None,
-    keyfile: str = "~/.privKeyHashLookup",
+    keyfile: str | None = None,
     local: Annotated[bool, _Flag] = False,
     new_etcd_cluster: Annotated[bool, _Flag] = False,
     prom_listen_addr: str = ":9102",
@@ -89,7 +89,10 @@ def serve(
         etcd data directory. Default:
         ~/.local/share/physarum-registry/etcd-<ip>-<client port>-<peer port>.
     keyfile
-        Private key file to read (or write, if generating).
+        Private key file to read (or write, if generating). Default: <etcd data dir>.key,
+        one per instance, so that instances on one host get distinct peer ids. An instance
+        that ran before with the Go default ~/.privKeyHashLookup keeps its peer id (the key
+        is copied). --keyfile ~/.privKeyHashLookup uses Go's file.
     local
         For debugging: do not connect to bootstrap peers (overrides --bootstrap).
     new_etcd_cluster
@@ -189,10 +192,11 @@ def leave_command(
     etcd_peer_port: int = 2380,
     etcd_data_dir: Path | None = None,
 ) -> int:
-    """Remove a stopped instance's etcd member from the cluster for good, and its data dir.
+    """Remove a stopped instance's etcd member and its data dir for good.
 
-    Give the --etcd-* flags the instance ran with. The rest of the cluster must have quorum.
-    A running instance leaves when stopped if it was started with --leave.
+    Give the --etcd-* flags the instance ran with. The rest of the cluster
+    must have quorum. A running instance leaves when stopped if it was
+    started with --leave.
 
     Parameters
     ----------
@@ -228,10 +232,11 @@ def snapshot_save_command(
     etcd_peer_port: int = 2380,
     etcd_data_dir: Path | None = None,
 ) -> int:
-    """Save a snapshot of the running instance's etcd member (the whole registry) to FILE.
+    """Save a snapshot of the running instance's etcd member to FILE.
 
-    The file is what `etcdctl snapshot save` writes. It is the member's own copy, so it
-    can be taken even while the cluster has no quorum (it may then miss recent writes).
+    FILE holds the whole registry, as `etcdctl snapshot save` writes it.
+    It is the member's own copy, so it can be taken even while the cluster
+    has no quorum (it may then miss recent writes).
 
     Parameters
     ----------
@@ -267,10 +272,10 @@ def snapshot_restore_command(
     etcdctl: str = "etcdctl",
     skip_hash_check: Annotated[bool, _Flag] = False,
 ) -> int:
-    """Make a new one-member cluster from a snapshot, in an instance's empty data dir.
+    """Make a new one-member cluster from a snapshot, in an empty data dir.
 
-    Then start registry-service with the same --etcd-* flags; other instances join it
-    with empty data dirs. See docs/cluster.md.
+    Then start registry-service with the same --etcd-* flags; other instances
+    join it with empty data dirs. See docs/cluster.md.
 
     Parameters
     ----------

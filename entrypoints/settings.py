@@ -18,7 +18,7 @@ class DaemonSettings:
     bootstraps: list[BootstrapAddress]
     local: bool
     listen: list[str]
-    keyfile: str
+    keyfile: str | None  # None: this instance's own file beside its etcd data dir
     ephemeral: bool
     algo: str
     bits: int

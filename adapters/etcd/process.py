@@ -130,7 +130,7 @@ class EtcdProcess:
         peer_tls: PeerTlsFiles | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.data_dir = (data_dir or default_etcd_data_dir(endpoint)).expanduser()
+        self.data_dir = (data_dir or default_etcd_data_dir(endpoint)).expanduser().absolute()
         # Beside the data dir, not in it: etcd warns about foreign files in its data dir.
         self.log_path = log_path or self.data_dir.with_name(self.data_dir.name + ".log")
         self.initial_cluster = initial_cluster

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import logging
+import math
+import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import trio
 from libp2p.abc import IHost
 from libp2p.custom_types import TProtocol
 from libp2p.network.stream.exceptions import StreamReset
 from libp2p.peer.peerinfo import PeerInfo
-from libp2p.protocol_muxer.exceptions import MultiselectClientError
+from libp2p.protocol_muxer.exceptions import ProtocolNotSupportedError
 
+from adapters.libp2p.live_peers import connect_first
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.stream_io import read_to_end
-from application.ports import ProtocolNotSupported, RegistryUnavailable, RequestRejected
+from application.ports import (
+    NoProvider,
+    ProtocolNotSpoken,
+    RegistryUnavailable,
+    RequestRejected,
+)
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from domain.wire import MAX_RESPONSE_BYTES
 
@@ -25,16 +34,32 @@ class EmptyReply(Exception):
     """The server closed or reset the stream without an answer."""
 
 
+@dataclass
+class _Round:
+    """What one pass over the providers learned."""
+
+    tried: set[str] = field(default_factory=set)
+    rejections: list[str] = field(default_factory=list)
+    # Registry-services (not mere bootstraps) that do not speak the protocol asked for.
+    unsupported: list[str] = field(default_factory=list)
+    # Whether any registry-service was found at all (to tell "nobody provides" apart).
+    found_any: bool = False
+
+
 class Libp2pRegistryClient:
     """A RegistryTransport over libp2p streams, with discovery and fail-over.
 
-    Providers are tried in turn; when none answered, discovery is retried with
-    exponential back-off (1 s doubling up to 8 s, 5 attempts, as the original).
-    A reset stream means a registry-service received the request and refused it.
-    ``preferred`` providers are tried first, before those the DHT names. A client
+    Each attempt asks first the ``preferred`` peers (the caller's bootstraps), those
+    already connected first, in random order: a bootstrap that serves the registry
+    answers over the connection already open, with no DHT lookup. Only then come the
+    providers that a DHT lookup bounded by ``lookup_timeout`` names, in random order,
+    dialled staggered (see connect_first) so that a dead or unresponsive one holds
+    nobody up. The random order spreads clients over the instances. A refusal (reset
+    stream) is an answer: the DHT is not asked for more after one. When nobody
+    answered, the attempt is repeated with exponential back-off (1 s doubling up to 8 s,
+    5 attempts, as the
+    original). ``only`` restricts every attempt to that one peer (diagnosis). A client
     kept open asks the provider that answered last first, without a lookup.
-    ``fallback`` peers (the bootstraps a client connected to) are asked when the DHT
-    lookup fails or finds nobody, e.g. while it waits on a dead instance's address.
     """
 
     def __init__(
@@ -46,9 +71,10 @@ class Libp2pRegistryClient:
         first_backoff: float = 1.0,
         max_backoff: float = 8.0,
         request_timeout: float = 10.0,
-        lookup_timeout: float = 5.0,
+        lookup_timeout: float = 3.0,
+        dial_timeout: float = 3.0,
         preferred: Sequence[PeerInfo] = (),
-        fallback: Sequence[PeerInfo] = (),
+        only: PeerInfo | None = None,
     ) -> None:
         self._host = host
         self.rendezvous = rendezvous
@@ -57,8 +83,9 @@ class Libp2pRegistryClient:
         self._max_backoff = max_backoff
         self._request_timeout = request_timeout
         self._lookup_timeout = lookup_timeout
-        self._preferred = list(preferred)
-        self._fallback = list(fallback)
+        self._dial_timeout = dial_timeout
+        self._preferred = [only] if only is not None else list(preferred)
+        self._only = only
         self.last_provider: PeerInfo | None = None
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
@@ -67,47 +94,45 @@ class Libp2pRegistryClient:
             return reply
         backoff = self._first_backoff
         problems: list[str] = []
+        found_any = False
         for attempt in range(1, self._attempts + 1):
-            providers = await self._find_providers(problems)
-            rejections: list[str] = []
-            unsupported: list[str] = []
-            for provider in providers:
-                try:
-                    reply = await self._ask(provider, protocol_id, payload)
-                except StreamReset:
-                    rejections.append(str(provider.peer_id))
-                    continue
-                except EmptyReply:
-                    # py-libp2p surfaces a remote reset as end of stream; no valid
-                    # answer of the protocol is empty, so this is a refusal too.
-                    rejections.append(str(provider.peer_id))
-                    continue
-                except Exception as exc:
-                    if _protocol_refused(exc):
-                        unsupported.append(str(provider.peer_id))
-                        continue
-                    problems.append(f"{provider.peer_id}: {_describe(exc)}")
-                    continue
-                self.last_provider = provider
+            round_ = _Round()
+            reply = await self._ask_first(
+                self._usable_preferred(), protocol_id, payload, round_, problems,
+                registry_providers=self._only is not None,
+            )
+            if reply is None and not round_.rejections and not (self._only and round_.tried):
+                found = await self._find_providers(round_, problems)
+                reply = await self._ask_first(found, protocol_id, payload, round_, problems,
+                                              registry_providers=True)
+            if reply is not None:
                 return reply
-            if rejections:
+            if round_.rejections:
                 raise RequestRejected(
-                    f"registry-service {', '.join(rejections)} refused the {protocol_id} request "
-                    "(stream reset): its storage may be unavailable, or the request is invalid"
+                    f"registry-service {', '.join(round_.rejections)} refused the {protocol_id} "
+                    "request (stream reset): its storage may be unavailable, or the request is "
+                    "invalid"
                 )
-            if unsupported:
-                raise ProtocolNotSupported(
-                    f"registry-service {', '.join(unsupported)} does not speak {protocol_id} "
-                    "(an older version, or not a registry-service)"
+            if round_.unsupported:
+                raise ProtocolNotSpoken(
+                    f"registry-service {', '.join(round_.unsupported)} does not speak "
+                    f"{protocol_id}"
                 )
+            found_any = found_any or round_.found_any
             if attempt < self._attempts:
                 log.info("no registry-service answered (attempt %d); retrying in %gs",
                          attempt, backoff)
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
         detail = "; ".join(dict.fromkeys(problems)) or "no provider of 'registry-service' found"
+        if not found_any:
+            raise NoProvider(
+                f"nobody provides 'registry-service' ({detail}): no registry-service is running, "
+                "or none is reachable through the bootstrap peers"
+            )
         raise RegistryUnavailable(
-            f"no registry-service answered after {self._attempts} attempts ({detail})"
+            f"no registry-service answered after {self._attempts} "
+            f"attempt{'s' if self._attempts != 1 else ''} ({detail})"
         )
 
     async def _ask_last_provider(self, protocol_id: str, payload: bytes) -> bytes | None:
@@ -127,28 +152,111 @@ class Libp2pRegistryClient:
                      provider.peer_id, _describe(exc))
             return None
 
-    async def _find_providers(self, problems: list[str]) -> list[PeerInfo]:
+    def _known_addrs(self, provider: PeerInfo) -> bool:
+        try:
+            return bool(self._host.get_peerstore().addrs(provider.peer_id))
+        except Exception:  # PeerStoreError: a peer it never heard of
+            return False
+
+    def _connected(self, provider: PeerInfo) -> bool:
+        return bool(self._host.get_network().connections.get(provider.peer_id))
+
+    def _usable_preferred(self) -> list[PeerInfo]:
+        """Preferred peers, those connected first, each group in random order.
+
+        Left out: those neither connected nor dialable (an id alone needs the DHT).
+        """
+        connected = [info for info in self._preferred if self._connected(info)]
+        dialable = [
+            info for info in self._preferred
+            if not self._connected(info)
+            and (info.addrs or self._known_addrs(info))
+        ]
+        return _shuffled(connected) + _shuffled(dialable)
+
+    async def _ask_first(
+        self,
+        providers: Sequence[PeerInfo],
+        protocol_id: str,
+        payload: bytes,
+        round_: _Round,
+        problems: list[str],
+        *,
+        registry_providers: bool,
+    ) -> bytes | None:
+        """The first answer of ``providers`` asked in turn; refusals go to ``round_``.
+
+        ``registry_providers``: they were named as registry-services (by the DHT or
+        by the caller), so one that lacks the protocol is an older version, not a
+        bootstrap that merely routes.
+        """
+        for provider in providers:
+            name = str(provider.peer_id)
+            if name in round_.tried:
+                continue
+            round_.tried.add(name)
+            try:
+                reply = await self._ask(provider, protocol_id, payload)
+            except (StreamReset, EmptyReply):
+                # py-libp2p surfaces a remote reset as end of stream; no valid
+                # answer of the protocol is empty, so both are refusals.
+                round_.found_any = True
+                round_.rejections.append(name)
+                continue
+            except Exception as exc:
+                if _protocol_unsupported(exc):
+                    if registry_providers:
+                        round_.found_any = True
+                        round_.unsupported.append(name)
+                    else:
+                        problems.append(f"bootstrap {name} does not serve the registry")
+                    continue
+                round_.found_any = round_.found_any or registry_providers
+                problems.append(f"{name}: {_describe(exc)}")
+                continue
+            self.last_provider = provider
+            return reply
+        return None
+
+    async def _find_providers(self, round_: _Round, problems: list[str]) -> list[PeerInfo]:
+        """Live providers from a bounded DHT lookup, in random order, untried ones only."""
         try:
             with trio.fail_after(self._lookup_timeout):
                 found = await self.rendezvous.find_peers(REGISTRY_RENDEZVOUS)
         except Exception as exc:
             problems.append(f"DHT lookup failed: {_describe(exc)}")
-            found = list(self._fallback)
-        else:
+            return []
+        if self._only is not None:
+            found = [info for info in found if info.peer_id == self._only.peer_id]
             if not found:
-                problems.append("no provider of 'registry-service' found in the DHT")
-                found = list(self._fallback)
-        connected = set(self._host.get_network().connections)
-        # Peers we already have a connection to answer fastest.
-        ranked = sorted(found, key=lambda info: info.peer_id not in connected)
-        chosen = {info.peer_id for info in self._preferred}
-        return self._preferred + [info for info in ranked if info.peer_id not in chosen]
+                problems.append(f"{self._only.peer_id} is not among the providers of "
+                                "'registry-service' found in the DHT")
+        elif not found:
+            problems.append("no provider of 'registry-service' found in the DHT")
+        fresh = _shuffled([info for info in found if str(info.peer_id) not in round_.tried])
+        by_id = {str(info.peer_id): info for info in fresh}
+        connected = await connect_first(list(by_id), lambda name: self._connect(by_id[name]),
+                                        timeout=self._dial_timeout)
+        for name, failure in connected.failures.items():
+            problems.append(f"{name}: {_describe(failure)}")
+            round_.tried.add(name)
+        return [by_id[name] for name in connected.live]
+
+    async def _connect(self, provider: PeerInfo) -> None:
+        if provider.addrs:
+            self._host.get_peerstore().add_addrs(provider.peer_id, provider.addrs, 600)
+        await self._host.connect(provider)
 
     async def _ask(self, provider: PeerInfo, protocol_id: str, payload: bytes) -> bytes:
         with trio.fail_after(self._request_timeout):
             if provider.addrs:
                 self._host.get_peerstore().add_addrs(provider.peer_id, provider.addrs, 600)
-            stream = await self._host.new_stream(provider.peer_id, [TProtocol(protocol_id)])
+            # A peer we must dial first and cannot reach this soon is dead to us. Over a
+            # connection we have, only the request's own limit applies: a stream cut off
+            # while opening reaches the server as an empty request, a wasted refusal.
+            bound = math.inf if self._connected(provider) else self._dial_timeout
+            with trio.fail_after(bound):
+                stream = await self._host.new_stream(provider.peer_id, [TProtocol(protocol_id)])
             try:
                 await stream.write(payload)
                 await stream.close_write()  # type: ignore[attr-defined]  # NetStream has it
@@ -160,10 +268,22 @@ class Libp2pRegistryClient:
         return reply
 
 
-def _protocol_refused(exc: BaseException) -> bool:
-    """The peer answered multistream-select with "na" for every protocol offered."""
-    cause = exc.__cause__
-    return isinstance(cause, MultiselectClientError) and "not supported" in str(cause)
+def _shuffled(providers: Sequence[PeerInfo]) -> list[PeerInfo]:
+    out = list(providers)
+    random.shuffle(out)
+    return out
+
+
+def _protocol_unsupported(exc: BaseException) -> bool:
+    """Whether multistream-select said no to the protocol (somewhere in the causes)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ProtocolNotSupportedError) or "protocols not supported" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _describe(exc: BaseException) -> str:

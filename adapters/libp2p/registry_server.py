@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import trio
 from libp2p.abc import IHost, INetStream
@@ -15,6 +15,9 @@ from application.server import RegistryRequestHandler
 from domain.wire import MAX_REQUEST_BYTES, Operation
 
 log = logging.getLogger(__name__)
+
+# (request, the peer id the transport authenticated) -> answer
+Handle = Callable[[bytes, str], Awaitable[bytes]]
 
 
 class Libp2pRegistryServer:
@@ -30,50 +33,44 @@ class Libp2pRegistryServer:
         *,
         request_timeout: float = 10.0,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        extra: Mapping[str, Handle] | None = None,
     ) -> None:
         self._handler = handler
         self._timeout = request_timeout
         self._max_request = max_request_bytes
+        # Our own protocols beside the original five: protocol id -> handler.
+        self._handles: dict[str, Handle] = {
+            op.protocol_id: functools.partial(handler.handle, op) for op in Operation
+        }
+        self._handles.update(extra or {})
 
     def attach(self, host: IHost) -> None:
-        for operation in Operation:
+        for protocol_id, handle in self._handles.items():
             host.set_stream_handler(
-                TProtocol(operation.protocol_id), functools.partial(self._serve, operation)
+                TProtocol(protocol_id), functools.partial(self._serve, protocol_id, handle)
             )
 
-    async def _serve(self, operation: Operation, stream: INetStream) -> None:
-        await answer_stream(
-            stream,
-            functools.partial(self._handler.handle, operation),
-            label=str(operation),
-            timeout=self._timeout,
-            max_request_bytes=self._max_request,
-        )
+    def detach(self, host: IHost) -> None:
+        """Stop taking requests (clients then go to another instance)."""
+        for protocol_id in self._handles:
+            try:
+                host.remove_stream_handler(TProtocol(protocol_id))
+            except Exception as exc:  # never let this stop the shutdown
+                log.debug("removing the %s handler: %r", protocol_id, exc)
 
-
-async def answer_stream(
-    stream: INetStream,
-    answer: Callable[[bytes, str], Awaitable[bytes]],
-    *,
-    label: str,
-    timeout: float,
-    max_request_bytes: int = MAX_REQUEST_BYTES,
-) -> None:
-    """Read the request to EOF, write ``answer(request, peer id)``, close; on failure, reset.
-
-    The peer id is the one Noise authenticated (a write policy's only input).
-    """
-    peer = stream.muxed_conn.peer_id
-    try:
-        with trio.fail_after(timeout):
-            request = await read_to_end(stream, max_request_bytes)
-            response = await answer(request, str(peer))
-            await stream.write(response)
-            await stream.close()
-    except Exception as exc:  # one bad request must never take the daemon down
-        reason = "timed out" if isinstance(exc, trio.TooSlowError) else repr(exc)
-        log.warning("%s from %s failed: %s; resetting the stream", label, peer, reason)
-        await _reset_quietly(stream)
+    async def _serve(self, operation: str, handle: Handle, stream: INetStream) -> None:
+        peer = stream.muxed_conn.peer_id
+        try:
+            with trio.fail_after(self._timeout):
+                request = await read_to_end(stream, self._max_request)
+                # The peer id Noise authenticated: the write policy's only input.
+                response = await handle(request, str(peer))
+                await stream.write(response)
+                await stream.close()
+        except Exception as exc:  # one bad request must never take the daemon down
+            reason = "timed out" if isinstance(exc, trio.TooSlowError) else repr(exc)
+            log.warning("%s from %s failed: %s; resetting the stream", operation, peer, reason)
+            await _reset_quietly(stream)
 
 
 async def _reset_quietly(stream: INetStream) -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import trio
 from libp2p.kad_dht.kad_dht import KadDHT
+from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
 from domain.rendezvous import rendezvous_cid
+
+# How long a DHT server we are connected to may take to name providers, and how
+# long the others get once one has: a frozen one must not hold the lookup up.
+NEIGHBOUR_TIMEOUT = 1.0
+NEIGHBOUR_GRACE = 0.1
 
 
 class DhtRendezvous:
@@ -19,11 +26,66 @@ class DhtRendezvous:
         return await self.dht.provide(rendezvous_cid(namespace))
 
     async def find_peers(self, namespace: str, limit: int = 20) -> list[PeerInfo]:
-        """Providers of ``namespace``, without duplicates or ourselves."""
-        found = await self.dht.find_providers(rendezvous_cid(namespace), count=limit)
+        """Providers of ``namespace``, without duplicates or ourselves.
+
+        The DHT servers we are connected to are asked first, all at once: in a
+        registry's network they hold the records (instances advertise to the closest
+        servers, which in a small network are all of them). py-libp2p's iterative
+        lookup, the fallback, waits up to 10 s on each unresponsive peer it meets.
+        """
+        cid = rendezvous_cid(namespace)
+        found = await self._ask_neighbours(cid) or await self.dht.find_providers(cid, count=limit)
         me = self.dht.host.get_id()
         unique: dict[str, PeerInfo] = {}
         for info in found:
             if info.peer_id != me:
                 unique.setdefault(str(info.peer_id), info)
-        return list(unique.values())
+        return list(unique.values())[:limit]
+
+    async def _ask_neighbours(self, cid: str) -> list[PeerInfo]:
+        key = _multihash_of(cid)
+        neighbours = [
+            peer for peer in self.dht.routing_table.get_peer_ids()
+            if self.dht.host.get_network().connections.get(peer)
+        ]
+        found: list[PeerInfo] = []
+        first_answer = trio.Event()  # providers named, or every neighbour done
+        all_done = trio.Event()
+        pending = len(neighbours)
+
+        async def ask(peer: ID) -> None:
+            nonlocal pending
+            try:
+                with trio.move_on_after(NEIGHBOUR_TIMEOUT):
+                    providers, _closer = (
+                        await self.dht.provider_store._get_providers_from_peer_with_closers(
+                            peer, key
+                        )
+                    )
+                    if providers:
+                        found.extend(providers)
+                        first_answer.set()
+            except Exception:
+                pass  # unreachable or confused: the others, or the full lookup, will do
+            finally:
+                pending -= 1
+                if pending == 0:
+                    all_done.set()
+                    first_answer.set()
+
+        if not neighbours:
+            return found
+        async with trio.open_nursery() as nursery:
+            for peer in neighbours:
+                nursery.start_soon(ask, peer)
+            await first_answer.wait()
+            with trio.move_on_after(NEIGHBOUR_GRACE):
+                await all_done.wait()
+            nursery.cancel_scope.cancel()
+        return found
+
+
+def _multihash_of(cid: str) -> bytes:
+    from libp2p.kad_dht.kad_dht import _encode_key  # CID -> its multihash, as find_providers
+
+    return _encode_key(cid)

@@ -36,6 +36,9 @@ class RegistryProcess:
     psk_via_file: bool = False  # --psk-file (mode 0600) instead of --psk on the command line
     process: subprocess.Popen | None = None
     addrs: list[str] = field(default_factory=list)
+    # No --keyfile and no --etcd-data-dir: the defaults under $HOME, as a new user runs it.
+    default_paths: bool = False
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment
 
     @property
     def addr_file(self) -> Path:
@@ -50,14 +53,16 @@ class RegistryProcess:
         return self.workdir / "etcd-data"
 
     def argv(self) -> list[str]:
-        args = [
-            str(VENV_BIN / "registry-service"),
+        paths = [] if self.default_paths else [
             "--keyfile", str(self.workdir / "key"), "--algo", "Ed25519",
+            "--etcd-data-dir", str(self.data_dir),
+        ]
+        args = [
+            str(VENV_BIN / "registry-service"), *paths,
             "--listen", f"/ip4/{self.ip}/tcp/{self.listen_port}",
             "--etcd-ip", self.ip,
             "--etcd-client-port", str(self.etcd_client_port),
             "--etcd-peer-port", str(self.etcd_peer_port),
-            "--etcd-data-dir", str(self.data_dir),
             "--prom-listen-addr", f"{self.ip}:{self.prom_port}",
             "--addr-file", str(self.addr_file),
         ]
@@ -89,6 +94,7 @@ class RegistryProcess:
         self.addr_file.unlink(missing_ok=True)
         self._write_psk_file()
         env = {k: v for k, v in os.environ.items() if k not in _NETWORK_VARIABLES}
+        env.update(self.env)
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout

@@ -22,6 +22,7 @@ from application.client import ServiceNotFound
 from domain import PerfInd, ServiceInfo, psk_from_passphrase
 from domain.wire import GetResponse, Operation, decode
 from entrypoints import library
+from entrypoints.local_etcd import local_etcd
 
 GOLDEN = Path(__file__).parents[1] / "unit" / "golden"
 INFO = ServiceInfo(
@@ -192,14 +193,20 @@ def test_a_restored_snapshot_holding_junk_still_lists_its_good_records(tmp_path:
         library.add_service_blocking(source.addrs, psk, "good", INFO)
 
         async def write_junk() -> None:  # as a Go writer or an older version could have
-            store = EtcdServiceRepository(f"http://{source.ip}:{source.etcd_client_port}")
+            # Through the member's unix socket, as every local registry-service command
+            member = local_etcd(etcd_ip=source.ip, etcd_client_port=source.etcd_client_port,
+                                etcd_peer_port=source.etcd_peer_port,
+                                etcd_data_dir=source.data_dir)
+            store = EtcdServiceRepository(member.client_url)
             await store.put("junk-text", "not a record")
             await store.put("junk-float", '{"CpuReq":1e400}')
 
         trio.run(write_junk)
         saved = subprocess.run(
             [str(VENV_BIN / "registry-service"), "snapshot", "save", str(snapshot),
-             "--etcd-ip", source.ip, "--etcd-client-port", str(source.etcd_client_port)],
+             "--etcd-ip", source.ip, "--etcd-client-port", str(source.etcd_client_port),
+             "--etcd-peer-port", str(source.etcd_peer_port),
+             "--etcd-data-dir", str(source.data_dir)],
             capture_output=True, text=True, timeout=120)
         assert saved.returncode == 0, saved.stderr
     finally:

@@ -23,8 +23,11 @@ from application.cluster import (
     join_cluster,
     leave_cluster,
 )
+from application.member_add_answer import MemberAddWithReason
 from application.ports import (
+    NoProvider,
     NoQuorum,
+    ProtocolNotSpoken,
     RegistryUnavailable,
     RequestRejected,
     StaleReadWarning,
@@ -33,6 +36,7 @@ from application.ports import (
 from application.server import RegistryRequestHandler
 from domain import ServiceInfo
 from domain.cluster import EtcdEndpoint, EtcdMember
+from domain.member_add_answer import MEMBER_ADD_WITH_REASON
 from domain.wire import Operation
 
 FIRST = EtcdMember(name="a", peer_urls=("http://10.0.0.1:2380",), member_id=1,
@@ -162,6 +166,8 @@ class ScriptedTransport:
         self.calls = 0
 
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
+        if protocol_id == MEMBER_ADD_WITH_REASON:
+            raise ProtocolNotSpoken("a Go instance: /memberadd/0.1 only")
         assert protocol_id == Operation.MEMBER_ADD.protocol_id
         self.calls += 1
         reply = self.replies.pop(0)
@@ -189,6 +195,43 @@ async def test_join_gives_up_after_its_timeout() -> None:
     with pytest.raises(JoinFailed, match="within 5 s"):
         await join_cluster(transport, ENDPOINT, timeout=5, sleep=clock.sleep, clock=clock)
     assert clock.now <= 5
+
+
+async def test_join_names_etcds_refusal_carried_back_and_counts_the_retries() -> None:
+    class UnhealthyMembership(InMemoryClusterMembership):
+        async def add_member(self, peer_url: str, *, learner: bool = False) -> list[EtcdMember]:
+            raise StorageUnavailable("etcdserver: unhealthy cluster")
+
+    membership = UnhealthyMembership([FIRST])
+    handler = RegistryRequestHandler(InMemoryServiceRepository(), membership, RecordingMetrics())
+    answer = MemberAddWithReason(membership, RecordingMetrics())
+    transport = InMemoryRegistryTransport(handler, extra={MEMBER_ADD_WITH_REASON: answer.handle})
+    clock = Clock()
+    with pytest.raises(JoinFailed) as caught:
+        await join_cluster(transport, ENDPOINT, timeout=3.5, sleep=clock.sleep, clock=clock)
+    message = str(caught.value)
+    assert "refused to add this member: etcdserver: unhealthy cluster" in message
+    assert "(refused 4 times)" in message and "\n" not in message
+
+
+async def test_join_says_nobody_provides_the_registry_with_the_fix() -> None:
+    clock = Clock()
+    transport = ScriptedTransport(*[NoProvider("nobody provides 'registry-service'")] * 10)
+    with pytest.raises(JoinFailed, match=r"nobody provides 'registry-service'.*--new-etcd-cluster"):
+        await join_cluster(transport, ENDPOINT, timeout=2, sleep=clock.sleep, clock=clock)
+
+
+async def test_join_over_memberadd_0_2_gets_the_initial_cluster() -> None:
+    membership = InMemoryClusterMembership([FIRST])
+    handler = RegistryRequestHandler(InMemoryServiceRepository(), membership, RecordingMetrics())
+    metrics = RecordingMetrics()
+    transport = InMemoryRegistryTransport(
+        handler, extra={MEMBER_ADD_WITH_REASON: MemberAddWithReason(membership, metrics).handle}
+    )
+    clock = Clock()
+    cluster = await join_cluster(transport, ENDPOINT, timeout=3, sleep=clock.sleep, clock=clock)
+    assert f"{ENDPOINT.member_name}={ENDPOINT.peer_url}" in cluster
+    assert [o for _, o in metrics.requests] == ["ok"]
 
 
 # --- leaving -------------------------------------------------------------------

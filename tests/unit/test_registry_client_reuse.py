@@ -45,6 +45,9 @@ class FakeHost:
     def get_peerstore(self) -> object:
         raise AssertionError("provider has no addresses to add")
 
+    async def connect(self, info: PeerInfo) -> None:  # providers found are dialled first
+        self.network.connections[info.peer_id] = ["conn"]
+
     async def new_stream(self, peer_id: ID, protocols: list) -> FakeStream:
         self.streams += 1
         self.network.connections[peer_id] = ["conn"]
