@@ -12,20 +12,24 @@ from entrypoints.containers import ServiceContainer
 
 log = logging.getLogger("registry-service")
 
-# Three small local RPCs per round; often enough that a newcomer's learner is
-# promoted about a second after it has caught up.
-WATCH_INTERVAL = 1.0
-# While a learner or an unstarted member exists.
-SETTLING_INTERVAL = 0.3
-_HEALTH_TIMEOUT = 2.0
+# A few small local RPCs per round; often enough that a newcomer's learner is
+# promoted soon after it has caught up (~0.3 s), and that a healthy member
+# renews its lease (below) several times over.
+WATCH_INTERVAL = 0.25
+# How long a "healthy" verdict holds (QuorumStatus max_age). A partitioned
+# member's reads are marked stale at most this long after its last good check,
+# well within 2 s of the cut; when the leader is cut off, the majority cannot
+# commit anything new sooner than etcd's election timeout (1 s) anyway.
+HEALTH_LEASE = 1.0
+_HEALTH_TIMEOUT = 2.0  # longer than the lease: a slow check lets it lapse
 
 
 async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> None:
     metrics, membership, quorum = container.metrics(), container.membership(), container.quorum()
     was_healthy: bool | None = None
     while True:
-        settling = False
         checked_at = quorum.now()
+        round_started = trio.current_time()
         try:
             status = await membership.status(require_leader=False)
         except StorageUnavailable as exc:
@@ -44,7 +48,7 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
             healthy = status.has_leader and await membership.is_healthy(timeout=_HEALTH_TIMEOUT)
             metrics.set_storage_healthy(healthy)
             if healthy:
-                settling = await _tend(janitor)
+                await _tend(janitor)
         quorum.report(healthy=healthy, checked_at=checked_at)
         if healthy != was_healthy:
             if healthy:
@@ -53,12 +57,13 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
                 log.warning("etcd cluster unhealthy: no quorum or member down; writes fail, "
                             "reads are answered from this member's copy, marked stale")
             was_healthy = healthy
-        await trio.sleep(SETTLING_INTERVAL if settling else WATCH_INTERVAL)
+        # Rounds start at a steady pace: a slow check (a slow link to the leader)
+        # must not also delay the next one, or the lease lapses on a healthy member.
+        await trio.sleep_until(round_started + WATCH_INTERVAL)
 
 
-async def _tend(janitor: MemberJanitor) -> bool:
+async def _tend(janitor: MemberJanitor) -> None:
     try:
-        return (await janitor.tend()).settling
+        await janitor.tend()
     except Exception as exc:  # the next round tries again
         log.debug("tending cluster members: %s", exc)
-        return False

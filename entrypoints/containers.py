@@ -26,6 +26,9 @@ def _writers_file(path: str | None) -> WritersFile | None:
     return None if path is None else WritersFile(Path(path))
 
 
+FRESH_READ_TIMEOUT = 1.0
+
+
 class ServiceContainer(containers.DeclarativeContainer):
     """What one registry-service instance is made of."""
 
@@ -34,8 +37,11 @@ class ServiceContainer(containers.DeclarativeContainer):
     metrics = providers.Singleton(PrometheusRegistryMetrics)
     # etcd_timeout bounds every etcd call: how long a request can wait on a
     # member that lost its leader before the client tries another instance.
+    # A fresh read gives up after FRESH_READ_TIMEOUT and is answered from the
+    # local copy, marked stale: a partitioned member still answers reads in 2 s.
     etcd_store = providers.Singleton(
-        EtcdServiceRepository, config.etcd_client_url, timeout=config.etcd_timeout
+        EtcdServiceRepository, config.etcd_client_url, timeout=config.etcd_timeout,
+        read_timeout=FRESH_READ_TIMEOUT,
     )
     # Reads from a watched in-memory copy; `run` must be started by the daemon.
     repository = providers.Singleton(WatchedServiceRepository, etcd_store)
@@ -49,8 +55,8 @@ class ServiceContainer(containers.DeclarativeContainer):
         timeout=config.etcd_timeout,
         serializable=True,
     )
-    # Kept current by the daemon's cluster watch.
-    quorum = providers.Singleton(QuorumStatus)
+    # Kept current by the daemon's cluster watch; "healthy" lapses unless renewed.
+    quorum = providers.Singleton(QuorumStatus, max_age=config.health_lease)
     # None (everyone may write) unless --writers-file is given.
     writers = providers.Singleton(_writers_file, config.writers_file)
     write_policy = providers.Singleton(WritePolicy, writers)

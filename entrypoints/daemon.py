@@ -31,7 +31,7 @@ from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
 from domain.instance_status import InstanceIdentity
 from domain.rendezvous import REGISTRY_RENDEZVOUS
-from entrypoints.cluster_watch import watch_cluster
+from entrypoints.cluster_watch import HEALTH_LEASE, watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
 from entrypoints.instance_file import instance_file, remove_instance_file, write_instance_file
@@ -80,6 +80,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             "etcd_client_url": LocalEtcd(settings.etcd, settings.etcd_data_dir).client_url,
             "etcd_timeout": settings.etcd_timeout,
             "request_timeout": settings.request_timeout,
+            "health_lease": HEALTH_LEASE,
             "writers_file": None if settings.writers_file is None else str(settings.writers_file),
         }
     )

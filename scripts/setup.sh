@@ -19,6 +19,8 @@ apt_install() {
 }
 
 apt_install etcd-server etcd-client python3-venv libsodium23
+# The partition tests: network namespaces, veths, a bridge, iptables cuts and NFQUEUE.
+apt_install iproute2 iptables
 # Debian starts a system etcd on 2379 where systemd runs; our daemons run
 # their own members, so the packaged service stays off.
 if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then

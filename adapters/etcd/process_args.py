@@ -61,6 +61,10 @@ def build_etcd_argv(
         # zap is etcd 3.4's structured logger; the default (capnslog) is deprecated.
         "--logger", "zap",
         "--log-outputs", "stderr",
+        # A member cut off by a partition keeps calling elections; without the
+        # pre-vote phase each one raises its term, and on the heal that term
+        # deposes the healthy majority's leader (writes stall for an election).
+        "--pre-vote=true",
     ]  # fmt: skip
     if peer_tls is not None:
         argv += [

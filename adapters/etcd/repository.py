@@ -20,6 +20,10 @@ class EtcdServiceRepository:
     With ``serializable``, reads are answered by this member alone from its own
     store, without a leader: they work without quorum and may miss the latest
     writes (the request handler marks such answers stale).
+
+    ``read_timeout`` (at most ``timeout``) bounds linearizable reads alone: a
+    member cut off from its leader may not know it yet, and would hold the read
+    for the whole ``timeout``; the handler answers from the local copy instead.
     """
 
     def __init__(
@@ -29,9 +33,11 @@ class EtcdServiceRepository:
         timeout: float = DEFAULT_TIMEOUT,
         connection: EtcdConnection | None = None,
         serializable: bool = False,
+        read_timeout: float | None = None,
     ) -> None:
         self._connection = connection or EtcdConnection(client_url, timeout=timeout)
         self._serializable = serializable
+        self._read_timeout = None if read_timeout is None else min(read_timeout, timeout)
 
     @property
     def connection(self) -> EtcdConnection:
@@ -65,7 +71,9 @@ class EtcdServiceRepository:
 
     async def _range(self, request: etcdrpc.RangeRequest) -> Any:
         if not self._serializable:
-            return await self._connection.call(self._connection.kv.Range, request)
+            return await self._connection.call(
+                self._connection.kv.Range, request, timeout=self._read_timeout
+            )
         request.serializable = True
         # No "has leader" requirement: answering without one is the point.
         return await self._connection.call(

@@ -264,6 +264,16 @@ async def test_etcd_down_raises_storage_unavailable_quickly(tmp_path: Path) -> N
         assert not await membership.is_healthy()
 
 
+async def _stopped(pid: int) -> None:
+    """Wait until every thread of ``pid`` has stopped: SIGSTOP takes effect a little later,
+    and a busy etcd thread can still answer a request in between (seen: 1 run in 4)."""
+    tasks = Path(f"/proc/{pid}/task")
+    with trio.fail_after(10):
+        while not all((t / "stat").read_text().rsplit(")", 1)[1].split()[0] in "Tt"
+                      for t in tasks.iterdir()):
+            await trio.sleep(0.01)
+
+
 async def test_hung_etcd_raises_storage_unavailable_after_the_timeout(tmp_path: Path) -> None:
     """A frozen member (SIGSTOP) accepts TCP but never answers: the deadline must end the call."""
     async with throwaway_etcd(tmp_path) as process:
@@ -272,6 +282,7 @@ async def test_hung_etcd_raises_storage_unavailable_after_the_timeout(tmp_path: 
         await repo.put("a", INFO)
         os.kill(process.pid, signal.SIGSTOP)
         try:
+            await _stopped(process.pid)
             started = time.monotonic()
             with pytest.raises(StorageUnavailable, match="no answer within 1 s"):
                 await repo.get("a")
@@ -290,6 +301,7 @@ async def test_stop_kills_an_etcd_that_ignores_sigterm(tmp_path: Path) -> None:
     await process.start()
     assert process.pid is not None
     os.kill(process.pid, signal.SIGSTOP)  # a stopped process cannot act on SIGTERM
+    await _stopped(process.pid)
     started = time.monotonic()
     await process.stop()
     assert not process.running

@@ -107,10 +107,10 @@ async def test_the_janitor_promotes_learners_once_started() -> None:
     membership = InMemoryClusterMembership([FIRST, learner])
     janitor = MemberJanitor(membership, grace=60, clock=Clock())
     result = await janitor.tend()
-    assert result.promoted == [] and result.settling  # not started yet: nothing to promote
+    assert result.promoted == []  # not started yet: nothing to promote
     membership.members[1] = msgspec.structs.replace(learner, name="c")
     result = await janitor.tend()
-    assert result.promoted == ["c"] and not result.settling
+    assert result.promoted == ["c"]
     assert not membership.members[1].is_learner
 
 
@@ -153,7 +153,7 @@ async def test_a_failing_removal_is_logged_and_tried_again_later() -> None:
     await janitor.tend()
     clock.now = 5
     result = await janitor.tend()
-    assert result.removed == [] and result.settling
+    assert result.removed == []
     assert ghost in membership.members
 
 
@@ -409,6 +409,22 @@ def test_a_failed_write_marks_quorum_lost_until_a_later_check_says_healthy():
     assert not quorum.lost
     quorum.report(healthy=False, checked_at=quorum.now())
     assert quorum.lost
+
+
+def test_healthy_is_a_lease_that_lapses_unless_a_later_check_renews_it():
+    now = [100.0]
+    quorum = QuorumStatus(clock=lambda: now[0], max_age=1.5)
+    assert not quorum.lost  # nothing confirmed yet: no lease to lapse
+    quorum.report(healthy=True, checked_at=quorum.now())
+    now[0] += 1.4
+    assert not quorum.lost
+    now[0] += 0.2  # a cut-off member's checks never complete: no renewal
+    assert quorum.lost
+    quorum.report(healthy=True, checked_at=quorum.now())
+    assert not quorum.lost
+    quorum.report(healthy=True, checked_at=quorum.now() - 10)  # an old round cannot shorten it
+    now[0] += 1.0
+    assert not quorum.lost
 
 
 async def test_handler_marks_reads_stale_right_after_a_write_failed_for_want_of_storage():

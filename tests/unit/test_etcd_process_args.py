@@ -14,9 +14,13 @@ NAME = "10.0.0.5-2379-2380"
 
 
 def flags(argv: list[str]) -> dict[str, str]:
-    """``--flag value`` pairs after the binary (every flag we pass takes a value)."""
-    assert len(argv) % 2 == 1
-    return dict(zip(argv[1::2], argv[2::2], strict=True))
+    """``--flag value`` pairs after the binary; booleans as ``--flag=value``."""
+    found: dict[str, str] = {}
+    args = iter(argv[1:])
+    for arg in args:
+        name, _, value = arg.partition("=")
+        found[name] = value if value else next(args)
+    return found
 
 
 def test_new_cluster_uses_the_reference_flags() -> None:
@@ -33,6 +37,7 @@ def test_new_cluster_uses_the_reference_flags() -> None:
         "--initial-cluster-state": "new",
         "--logger": "zap",
         "--log-outputs": "stderr",
+        "--pre-vote": "true",
     }
 
 
