@@ -130,6 +130,27 @@ def delete(service_name: str, /, *, if_revision: int | None = None, options: _Op
     return 0
 
 
+@app.command
+def status(*, options: _Options) -> int:
+    """Show a registry-service instance and its etcd cluster (via /status/0.1).
+
+    Exit code 0 when the cluster has quorum, 4 without it (or when no instance answers),
+    1 when the instance reached does not speak /status/0.1.
+    """
+    import sys
+
+    from application.ports import ProtocolNotSpoken
+    from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+
+    try:
+        result = _run(options, "registry_status")
+    except ProtocolNotSpoken as exc:
+        print(f"registry-cli: {exc}", file=sys.stderr)
+        return EXIT_TROUBLE
+    print(status_json(result) if options.json else human_status(result))
+    return exit_code(result)
+
+
 @app.command(name="hash")
 def hash_(file: Annotated[str, Parameter(allow_leading_hyphen=True)], /) -> int:
     """Print the content id (IPFS CIDv0, as `ipfs add` gives) of a file; '-' reads stdin.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dependency_injector import containers, providers
 
+from adapters.etcd.cluster_status import EtcdClusterStatusSource
 from adapters.etcd.history import EtcdChangeHistory
 from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.mirror import WatchedServiceRepository
@@ -19,8 +20,10 @@ from application.cluster import QuorumStatus
 from application.conditional_write import RevisionRequestHandler
 from application.member_add_answer import MemberAddWithReason
 from application.server import RegistryRequestHandler
+from application.status import StatusRequestHandler
 from application.watch import WatchHub
 from application.write_policy import WritePolicy
+from domain.instance_status import STATUS_PROTOCOL_ID
 from domain.member_add_answer import MEMBER_ADD_WITH_REASON
 
 
@@ -71,9 +74,20 @@ class ServiceContainer(containers.DeclarativeContainer):
     member_add_with_reason = providers.Singleton(
         MemberAddWithReason, membership=membership, metrics=metrics
     )
+    # /status/0.1. The daemon overrides status_identity once its node listens.
+    status_source = providers.Singleton(
+        EtcdClusterStatusSource, config.etcd_client_url, timeout=config.etcd_timeout
+    )
+    status_identity: providers.Object[object] = providers.Object(None)
+    status_handler = providers.Singleton(
+        StatusRequestHandler, source=status_source, identity=status_identity, metrics=metrics
+    )
     server = providers.Singleton(
         Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout,
-        extra=providers.Dict({MEMBER_ADD_WITH_REASON: member_add_with_reason.provided.handle}),
+        extra=providers.Dict({
+            MEMBER_ADD_WITH_REASON: member_add_with_reason.provided.handle,
+            STATUS_PROTOCOL_ID: status_handler.provided.handle,
+        }),
     )
 
     revision_handler = providers.Singleton(

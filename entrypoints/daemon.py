@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import signal
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from dependency_injector import providers
 from libp2p.abc import IHost
 from libp2p.crypto.keys import KeyPair
 from libp2p.custom_types import TProtocol
@@ -29,10 +31,12 @@ from adapters.libp2p.node import (
 )
 from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
+from domain.instance_status import InstanceIdentity
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from entrypoints.cluster_watch import HEALTH_LEASE, watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
+from entrypoints.instance_file import instance_file, remove_instance_file, write_instance_file
 from entrypoints.local_etcd import LocalEtcd
 from entrypoints.settings import DaemonSettings
 
@@ -104,6 +108,9 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         etcd = await start_etcd_member(settings, node)
         code = EXIT_FAILED
         try:
+            container.status_identity.override(
+                providers.Object(functools.partial(_identity_of, node))
+            )
             container.server().attach(node.host)
             container.revision_server().attach(node.host)
             container.watch_server().attach(node.host)
@@ -122,6 +129,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     log.info("registry-service listening on %s", addr)
                 if settings.addr_file:
                     _write_atomically(settings.addr_file, "".join(a + "\n" for a in addrs))
+                write_instance_file(instance_file(settings.etcd_data_dir), _identity_of(node))
                 if ready is not None:
                     ready.set()
                 code = await _until_stopped(etcd)
@@ -132,6 +140,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 # instead of waiting on a member that is going away.
                 container.server().detach(node.host)
                 _detach_ours(node.host, container)
+                remove_instance_file(instance_file(settings.etcd_data_dir))
                 left = (settings.leave and code == EXIT_OK
                         and await _leave(settings, container, etcd))
                 await etcd.stop()
@@ -192,6 +201,10 @@ def _detach_ours(host: IHost, container: ServiceContainer) -> None:
             host.remove_stream_handler(TProtocol(protocol_id))
         except Exception as exc:  # never let this stop etcd from being stopped
             log.debug("removing the %s handler: %r", protocol_id, exc)
+
+
+def _identity_of(node: Libp2pNode) -> InstanceIdentity:
+    return InstanceIdentity(peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()))
 
 
 async def _advertise_forever(node: Libp2pNode, interval: float) -> None:

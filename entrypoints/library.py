@@ -34,8 +34,10 @@ from application import conditional_client
 from application.client import UnreadableRecord, UnreadableRecordsWarning
 from application.conditional_client import RevisionConflict
 from application.ports import RegistryUnavailable
+from application.status import remote_status
 from application.write_policy import WriteRefused
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
+from domain.instance_status import InstanceStatus
 from domain.instance_target import InstanceTarget, parse_instance
 from domain.psk import check_psk, psk_from_passphrase
 from domain.service_info import PerfInd, ServiceInfo
@@ -71,6 +73,7 @@ __all__ = [
     "list_services_blocking",
     "list_services_with_host_routing",
     "psk_from_passphrase",
+    "registry_status",
     "watch_services",
     "watch_services_blocking",
     "watch_services_with_host_routing",
@@ -294,6 +297,17 @@ async def _delete(client: Libp2pRegistryClient, name: str, if_revision: int | No
     if if_revision is None:
         return await use_cases.delete_service(client, name)
     return await conditional_client.delete_service_if(client, name, if_revision)
+
+
+async def registry_status(
+    bootstraps: Bootstraps,
+    psk: bytes | None,
+    *,
+    keyfile: KeyFile = None,
+    instance: str | None = None,
+) -> InstanceStatus:
+    """The status (itself and its etcd cluster) of the registry-service reached first."""
+    return await _with_client(bootstraps, psk, remote_status, keyfile, instance)
 
 
 # --- caller's host and routing ------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -340,6 +341,45 @@ def compact_command(
                        etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir)
     print(trio.run(compact, local, keep))
     return 0
+
+
+@app.command(name="status")
+def status_command(
+    *,
+    etcd_client_port: int = 2379,
+    etcd_ip: str = "127.0.0.1",
+    etcd_peer_port: int = 2380,
+    etcd_data_dir: Path | None = None,
+    json: Annotated[bool, _Flag] = False,
+    etcd_timeout: float = 3.0,
+) -> int:
+    """Show this host's instance and its cluster; exit 0 healthy, 4 no quorum, 1 other trouble.
+
+    Give the --etcd-* flags the daemon runs with (the defaults match the daemon's).
+    docs/deploy.md describes the output; --json is stable (docs/protocol.md, /status/0.1).
+
+    Parameters
+    ----------
+    etcd_client_port
+        The instance's etcd client port.
+    etcd_ip
+        The instance's etcd IP address.
+    etcd_peer_port
+        The instance's etcd peer port.
+    etcd_data_dir
+        The instance's etcd data directory (default as for the daemon).
+    json
+        Print JSON for scripts.
+    etcd_timeout
+        Seconds any one etcd call may take.
+    """
+    from entrypoints.status_command import local_status
+
+    local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
+                       etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir)
+    return int(trio.run(functools.partial(
+        local_status, local, as_json=json, timeout=etcd_timeout
+    )))
 
 
 def _configure_logging(level: str) -> None:

@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-for extra in scripts/setup-docker.sh scripts/setup-cid-reference.sh scripts/setup-interop.sh; do
+for extra in scripts/setup-docker.sh scripts/setup-cid-reference.sh scripts/setup-interop.sh \
+    scripts/setup-deploy.sh; do
     [ -f "$extra" ] && bash "$extra"
 done
 echo "== ruff";   .venv/bin/ruff check .

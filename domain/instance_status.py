@@ -1,0 +1,64 @@
+"""What one registry-service instance reports about itself and its etcd cluster.
+
+The same struct is the JSON of `registry-service status --json`, of
+`registry-cli status --json` and the answer of `/status/0.1` (docs/protocol.md).
+Fields are only ever added, never renamed; ``format`` changes if that ever has to.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+STATUS_PROTOCOL_ID = "/status/0.1"
+STATUS_FORMAT = 1
+
+
+class MemberStatus(msgspec.Struct, frozen=True, kw_only=True):
+    name: str  # "" while the member was added but its etcd never started
+    id: str  # hex, as etcdctl prints it
+    peer_url: str
+    client_url: str
+    leader: bool
+    learner: bool
+    healthy: bool  # its etcd answered and knows a leader
+    raft_index: int | None = None  # None when it did not answer
+    db_size: int | None = None
+
+
+class ClusterStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """The etcd side, as the instance's own member sees it."""
+
+    member: str  # this instance's member name
+    quorum: bool
+    revision: int
+    services: int
+    db_size: int
+    members: tuple[MemberStatus, ...]
+
+
+class InstanceIdentity(msgspec.Struct, frozen=True, kw_only=True):
+    peer_id: str
+    addresses: tuple[str, ...]
+
+
+class InstanceStatus(msgspec.Struct, frozen=True, kw_only=True):
+    format: int = STATUS_FORMAT
+    peer_id: str
+    addresses: tuple[str, ...]
+    member: str
+    quorum: bool
+    revision: int
+    services: int
+    db_size: int
+    members: tuple[MemberStatus, ...]
+
+    @classmethod
+    def of(cls, identity: InstanceIdentity, cluster: ClusterStatus) -> InstanceStatus:
+        return cls(
+            peer_id=identity.peer_id, addresses=identity.addresses,
+            **msgspec.structs.asdict(cluster),
+        )
+
+    @property
+    def healthy_members(self) -> int:
+        return sum(1 for m in self.members if m.healthy)

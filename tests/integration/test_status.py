@@ -1,0 +1,146 @@
+"""`registry-service status` and `registry-cli status` against real instances and etcd."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import trio
+from cluster_fixtures import Cluster, all_healthy, wait_until
+from registry_process import VENV_BIN, RegistryProcess
+
+from adapters.libp2p.identity import ephemeral_identity
+from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+from adapters.libp2p.registry_server import Libp2pRegistryServer
+from adapters.memory.metrics import RecordingMetrics
+from adapters.memory.repository import InMemoryClusterMembership, InMemoryServiceRepository
+from application.server import RegistryRequestHandler
+from domain.bootstrap import parse_bootstraps
+from domain.psk import psk_from_passphrase
+from domain.rendezvous import REGISTRY_RENDEZVOUS
+
+
+def local_status(proc: RegistryProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """`registry-service status` with the --etcd-* flags the daemon was started with."""
+    argv = [
+        str(VENV_BIN / "registry-service"), "status",
+        "--etcd-ip", proc.ip,
+        "--etcd-client-port", str(proc.etcd_client_port),
+        "--etcd-peer-port", str(proc.etcd_peer_port),
+        "--etcd-data-dir", str(proc.data_dir),
+        *args,
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def test_local_and_remote_status_of_a_healthy_instance(registry):
+    local = local_status(registry, "--json")
+    assert local.returncode == 0, local.stderr
+    view = json.loads(local.stdout)
+    assert view["format"] == 1
+    assert view["peer_id"] == registry.addrs[0].rsplit("/", 1)[1]
+    assert sorted(view["addresses"]) == sorted(registry.addrs)
+    assert view["quorum"] is True
+    assert view["db_size"] > 0 and view["revision"] >= 1
+    [member] = view["members"]
+    assert member["name"] == view["member"] == f"{registry.ip}-{registry.etcd_client_port}-" \
+        f"{registry.etcd_peer_port}"
+    assert (member["leader"], member["learner"], member["healthy"]) == (True, False, True)
+    assert member["raft_index"] > 0
+
+    remote = registry.cli("--json", "status")
+    assert remote.returncode == 0, remote.stderr
+    remote_view = json.loads(remote.stdout)
+    assert remote_view["peer_id"] == view["peer_id"]
+    assert remote_view["members"][0]["name"] == member["name"]
+
+    human = local_status(registry)
+    assert human.returncode == 0, human.stderr
+    assert view["peer_id"] in human.stdout and "quorum     yes" in human.stdout
+    assert "1 of 1 healthy" in human.stdout
+
+
+def test_status_counts_services(registry):
+    before = json.loads(local_status(registry, "--json").stdout)
+    from entrypoints import library
+
+    trio.run(library.add_service, registry.addrs, psk_from_passphrase(registry.passphrase),
+             "counted", library.ServiceInfo(content_hash="QmC"))
+    after = json.loads(local_status(registry, "--json").stdout)
+    assert after["services"] == before["services"] + 1
+    assert after["revision"] > before["revision"]
+
+
+def test_status_of_a_stopped_instance_is_one_line_and_exit_1(registry):
+    registry.stop()
+    result = local_status(registry, "--etcd-timeout", "1")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("registry-service: no etcd member answers")
+
+
+def test_without_quorum_status_exits_4_and_names_the_down_member(tmp_path):
+    cluster = Cluster(tmp_path)
+    try:
+        first = cluster.add_instance()
+        second = cluster.add_instance()
+        wait_until(lambda: all_healthy(cluster), 60, "2 healthy members")
+        second.proc.stop()
+        result = local_status(first.proc, "--json", "--etcd-timeout", "1")
+        assert result.returncode == 4, result.stderr
+        view = json.loads(result.stdout)
+        assert view["quorum"] is False
+        down = next(m for m in view["members"] if m["name"] == second.name)
+        assert (down["healthy"], down["raft_index"]) == (False, None)
+
+        remote = first.proc.cli("--json", "status")
+        assert remote.returncode == 4, remote.stderr
+        assert json.loads(remote.stdout)["quorum"] is False
+    finally:
+        cluster.stop_all()
+
+
+async def test_a_peer_without_status_protocol_is_named_in_one_line(tmp_path):
+    """An older registry-service, found through the DHT, answers "na" to /status/0.1."""
+    passphrase = "old peer passphrase"
+
+    def settings() -> NodeSettings:
+        return NodeSettings(key_pair=ephemeral_identity(), psk=psk_from_passphrase(passphrase),
+                            listen=["/ip4/127.0.0.1/tcp/0"])
+
+    # A plain DHT node as the client's bootstrap, and the old instance beside it.
+    async with running_node(settings()) as dht_node, running_node(settings()) as old:
+        await connect_bootstraps(old, parse_bootstraps(dht_node.full_addrs()[:1]), 5)
+        handler = RegistryRequestHandler(
+            InMemoryServiceRepository(), InMemoryClusterMembership([]), RecordingMetrics()
+        )
+        Libp2pRegistryServer(handler).attach(old.host)
+        await old.rendezvous.advertise(REGISTRY_RENDEZVOUS)
+        env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
+        result = await trio.run_process(
+            [str(VENV_BIN / "registry-cli"), "--bootstrap", dht_node.full_addrs()[0],
+             "--psk", passphrase, "status"],
+            capture_stdout=True, capture_stderr=True, check=False, env=env,
+        )
+    assert result.stdout == b""
+    [line] = result.stderr.decode().splitlines()
+    assert line == f"registry-cli: registry-service {old.peer_id} does not speak /status/0.1"
+    assert result.returncode == 1
+
+
+def test_a_js_libp2p_peer_reads_status_as_documented(tmp_path, registry):
+    """docs/protocol.md's framing, from js-libp2p: empty request, JSON answer."""
+    from interop.js_peer import js_peer
+
+    with js_peer(tmp_path / "js", registry.passphrase) as js:
+        answer = js.request(registry.addrs[0], "/status/0.1")
+        assert answer["ok"], answer
+        view = json.loads(answer["reply"])
+        assert view["format"] == 1
+        assert view["peer_id"] == registry.addrs[0].rsplit("/", 1)[1]
+        assert view["quorum"] is True and len(view["members"]) == 1
+        refused = js.request(registry.addrs[0], "/status/0.1", "not empty")
+        assert (refused["ok"], refused.get("errorName")) == (False, "StreamResetError"), refused
+
