@@ -137,9 +137,11 @@ class ComposeCluster:
     def logs(self) -> str:
         return self.compose("logs", "--no-color", "--tail", "40", check=False).stdout[-6000:]
 
-    def cli(self, bootstraps: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-        argv = [str(VENV_BIN / "registry-cli"), "--psk", self.passphrase]
+    def cli(self, bootstraps: list[str], *args: str,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        # The passphrase file, not --psk: a secret stays off command lines (docs/security.md).
+        argv = [str(VENV_BIN / "registry-cli"), "--psk-file", str(self.workdir / "registry_psk")]
         for b in bootstraps:
             argv += ["--bootstrap", b]
         return subprocess.run([*argv, *args], capture_output=True, text=True, timeout=120,
-                              env=self.env)
+                              env=self.env, input=stdin)

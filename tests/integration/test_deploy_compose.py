@@ -1,6 +1,6 @@
 """deploy/compose.yaml with the real engine, the locally built image, Compose v1 and v2.
 
-Up; 3 healthy members; add and get from the host; one instance stopped while the
+Up; 3 healthy members; `registry-cli put` and `get` from the host; one instance stopped while the
 others keep reading and writing; started again, it rejoins as the same member with
 the writes it missed; down (always, volumes included).
 """
@@ -11,12 +11,7 @@ import json
 import subprocess
 
 import pytest
-import trio
 from compose_fixtures import ComposeCluster, ComposeMissing, image_present
-
-from domain.psk import psk_from_passphrase
-from domain.service_info import ServiceInfo
-from entrypoints import library
 
 pytestmark = pytest.mark.docker  # the real engine and image (-m 'not docker' leaves it out)
 
@@ -36,10 +31,12 @@ def compose_cluster(request, tmp_path):
         cluster.down()
 
 
-def add(cluster: ComposeCluster, bootstraps: list[str], name: str, content: str) -> None:
-    """What `registry-cli add` does last (its image build is tested elsewhere)."""
-    trio.run(library.add_service, bootstraps, psk_from_passphrase(cluster.passphrase), name,
-             ServiceInfo(content_hash=content))
+def put(cluster: ComposeCluster, bootstraps: list[str], name: str, content: str) -> None:
+    """`registry-cli put NAME -` from the host: a record in the Go JSON shape on stdin."""
+    record = json.dumps({"ContentHash": content})
+    put = cluster.cli(bootstraps, "put", name, "-", stdin=record)
+    assert put.returncode == 0, put.stderr
+    assert int(put.stdout) > 0, put.stdout  # the record's new revision
 
 
 def content_of(cluster: ComposeCluster, bootstraps: list[str], name: str) -> str:
@@ -85,7 +82,7 @@ def test_three_instances_survive_one_stopped_and_rejoin(compose_cluster):
     assert remote.returncode == 0, remote.stderr
     assert sorted(m["name"] for m in json.loads(remote.stdout)["members"]) == names
 
-    add(cluster, everyone, "compose-svc", "QmBefore")
+    put(cluster, everyone, "compose-svc", "QmBefore")
     assert content_of(cluster, everyone, "compose-svc") == "QmBefore"
 
     cluster.compose("stop", "-t", "30", "registry-2")
@@ -93,7 +90,7 @@ def test_three_instances_survive_one_stopped_and_rejoin(compose_cluster):
     assert code == 0 and view is not None and view["quorum"] is True
     assert sum(m["healthy"] for m in view["members"]) == 2
     survivors = [cluster.bootstrap(s, peers[s]) for s in ("registry-1", "registry-3")]
-    add(cluster, survivors, "while-down", "QmDuring")
+    put(cluster, survivors, "while-down", "QmDuring")
     assert content_of(cluster, survivors, "while-down") == "QmDuring"
     assert content_of(cluster, survivors, "compose-svc") == "QmBefore"
     deleted = cluster.cli(survivors, "delete", "compose-svc")
