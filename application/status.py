@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from application.ports import RegistryMetrics, RegistryTransport
@@ -13,6 +13,7 @@ from domain.instance_status import (
     InstanceIdentity,
     InstanceStatus,
 )
+from domain.status_merge import with_each_members_own_figures
 from domain.wire import MalformedMessage, decode, encode
 
 
@@ -58,3 +59,14 @@ class StatusRequestHandler:
 async def remote_status(transport: RegistryTransport) -> InstanceStatus:
     """The status of whichever registry-service the transport reaches."""
     return decode(await transport.request(STATUS_PROTOCOL_ID, b""), InstanceStatus)
+
+
+async def every_members_status(
+    transport: RegistryTransport,
+    other_instances: Callable[[InstanceStatus], Awaitable[Sequence[InstanceStatus]]],
+) -> InstanceStatus:
+    """The status of the instance the transport reaches, with every other member's raft
+    index and db size as that member's own instance answers them (``other_instances``
+    gets the first answer, to skip its peer; instances that do not answer are left out)."""
+    first = await remote_status(transport)
+    return with_each_members_own_figures(first, await other_instances(first))

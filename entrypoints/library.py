@@ -306,8 +306,17 @@ async def registry_status(
     keyfile: KeyFile = None,
     instance: str | None = None,
 ) -> InstanceStatus:
-    """The status (itself and its etcd cluster) of the registry-service reached first."""
-    return await _with_client(bootstraps, psk, remote_status, keyfile, instance)
+    """The status (itself and its etcd cluster) of the registry-service reached first;
+    without ``instance``, every member's raft index and db size as its own instance
+    answers them (entrypoints/every_instance_status.py)."""
+    if instance is not None:
+        return await _with_client(bootstraps, psk, remote_status, keyfile, instance)
+    from entrypoints.every_instance_status import cluster_status
+
+    addresses = [str(b) for b in bootstraps]
+    return await _with_client(
+        bootstraps, psk, lambda c: cluster_status(c, addresses), keyfile
+    )
 
 
 # --- caller's host and routing ------------------------------------------------

@@ -93,6 +93,13 @@ class Libp2pRegistryClient:
         self._only = only
         self.last_provider: PeerInfo | None = None
 
+    def aimed_at(self, peer: PeerInfo) -> Libp2pRegistryClient:
+        """A client on the same node that asks ``peer`` alone, once (diagnosis, status)."""
+        return Libp2pRegistryClient(
+            self._host, self.rendezvous, attempts=1, request_timeout=self._request_timeout,
+            lookup_timeout=self._lookup_timeout, dial_timeout=self._dial_timeout, only=peer,
+        )
+
     async def request(self, protocol_id: str, payload: bytes) -> bytes:
         reply = await self._ask_last_provider(protocol_id, payload)
         if reply is not None:

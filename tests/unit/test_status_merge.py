@@ -1,0 +1,66 @@
+"""registry-cli status: every member's raft index and db size from its own instance."""
+
+from adapters.memory.cluster_status import FixedClusterStatusSource
+from adapters.memory.metrics import RecordingMetrics
+from application.status import StatusRequestHandler, every_members_status, remote_status
+from domain.instance_status import ClusterStatus, InstanceIdentity, InstanceStatus, MemberStatus
+from domain.status_merge import with_each_members_own_figures
+
+NAMES = ("a", "b", "c")
+
+
+def row(name: str, own: str) -> MemberStatus:
+    """What instance ``own`` knows of member ``name``: figures for its own member only."""
+    known = name == own
+    return MemberStatus(
+        name=name, id=name, peer_url=f"http://{name}:2380", client_url=f"unix://{name}",
+        leader=name == "a", learner=False, healthy=True,
+        raft_index=100 + ord(name) if known else None, db_size=1000 * ord(name) if known else None,
+    )
+
+
+def transport_of(own: str):
+    identity = InstanceIdentity(peer_id=f"peer-{own}", addresses=())
+    source = FixedClusterStatusSource(ClusterStatus(
+        member=own, quorum=True, revision=9, services=2, db_size=1000 * ord(own),
+        members=tuple(row(n, own) for n in NAMES),
+    ))
+    handler = StatusRequestHandler(source, lambda: identity, RecordingMetrics())
+
+    class Transport:
+        async def request(self, protocol_id: str, payload: bytes) -> bytes:
+            return await handler.handle(payload)
+
+    return Transport()
+
+
+async def test_every_member_gets_its_own_instances_figures():
+    transports = {f"peer-{n}": transport_of(n) for n in NAMES}
+    skipped: list[str] = []
+
+    async def others(first: InstanceStatus) -> list[InstanceStatus]:
+        skipped.append(first.peer_id)
+        return [await remote_status(t) for p, t in transports.items() if p != first.peer_id]
+
+    status = await every_members_status(transports["peer-b"], others)
+    assert skipped == ["peer-b"]
+    assert status.peer_id == "peer-b" and status.member == "b"  # the answering instance's view
+    assert [(m.raft_index, m.db_size) for m in status.members] == [
+        (100 + ord(n), 1000 * ord(n)) for n in NAMES
+    ]
+
+
+async def test_a_member_whose_instance_did_not_answer_stays_unknown():
+    first = await remote_status(transport_of("a"))
+    merged = with_each_members_own_figures(first, [await remote_status(transport_of("c"))])
+    assert [m.raft_index for m in merged.members] == [100 + ord("a"), None, 100 + ord("c")]
+    assert merged.members[1].db_size is None
+
+
+async def test_an_answer_never_overrides_what_the_first_instance_knows():
+    first = await remote_status(transport_of("a"))
+    liar = await remote_status(transport_of("b"))
+    liar = InstanceStatus(**{**{f: getattr(liar, f) for f in liar.__struct_fields__},
+                             "member": "a"})  # claims member a, with no figures for it
+    merged = with_each_members_own_figures(first, [liar])
+    assert merged.members[0].raft_index == 100 + ord("a")
