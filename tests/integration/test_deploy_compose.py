@@ -80,7 +80,13 @@ def test_three_instances_survive_one_stopped_and_rejoin(compose_cluster):
 
     remote = cluster.cli(everyone[:1], "--json", "status")  # /status/0.1 from the host
     assert remote.returncode == 0, remote.stderr
-    assert sorted(m["name"] for m in json.loads(remote.stdout)["members"]) == names
+    remote_view = json.loads(remote.stdout)
+    assert sorted(m["name"] for m in remote_view["members"]) == names
+    # Each member's raft index and db size, from its own instance (docs/deploy.md, Status).
+    assert all(m["raft_index"] > 0 and m["db_size"] > 0 for m in remote_view["members"])
+    local = cluster.status("registry-1")[1]
+    assert local is not None
+    assert sum(m["raft_index"] is not None for m in local["members"]) == 1  # its own only
 
     put(cluster, everyone, "compose-svc", "QmBefore")
     assert content_of(cluster, everyone, "compose-svc") == "QmBefore"
@@ -90,6 +96,10 @@ def test_three_instances_survive_one_stopped_and_rejoin(compose_cluster):
     assert code == 0 and view is not None and view["quorum"] is True
     assert sum(m["healthy"] for m in view["members"]) == 2
     survivors = [cluster.bootstrap(s, peers[s]) for s in ("registry-1", "registry-3")]
+    during = cluster.cli(everyone, "--json", "status")  # registry-2's address refuses
+    assert during.returncode == 0, during.stderr
+    known = {m["name"]: m["raft_index"] for m in json.loads(during.stdout)["members"]}
+    assert sum(index is not None for index in known.values()) == 2, known
     put(cluster, survivors, "while-down", "QmDuring")
     assert content_of(cluster, survivors, "while-down") == "QmDuring"
     assert content_of(cluster, survivors, "compose-svc") == "QmBefore"
