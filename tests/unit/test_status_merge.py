@@ -64,3 +64,14 @@ async def test_an_answer_never_overrides_what_the_first_instance_knows():
                              "member": "a"})  # claims member a, with no figures for it
     merged = with_each_members_own_figures(first, [liar])
     assert merged.members[0].raft_index == 100 + ord("a")
+
+
+async def test_local_status_says_where_the_missing_figures_are():
+    from entrypoints.status_command import _elsewhere_hint
+
+    alone = await remote_status(transport_of("a"))
+    assert "registry-cli status" in _elsewhere_hint(alone)
+    merged = with_each_members_own_figures(
+        alone, [await remote_status(transport_of(n)) for n in ("b", "c")]
+    )
+    assert _elsewhere_hint(merged) == ""
