@@ -20,7 +20,7 @@ from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
-from adapters.libp2p.identity_conflict import peer_id_in_use_at
+from adapters.libp2p.identity_conflict import peer_id_in_use_at, peer_id_in_use_by_provider
 from adapters.libp2p.key_file_location import choose_key_file
 from adapters.libp2p.node import (
     Libp2pNode,
@@ -66,6 +66,16 @@ async def _refuse_a_peer_id_in_use(
     taken = await peer_id_in_use_at(node, bootstraps)
     if taken is None:
         return
+    _refuse(node, taken, key_file)
+
+
+async def _refuse_a_peer_id_advertised_elsewhere(node: Libp2pNode, key_file: Path | None) -> None:
+    taken = await peer_id_in_use_by_provider(node, REGISTRY_RENDEZVOUS)
+    if taken is not None:
+        _refuse(node, taken, key_file)
+
+
+def _refuse(node: Libp2pNode, taken: object, key_file: Path | None) -> None:
     raise StartupError(
         f"peer id {node.peer_id} is already in use by the registry-service at {taken}: every "
         f"instance needs a key of its own, and this one read {key_file}. Fix: give this "
@@ -105,6 +115,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
             for address, exc in failures.items():
                 log.warning("bootstrap %s unreachable for now: %s", address, exc)
+            await _refuse_a_peer_id_advertised_elsewhere(node, key_file)
         etcd = await start_etcd_member(settings, node)
         code = EXIT_FAILED
         try:

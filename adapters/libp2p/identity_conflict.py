@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import multiaddr
@@ -10,7 +11,11 @@ import trio
 from adapters.libp2p.node import Libp2pNode
 from domain.bootstrap import BootstrapAddress
 
+log = logging.getLogger(__name__)
+
 PROBE_TIMEOUT = 2.0
+# The DHT lookup asks the servers we are connected to first, within a second.
+LOOKUP_TIMEOUT = 5.0
 
 
 async def peer_id_in_use_at(
@@ -23,16 +28,43 @@ async def peer_id_in_use_at(
     visible reason. Listing oneself among the bootstraps is fine (and usual).
     """
     me = str(node.peer_id)
-    own = {_host_port(str(addr)) for addr in node.host.get_addrs()}
     for address in bootstraps:
-        if address.peer_id != me:
-            continue
-        where = _host_port(address.transport)
-        if where is None or where in own:
-            continue
-        if await _accepts_connections(*where):
+        if address.peer_id == me and await _live_elsewhere(node, address.transport):
             return address
     return None
+
+
+async def peer_id_in_use_by_provider(node: Libp2pNode, namespace: str) -> str | None:
+    """The address of a live provider of ``namespace`` that has our peer id but is not us.
+
+    A twin that is not among our bootstraps still advertises itself in the DHT.
+    A record of ourselves from before a restart points at our old, dead address:
+    that is no twin, so only an address that accepts connections counts.
+    """
+    with trio.move_on_after(LOOKUP_TIMEOUT):
+        providers = await node.rendezvous.find_providers(namespace)
+        for info in providers:
+            if info.peer_id != node.peer_id:
+                continue
+            for addr in info.addrs:
+                if await _live_elsewhere(node, str(addr)):
+                    return f"{addr}/p2p/{node.peer_id}"
+                if not _is_ours(node, str(addr)):
+                    log.info("DHT: a provider record of our peer id is not live: a record "
+                             "from before a restart (%s)", addr)
+    return None
+
+
+async def _live_elsewhere(node: Libp2pNode, transport: str) -> bool:
+    """``transport`` is not one of our own addresses, and something listens there."""
+    where = _host_port(transport)
+    if where is None or _is_ours(node, transport):
+        return False
+    return await _accepts_connections(*where)
+
+
+def _is_ours(node: Libp2pNode, transport: str) -> bool:
+    return _host_port(transport) in {_host_port(str(a)) for a in node.host.get_addrs()}
 
 
 def _host_port(text: str) -> tuple[str, int] | None:
