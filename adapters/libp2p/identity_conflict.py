@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import multiaddr
 import trio
@@ -56,15 +58,50 @@ async def peer_id_in_use_by_provider(node: Libp2pNode, namespace: str) -> str | 
 
 
 async def _live_elsewhere(node: Libp2pNode, transport: str) -> bool:
-    """``transport`` is not one of our own addresses, and something listens there."""
-    where = _host_port(transport)
-    if where is None or _is_ours(node, transport):
+    """``transport`` is not one of our own addresses, and a peer there proves our peer id."""
+    if _host_port(transport) is None or _is_ours(node, transport):
         return False
-    return await _accepts_connections(*where)
+    return await _proves_our_peer_id(node, transport)
 
 
 def _is_ours(node: Libp2pNode, transport: str) -> bool:
     return _host_port(transport) in {_host_port(str(a)) for a in node.host.get_addrs()}
+
+
+async def _proves_our_peer_id(node: Libp2pNode, transport: str) -> bool:
+    """A secure handshake there authenticates our peer id (its key is ours).
+
+    Done below the swarm, which refuses to dial its own peer id. A dead address,
+    or a port that another process took over since, does not count.
+    """
+    network: Any = node.host.get_network()
+    try:
+        addr = multiaddr.Multiaddr(f"{_without_peer_id(transport)}/p2p/{node.peer_id}")
+        dialer = network.transport_manager.transport_for_dialing(addr)
+    except Exception:
+        return False
+    if dialer is None:
+        return False
+    with trio.move_on_after(PROBE_TIMEOUT):
+        try:
+            raw = await dialer.dial(addr)
+        except Exception:
+            return False
+        connection = raw
+        try:
+            connection = await network.upgrader.upgrade_security(raw, True, node.peer_id)
+            return True
+        except Exception:
+            return False
+        finally:
+            with (trio.CancelScope(shield=True), trio.move_on_after(PROBE_TIMEOUT),
+                  contextlib.suppress(Exception)):
+                await connection.close()
+    return False
+
+
+def _without_peer_id(transport: str) -> str:
+    return transport.split("/p2p/", 1)[0]
 
 
 def _host_port(text: str) -> tuple[str, int] | None:
@@ -79,14 +116,3 @@ def _host_port(text: str) -> tuple[str, int] | None:
         except Exception:
             continue
     return None
-
-
-async def _accepts_connections(host: str, port: int) -> bool:
-    with trio.move_on_after(PROBE_TIMEOUT):
-        try:
-            stream = await trio.open_tcp_stream(host, port)
-        except OSError:
-            return False
-        await stream.aclose()
-        return True
-    return False
