@@ -19,6 +19,7 @@ from libp2p.custom_types import TProtocol
 from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.files.writers_file import WritersFile
+from adapters.libp2p.advertiser import advertise_forever
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
 from adapters.libp2p.identity_conflict import peer_id_in_use_at, peer_id_in_use_by_provider
 from adapters.libp2p.key_file_location import choose_key_file
@@ -129,7 +130,9 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 container.membership(), grace=settings.unstarted_member_grace
             )
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(_advertise_forever, node, settings.advertise_interval)
+                nursery.start_soon(
+                    advertise_forever, node, REGISTRY_RENDEZVOUS, settings.advertise_interval
+                )
                 nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
                 nursery.start_soon(watch_cluster, container, janitor)
                 if writers is not None:
@@ -216,18 +219,6 @@ def _detach_ours(host: IHost, container: ServiceContainer) -> None:
 
 def _identity_of(node: Libp2pNode) -> InstanceIdentity:
     return InstanceIdentity(peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()))
-
-
-async def _advertise_forever(node: Libp2pNode, interval: float) -> None:
-    # py-libp2p republishes provider records only every 22 h; peers that join
-    # later, or restarted DHT nodes, need to hear from us much sooner.
-    while True:
-        try:
-            stored = await node.rendezvous.advertise(REGISTRY_RENDEZVOUS)
-            log.debug("advertised %s (remote copies: %s)", REGISTRY_RENDEZVOUS, stored)
-        except Exception as exc:
-            log.warning("advertising failed: %s", exc)
-        await trio.sleep(interval)
 
 
 async def _keep_bootstraps_connected(node: Libp2pNode, bootstraps: Sequence[BootstrapAddress]):  # type: ignore[no-untyped-def]

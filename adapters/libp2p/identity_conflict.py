@@ -45,6 +45,8 @@ async def peer_id_in_use_by_provider(node: Libp2pNode, namespace: str) -> str | 
     """
     with trio.move_on_after(LOOKUP_TIMEOUT):
         providers = await node.rendezvous.find_providers(namespace)
+        log.info("TMPDEBUG providers %s", [(str(i.peer_id),
+            [str(a) for a in i.addrs]) for i in providers])
         for info in providers:
             if info.peer_id != node.peer_id:
                 continue

@@ -29,6 +29,7 @@ from registry_process import VENV_BIN, RegistryProcess
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
 from domain import ServiceInfo, parse_bootstrap
+from domain.rendezvous import REGISTRY_RENDEZVOUS
 from entrypoints import library
 
 INFO = ServiceInfo(content_hash="QmManyInstances", docker_hash="r/m@sha256:00", cpu_req=1)
@@ -134,6 +135,14 @@ def test_a_second_instance_with_the_same_key_fails_fast_naming_the_key_file(
     assert elapsed < 20  # seconds, not the 120 s join timeout
 
 
+async def _providers_named_by(proc: RegistryProcess) -> set[str]:
+    """Providers found by a DHT client whose only peer is ``proc``."""
+    settings = NodeSettings(key_pair=ephemeral_identity(), psk=PSK, dht_server=False)
+    async with running_node(settings) as node:
+        assert not await connect_bootstraps(node, [parse_bootstrap(a) for a in proc.addrs], 5)
+        return {str(p.peer_id) for p in await node.rendezvous.find_peers(REGISTRY_RENDEZVOUS)}
+
+
 def test_a_twin_known_only_from_a_dht_provider_record_fails_fast(
     instances: list[RegistryProcess], home: Path, tmp_path: Path
 ) -> None:
@@ -147,9 +156,16 @@ def test_a_twin_known_only_from_a_dht_provider_record_fails_fast(
         default_paths=True, env={"HOME": str(tmp_path)},
     )
     assert _peer_id(second) != _peer_id(first)
+    # The premise: second holds first's provider record (first was started alone, so
+    # it advertises to second only once second appears among its DHT peers).
+    wait_until(lambda: _peer_id(first) in trio.run(_providers_named_by, second), 30,
+               f"{second.ip} names {first.ip} as a registry-service provider")
     started = time.monotonic()
-    with pytest.raises(RuntimeError, match="registry-service exited"):
-        twin.start(timeout=60)
+    try:
+        with pytest.raises(RuntimeError, match="registry-service exited"):
+            twin.start(timeout=60)
+    finally:
+        twin.stop()  # when it did start, a twin must not stay in the cluster
     elapsed = time.monotonic() - started
     log = twin.log_file.read_text()
     print(f"\nduplicate peer id found through the DHT, refused after {elapsed:.1f} s")
