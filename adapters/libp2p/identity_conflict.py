@@ -45,17 +45,15 @@ async def peer_id_in_use_by_provider(node: Libp2pNode, namespace: str) -> str | 
     """
     with trio.move_on_after(LOOKUP_TIMEOUT):
         providers = await node.rendezvous.find_providers(namespace)
-        log.info("TMPDEBUG providers %s", [(str(i.peer_id),
-            [str(a) for a in i.addrs]) for i in providers])
         for info in providers:
             if info.peer_id != node.peer_id:
                 continue
             for addr in info.addrs:
                 if await _live_elsewhere(node, str(addr)):
-                    return f"{addr}/p2p/{node.peer_id}"
+                    return f"{_without_peer_id(str(addr))}/p2p/{node.peer_id}"
                 if not _is_ours(node, str(addr)):
                     log.info("DHT: a provider record of our peer id is not live: a record "
-                             "from before a restart (%s)", addr)
+                             "from before a restart (%s)", _without_peer_id(str(addr)))
     return None
 
 
