@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from types import SimpleNamespace
 from typing import Any
 
@@ -48,7 +49,7 @@ def test_a_new_peer_brings_the_next_advertisement_forward_but_not_too_often() ->
     assert times[0] == 0.0
     assert NEW_PEER_MIN_GAP <= times[1] <= NEW_PEER_MIN_GAP + 1  # B, held back by the gap
     assert 20.5 < times[2] <= 22.0  # C (D arrives in the same second or waits for the gap)
-    assert len(times) <= 4 and all(b - a >= NEW_PEER_MIN_GAP for a, b in zip(times, times[1:]))
+    assert len(times) <= 4 and all(b - a >= NEW_PEER_MIN_GAP for a, b in itertools.pairwise(times))
 
 
 def test_a_known_peer_does_not_bring_it_forward() -> None:
