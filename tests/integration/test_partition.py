@@ -121,3 +121,4 @@ def test_a_watch_on_the_cut_off_side_says_so_then_resumes_without_a_gap(
     assert figures.catch_up_s is not None and figures.catch_up_s <= CATCH_UP_WITHIN, summary
     assert figures.lost == 0 and figures.duplicates == 0, summary
     assert figures.in_revision_order, summary
+    print(summary)  # the figures, for the log
