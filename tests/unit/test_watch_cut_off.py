@@ -125,3 +125,11 @@ async def test_lines_of_an_unknown_type_are_skipped():
         if len(got) == 2:
             break
     assert got == [("SYNCED", None, 4, None), ("PUT", "a", 6, None)]
+
+
+def test_registry_cli_watch_prints_one_line_for_each_notice():
+    from entrypoints.cli_watch import human_event
+
+    assert human_event(cut_off_notice(5, True)).startswith("CUT OFF ")  # type: ignore[union-attr]
+    assert human_event(cut_off_notice(8, False)).startswith("RESUMED ")  # type: ignore[union-attr]
+    assert human_event(WatchEvent(type=EventType.PROGRESS, revision=8)) is None
