@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
+from application.ports import RequestRejected, Sleep
 from application.watch import validate_watch_request
 from application.watch_ports import WatchStream, WatchTransport
 from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notice
@@ -50,9 +51,17 @@ class WatchPosition:
 
 
 async def follow_watch(
-    transport: WatchTransport, request: WatchRequest, position: WatchPosition | None = None
+    transport: WatchTransport,
+    request: WatchRequest,
+    position: WatchPosition | None = None,
+    *,
+    sleep: Sleep | None = None,
 ) -> AsyncIterator[WatchEvent]:
-    """Yield PUT, DELETE, SYNCED, RESET and PROGRESS events until the caller stops."""
+    """Yield PUT, DELETE, SYNCED, RESET and PROGRESS events until the caller stops.
+
+    ``sleep`` paces resumptions that an instance refuses (it refuses new watches
+    while its feed is being rebuilt, e.g. just after a partition heals).
+    """
     validate_watch_request(request)
     position = position or WatchPosition()
     last = position.revision = request.since_revision
@@ -63,7 +72,19 @@ async def follow_watch(
     cut_off = False  # as last told to the caller
     while True:
         asked = msgspec.structs.replace(request, since_revision=last)
-        stream = await transport.open_watch(encode(asked), frozenset(dead))
+        try:
+            stream = await transport.open_watch(encode(asked), frozenset(dead))
+        except RequestRejected:
+            if first_stream:
+                raise
+            fruitless += 1
+            if fruitless > MAX_FRUITLESS_RECONNECTS:
+                raise WatchLost(
+                    f"the watch was lost and could not be resumed from revision {last}"
+                ) from None
+            if sleep is not None:
+                await sleep(min(0.25 * 2**fruitless, 2.0))
+            continue
         position.provider = stream.provider
         delivered_any = False
         try:

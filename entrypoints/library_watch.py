@@ -87,7 +87,9 @@ class WatchEvents:
 
     def __init__(self, client: Libp2pRegistryClient, request: WatchRequest) -> None:
         self._position = WatchPosition()
-        self._events = follow_watch(Libp2pWatchTransport(client), request, self._position)
+        self._events = follow_watch(
+            Libp2pWatchTransport(client), request, self._position, sleep=trio.sleep
+        )
 
     @property
     def provider(self) -> str | None:
