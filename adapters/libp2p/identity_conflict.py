@@ -23,7 +23,7 @@ LOOKUP_TIMEOUT = 5.0
 async def peer_id_in_use_at(
     node: Libp2pNode, bootstraps: Sequence[BootstrapAddress]
 ) -> BootstrapAddress | None:
-    """A bootstrap that names our peer id, is not us, and accepts connections.
+    """A bootstrap that names our peer id, is not us, and proves that peer id.
 
     py-libp2p will not dial its own peer id, so a second instance started with the
     first one's key would see no bootstrap at all, and fail much later for no
@@ -41,7 +41,7 @@ async def peer_id_in_use_by_provider(node: Libp2pNode, namespace: str) -> str | 
 
     A twin that is not among our bootstraps still advertises itself in the DHT.
     A record of ourselves from before a restart points at our old, dead address:
-    that is no twin, so only an address that accepts connections counts.
+    that is no twin, so only a peer that proves our peer id in a handshake counts.
     """
     with trio.move_on_after(LOOKUP_TIMEOUT):
         providers = await node.rendezvous.find_providers(namespace)
