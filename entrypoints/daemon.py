@@ -39,6 +39,7 @@ from entrypoints.etcd_member import StartupError, start_etcd_member
 from entrypoints.instance_file import instance_file, remove_instance_file, write_instance_file
 from entrypoints.local_etcd import LocalEtcd
 from entrypoints.settings import DaemonSettings
+from entrypoints.watch_cut_off import tell_watchers_of_quorum
 
 __all__ = ["StartupError", "run_daemon"]
 
@@ -120,6 +121,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 nursery.start_soon(_advertise_forever, node, settings.advertise_interval)
                 nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
                 nursery.start_soon(watch_cluster, container, janitor)
+                nursery.start_soon(tell_watchers_of_quorum, container.quorum(),
+                                   container.watch_hub())
                 if writers is not None:
                     await nursery.start(_reload_on_sighup, writers)
                 await nursery.start(container.repository().run)

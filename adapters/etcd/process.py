@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -11,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Self
 
@@ -38,35 +36,22 @@ _PROBE_TIMEOUT = 1.0
 _TAIL_LINES = 20
 # What etcd logs, then exits, when it starts on the data dir of a removed member.
 _REMOVED_MARK = "the member has been permanently removed from the cluster"
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def _parent_death_signal(sig: signal.Signals) -> Callable[[], None] | None:
-    """A preexec_fn that has the kernel send ``sig`` to the child when we die, or None.
+def _parent_death_prefix(sig: signal.Signals) -> list[str]:
+    """A command prefix that has the kernel send ``sig`` to etcd when we die, or [].
 
     Without it a SIGKILLed daemon leaves its etcd running: the member still
     votes and serves, so "this instance is gone" would be untrue for the
-    cluster. Linux only. The kernel sends the signal when the *thread* that
-    forked the child ends, so it is only safe from the main thread, which
-    lives as long as the process.
+    cluster. util-linux's setpriv sets it and execs etcd, so no Python runs
+    between fork and exec: a preexec_fn there ran gRPC's fork handlers, which
+    now and then aborted the child. The kernel sends the signal when the
+    *thread* that forked the child ends, so it is only safe from the main
+    thread, which lives as long as the process.
     """
     on_main_thread = threading.current_thread() is threading.main_thread()
-    if not sys.platform.startswith("linux") or not on_main_thread:
-        return None
-    try:
-        # PyDLL keeps the GIL across the call: no release and re-take in the forked child.
-        prctl = ctypes.PyDLL(None).prctl
-    except (OSError, AttributeError):
-        return None
-    parent, signum = os.getpid(), int(sig)
-
-    def in_child() -> None:
-        # Runs between fork and exec: nothing here may take a lock or import.
-        prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
-        if os.getppid() != parent:  # we died before prctl took effect
-            os._exit(1)
-
-    return in_child
+    setpriv = shutil.which("setpriv")
+    if not sys.platform.startswith("linux") or not on_main_thread or setpriv is None:
+        return []
+    return [setpriv, "--pdeathsig", sig.name.removeprefix("SIG")]
 
 
 def _remove_stale_socket(path: Path) -> None:
@@ -207,7 +192,8 @@ class EtcdProcess:
         self._log.write(f"--- physarum-registry starts: {' '.join(argv)}\n".encode())
         self._log.flush()
         self._process = subprocess.Popen(
-            argv,
+            # ...and when we die (even by SIGKILL), it ends too: a clean SIGTERM.
+            [*_parent_death_prefix(signal.SIGTERM), *argv],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -216,8 +202,6 @@ class EtcdProcess:
             # Our stop() is the one way it ends while we live: a Ctrl-C meant for
             # the daemon must not kill etcd before the daemon has stopped using it.
             start_new_session=True,
-            # ...and when we die (even by SIGKILL), it ends too: a clean SIGTERM.
-            preexec_fn=_parent_death_signal(signal.SIGTERM),
         )
         if not wait:
             return
