@@ -125,7 +125,6 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 providers.Object(functools.partial(_identity_of, node))
             )
             container.server().attach(node.host)
-            container.revision_server().attach(node.host)
             container.watch_server().attach(node.host)
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
@@ -210,10 +209,8 @@ async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: Et
 
 
 def _detach_ours(host: IHost, container: ServiceContainer) -> None:
-    """The watch and revision protocols (the 0.1 server detaches its own)."""
-    protocol_ids = container.revision_server().protocol_ids
-    protocol_ids += container.watch_server().protocol_ids
-    for protocol_id in protocol_ids:
+    """The watch protocol (the request-answer server detaches its own)."""
+    for protocol_id in container.watch_server().protocol_ids:
         try:
             host.remove_stream_handler(TProtocol(protocol_id))
         except Exception as exc:  # never let this stop etcd from being stopped
