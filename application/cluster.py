@@ -15,6 +15,7 @@ from application.ports import (
     RegistryTransport,
     RegistryUnavailable,
     RequestRejected,
+    Sleep,
     StorageUnavailable,
 )
 from domain.cluster import EtcdEndpoint, EtcdMember
@@ -23,7 +24,6 @@ from domain.wire import MemberAddRequest, Operation, decode, encode
 
 log = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]
 # The cluster API reached through one given member (its own client URL).
 # Whether our own store member says it has been removed (waiting a little for it).

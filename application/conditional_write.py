@@ -6,8 +6,9 @@ so of two writers holding the same revision exactly one succeeds.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from application.cluster import QuorumStatus
 from application.ports import RegistryMetrics
@@ -56,6 +57,12 @@ class RevisionRequestHandler:
             DELETE_IF_PROTOCOL: self._delete,
         }
         self._writes = {ADD_IF_PROTOCOL, DELETE_IF_PROTOCOL}
+
+    @property
+    def protocol_handles(self) -> Mapping[str, Callable[[bytes, str], Awaitable[bytes]]]:
+        """protocol id -> its (request, authenticated peer id) -> answer, for the server."""
+        return {protocol_id: functools.partial(self.handle, protocol_id)
+                for protocol_id in self.handlers}
 
     async def handle(self, protocol_id: str, request: bytes, peer_id: str | None = None) -> bytes:
         """``peer_id``: the remote peer as the transport authenticated it."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from domain.cluster import EtcdMember
+
+# Waits that many seconds (trio.sleep in production, instant in unit tests).
+Sleep = Callable[[float], Awaitable[object]]
 
 
 class StorageUnavailable(RuntimeError):

@@ -5,6 +5,9 @@ publishes every change here; each watcher holds only a small subscription with
 a bounded queue of shared RecordChange objects, not an etcd watch of its own.
 A watcher that asks for older changes (SinceRevision) gets them from the
 store's history first, then from its queue, with no gap and no duplicate.
+
+When the instance loses its etcd quorum the feed goes quiet; every watcher is
+told so (PROGRESS with CutOff true) and told again when it is back (CutOff false).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable, Mapping
 from application.watch_ports import ChangeHistory, FeedUnavailable, HistoryCompacted
 from domain.record_change import RecordChange
 from domain.service_name import validate_service_name
-from domain.watch_wire import EventType, WatchEvent, WatchRequest
+from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notice
 
 # Per watcher: beyond this many queued changes or bytes the watcher is dropped.
 MAX_QUEUED_CHANGES = 1024
@@ -35,7 +38,8 @@ class Subscription:
         self._hub = hub
         self.request = request
         self.wake = wake
-        self._queue: deque[RecordChange] = deque()
+        # Changes, and cut-off notices in their place among them.
+        self._queue: deque[RecordChange | WatchEvent] = deque()
         self._queued_bytes = 0
         self._floor = 0  # changes at or below this revision were delivered otherwise
         self._closed: str | None = None
@@ -59,11 +63,18 @@ class Subscription:
             )
         self.wake()
 
+    def notify(self, notice: WatchEvent) -> None:
+        """Queue a notice (not a change) after the changes offered so far."""
+        if not self._closed:
+            self._queue.append(notice)
+            self.wake()
+
     def skip_through(self, revision: int) -> None:
         """Drop queued changes at or below ``revision`` and ignore later ones like them."""
         self._floor = max(self._floor, revision)
-        while self._queue and self._queue[0].revision <= revision:
-            self._queued_bytes -= self._queue.popleft().size
+        while self._queue and (self._queue[0].revision or 0) <= revision:
+            item = self._queue.popleft()
+            self._queued_bytes -= item.size if isinstance(item, RecordChange) else 0
 
     def take(self) -> list[WatchEvent]:
         """The queued changes as events (may be empty); WatchClosed once ended."""
@@ -72,7 +83,7 @@ class Subscription:
         changes = list(self._queue)
         self._queue.clear()
         self._queued_bytes = 0
-        return [change_event(c) for c in changes]
+        return [c if isinstance(c, WatchEvent) else change_event(c) for c in changes]
 
     def progress(self) -> WatchEvent:
         """How far this watcher is: every change up to the feed's revision was offered
@@ -98,6 +109,29 @@ class WatchHub:
         self._state: Mapping[str, tuple[str, int]] = {}
         self._revision = 0
         self._running = False
+        self._cut_off = False
+
+    @property
+    def running(self) -> bool:
+        """Whether the change feed is up (else subscribe raises FeedUnavailable)."""
+        return self._running
+
+    @property
+    def cut_off(self) -> bool:
+        """Whether this instance has lost its etcd quorum (see set_cut_off)."""
+        return self._cut_off
+
+    def set_cut_off(self, cut_off: bool) -> None:
+        """The instance lost (True) or regained (False) its quorum; watchers hear of a change.
+
+        A minority member's etcd watch simply delivers nothing while cut off and
+        resumes by itself after the heal, so the feed needs no restart for it.
+        """
+        if cut_off == self._cut_off:
+            return
+        self._cut_off = cut_off
+        for subscriber in self._subscribers:
+            subscriber.notify(cut_off_notice(self._revision, cut_off))
 
     @property
     def revision(self) -> int:
@@ -172,6 +206,15 @@ async def open_watch(
     hub: WatchHub, history: ChangeHistory, request: WatchRequest, wake: Callable[[], None]
 ) -> tuple[Subscription, list[WatchEvent]]:
     """Subscribe; return the subscription and the events to send before its queue."""
+    subscription, first = await _open_watch(hub, history, request, wake)
+    if hub.cut_off:  # a watcher that starts on a cut-off instance hears so first
+        first.insert(0, cut_off_notice(request.since_revision, True))
+    return subscription, first
+
+
+async def _open_watch(
+    hub: WatchHub, history: ChangeHistory, request: WatchRequest, wake: Callable[[], None]
+) -> tuple[Subscription, list[WatchEvent]]:
     validate_watch_request(request)
     # Subscribing and reading the state happen without a pause in between, so the
     # state is exactly the one at hub.revision and the queue holds what follows.

@@ -4,6 +4,10 @@ The caller sees every change once, in revision order: the state at the start
 comes as PUTs followed by SYNCED (held back until SYNCED, so a stream cut in the
 middle of it is simply started again), and after a lost stream the watch
 resumes on another instance with SinceRevision = the last revision delivered.
+
+PROGRESS with CutOff true/false (the instance lost / regained its etcd quorum)
+reaches the caller once per change of that state, across reconnections; lines
+of a Type this client does not know are skipped (newer servers may add some).
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
+from application.ports import RequestRejected, Sleep
 from application.watch import validate_watch_request
 from application.watch_ports import WatchStream, WatchTransport
-from domain.watch_wire import EventType, WatchEvent, WatchRequest
+from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notice
 from domain.wire import MalformedMessage, encode
 
 log = logging.getLogger(__name__)
@@ -46,9 +51,17 @@ class WatchPosition:
 
 
 async def follow_watch(
-    transport: WatchTransport, request: WatchRequest, position: WatchPosition | None = None
+    transport: WatchTransport,
+    request: WatchRequest,
+    position: WatchPosition | None = None,
+    *,
+    sleep: Sleep | None = None,
 ) -> AsyncIterator[WatchEvent]:
-    """Yield PUT, DELETE, SYNCED, RESET and PROGRESS events until the caller stops."""
+    """Yield PUT, DELETE, SYNCED, RESET and PROGRESS events until the caller stops.
+
+    ``sleep`` paces resumptions that an instance refuses (it refuses new watches
+    while its feed is being rebuilt, e.g. just after a partition heals).
+    """
     validate_watch_request(request)
     position = position or WatchPosition()
     last = position.revision = request.since_revision
@@ -56,9 +69,22 @@ async def follow_watch(
     dead: set[str] = set()
     fruitless = 0
     first_stream = True
+    cut_off = False  # as last told to the caller
     while True:
         asked = msgspec.structs.replace(request, since_revision=last)
-        stream = await transport.open_watch(encode(asked), frozenset(dead))
+        try:
+            stream = await transport.open_watch(encode(asked), frozenset(dead))
+        except RequestRejected:
+            if first_stream:
+                raise
+            fruitless += 1
+            if fruitless > MAX_FRUITLESS_RECONNECTS:
+                raise WatchLost(
+                    f"the watch was lost and could not be resumed from revision {last}"
+                ) from None
+            if sleep is not None:
+                await sleep(min(0.25 * 2**fruitless, 2.0))
+            continue
         position.provider = stream.provider
         delivered_any = False
         try:
@@ -68,8 +94,16 @@ async def follow_watch(
                         raise WatchRefused(f"the watch was refused: {event.error}")
                     log.info("watch ended by %s: %s; resuming", stream.provider, event.error)
                     break
+                if cut_off and not delivered_any and event.cut_off is not True:
+                    # a new stream from an instance that is not cut off: we are back
+                    cut_off = False
+                    yield cut_off_notice(last, False)
                 delivered_any = True
                 fruitless = 0
+                if event.cut_off is not None:
+                    if event.cut_off == cut_off:
+                        continue  # told already (a held stream repeats it)
+                    cut_off = event.cut_off
                 if event.type is EventType.RESET:
                     held = []
                     yield event
@@ -109,4 +143,16 @@ async def _events(stream: WatchStream) -> AsyncIterator[WatchEvent]:
         try:
             yield _decoder.decode(line)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            if _unknown_type(line):
+                log.debug("skipping a watch event of a type this client does not know: %r",
+                          line[:200])
+                continue
             raise MalformedMessage(f"malformed watch event: {exc}") from exc
+
+
+def _unknown_type(line: bytes) -> bool:
+    try:
+        kind = msgspec.json.decode(line, type=dict).get("Type")
+    except msgspec.DecodeError:
+        return False
+    return isinstance(kind, str) and kind not in EventType.__members__

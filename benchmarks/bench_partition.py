@@ -7,7 +7,9 @@ after the cut, the minority's read and write answer times (as the server
 answers them: the probe client asks its instance directly), catch-up time after
 the heal, acknowledged / failed / lost writes, for the flapping and slow links
 the p50/p99 of write and read times, and for a registry-cli inside the cut-off
-namespace its get and delete times (with discovery, as a user runs it). The
+namespace its get and delete times (with discovery, as a user runs it), and for a
+registry-cli watch there (watch-cut) the time until it hears it is cut off, until
+it hears it is back and has every change made meanwhile, and the events lost. The
 baseline is the same cluster's healthy write and read times, measured first in
 the same run.
 """
@@ -32,8 +34,10 @@ from partition_scenarios import (
     percentile,
     slow_link_scenario,
 )
+from partition_watch import WatchFigures, watch_cut_scenario
 
-SCENARIOS = ("leader-cut", "follower-cut", "minority-client", "flapping", "slow-link")
+SCENARIOS = ("leader-cut", "follower-cut", "minority-client", "flapping", "slow-link",
+             "watch-cut")
 
 
 def baseline(cluster: PartitionCluster, count: int = 100) -> dict[str, float]:
@@ -45,13 +49,15 @@ def baseline(cluster: PartitionCluster, count: int = 100) -> dict[str, float]:
             "read_p50_s": percentile(reads, 50), "read_p99_s": percentile(reads, 99)}
 
 
-def run(cluster: PartitionCluster, name: str) -> Figures:
+def run(cluster: PartitionCluster, name: str) -> Figures | WatchFigures:
     if name == "leader-cut":
         return cut_scenario(cluster, cluster.leader(), name)
     if name == "follower-cut":
         return cut_scenario(cluster, cluster.follower(), name)
     if name == "minority-client":
         return minority_client_scenario(cluster, cluster.follower(), name)
+    if name == "watch-cut":
+        return watch_cut_scenario(cluster, cluster.follower(), name)
     if name == "flapping":
         return flapping_scenario(cluster, cluster.leader(), name)
     return slow_link_scenario(cluster, cluster.follower(), name)

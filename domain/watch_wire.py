@@ -50,6 +50,14 @@ class WatchEvent(msgspec.Struct, rename="pascal", omit_defaults=True, kw_only=Tr
     info_str: str | None = None
     revision: int | None = None
     error: str | None = None
+    # PROGRESS only: true when the serving instance lost its etcd quorum (changes stop
+    # coming until it is back), false once it has it again and every change is sent.
+    cut_off: bool | None = None
+
+
+def cut_off_notice(revision: int, cut_off: bool) -> WatchEvent:
+    """The PROGRESS line saying the serving instance was cut off from its quorum, or is back."""
+    return WatchEvent(type=EventType.PROGRESS, revision=revision, cut_off=cut_off)
 
 
 class GetRevisionResponse(msgspec.Struct, rename="pascal", omit_defaults=True):

@@ -30,7 +30,8 @@ INSTANCE_HELP = (
 
 app = App(
     name="registry-cli",
-    help="Client for registry-service: add, get, list and delete microservice entries.",
+    help="Client for registry-service: add, get, list, delete, put and watch microservice "
+    "entries; status of the cluster; client identities and content hashes.",
     version_flags=["--version"],
     help_format="plaintext",
 )

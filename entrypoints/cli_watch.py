@@ -18,7 +18,7 @@ _encoder = msgspec.json.Encoder()
 
 
 def human_event(event: WatchEvent) -> str | None:
-    """One line for people; None for what only scripts care about (PROGRESS)."""
+    """One line for people; None for what only scripts care about (plain PROGRESS)."""
     kind = event.type
     if kind is EventType.PUT:
         return f"PUT     {event.name}  revision {event.revision}  {event.info_str}"
@@ -29,6 +29,12 @@ def human_event(event: WatchEvent) -> str | None:
     if kind is EventType.RESET:
         return (f"RESET   the history asked for is compacted; the registry as of revision "
                 f"{event.revision} follows")
+    if event.cut_off:
+        return (f"CUT OFF the registry-service lost its etcd quorum after revision "
+                f"{event.revision}; changes will follow when it is back")
+    if event.cut_off is False:
+        return (f"RESUMED the registry-service has its quorum again at revision "
+                f"{event.revision}; the changes made meanwhile come in order, once")
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
 from pathlib import Path
 
 from dependency_injector import containers, providers
@@ -13,7 +14,6 @@ from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.registry_server import Libp2pRegistryServer
-from adapters.libp2p.revision_server import Libp2pRevisionServer
 from adapters.libp2p.watch_server import Libp2pWatchServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
 from application.cluster import QuorumStatus
@@ -82,20 +82,21 @@ class ServiceContainer(containers.DeclarativeContainer):
     status_handler = providers.Singleton(
         StatusRequestHandler, source=status_source, identity=status_identity, metrics=metrics
     )
-    server = providers.Singleton(
-        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout,
-        extra=providers.Dict({
-            MEMBER_ADD_WITH_REASON: member_add_with_reason.provided.handle,
-            STATUS_PROTOCOL_ID: status_handler.provided.handle,
-        }),
-    )
-
+    # /get/0.2, /add/0.2, /delete/0.2
     revision_handler = providers.Singleton(
         RevisionRequestHandler, repository=repository, metrics=metrics,
         local_reads=local_reads, quorum=quorum, write_policy=write_policy,
     )
-    revision_server = providers.Singleton(
-        Libp2pRevisionServer, handler=revision_handler, request_timeout=config.request_timeout
+    server = providers.Singleton(
+        Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout,
+        extra=providers.Callable(
+            ChainMap,
+            providers.Dict({
+                MEMBER_ADD_WITH_REASON: member_add_with_reason.provided.handle,
+                STATUS_PROTOCOL_ID: status_handler.provided.handle,
+            }),
+            revision_handler.provided.protocol_handles,
+        ),
     )
     history = providers.Singleton(EtcdChangeHistory, etcd_store.provided.connection)
     watch_server = providers.Singleton(

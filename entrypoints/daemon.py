@@ -19,8 +19,9 @@ from libp2p.custom_types import TProtocol
 from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.files.writers_file import WritersFile
+from adapters.libp2p.advertiser import advertise_forever
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
-from adapters.libp2p.identity_conflict import peer_id_in_use_at
+from adapters.libp2p.identity_conflict import peer_id_in_use_at, peer_id_in_use_by_provider
 from adapters.libp2p.key_file_location import choose_key_file
 from adapters.libp2p.node import (
     Libp2pNode,
@@ -39,6 +40,7 @@ from entrypoints.etcd_member import StartupError, start_etcd_member
 from entrypoints.instance_file import instance_file, remove_instance_file, write_instance_file
 from entrypoints.local_etcd import LocalEtcd
 from entrypoints.settings import DaemonSettings
+from entrypoints.watch_cut_off import tell_watchers_of_quorum
 
 __all__ = ["StartupError", "run_daemon"]
 
@@ -66,6 +68,16 @@ async def _refuse_a_peer_id_in_use(
     taken = await peer_id_in_use_at(node, bootstraps)
     if taken is None:
         return
+    _refuse(node, taken, key_file)
+
+
+async def _refuse_a_peer_id_advertised_elsewhere(node: Libp2pNode, key_file: Path | None) -> None:
+    taken = await peer_id_in_use_by_provider(node, REGISTRY_RENDEZVOUS)
+    if taken is not None:
+        _refuse(node, taken, key_file)
+
+
+def _refuse(node: Libp2pNode, taken: object, key_file: Path | None) -> None:
     raise StartupError(
         f"peer id {node.peer_id} is already in use by the registry-service at {taken}: every "
         f"instance needs a key of its own, and this one read {key_file}. Fix: give this "
@@ -105,6 +117,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
             for address, exc in failures.items():
                 log.warning("bootstrap %s unreachable for now: %s", address, exc)
+            await _refuse_a_peer_id_advertised_elsewhere(node, key_file)
         etcd = await start_etcd_member(settings, node)
         code = EXIT_FAILED
         try:
@@ -112,15 +125,18 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 providers.Object(functools.partial(_identity_of, node))
             )
             container.server().attach(node.host)
-            container.revision_server().attach(node.host)
             container.watch_server().attach(node.host)
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
             )
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(_advertise_forever, node, settings.advertise_interval)
+                nursery.start_soon(
+                    advertise_forever, node, REGISTRY_RENDEZVOUS, settings.advertise_interval
+                )
                 nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
                 nursery.start_soon(watch_cluster, container, janitor)
+                nursery.start_soon(tell_watchers_of_quorum, container.quorum(),
+                                   container.watch_hub())
                 if writers is not None:
                     await nursery.start(_reload_on_sighup, writers)
                 await nursery.start(container.repository().run)
@@ -193,10 +209,8 @@ async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: Et
 
 
 def _detach_ours(host: IHost, container: ServiceContainer) -> None:
-    """The watch and revision protocols (the 0.1 server detaches its own)."""
-    protocol_ids = container.revision_server().protocol_ids
-    protocol_ids += container.watch_server().protocol_ids
-    for protocol_id in protocol_ids:
+    """The watch protocol (the request-answer server detaches its own)."""
+    for protocol_id in container.watch_server().protocol_ids:
         try:
             host.remove_stream_handler(TProtocol(protocol_id))
         except Exception as exc:  # never let this stop etcd from being stopped
@@ -205,18 +219,6 @@ def _detach_ours(host: IHost, container: ServiceContainer) -> None:
 
 def _identity_of(node: Libp2pNode) -> InstanceIdentity:
     return InstanceIdentity(peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()))
-
-
-async def _advertise_forever(node: Libp2pNode, interval: float) -> None:
-    # py-libp2p republishes provider records only every 22 h; peers that join
-    # later, or restarted DHT nodes, need to hear from us much sooner.
-    while True:
-        try:
-            stored = await node.rendezvous.advertise(REGISTRY_RENDEZVOUS)
-            log.debug("advertised %s (remote copies: %s)", REGISTRY_RENDEZVOUS, stored)
-        except Exception as exc:
-            log.warning("advertising failed: %s", exc)
-        await trio.sleep(interval)
 
 
 async def _keep_bootstraps_connected(node: Libp2pNode, bootstraps: Sequence[BootstrapAddress]):  # type: ignore[no-untyped-def]

@@ -4,6 +4,10 @@
   then ``async for event in events`` (trio). Events are :class:`WatchEvent` with ``type``
   PUT, DELETE, SYNCED, RESET or PROGRESS. The watch follows the registry-service it
   reached; if that one dies it resumes on another from the last revision delivered.
+  A PROGRESS with ``cut_off`` True says that registry-service lost its etcd quorum
+  (changes stop coming); one with ``cut_off`` False that it has it again. The changes
+  made meanwhile come in revision order, each once, without a gap (some may come just
+  after it). Each comes once per change of that state.
 - ``watch_services_blocking(...)`` is a plain iterator over the same events (a thread
   runs trio); stop it with ``.close()`` or by leaving the ``for`` loop.
 - ``get_service_revision`` returns ``(ServiceInfo, revision)``; ``add_service`` and
@@ -83,7 +87,9 @@ class WatchEvents:
 
     def __init__(self, client: Libp2pRegistryClient, request: WatchRequest) -> None:
         self._position = WatchPosition()
-        self._events = follow_watch(Libp2pWatchTransport(client), request, self._position)
+        self._events = follow_watch(
+            Libp2pWatchTransport(client), request, self._position, sleep=trio.sleep
+        )
 
     @property
     def provider(self) -> str | None:

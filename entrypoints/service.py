@@ -13,6 +13,7 @@ import trio
 from cyclopts import App, Parameter
 
 from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain, single_error
+from entrypoints.etcd_member_flags import EtcdMemberFlags
 from entrypoints.flags import (
     go_style_flags,
     resolve_bootstraps,
@@ -34,6 +35,7 @@ app = App(
 
 
 _Flag = Parameter(negative="")
+_ETCD_MEMBER = EtcdMemberFlags()
 
 
 @app.default
@@ -187,34 +189,18 @@ def serve(
 @app.command(name="leave")
 def leave_command(
     *,
-    etcd_client_port: int = 2379,
-    etcd_ip: str = "127.0.0.1",
-    etcd_peer_port: int = 2380,
-    etcd_data_dir: Path | None = None,
+    etcd: EtcdMemberFlags = _ETCD_MEMBER,
 ) -> int:
     """Remove a stopped instance's etcd member and its data dir for good.
 
     Give the --etcd-* flags the instance ran with. The rest of the cluster
     must have quorum. A running instance leaves when stopped if it was
     started with --leave.
-
-    Parameters
-    ----------
-    etcd_client_port
-        The instance's etcd client port.
-    etcd_ip
-        The instance's etcd IP address.
-    etcd_peer_port
-        The instance's etcd peer port.
-    etcd_data_dir
-        The instance's etcd data directory (default as for the daemon).
     """
     from entrypoints.cluster_commands import leave_stopped_instance
 
     _configure_logging("WARNING")
-    local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
-                       etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir)
-    print(trio.run(leave_stopped_instance, local))
+    print(trio.run(leave_stopped_instance, etcd.local()))
     return 0
 
 
@@ -227,10 +213,7 @@ def snapshot_save_command(
     file: Path,
     /,
     *,
-    etcd_client_port: int = 2379,
-    etcd_ip: str = "127.0.0.1",
-    etcd_peer_port: int = 2380,
-    etcd_data_dir: Path | None = None,
+    etcd: EtcdMemberFlags = _ETCD_MEMBER,
 ) -> int:
     """Save a snapshot of the running instance's etcd member to FILE.
 
@@ -242,21 +225,10 @@ def snapshot_save_command(
     ----------
     file
         Where to write the snapshot (replaced atomically).
-    etcd_client_port
-        The instance's etcd client port.
-    etcd_ip
-        The instance's etcd IP address.
-    etcd_peer_port
-        The instance's etcd peer port (part of the default data dir's name).
-    etcd_data_dir
-        The instance's etcd data directory, which holds its client socket (default as for
-        the daemon).
     """
     from entrypoints.cluster_commands import snapshot_save
 
-    local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
-                       etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir)
-    print(trio.run(snapshot_save, local, file))
+    print(trio.run(snapshot_save, etcd.local(), file))
     return 0
 
 
@@ -310,10 +282,7 @@ def snapshot_restore_command(
 def compact_command(
     *,
     keep: int = 0,
-    etcd_client_port: int = 2379,
-    etcd_ip: str = "127.0.0.1",
-    etcd_peer_port: int = 2380,
-    etcd_data_dir: Path | None = None,
+    etcd: EtcdMemberFlags = _ETCD_MEMBER,
 ) -> int:
     """Drop the registry's change history older than the last KEEP revisions (etcd compaction).
 
@@ -325,31 +294,17 @@ def compact_command(
     ----------
     keep
         How many of the latest revisions to keep (0: only the current state).
-    etcd_client_port
-        The instance's etcd client port.
-    etcd_ip
-        The instance's etcd IP address.
-    etcd_peer_port
-        The instance's etcd peer port (part of the default data dir's name).
-    etcd_data_dir
-        The instance's etcd data directory, which holds its client socket (default as for
-        the daemon).
     """
     from entrypoints.cluster_commands import compact
 
-    local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
-                       etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir)
-    print(trio.run(compact, local, keep))
+    print(trio.run(compact, etcd.local(), keep))
     return 0
 
 
 @app.command(name="status")
 def status_command(
     *,
-    etcd_client_port: int = 2379,
-    etcd_ip: str = "127.0.0.1",
-    etcd_peer_port: int = 2380,
-    etcd_data_dir: Path | None = None,
+    etcd: EtcdMemberFlags = _ETCD_MEMBER,
     json: Annotated[bool, _Flag] = False,
     etcd_timeout: float = 3.0,
 ) -> int:
@@ -360,14 +315,6 @@ def status_command(
 
     Parameters
     ----------
-    etcd_client_port
-        The instance's etcd client port.
-    etcd_ip
-        The instance's etcd IP address.
-    etcd_peer_port
-        The instance's etcd peer port.
-    etcd_data_dir
-        The instance's etcd data directory (default as for the daemon).
     json
         Print JSON for scripts.
     etcd_timeout
@@ -375,8 +322,7 @@ def status_command(
     """
     from entrypoints.status_command import local_status
 
-    local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
-                       etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir)
+    local = etcd.local()
     return int(trio.run(functools.partial(
         local_status, local, as_json=json, timeout=etcd_timeout
     )))

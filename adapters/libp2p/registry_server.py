@@ -1,4 +1,4 @@
-"""Serves the reference protocol's five protocol ids on a libp2p host."""
+"""Serves the reference protocol's five protocol ids, and our own beside them, on a libp2p host."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
 
-from adapters.libp2p.stream_io import read_to_end
+from adapters.libp2p.request_stream import answer_one_request
 from application.server import RegistryRequestHandler
 from domain.wire import MAX_REQUEST_BYTES, Operation
 
@@ -58,23 +57,8 @@ class Libp2pRegistryServer:
             except Exception as exc:  # never let this stop the shutdown
                 log.debug("removing the %s handler: %r", protocol_id, exc)
 
-    async def _serve(self, operation: str, handle: Handle, stream: INetStream) -> None:
-        peer = stream.muxed_conn.peer_id
-        try:
-            with trio.fail_after(self._timeout):
-                request = await read_to_end(stream, self._max_request)
-                # The peer id Noise authenticated: the write policy's only input.
-                response = await handle(request, str(peer))
-                await stream.write(response)
-                await stream.close()
-        except Exception as exc:  # one bad request must never take the daemon down
-            reason = "timed out" if isinstance(exc, trio.TooSlowError) else repr(exc)
-            log.warning("%s from %s failed: %s; resetting the stream", operation, peer, reason)
-            await _reset_quietly(stream)
-
-
-async def _reset_quietly(stream: INetStream) -> None:
-    try:
-        await stream.reset()
-    except Exception as exc:
-        log.debug("reset failed: %r", exc)
+    async def _serve(self, protocol_id: str, handle: Handle, stream: INetStream) -> None:
+        await answer_one_request(
+            stream, handle, label=protocol_id, timeout=self._timeout,
+            max_request=self._max_request,
+        )

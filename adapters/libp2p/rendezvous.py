@@ -33,14 +33,17 @@ class DhtRendezvous:
         servers, which in a small network are all of them). py-libp2p's iterative
         lookup, the fallback, waits up to 10 s on each unresponsive peer it meets.
         """
-        cid = rendezvous_cid(namespace)
-        found = await self._ask_neighbours(cid) or await self.dht.find_providers(cid, count=limit)
         me = self.dht.host.get_id()
         unique: dict[str, PeerInfo] = {}
-        for info in found:
+        for info in await self.find_providers(namespace, limit):
             if info.peer_id != me:
                 unique.setdefault(str(info.peer_id), info)
         return list(unique.values())[:limit]
+
+    async def find_providers(self, namespace: str, limit: int = 20) -> list[PeerInfo]:
+        """Every provider record found, ourselves included (a twin has our peer id)."""
+        cid = rendezvous_cid(namespace)
+        return await self._ask_neighbours(cid) or await self.dht.find_providers(cid, count=limit)
 
     async def _ask_neighbours(self, cid: str) -> list[PeerInfo]:
         key = _multihash_of(cid)

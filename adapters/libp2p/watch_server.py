@@ -3,6 +3,11 @@
 A watcher that does not read makes our writes block; its queue then overflows,
 which cancels the blocked write, and the stream gets an ERROR line if that can
 be written within a moment, then a reset. Other watchers never wait on it.
+
+An instance cut off from its etcd quorum loses its change feed once etcd
+notices (its watch needs a leader). A watch that comes then (typically the same
+client resuming) is held open: it hears it is cut off, and after the heal it
+gets what it missed from etcd's history, then that it is back.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from domain.watch_wire import (
     EventType,
     WatchEvent,
     WatchRequest,
+    cut_off_notice,
 )
 from domain.wire import decode
 
@@ -33,6 +39,8 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 5.0
 # How long a closing ERROR line may take to go out to a slow reader.
 ERROR_WRITE_TIMEOUT = 1.0
+# How often a held watch looks whether the change feed is back.
+FEED_POLL_INTERVAL = 0.25
 
 _encoder = msgspec.json.Encoder()
 
@@ -71,10 +79,16 @@ class Libp2pWatchServer:
                     self._hub, self._history, request, wakeup.wake
                 )
         except FeedUnavailable as exc:
-            # Not the request's fault: a reset sends the client to another instance.
-            log.info("watch from %s not served: %s", peer, exc)
-            await reset_quietly(stream)
-            return
+            if self._hub.cut_off:
+                opened = await self._open_after_cut_off(stream, request, wakeup)
+                if opened is None:
+                    return
+                subscription, first = opened
+            else:
+                # Not the request's fault: a reset sends the client to another instance.
+                log.info("watch from %s not served: %s", peer, exc)
+                await reset_quietly(stream)
+                return
         except Exception as exc:  # a bad request ends its own stream only
             log.info("watch from %s refused: %r", peer, exc)
             await _send_error(stream, _first_line(exc))
@@ -90,6 +104,28 @@ class Libp2pWatchServer:
             await reset_quietly(stream)
         finally:
             subscription.close()
+
+    async def _open_after_cut_off(
+        self, stream: INetStream, request: WatchRequest, wakeup: _Wakeup
+    ) -> tuple[Subscription, list[WatchEvent]] | None:
+        """Hold the stream until the feed is back, then open the watch; None if that failed."""
+        notice = event_line(cut_off_notice(request.since_revision, True))
+        try:
+            while not self._hub.running:
+                await stream.write(notice)  # also tells a gone client's stream apart
+                with trio.move_on_after(self._progress_interval):
+                    while not self._hub.running:
+                        await trio.sleep(FEED_POLL_INTERVAL)
+            subscription, first = await open_watch(
+                self._hub, self._history, request, wakeup.wake
+            )
+        except Exception as exc:
+            log.debug("held watch ended: %r", exc)
+            await reset_quietly(stream)
+            return None
+        if not self._hub.cut_off:  # else the hub says so when it changes
+            first.append(cut_off_notice(subscription.progress().revision or 0, False))
+        return subscription, first
 
     async def _stream_events(
         self, stream: INetStream, subscription: Subscription, first: list[WatchEvent],

@@ -20,6 +20,7 @@ from partition_cluster import PartitionCluster, Probe, SteadyWriter
 STALE_READ_WITHIN = 2.0
 MAJORITY_RESUMES_WITHIN = 5.0
 CATCH_UP_WITHIN = 10.0
+WATCH_CUT_OFF_NOTICE_WITHIN = 3.0
 
 
 @dataclass

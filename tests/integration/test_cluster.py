@@ -328,7 +328,7 @@ def test_without_quorum_writes_fail_fast_and_reads_say_they_may_be_stale(
           f"{refused.stderr.strip()[:120]}")
     # README: exit code 1 for a refused request (its etcd member cannot answer at all).
     assert refused.returncode == 1, refused.stderr
-    assert "refused the /get/0.1 request" in refused.stderr and "Traceback" not in refused.stderr
+    assert "refused the /get/0.2 request" in refused.stderr and "Traceback" not in refused.stderr
     assert time.monotonic() - started < 30
     assert alone.metrics()["registry_etcd_up"] == 0
 

@@ -29,6 +29,7 @@ from registry_process import VENV_BIN, RegistryProcess
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
 from domain import ServiceInfo, parse_bootstrap
+from domain.rendezvous import REGISTRY_RENDEZVOUS
 from entrypoints import library
 
 INFO = ServiceInfo(content_hash="QmManyInstances", docker_hash="r/m@sha256:00", cpu_req=1)
@@ -132,6 +133,66 @@ def test_a_second_instance_with_the_same_key_fails_fast_naming_the_key_file(
     assert str(key) in log and "--keyfile of its own" in log
     assert "Traceback" not in log
     assert elapsed < 20  # seconds, not the 120 s join timeout
+
+
+async def _providers_named_by(proc: RegistryProcess) -> set[str]:
+    """Providers found by a DHT client whose only peer is ``proc``."""
+    settings = NodeSettings(key_pair=ephemeral_identity(), psk=PSK, dht_server=False)
+    async with running_node(settings) as node:
+        assert not await connect_bootstraps(node, [parse_bootstrap(a) for a in proc.addrs], 5)
+        return {str(p.peer_id) for p in await node.rendezvous.find_peers(REGISTRY_RENDEZVOUS)}
+
+
+def test_a_twin_known_only_from_a_dht_provider_record_fails_fast(
+    instances: list[RegistryProcess], home: Path, tmp_path: Path
+) -> None:
+    first, second = instances[0], instances[1]
+    key = next((home / ".local/share/physarum-registry").glob(f"etcd-{first.ip}-*.key"))
+    listen, client, peer, prom = _free_ports("127.0.0.5", 4)
+    twin = RegistryProcess(  # first's key; its only bootstrap is second, whose key differs
+        tmp_path / "twin", passphrase=PASSPHRASE, ip="127.0.0.5", new_cluster=False,
+        bootstraps=second.addrs, listen_port=listen, etcd_client_port=client,
+        etcd_peer_port=peer, prom_port=prom, extra_args=["--keyfile", str(key)],
+        default_paths=True, env={"HOME": str(tmp_path)},
+    )
+    assert _peer_id(second) != _peer_id(first)
+    # The premise: second holds first's provider record (first was started alone, so
+    # it advertises to second only once second appears among its DHT peers).
+    wait_until(lambda: _peer_id(first) in trio.run(_providers_named_by, second), 30,
+               f"{second.ip} names {first.ip} as a registry-service provider")
+    started = time.monotonic()
+    try:
+        with pytest.raises(RuntimeError, match="registry-service exited"):
+            twin.start(timeout=60)
+    finally:
+        twin.stop()  # when it did start, a twin must not stay in the cluster
+    elapsed = time.monotonic() - started
+    log = twin.log_file.read_text()
+    print(f"\nduplicate peer id found through the DHT, refused after {elapsed:.1f} s")
+    assert f"peer id {_peer_id(first)} is already in use by the registry-service at " \
+           f"/ip4/{first.ip}/tcp/" in log
+    assert str(key) in log and "--keyfile of its own" in log
+    assert "Traceback" not in log
+    assert elapsed < 20  # seconds, not the 120 s join timeout
+    for proc in instances:  # the real owner of the key, and the cluster, carry on
+        assert trio.run(library.get_service, proc.addrs, PSK, NAME) == INFO
+
+
+def test_a_restart_on_a_new_port_ignores_its_own_stale_provider_record(
+    instances: list[RegistryProcess],
+) -> None:
+    moved = instances[2]
+    old_addrs, peer_id = moved.addrs, _peer_id(moved)
+    assert moved.stop() == 0
+    moved.listen_port = _free_ports(moved.ip, 1)[0]
+    moved.start(timeout=120)  # the DHT still names peer_id at the old, now dead, port
+    assert _peer_id(moved) == peer_id and moved.addrs != old_addrs
+    log = moved.log_file.read_text()
+    assert f"not live: a record from before a restart ({old_addrs[0].rsplit('/p2p/', 1)[0]}" \
+        in log
+    assert "is already in use" not in log
+    wait_until(lambda: trio.run(library.get_service, moved.addrs, PSK, NAME) == INFO, 30,
+               "the moved instance serves")
 
 
 def test_gets_spread_over_the_live_instances(instances: list[RegistryProcess]) -> None:

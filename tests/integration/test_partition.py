@@ -17,12 +17,14 @@ from partition_scenarios import (
     CATCH_UP_WITHIN,
     MAJORITY_RESUMES_WITHIN,
     STALE_READ_WITHIN,
+    WATCH_CUT_OFF_NOTICE_WITHIN,
     Figures,
     cut_scenario,
     flapping_scenario,
     minority_client_scenario,
     slow_link_scenario,
 )
+from partition_watch import watch_cut_scenario
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +106,19 @@ def test_slow_lossy_member_link_under_a_steady_writer(cluster: PartitionCluster)
     assert figures.failed <= figures.acknowledged // 10, figures.summary()
     assert figures.read_s, figures.summary()
     print(figures.summary())  # p50/p99 of writes and reads, for the log
+
+
+def test_a_watch_on_the_cut_off_side_says_so_then_resumes_without_a_gap(
+        cluster: PartitionCluster) -> None:
+    """registry-cli watch inside the cut-off namespace, bootstrapping to that instance."""
+    figures = watch_cut_scenario(cluster, cluster.follower())
+    summary = figures.summary()
+    assert figures.cut_off_notice_s is not None, summary
+    assert figures.cut_off_notice_s <= WATCH_CUT_OFF_NOTICE_WITHIN, summary
+    assert figures.notices == [True, False], summary  # each once
+    assert figures.resumed_notice_s is not None, summary
+    assert figures.made_during_cut > 0, summary
+    assert figures.catch_up_s is not None and figures.catch_up_s <= CATCH_UP_WITHIN, summary
+    assert figures.lost == 0 and figures.duplicates == 0, summary
+    assert figures.in_revision_order, summary
+    print(summary)  # the figures, for the log

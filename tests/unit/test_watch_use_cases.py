@@ -9,6 +9,7 @@ from adapters.memory.metrics import RecordingMetrics
 from adapters.memory.revisioned import InMemoryRevisionedStore
 from application import watch
 from application.conditional_write import RevisionRequestHandler
+from application.ports import RequestRejected
 from application.watch import WatchClosed, open_watch
 from application.watch_client import WatchLost, WatchRefused, follow_watch
 from application.watch_ports import FeedUnavailable
@@ -294,3 +295,43 @@ async def test_conditional_writes_obey_the_writers_list_and_the_record_rules():
     assert await handler.handle(GET_REVISION_PROTOCOL, b"a", "other")  # reads stay open
     ok = msgspec.json.decode(await handler.handle(ADD_IF_PROTOCOL, good, "allowed"))
     assert ok == {"Ok": True, "Revision": 2}
+
+
+class RefusingOnceTransport(FakeTransport):
+    """Refuses the second open, as an instance does while it rebuilds its feed."""
+
+    async def open_watch(self, request: bytes, avoid: frozenset[str]) -> FakeStream:
+        if len(self.requests) == 1 and not getattr(self, "refused", False):
+            self.refused = True
+            raise RequestRejected("stream reset")
+        return await super().open_watch(request, avoid)
+
+
+async def test_a_resumption_refused_while_the_feed_rebuilds_is_retried_after_a_pause():
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    transport = RefusingOnceTransport([
+        FakeStream("p1", [_ev("SYNCED", None, 4), _ev("PUT", "b", 5)], ConnectionError("cut")),
+        FakeStream("p1", [_ev("DELETE", "b", 6)], None),
+    ])
+    got = []
+    async for event in follow_watch(transport, ALL, sleep=sleep):
+        got.append((str(event.type), event.name, event.revision))
+        if len(got) == 3:
+            break
+    assert got == [("SYNCED", None, 4), ("PUT", "b", 5), ("DELETE", "b", 6)]
+    # the refused open is not recorded: the resumption that worked asked from 5 again
+    assert transport.refused and [r.since_revision for r in transport.requests] == [0, 5]
+    assert len(pauses) == 1 and pauses[0] > 0
+
+
+async def test_a_first_watch_that_is_refused_is_not_retried():
+    transport = RefusingOnceTransport([])
+    transport.requests.append(ALL)  # makes the very first open the refused one
+    with pytest.raises(RequestRejected):
+        async for _ in follow_watch(transport, ALL):
+            pass
+
