@@ -109,7 +109,8 @@ def _member_status(member: EtcdMember, answer: Any, up: bool, leader: int) -> Me
         client_url=member.client_urls[0] if member.client_urls else "",
         leader=member.member_id == leader,
         learner=member.is_learner,
-        healthy=answer.leader != 0 if answer is not None else up,
+        # Not started (no name yet): added, but not yet serving as a member.
+        healthy=member.started and (answer.leader != 0 if answer is not None else up),
         raft_index=None if answer is None else answer.raftIndex,
         db_size=None if answer is None else answer.dbSize,
     )
