@@ -29,3 +29,11 @@ def _filled(row: MemberStatus, known: MemberStatus | None) -> MemberStatus:
         raft_index=row.raft_index if row.raft_index is not None else known.raft_index,
         db_size=row.db_size if row.db_size is not None else known.db_size,
     )
+
+
+def with_figures_known_to(base: InstanceStatus, view: InstanceStatus) -> InstanceStatus:
+    """``base`` with the raft index and db size ``view`` has for members ``base`` lacks them
+    (``view``: a cluster view already merged from every instance)."""
+    known = {row.name: row for row in view.members if row.name}
+    members = tuple(_filled(row, known.get(row.name)) for row in base.members)
+    return msgspec.structs.replace(base, members=members)

@@ -307,11 +307,15 @@ def status_command(
     etcd: EtcdMemberFlags = _ETCD_MEMBER,
     json: Annotated[bool, _Flag] = False,
     etcd_timeout: float = 3.0,
+    every_member: Annotated[bool, _Flag] = False,
+    psk: str | None = None,
+    psk_file: Path | None = None,
 ) -> int:
     """Show this host's instance and its cluster; exit 0 healthy, 4 no quorum, 1 other trouble.
 
     Give the --etcd-* flags the daemon runs with (the defaults match the daemon's).
     docs/deploy.md describes the output; --json is stable (docs/protocol.md, /status/0.1).
+    The exit code is always the local etcd member's view, with or without --every-member.
 
     Parameters
     ----------
@@ -319,12 +323,26 @@ def status_command(
         Print JSON for scripts.
     etcd_timeout
         Seconds any one etcd call may take.
+    every_member
+        Also ask the local daemon and every other instance over /status/0.1 (at most 10 s),
+        for the other members' raft index and db size; needs the passphrase. Off by default,
+        so that the plain command (the image's HEALTHCHECK) stays cheap and loads no libp2p.
+        --psk/--psk-file imply it.
+    psk
+        Passphrase of the private network, for --every-member. Default: environment
+        variable P2P_PSK.
+    psk_file
+        File holding the passphrase, for --every-member. Default: environment variable
+        P2P_PSK_FILE.
     """
     from entrypoints.status_command import local_status
 
     local = etcd.local()
+    every_member = every_member or psk is not None or psk_file is not None
+    key = resolve_psk(psk, psk_file) if every_member else None
     return int(trio.run(functools.partial(
-        local_status, local, as_json=json, timeout=etcd_timeout
+        local_status, local, as_json=json, timeout=etcd_timeout,
+        every_member=every_member, psk=key,
     )))
 
 
@@ -341,7 +359,7 @@ _FLAGS = (
     "etcd-data-dir", "keyfile", "local", "new-etcd-cluster", "prom-listen-addr", "psk", "listen",
     "addr-file", "advertise-interval", "request-timeout", "log-level", "leave",
     "unstarted-member-grace", "join-timeout", "etcd-timeout", "insecure-etcd",
-    "etcd-plaintext-peers", "psk-file", "writers-file", "keep",
+    "etcd-plaintext-peers", "psk-file", "writers-file", "keep", "every-member",
 )
 
 

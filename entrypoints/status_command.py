@@ -13,7 +13,10 @@ from entrypoints.local_etcd import LocalEtcd
 from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
 
 
-async def local_status(local: LocalEtcd, *, as_json: bool, timeout: float) -> int:
+async def local_status(
+    local: LocalEtcd, *, as_json: bool, timeout: float,
+    every_member: bool = False, psk: bytes | None = None,
+) -> int:
     path = instance_file(local.data_dir)
     source = EtcdClusterStatusSource(local.client_url, timeout=timeout)
     try:
@@ -27,6 +30,8 @@ async def local_status(local: LocalEtcd, *, as_json: bool, timeout: float) -> in
         return EXIT_TROUBLE
     finally:
         source.close()
+    if every_member and identity is not None:
+        status = await _with_other_members(status, psk)
     print(status_json(status) if as_json else human_status(status) + _elsewhere_hint(status))
     if identity is None:
         print(f"registry-service: no {path}: is registry-service running with these "
@@ -35,9 +40,19 @@ async def local_status(local: LocalEtcd, *, as_json: bool, timeout: float) -> in
     return exit_code(status)
 
 
+async def _with_other_members(status: InstanceStatus, psk: bytes | None) -> InstanceStatus:
+    if psk is None:
+        print("registry-service: --every-member needs the passphrase (--psk-file, P2P_PSK_FILE, "
+              "--psk or P2P_PSK)", file=sys.stderr)
+        return status
+    from entrypoints.every_member_figures import with_every_members_figures
+
+    return await with_every_members_figures(status, psk)
+
+
 def _elsewhere_hint(status: InstanceStatus) -> str:
     # Other members' etcd client APIs are unix sockets on their own machines.
     if all(m.raft_index is not None for m in status.members if m.name != status.member):
         return ""
-    return ("\n-: not readable from this machine; `registry-cli status` asks every instance "
-            "over /status/0.1")
+    return ("\n-: not readable from this machine; `--every-member` (or `registry-cli status`) "
+            "asks every instance over /status/0.1")

@@ -7,7 +7,7 @@ import os
 import subprocess
 
 import trio
-from cluster_fixtures import Cluster, all_healthy, wait_until
+from cluster_fixtures import PASSPHRASE, Cluster, all_healthy, wait_until
 from registry_process import VENV_BIN, RegistryProcess
 
 from adapters.libp2p.identity import ephemeral_identity
@@ -31,7 +31,8 @@ def local_status(proc: RegistryProcess, *args: str) -> subprocess.CompletedProce
         "--etcd-data-dir", str(proc.data_dir),
         *args,
     ]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_PSK_FILE")}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
 
 
 def test_local_and_remote_status_of_a_healthy_instance(registry):
@@ -98,6 +99,48 @@ def test_without_quorum_status_exits_4_and_names_the_down_member(tmp_path):
         remote = first.proc.cli("--json", "status")
         assert remote.returncode == 4, remote.stderr
         assert json.loads(remote.stdout)["quorum"] is False
+    finally:
+        cluster.stop_all()
+
+
+def test_local_status_every_member_fills_in_the_other_members_figures(tmp_path):
+    cluster = Cluster(tmp_path)
+    try:
+        first = cluster.add_instance()
+        second = cluster.add_instance()
+        wait_until(lambda: all_healthy(cluster), 60, "2 healthy members")
+        psk_file = tmp_path / "psk"
+        psk_file.write_text(PASSPHRASE + "\n")
+        psk_file.chmod(0o600)
+
+        alone = local_status(first.proc, "--json")
+        assert alone.returncode == 0, alone.stderr
+        rows = {m["name"]: m for m in json.loads(alone.stdout)["members"]}
+        assert rows[first.name]["raft_index"] > 0
+        assert (rows[second.name]["raft_index"], rows[second.name]["db_size"]) == (None, None)
+        assert "--every-member" in local_status(first.proc).stdout  # the hint line
+
+        every = local_status(first.proc, "--json", "--psk-file", str(psk_file))
+        assert every.returncode == 0, every.stderr
+        view = json.loads(every.stdout)
+        assert set(view) == set(json.loads(alone.stdout))  # same fields, nulls filled
+        for name in (first.name, second.name):
+            row = next(m for m in view["members"] if m["name"] == name)
+            assert row["raft_index"] > 0 and row["db_size"] > 0, row
+        human = local_status(first.proc, "--every-member", "--psk-file", str(psk_file))
+        assert human.returncode == 0 and "not readable" not in human.stdout, human
+
+        # The wrong passphrase: today's output, the same exit code, one line why.
+        psk_file.write_text("not the passphrase\n")
+        wrong = local_status(first.proc, "--json", "--psk-file", str(psk_file))
+        assert wrong.returncode == 0, wrong.stderr
+        assert json.loads(wrong.stdout)["members"] == json.loads(alone.stdout)["members"]
+        [line] = wrong.stderr.splitlines()
+        assert line.startswith("registry-service: other members' figures not fetched"), line
+
+        no_psk = local_status(first.proc, "--every-member")
+        assert no_psk.returncode == 0
+        assert no_psk.stderr.startswith("registry-service: --every-member needs the passphrase")
     finally:
         cluster.stop_all()
 
