@@ -75,3 +75,15 @@ async def test_local_status_says_where_the_missing_figures_are():
         alone, [await remote_status(transport_of(n)) for n in ("b", "c")]
     )
     assert _elsewhere_hint(merged) == ""
+
+
+async def test_a_merged_view_fills_only_what_the_local_view_lacks():
+    from domain.status_merge import with_figures_known_to
+
+    alone = await remote_status(transport_of("a"))
+    merged = with_each_members_own_figures(
+        alone, [await remote_status(transport_of(n)) for n in ("b", "c")]
+    )
+    filled = with_figures_known_to(alone, merged)
+    assert filled == merged
+    assert with_figures_known_to(alone, alone) == alone
