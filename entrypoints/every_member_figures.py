@@ -28,8 +28,8 @@ async def with_every_members_figures(status: InstanceStatus, psk: bytes) -> Inst
             cluster = await registry_status(list(status.addresses), psk)
     except Exception as exc:
         error = single_error(exc)
-        reason = "no answer within %g s" % PEERS_TIMEOUT if isinstance(
-            error, trio.TooSlowError) else f"{type(error).__name__}: {error}"
+        reason = (f"no answer within {PEERS_TIMEOUT:g} s" if isinstance(error, trio.TooSlowError)
+                  else f"{type(error).__name__}: {error}")
         print(f"registry-service: other members' figures not fetched ({reason})",
               file=sys.stderr)
         return status

@@ -365,27 +365,31 @@ _FLAGS = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = go_style_flags(sys.argv[1:] if argv is None else argv, _FLAGS)
-    from adapters.etcd.process import EtcdNotInstalled, EtcdStartFailed
-    from adapters.etcd.snapshot import SnapshotFailed
-    from adapters.libp2p.identity import IdentityError
-    from application.cluster import JoinFailed, LeaveFailed
-    from entrypoints.daemon import StartupError
-
-    startup_errors = (
-        StartupError, EtcdStartFailed, EtcdNotInstalled, IdentityError, JoinFailed, LeaveFailed,
-        SnapshotFailed,
-    )
     try:
         code = app(args, result_action="return_value")
     except KeyboardInterrupt:
         return 130
     except BaseException as exc:
         error = single_error(exc)
-        if not isinstance(error, startup_errors + EXPECTED_ERRORS):
+        if not isinstance(error, _startup_errors() + EXPECTED_ERRORS):
             raise
         print(f"registry-service: {explain(error)}", file=sys.stderr)
         return exit_code_for(error)
     return code if isinstance(code, int) else 0
+
+
+def _startup_errors() -> tuple[type[Exception], ...]:
+    # Imported only on failure: `status` (the HEALTHCHECK) must not load libp2p and the daemon.
+    from adapters.etcd.process import EtcdNotInstalled, EtcdStartFailed
+    from adapters.etcd.snapshot import SnapshotFailed
+    from adapters.libp2p.identity import IdentityError
+    from application.cluster import JoinFailed, LeaveFailed
+    from entrypoints.daemon import StartupError
+
+    return (
+        StartupError, EtcdStartFailed, EtcdNotInstalled, IdentityError, JoinFailed, LeaveFailed,
+        SnapshotFailed,
+    )
 
 
 if __name__ == "__main__":
