@@ -142,6 +142,16 @@ def test_local_status_every_member_fills_in_the_other_members_figures(tmp_path):
         no_psk = local_status(first.proc, "--every-member")
         assert no_psk.returncode == 0
         assert no_psk.stderr.startswith("registry-service: --every-member needs the passphrase")
+
+        # A stopped instance: its member stays unknown, the exit code is the local view's.
+        psk_file.write_text(PASSPHRASE + "\n")
+        second.proc.stop()
+        down = local_status(first.proc, "--json", "--etcd-timeout", "1",
+                            "--psk-file", str(psk_file))
+        assert down.returncode == 4, down.stderr
+        rows = {m["name"]: m for m in json.loads(down.stdout)["members"]}
+        assert rows[first.name]["raft_index"] > 0
+        assert (rows[second.name]["raft_index"], rows[second.name]["db_size"]) == (None, None)
     finally:
         cluster.stop_all()
 
