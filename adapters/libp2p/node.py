@@ -25,7 +25,9 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from adapters.libp2p.interfaces import expand_wildcards
 from adapters.libp2p.kad import ServerModeKadDHT
+from adapters.libp2p.pipelined_multiselect import use_pipelined_multiselect
 from adapters.libp2p.rendezvous import DhtRendezvous
+from adapters.libp2p.stream_notifications import notify_only_listening_notifees
 from adapters.libp2p.yamux_window import use_batched_window_yamux
 from domain.bootstrap import BootstrapAddress
 
@@ -110,6 +112,8 @@ def build_host(settings: NodeSettings) -> IHost:
     )
     _disable_auto_dialer(network)
     use_batched_window_yamux(network)  # window updates as go-yamux sends them
+    use_pipelined_multiselect(host)  # a pipelined request is answered in one frame
+    notify_only_listening_notifees(network)
     accept_older_peer_records(host.get_peerstore())
     return host
 

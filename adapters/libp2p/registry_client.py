@@ -17,8 +17,12 @@ from libp2p.peer.peerinfo import PeerInfo
 from libp2p.protocol_muxer.exceptions import ProtocolNotSupportedError
 
 from adapters.libp2p.live_peers import connect_first
+from adapters.libp2p.pipelined_request import (
+    read_pipelined_reply,
+    reads_past_early_close,
+    send_pipelined,
+)
 from adapters.libp2p.rendezvous import DhtRendezvous
-from adapters.libp2p.stream_io import read_to_end
 from application.ports import (
     NoProvider,
     ProtocolNotSpoken,
@@ -292,12 +296,15 @@ class Libp2pRegistryClient:
             # connection we have, only the request's own limit applies: a stream cut off
             # while opening reaches the server as an empty request, a wasted refusal.
             bound = math.inf if self._connected(provider) else self._dial_timeout
+            close = reads_past_early_close(self._host, provider.peer_id)
             with trio.fail_after(bound):
-                stream = await self._host.new_stream(provider.peer_id, [TProtocol(protocol_id)])
+                stream = await send_pipelined(
+                    self._host, provider.peer_id, protocol_id, payload, close=close
+                )
             try:
-                await stream.write(payload)
-                await stream.close_write()  # type: ignore[attr-defined]  # NetStream has it
-                reply = await read_to_end(stream, MAX_RESPONSE_BYTES)
+                reply = await read_pipelined_reply(
+                    stream, protocol_id, MAX_RESPONSE_BYTES, closed=close
+                )
             finally:
                 await stream.close()
         if not reply:

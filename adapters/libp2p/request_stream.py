@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import trio
 from libp2p.abc import INetStream
 
-from adapters.libp2p.stream_io import read_to_end
+from adapters.libp2p.stream_io import read_to_end, write_final
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ async def answer_one_request(
             request = await read_to_end(stream, max_request)
             # The peer id Noise authenticated: the write policy's only input.
             response = await handle(request, str(peer))
-            await stream.write(response)
+            await write_final(stream, response)
             await stream.close()
     except Exception as exc:  # one bad request must never take the daemon down
         reason = "timed out" if isinstance(exc, trio.TooSlowError) else repr(exc)

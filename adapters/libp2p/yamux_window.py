@@ -12,11 +12,16 @@ This muxer keeps the wire plain Yamux and changes only when window updates go ou
 - consumed window is told to the peer once it adds up to FLUSH_AT (half the
   window), as go-yamux and js-yamux do. The peer can always send at least
   FLUSH_AT more bytes, so nothing stalls.
-SYN, ACK, FIN and RST frames and all data go out unchanged.
-
-py-libp2p builds its own Yamux class whatever the muxer options say
-(MuxerMultistream.new_conn), so :func:`use_batched_window_yamux` swaps in a
-MuxerMultistream that builds the class the options name.
+SYN, ACK, FIN and RST frames and all data go out unchanged, but for two merges
+that go-yamux, js-yamux and py-libp2p all read:
+- the SYN of a stream we open rides on that stream's first frame, as the Yamux spec
+  allows (py-libp2p sends it as a frame of its own, and the opener always writes
+  next: the multistream header);
+- :meth:`BatchedWindowYamux.send_final` writes a last DATA frame and its FIN frame
+  to the secure channel at once: one Noise message, one socket send. The FIN stays a
+  frame of its own because js-yamux 8 handles a DATA frame's FIN flag before its
+  data and drops the data.
+A one-shot request is then one Noise message where it was three (SYN, DATA, FIN).
 """
 
 from __future__ import annotations
@@ -30,7 +35,12 @@ from libp2p.peer.id import ID
 from libp2p.stream_muxer.muxer_multistream import MuxerMultistream
 from libp2p.stream_muxer.yamux.yamux import (
     DEFAULT_WINDOW_SIZE,
+    FLAG_FIN,
+    FLAG_RST,
+    FLAG_SYN,
     HEADER_SIZE,
+    MAX_MESSAGE_SIZE,
+    TYPE_DATA,
     TYPE_WINDOW_UPDATE,
     YAMUX_HEADER_FORMAT,
     Yamux,
@@ -56,26 +66,65 @@ class BatchedWindowYamux(Yamux):
         super().__init__(*args, **kwargs)
         self.streams = _StreamsWithFixedWindow()
         self._withheld: dict[int, int] = {}
+        self._unsent_syn: set[int] = set()
 
     async def _write_frame(self, data: bytes) -> None:
-        if len(data) == HEADER_SIZE:
-            version, kind, flags, stream_id, increment = struct.unpack(
-                YAMUX_HEADER_FORMAT, data
+        version, kind, flags, stream_id, length = struct.unpack(
+            YAMUX_HEADER_FORMAT, data[:HEADER_SIZE]
+        )
+        if stream_id in self._unsent_syn:
+            self._unsent_syn.discard(stream_id)
+            if flags & FLAG_RST:
+                return  # the peer never heard of the stream: nothing to reset
+            flags |= FLAG_SYN
+            data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, flags, stream_id, length) + (
+                data[HEADER_SIZE:]
             )
-            if kind == TYPE_WINDOW_UPDATE and flags == 0 and stream_id != 0:
-                owed = self._withheld.pop(stream_id, 0) + increment
+        elif kind == TYPE_WINDOW_UPDATE and stream_id != 0:
+            if flags == FLAG_SYN and length == 0:
+                self._unsent_syn.add(stream_id)  # goes out with the stream's first frame
+                await trio.lowlevel.checkpoint()
+                return
+            if flags == 0:
+                owed = self._withheld.pop(stream_id, 0) + length
                 if owed < FLUSH_AT:
                     self._withhold(stream_id, owed)
                     await trio.lowlevel.checkpoint()
                     return
                 data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, 0, stream_id, owed)
-        await super()._write_frame(data)
+        # py-libp2p's own _write_frame formats a debug line per frame, logged or not.
+        async with self._write_lock:
+            await self.secured_conn.write(data)
+        await trio.lowlevel.checkpoint()
+
+    async def send_final(self, stream: YamuxStream, data: bytes) -> bool:
+        """Send ``data`` and the FIN in one write; False (nothing sent) if ``data`` does not
+        fit the peer's window or one frame, or the stream is closed for sending."""
+        size = len(data)
+        async with stream.rw_lock.write_lock(), stream.close_lock:
+            async with stream.window_lock:
+                if (
+                    stream.send_closed
+                    or stream.closed
+                    or size > stream.send_window
+                    or size > MAX_MESSAGE_SIZE - HEADER_SIZE
+                ):
+                    return False
+                stream.send_window -= size
+                stream.send_closed = True  # close() now only does the bookkeeping
+            header = struct.pack(YAMUX_HEADER_FORMAT, 0, TYPE_DATA, 0, stream.stream_id, size)
+            fin = struct.pack(
+                YAMUX_HEADER_FORMAT, 0, TYPE_WINDOW_UPDATE, FLAG_FIN, stream.stream_id, 0
+            )
+            await self._write_frame(header + data + fin)  # the SYN, if owed, joins the first
+        return True
 
     def _withhold(self, stream_id: int, owed: int) -> None:
         self._withheld[stream_id] = owed
         if len(self._withheld) > _PRUNE_ABOVE:
             live = self.streams
             self._withheld = {s: n for s, n in self._withheld.items() if s in live}
+            self._unsent_syn &= set(live)
 
 
 async def _nothing() -> None:

@@ -10,12 +10,16 @@ from libp2p.peer.peerinfo import PeerInfo
 
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 
+ECHOES = b"\x13/multistream/1.0.0\n\x09/get/0.1\n"  # the listener's multistream answers
+
 PROVIDER = PeerInfo(ID(b"\x00\x24" + b"p" * 36), [])
 
 
 class FakeStream:
     def __init__(self, reply: bytes) -> None:
         self._reply = [reply]
+
+    def set_protocol(self, protocol: str) -> None: ...
 
     async def write(self, data: bytes) -> None: ...
 
@@ -32,12 +36,17 @@ class FakeStream:
 @dataclass
 class FakeNetwork:
     connections: dict = field(default_factory=dict)
+    streams: int = 0
+
+    async def new_stream(self, peer_id: ID) -> FakeStream:
+        self.streams += 1
+        self.connections[peer_id] = ["conn"]
+        return FakeStream(ECHOES + b"reply")
 
 
 @dataclass(eq=False)  # hashed by identity, as py-libp2p's hosts are
 class FakeHost:
     network: FakeNetwork = field(default_factory=FakeNetwork)
-    streams: int = 0
 
     def get_network(self) -> FakeNetwork:
         return self.network
@@ -47,11 +56,6 @@ class FakeHost:
 
     async def connect(self, info: PeerInfo) -> None:  # providers found are dialled first
         self.network.connections[info.peer_id] = ["conn"]
-
-    async def new_stream(self, peer_id: ID, protocols: list) -> FakeStream:
-        self.streams += 1
-        self.network.connections[peer_id] = ["conn"]
-        return FakeStream(b"reply")
 
 
 @dataclass
@@ -68,7 +72,7 @@ async def test_second_request_reuses_the_connected_provider_without_a_lookup() -
     client = Libp2pRegistryClient(host, rendezvous)  # type: ignore[arg-type]
     assert await client.request("/get/0.1", b"x") == b"reply"
     assert await client.request("/get/0.1", b"x") == b"reply"
-    assert (rendezvous.lookups, host.streams) == (1, 2)
+    assert (rendezvous.lookups, host.network.streams) == (1, 2)
 
 
 async def test_a_lost_connection_means_a_new_lookup() -> None:
