@@ -3,8 +3,10 @@
 Run: .venv/bin/python benchmarks/bench_get.py [--requests N]
 Starts, in this run: a registry-service (own etcd member), a bare py-libp2p
 echo server on the same stack and PSK, and measures from one client host:
-  - get via the daemon, 1 and 32 concurrent streams (new stream per request)
-  - the echo baseline, same concurrency and response size
+  - get via the daemon, 1 and 32 concurrent streams (new stream per request), as our
+    client sends it (pipelined multistream-select, adapters/libp2p/pipelined_request.py)
+  - the echo baseline, same concurrency and response size, on the bare py-libp2p stack
+    at both ends (its Yamux, its multistream-select, its lock-step client)
   - get via a second daemon with --etcd-plaintext-peers (the pre-TLS baseline)
   - direct etcd gets from Python (python-etcd3 API) against the daemon's etcd
   - cold `registry-cli get` vs `python -c 'import libp2p'` vs `etcdctl get`
@@ -33,6 +35,11 @@ from registry_process import VENV_BIN, RegistryProcess
 
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+from adapters.libp2p.pipelined_request import (
+    read_pipelined_reply,
+    reads_past_early_close,
+    send_pipelined,
+)
 from adapters.libp2p.stream_io import read_to_end
 from domain import PerfInd, ServiceInfo, encode_service_info, parse_bootstrap, psk_from_passphrase
 from domain.wire import GetResponse, encode
@@ -45,26 +52,42 @@ INFO = ServiceInfo(content_hash="Qm" + "x" * 44, docker_hash="127.0.0.1:5000/b@s
                    network_soft_req=PerfInd.from_millis(100), cpu_req=1, memory_req=64)
 
 
-async def _one(host, peer_id, protocol: str, payload: bytes) -> float:  # type: ignore[no-untyped-def]
+async def _one(host, peer_id, protocol: str, payload: bytes,  # type: ignore[no-untyped-def]
+               pipelined: bool = False) -> float:
+    """One request on a new stream: py-libp2p's lock-step way, or our client's (pipelined)."""
     started = time.perf_counter()
-    stream = await host.new_stream(peer_id, [TProtocol(protocol)])
-    await stream.write(payload)
-    await stream.close_write()
-    await read_to_end(stream, 1 << 20)
+    if pipelined:
+        close = reads_past_early_close(host, peer_id)
+        stream = await send_pipelined(host, peer_id, protocol, payload, close=close)
+        await read_pipelined_reply(stream, protocol, 1 << 20, closed=close)
+    else:
+        stream = await host.new_stream(peer_id, [TProtocol(protocol)])
+        await stream.write(payload)
+        await stream.close_write()
+        await read_to_end(stream, 1 << 20)
     await stream.close()
     return time.perf_counter() - started
 
 
-def stock_yamux(stock: bool) -> None:
-    """Echo rounds measure the bare py-libp2p stack: its own Yamux at both ends."""
+def bare_stack(bare: bool) -> None:
+    """Echo rounds measure the bare py-libp2p stack: its own Yamux, multistream-select
+    and stream notifications at both ends (the echo server process sets the same)."""
     import adapters.libp2p.node as node_module
+    from adapters.libp2p.pipelined_multiselect import use_pipelined_multiselect
+    from adapters.libp2p.stream_notifications import notify_only_listening_notifees
     from adapters.libp2p.yamux_window import use_batched_window_yamux
 
-    node_module.use_batched_window_yamux = (  # type: ignore[assignment]
-        (lambda network: None) if stock else use_batched_window_yamux)
+    def nothing(_: object) -> None:
+        return None
+
+    node_module.use_batched_window_yamux = nothing if bare else use_batched_window_yamux  # type: ignore[assignment]
+    node_module.use_pipelined_multiselect = nothing if bare else use_pipelined_multiselect  # type: ignore[assignment]
+    node_module.notify_only_listening_notifees = (  # type: ignore[assignment]
+        nothing if bare else notify_only_listening_notifees)
 
 
-async def load(addr: str, protocol: str, payload: bytes, total: int, concurrency: int) -> dict:
+async def load(addr: str, protocol: str, payload: bytes, total: int, concurrency: int,
+               pipelined: bool = False) -> dict:
     settings = NodeSettings(key_pair=ephemeral_identity(), psk=psk_from_passphrase(PASSPHRASE),
                             dht_server=False)
     async with running_node(settings) as node:
@@ -76,13 +99,13 @@ async def load(addr: str, protocol: str, payload: bytes, total: int, concurrency
 
         peer_id = ID.from_base58(boot.peer_id)
         for _ in range(50):  # warm-up
-            await _one(node.host, peer_id, protocol, payload)
+            await _one(node.host, peer_id, protocol, payload, pipelined)
         latencies: list[float] = []
         per_worker = total // concurrency
 
         async def worker() -> None:
             for _ in range(per_worker):
-                latencies.append(await _one(node.host, peer_id, protocol, payload))
+                latencies.append(await _one(node.host, peer_id, protocol, payload, pipelined))
 
         started = time.perf_counter()
         async with trio.open_nursery() as nursery:
@@ -157,17 +180,17 @@ def main() -> None:
         for conc in (1, 32):
             rounds: dict[str, list[dict]] = {"echo": [], "get": [], "get-plain": []}
             for _ in range(args.rounds):
-                stock_yamux(True)
+                bare_stack(True)
                 rounds["echo"].append(with_server_cpu(echo.pid, echo_addr,
                                                       "/bench-echo/0.1", NAME.encode(),
-                                                      args.requests, conc))
-                stock_yamux(False)
+                                                      args.requests, conc, False))
+                bare_stack(False)
                 rounds["get"].append(with_server_cpu(daemon.process.pid, daemon.addrs[0],
                                                      "/get/0.1", NAME.encode(),
-                                                     args.requests, conc))
+                                                     args.requests, conc, True))
                 rounds["get-plain"].append(with_server_cpu(plain.process.pid, plain.addrs[0],
                                                            "/get/0.1", NAME.encode(),
-                                                           args.requests, conc))
+                                                           args.requests, conc, True))
             for kind, runs in rounds.items():
                 results[f"{kind} c={conc}"] = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
             # Adjacent rounds share the machine's load of the moment: their ratio is steadier.

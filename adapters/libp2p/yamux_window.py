@@ -8,7 +8,8 @@ each a Noise encryption, a PSK pass and a socket send.
 
 This muxer keeps the wire plain Yamux and changes only when window updates go out:
 - a stream's window stays at Yamux's initial 256 KiB, as go-yamux's does until a
-  transfer is limited by it (no doubling on every read);
+  transfer is limited by it (no doubling on every read); a stream we opened that
+  reads more than FLUSH_AT grows to 16 MiB at once;
 - consumed window is told to the peer once it adds up to FLUSH_AT (half the
   window), as go-yamux and js-yamux do. The peer can always send at least
   FLUSH_AT more bytes, so nothing stalls.
@@ -48,6 +49,7 @@ from libp2p.stream_muxer.yamux.yamux import (
 )
 
 FLUSH_AT = DEFAULT_WINDOW_SIZE // 2
+GROWN_WINDOW = 16 * 1024 * 1024  # go-yamux's largest window
 _PRUNE_ABOVE = 256  # withheld counts kept before those of finished streams are dropped
 
 
@@ -67,6 +69,7 @@ class BatchedWindowYamux(Yamux):
         self.streams = _StreamsWithFixedWindow()
         self._withheld: dict[int, int] = {}
         self._unsent_syn: set[int] = set()
+        self._grown: set[int] = set()
 
     async def _write_frame(self, data: bytes) -> None:
         version, kind, flags, stream_id, length = struct.unpack(
@@ -91,6 +94,7 @@ class BatchedWindowYamux(Yamux):
                     self._withhold(stream_id, owed)
                     await trio.lowlevel.checkpoint()
                     return
+                owed += self._growth(stream_id)
                 data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, 0, stream_id, owed)
         # py-libp2p's own _write_frame formats a debug line per frame, logged or not.
         async with self._write_lock:
@@ -118,6 +122,21 @@ class BatchedWindowYamux(Yamux):
             )
             await self._write_frame(header + data + fin)  # the SYN, if owed, joins the first
         return True
+
+    def _growth(self, stream_id: int) -> int:
+        """Window added the first time a stream we opened has read FLUSH_AT: an answer
+        that large (a list of thousands) would otherwise stall its sender every
+        FLUSH_AT bytes, and py-libp2p's sender polls for window every 10 ms. Streams
+        the peer opened keep 256 KiB: their requests are small, and a peer must not
+        get to fill megabytes of our memory."""
+        stream = self.streams.get(stream_id)
+        if stream is None or not stream.is_initiator or stream_id in self._grown:
+            return 0
+        if len(self._grown) > _PRUNE_ABOVE:
+            self._grown &= set(self.streams)
+        self._grown.add(stream_id)
+        stream.recv_window += GROWN_WINDOW - DEFAULT_WINDOW_SIZE  # py-libp2p's own count
+        return GROWN_WINDOW - DEFAULT_WINDOW_SIZE
 
     def _withhold(self, stream_id: int, owed: int) -> None:
         self._withheld[stream_id] = owed
