@@ -35,10 +35,20 @@ from adapters.etcd.keyspace import ALL_KEYS
 from application import client as use_cases
 from domain import PerfInd, ServiceInfo, encode_service_info, psk_from_passphrase
 from entrypoints import library
+from entrypoints.local_etcd import local_etcd
 
 
-def fill(client_port: int, count: int) -> None:
-    client = etcd3.client(host="127.0.0.1", port=client_port, timeout=30)
+def etcd_client(daemon: RegistryProcess) -> etcd3.Etcd3Client:
+    """python-etcd3 on the daemon's own member: its client API is a unix socket."""
+    member = local_etcd(etcd_ip=daemon.ip, etcd_client_port=daemon.etcd_client_port,
+                        etcd_peer_port=daemon.etcd_peer_port, etcd_data_dir=daemon.data_dir)
+    # python-etcd3 dials "<host>:<port>": exactly gRPC's unix:/dir/client.sock:PORT.
+    host, port = member.client_url.rsplit(":", 1)
+    return etcd3.client(host=host, port=int(port), timeout=30)
+
+
+def fill(daemon: RegistryProcess, count: int) -> None:
+    client = etcd_client(daemon)
     value = encode_service_info(ServiceInfo(
         content_hash="Qm" + "y" * 44, docker_hash="127.0.0.1:5000/s@sha256:" + "b" * 64,
         network_soft_req=PerfInd.from_millis(20), cpu_req=2, memory_req=128))
@@ -51,8 +61,8 @@ def fill(client_port: int, count: int) -> None:
         client.close()
 
 
-def direct_range(client_port: int, rounds: int) -> list[float]:
-    client = etcd3.client(host="127.0.0.1", port=client_port, timeout=30)
+def direct_range(daemon: RegistryProcess, rounds: int) -> list[float]:
+    client = etcd_client(daemon)
     times = []
     try:
         for _ in range(rounds + 1):
@@ -89,7 +99,7 @@ def main() -> None:
         add_entry(daemon, NAME)
         assert daemon.process is not None
         daemon_rss = [psutil.Process(daemon.process.pid).memory_info().rss]
-        fill(daemon.etcd_client_port, args.services)
+        fill(daemon, args.services)
         expected = args.services + 1
         deadline = time.monotonic() + 60
         psk = psk_from_passphrase(PASSPHRASE)
@@ -103,7 +113,7 @@ def main() -> None:
         rss = {name: peak_rss(flags, cmd) for name, cmd in
                (("get", ["get", NAME]), ("list --json", ["--json", "list"]))}
         inproc = trio.run(kept_open_lists, daemon.addrs[0], args.rounds * 3, expected)
-        direct = direct_range(daemon.etcd_client_port, args.rounds * 3)
+        direct = direct_range(daemon, args.rounds * 3)
         daemon_rss.append(psutil.Process(daemon.process.pid).memory_info().rss)
         print(f"load average after: {load_average()}")
     finally:

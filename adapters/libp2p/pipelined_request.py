@@ -35,7 +35,6 @@ from domain.instance_status import STATUS_PROTOCOL_ID
 
 MULTISTREAM_HEADER = b"/multistream/1.0.0"
 _NOT_SUPPORTED = b"na"
-_READ_SIZE = 64 * 1024
 
 
 def reads_past_early_close(host: IHost, peer_id: ID) -> bool:
@@ -78,7 +77,9 @@ async def read_pipelined_reply(
     received = bytearray()
     while True:
         try:
-            chunk = await stream.read(_READ_SIZE)
+            # All that is buffered: a fixed size would shift a big buffered answer down
+            # by that much on every read (py-libp2p's Yamux deletes from the front).
+            chunk = await stream.read()
         except (StreamEOF, StreamReset):
             break
         if not chunk:
