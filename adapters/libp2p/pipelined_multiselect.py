@@ -23,7 +23,7 @@ from typing import Any, cast
 import trio
 from libp2p.abc import IMultiselectCommunicator, INetStream
 from libp2p.custom_types import StreamHandlerFn, TProtocol
-from libp2p.network.stream.exceptions import StreamEOF, StreamError
+from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.protocol_muxer.exceptions import MultiselectError
 from libp2p.protocol_muxer.multiselect import DEFAULT_NEGOTIATE_TIMEOUT, Multiselect
 from libp2p.utils.varint import encode_delim
@@ -75,7 +75,7 @@ class PipelinedMultiselect(Multiselect):
                     return protocol, handler
         except trio.TooSlowError:
             raise MultiselectError("handshake read timeout") from None
-        except (MultiselectError, StreamError, UnicodeDecodeError, ValueError) as error:
+        except Exception as error:  # a bad stream must cost only itself (the host resets it)
             # What is owed goes out first: a pipelining dialer whose request we could not
             # parse as a proposal after an "na" must still see the "na".
             await _pay_quietly(stream, owed)

@@ -14,12 +14,14 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 from libp2p.custom_types import TProtocol
+from libp2p.security.secure_session import SecureSession
 from libp2p.stream_muxer.yamux import yamux
 
 import adapters.libp2p.node as node_module
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import Libp2pNode, NodeSettings, connect_bootstraps, running_node
-from adapters.libp2p.stream_io import read_to_end
+from adapters.libp2p.pipelined_request import read_pipelined_reply, send_pipelined
+from adapters.libp2p.stream_io import read_to_end, write_final
 from adapters.libp2p.yamux_window import BatchedWindowYamux
 from domain import parse_bootstrap
 
@@ -28,12 +30,24 @@ PSK = b"w" * 32
 
 
 @asynccontextmanager
-async def two_nodes() -> AsyncIterator[tuple[Libp2pNode, Libp2pNode]]:
+async def two_nodes(
+    *, final_write: bool = False, bare_server: bool = False,
+    monkeypatch: pytest.MonkeyPatch | None = None,
+) -> AsyncIterator[tuple[Libp2pNode, Libp2pNode]]:
+    if bare_server:
+        assert monkeypatch is not None
+        bare_py_libp2p(monkeypatch)
     async with running_node(NodeSettings(ephemeral_identity(), psk=PSK,
                                          listen=["/ip4/127.0.0.1/tcp/0"])) as server:
+        if monkeypatch is not None:
+            monkeypatch.undo()  # the client is always ours
 
         async def echo(stream):  # type: ignore[no-untyped-def]
-            await stream.write(await read_to_end(stream, 64 << 20))
+            request = await read_to_end(stream, 64 << 20)
+            if final_write:
+                await write_final(stream, request)
+            else:
+                await stream.write(request)
             await stream.close()
 
         server.host.set_stream_handler(ECHO, echo)
@@ -55,16 +69,27 @@ async def exchange(client: Libp2pNode, server: Libp2pNode, payload: bytes) -> by
 
 
 def count_frames(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Every Yamux frame (kind, flags) as it reaches the secure channel; a frame written in
+    the same Noise message as the one before it is marked with kind + 16."""
     seen: list[tuple[int, int]] = []
-    write_frame = yamux.Yamux._write_frame
+    write = SecureSession.write
 
-    async def counted(self: yamux.Yamux, data: bytes) -> None:
-        _, kind, flags, _, _ = struct.unpack(yamux.YAMUX_HEADER_FORMAT, data[:12])
-        seen.append((kind, flags))
-        await write_frame(self, data)
+    async def counted(self: SecureSession, data: bytes) -> None:
+        at, joined = 0, 0
+        while len(data) - at >= 12 and data[at] == 0 and data[at + 1] in (0, 1, 2, 3):
+            _, kind, flags, _, length = struct.unpack(
+                yamux.YAMUX_HEADER_FORMAT, data[at:at + 12])
+            seen.append((kind + joined, flags))
+            at += 12 + (length if kind == 0 else 0)
+            joined = 16
+        await write(self, data)
 
-    monkeypatch.setattr(yamux.Yamux, "_write_frame", counted)
+    monkeypatch.setattr(SecureSession, "write", counted)
     return seen
+
+
+def noise_messages(seen: list[tuple[int, int]]) -> int:
+    return sum(1 for kind, _ in seen if kind < 16)
 
 
 async def frames_of_small_exchanges(monkeypatch: pytest.MonkeyPatch) -> float:
@@ -88,13 +113,72 @@ async def test_our_hosts_mux_with_the_batched_window_yamux() -> None:
                     assert isinstance(connection.muxed_conn, BatchedWindowYamux)
 
 
+def bare_py_libp2p(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nodes built from here on run py-libp2p's own Yamux and multistream-select."""
+    monkeypatch.setattr(node_module, "use_batched_window_yamux", lambda network: None)
+    monkeypatch.setattr(node_module, "use_pipelined_multiselect", lambda host: None)
+
+
 async def test_a_small_exchange_costs_half_the_frames(monkeypatch: pytest.MonkeyPatch) -> None:
     ours = await frames_of_small_exchanges(monkeypatch)
-    monkeypatch.setattr(node_module, "use_batched_window_yamux", lambda network: None)
+    bare_py_libp2p(monkeypatch)
     stock = await frames_of_small_exchanges(monkeypatch)
-    # SYN, ACK, 2 x multistream header, 2 x protocol, request, FIN, answer, FIN.
-    assert ours <= 10.5
+    # Lock-step client: header (with the SYN), ACK, header echo, protocol, protocol echo,
+    # request, FIN, answer, FIN.
+    assert ours <= 9.5
     assert stock >= 2 * ours - 1
+
+
+async def pipelined(client: Libp2pNode, server: Libp2pNode, payload: bytes, *,
+                    close: bool) -> bytes:
+    stream = await send_pipelined(client.host, server.peer_id, ECHO, payload, close=close)
+    try:
+        return await read_pipelined_reply(stream, ECHO, 64 << 20, closed=close)
+    finally:
+        await stream.close()
+
+
+async def test_a_pipelined_request_is_three_noise_messages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = count_frames(monkeypatch)
+    async with two_nodes(final_write=True) as (server, client):
+        for _ in range(5):
+            await pipelined(client, server, b"bench-service", close=True)
+        seen.clear()
+        for _ in range(20):
+            assert await pipelined(client, server, b"bench-service", close=True) == (
+                b"bench-service")
+        await trio.sleep(0.1)
+    # Request with SYN and FIN; ACK; echoes, answer and FIN.
+    assert noise_messages(seen) / 20 <= 3.2, seen[:12]
+    assert len(seen) / 20 <= 5.2, seen[:12]
+
+
+@pytest.mark.parametrize("close", [True, False], ids=["early-half-close", "after-echoes"])
+@pytest.mark.parametrize("server_stack", ["ours", "bare-py-libp2p"])
+async def test_pipelined_requests_are_answered_by_any_listener(
+    monkeypatch: pytest.MonkeyPatch, server_stack: str, close: bool,
+) -> None:
+    async with two_nodes(bare_server=server_stack != "ours", monkeypatch=monkeypatch) as (
+        server, client,
+    ):
+        with trio.fail_after(10):
+            for size in (0, 13, 200_000, 3 << 20):
+                payload = bytes(range(256)) * (size // 256)
+                assert await pipelined(client, server, payload, close=close) == payload
+
+
+async def test_a_listener_without_the_protocol_says_so_to_a_pipelined_request() -> None:
+    from libp2p.protocol_muxer.exceptions import ProtocolNotSupportedError
+
+    async with two_nodes() as (server, client):
+        for close in (True, False):
+            stream = await send_pipelined(client.host, server.peer_id, "/nobody/1",
+                                          b'{"Name": "x"}', close=close)
+            with trio.fail_after(10), pytest.raises(ProtocolNotSupportedError):
+                await read_pipelined_reply(stream, "/nobody/1", 1 << 20, closed=close)
+            await stream.reset()
 
 
 @pytest.mark.parametrize("size", [3 << 20])
