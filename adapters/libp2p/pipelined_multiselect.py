@@ -28,10 +28,9 @@ from libp2p.protocol_muxer.exceptions import MultiselectError
 from libp2p.protocol_muxer.multiselect import DEFAULT_NEGOTIATE_TIMEOUT, Multiselect
 from libp2p.utils.varint import encode_delim
 
+from adapters.libp2p.multistream_messages import MULTISTREAM_HEADER, NOT_SUPPORTED, next_message
 from adapters.libp2p.stream_io import write_final
 
-MULTISTREAM_HEADER = b"/multistream/1.0.0"
-_NOT_SUPPORTED = b"na"
 _MAX_MESSAGE = 1024  # go-multistream's limit for a protocol id line is lower still
 _READ_SIZE = 4096
 
@@ -62,7 +61,7 @@ class PipelinedMultiselect(Multiselect):
                         continue
                     protocol = TProtocol(command.decode()) if command else None
                     if protocol not in self.handlers:
-                        owed += encode_delim(_NOT_SUPPORTED)
+                        owed += encode_delim(NOT_SUPPORTED)
                         continue
                     owed += encode_delim(command)
                     handler = self.handlers[protocol]
@@ -138,17 +137,15 @@ class _MessageReader:
         return message[:-1]
 
     def _parse(self) -> tuple[int, int] | None:
-        value = 0
-        for index, byte in enumerate(self._buffer[:3]):
-            value |= (byte & 0x7F) << (7 * index)
-            if not byte & 0x80:
-                if value > _MAX_MESSAGE or value == 0:
-                    raise MultiselectError(f"multistream message of {value} bytes")
-                end = index + 1 + value
-                return (index + 1, end) if len(self._buffer) >= end else None
-        if len(self._buffer) >= 3:
-            raise MultiselectError("multistream message length too long")
-        return None
+        try:
+            span = next_message(self._buffer)
+        except ValueError as error:
+            raise MultiselectError(str(error)) from None
+        if span is not None and not 0 < span[1] - span[0] <= _MAX_MESSAGE:
+            raise MultiselectError(f"multistream message of {span[1] - span[0]} bytes")
+        if span is None and len(self._buffer) > _MAX_MESSAGE + 2:
+            raise MultiselectError("multistream message over the size limit")
+        return span
 
 
 class OwingStream:

@@ -30,11 +30,9 @@ from libp2p.peer.id import ID
 from libp2p.protocol_muxer.exceptions import MultiselectClientError, ProtocolNotSupportedError
 from libp2p.utils.varint import encode_delim
 
+from adapters.libp2p.multistream_messages import MULTISTREAM_HEADER, NOT_SUPPORTED, next_message
 from adapters.libp2p.stream_io import MessageTooLarge, write_final
 from domain.instance_status import STATUS_PROTOCOL_ID
-
-MULTISTREAM_HEADER = b"/multistream/1.0.0"
-_NOT_SUPPORTED = b"na"
 
 
 def reads_past_early_close(host: IHost, peer_id: ID) -> bool:
@@ -100,34 +98,23 @@ def _answer(received: bytearray, protocol: str) -> bytes:
 
 
 def _echoes_in(data: bytearray) -> bool:
-    at = 0
-    for _ in range(2):
-        length, start = _uvarint(data[at:])
-        if length is None or len(data) < at + start + length:
-            return False
-        at += start + length
-    return True
+    first = next_message(data)
+    return first is not None and next_message(data, first[1]) is not None
 
 
 def _take_echo(data: bytearray, expected: bytes, protocol: str, what: str) -> bytearray:
     """``data`` after its first multistream message, which must be ``expected``."""
-    length, start = _uvarint(data)
-    if length is None or len(data) < start + length:
+    try:
+        span = next_message(data)
+    except ValueError:
+        span = None
+    if span is None:
         # Not a refusal (those come after the echoes): the stream or connection broke.
         state = "truncated" if data else "no"
         raise MultiselectClientError(f"{state} multistream-select answer for {protocol}")
-    message = bytes(data[start : start + length])
-    if message == _NOT_SUPPORTED + b"\n":
+    message = bytes(data[span[0] : span[1]])
+    if message == NOT_SUPPORTED + b"\n":
         raise ProtocolNotSupportedError(f"protocols not supported: {protocol}")
     if message != expected + b"\n":
         raise MultiselectClientError(f"unexpected {what} answer {message[:64]!r} for {protocol}")
-    return data[start + length :]
-
-
-def _uvarint(data: bytearray) -> tuple[int | None, int]:
-    value = 0
-    for index, byte in enumerate(data[:10]):
-        value |= (byte & 0x7F) << (7 * index)
-        if not byte & 0x80:
-            return value, index + 1
-    return None, 0
+    return data[span[1] :]

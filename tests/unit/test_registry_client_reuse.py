@@ -27,7 +27,7 @@ class FakeStream:
 
     async def close(self) -> None: ...
 
-    async def read(self, n: int) -> bytes:
+    async def read(self, n: int | None = None) -> bytes:
         if not self._reply:
             raise StreamEOF()
         return self._reply.pop()
