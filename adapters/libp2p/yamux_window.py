@@ -9,7 +9,7 @@ each a Noise encryption, a PSK pass and a socket send.
 This muxer keeps the wire plain Yamux and changes only when window updates go out:
 - a stream's window stays at Yamux's initial 256 KiB, as go-yamux's does until a
   transfer is limited by it (no doubling on every read); a stream we opened that
-  reads more than FLUSH_AT grows to 16 MiB at once;
+  reads more than FLUSH_AT grows to 4 MiB at once;
 - consumed window is told to the peer once it adds up to FLUSH_AT (half the
   window), as go-yamux and js-yamux do. The peer can always send at least
   FLUSH_AT more bytes, so nothing stalls.
@@ -49,7 +49,7 @@ from libp2p.stream_muxer.yamux.yamux import (
 )
 
 FLUSH_AT = DEFAULT_WINDOW_SIZE // 2
-GROWN_WINDOW = 16 * 1024 * 1024  # go-yamux's largest window
+GROWN_WINDOW = 4 * 1024 * 1024  # a list of 10 000 records is ~2.6 MB
 _PRUNE_ABOVE = 256  # withheld counts kept before those of finished streams are dropped
 
 

@@ -190,3 +190,29 @@ async def test_transfers_far_larger_than_the_window_still_flow(size: int) -> Non
                 for _ in range(3):
                     nursery.start_soon(exchange, client, server, payload)
             assert await exchange(client, server, payload) == payload
+
+
+async def test_only_streams_we_opened_grow_their_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer can fill at most Yamux's 256 KiB per stream it opens; our own streams grow to
+    GROWN_WINDOW once we have read FLUSH_AT of an answer (no stall every 128 KiB)."""
+    from adapters.libp2p.yamux_window import FLUSH_AT, GROWN_WINDOW
+
+    increments: dict[str, list[int]] = {"client": [], "server": []}
+    write = SecureSession.write
+
+    async def recorded(self: SecureSession, data: bytes) -> None:
+        at = 0
+        while len(data) - at >= 12 and data[at] == 0 and data[at + 1] in (0, 1, 2, 3):
+            _, kind, flags, _, length = struct.unpack(yamux.YAMUX_HEADER_FORMAT, data[at:at + 12])
+            if kind == 1 and flags == 0:
+                increments["client" if self.is_initiator else "server"].append(length)
+            at += 12 + (length if kind == 0 else 0)
+        await write(self, data)
+
+    monkeypatch.setattr(SecureSession, "write", recorded)
+    payload = bytes(range(256)) * (3 << 12)  # 3 MiB up, and the same back
+    async with two_nodes() as (server, client):
+        with trio.fail_after(30):
+            assert await exchange(client, server, payload) == payload
+    assert max(increments["server"]) < 2 * FLUSH_AT  # the upload: the peer's stream
+    assert max(increments["client"]) >= GROWN_WINDOW - 256 * 1024  # the answer: ours
