@@ -52,8 +52,7 @@ class PipelinedMultiselect(Multiselect):
                     raise MultiselectError(f"multistream header mismatch: {header[:64]!r}")
                 while True:
                     if owed and not reader.has_message():
-                        await stream.write(bytes(owed))  # a lock-step dialer waits for it
-                        owed.clear()
+                        await stream.write(_take(owed))  # a lock-step dialer waits for it
                     command = await reader.message()
                     if command == b"ls":
                         listed = [p for p in self.handlers if p is not None]
@@ -66,9 +65,9 @@ class PipelinedMultiselect(Multiselect):
                     owed += encode_delim(command)
                     handler = self.handlers[protocol]
                     if handler is not None and _peer_done(stream):
-                        return protocol, _owing(handler, reader.take(), bytes(owed))
+                        return protocol, _owing(handler, reader.take(), _take(owed))
                     # The dialer may wait for the echoes before it half-closes.
-                    await stream.write(bytes(owed))
+                    await stream.write(_take(owed))
                     if handler is not None and reader.buffered:
                         return protocol, _owing(handler, reader.take(), b"")
                     return protocol, handler
@@ -83,10 +82,16 @@ class PipelinedMultiselect(Multiselect):
             raise MultiselectError(f"negotiation failed: {error}") from error
 
 
+def _take(owed: bytearray) -> bytes:
+    data = bytes(owed)
+    owed.clear()
+    return data
+
+
 async def _pay_quietly(stream: INetStream, owed: bytearray) -> None:
     if owed:
         with contextlib.suppress(Exception):
-            await stream.write(bytes(owed))
+            await stream.write(_take(owed))
 
 
 def _peer_done(stream: INetStream) -> bool:
