@@ -29,6 +29,7 @@ from libp2p.custom_types import TProtocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
+from bare_stack import use_bare_stack
 from bench_etcd_direct import measure_direct_gets
 from bench_writers_list import compare_writers_list, report_writers_list
 from registry_process import VENV_BIN, RegistryProcess
@@ -67,23 +68,6 @@ async def _one(host, peer_id, protocol: str, payload: bytes,  # type: ignore[no-
         await read_to_end(stream, 1 << 20)
     await stream.close()
     return time.perf_counter() - started
-
-
-def bare_stack(bare: bool) -> None:
-    """Echo rounds measure the bare py-libp2p stack: its own Yamux, multistream-select
-    and stream notifications at both ends (the echo server process sets the same)."""
-    import adapters.libp2p.node as node_module
-    from adapters.libp2p.pipelined_multiselect import use_pipelined_multiselect
-    from adapters.libp2p.stream_notifications import notify_only_listening_notifees
-    from adapters.libp2p.yamux_window import use_batched_window_yamux
-
-    def nothing(_: object) -> None:
-        return None
-
-    node_module.use_batched_window_yamux = nothing if bare else use_batched_window_yamux  # type: ignore[assignment]
-    node_module.use_pipelined_multiselect = nothing if bare else use_pipelined_multiselect  # type: ignore[assignment]
-    node_module.notify_only_listening_notifees = (  # type: ignore[assignment]
-        nothing if bare else notify_only_listening_notifees)
 
 
 async def load(addr: str, protocol: str, payload: bytes, total: int, concurrency: int,
@@ -180,11 +164,11 @@ def main() -> None:
         for conc in (1, 32):
             rounds: dict[str, list[dict]] = {"echo": [], "get": [], "get-plain": []}
             for _ in range(args.rounds):
-                bare_stack(True)
+                use_bare_stack(True)
                 rounds["echo"].append(with_server_cpu(echo.pid, echo_addr,
                                                       "/bench-echo/0.1", NAME.encode(),
                                                       args.requests, conc, False))
-                bare_stack(False)
+                use_bare_stack(False)
                 rounds["get"].append(with_server_cpu(daemon.process.pid, daemon.addrs[0],
                                                      "/get/0.1", NAME.encode(),
                                                      args.requests, conc, True))

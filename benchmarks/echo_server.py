@@ -43,9 +43,6 @@ async def main(passphrase: str, body_size: int) -> None:
 
 
 if __name__ == "__main__":
-    # The bare py-libp2p stack: its own Yamux, multistream-select and stream
-    # notifications, none of adapters/libp2p's replacements.
-    adapters.libp2p.node.use_batched_window_yamux = lambda network: None  # type: ignore[assignment]
-    adapters.libp2p.node.use_pipelined_multiselect = lambda host: None  # type: ignore[assignment]
-    adapters.libp2p.node.notify_only_listening_notifees = lambda network: None  # type: ignore[assignment]
+    # The bare py-libp2p stack: none of adapters/libp2p's replacements.
+    adapters.libp2p.node.use_our_libp2p_parts = lambda host, network: None  # type: ignore[assignment]
     trio.run(main, sys.argv[1], int(sys.argv[2]))

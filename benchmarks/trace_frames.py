@@ -9,9 +9,9 @@ client, S = server) and the average frame count and CPU per exchange. Every
 frame is one Noise encryption, one PSK pass and one socket send.
 
 Default: our path (adapters/libp2p/yamux_window.py, pipelined_multiselect.py on the
-server, pipelined_request.py on the client). --stock: py-libp2p's own Yamux and
-lock-step multistream-select at both ends, the client writing and half-closing as
-py-libp2p's API suggests.
+server, pipelined_request.py on the client). --stock: the bare py-libp2p stack
+(node.use_our_libp2p_parts left out) at both ends, the client negotiating in
+lock-step, writing and half-closing as py-libp2p's API suggests.
 """
 
 from __future__ import annotations
@@ -118,7 +118,6 @@ if __name__ == "__main__":
     if args.stock:
         import adapters.libp2p.node
 
-        adapters.libp2p.node.use_batched_window_yamux = lambda network: None
-        adapters.libp2p.node.use_pipelined_multiselect = lambda host: None
+        adapters.libp2p.node.use_our_libp2p_parts = lambda host, network: None  # type: ignore[assignment]
     _trace()
     trio.run(main, args.requests, args.stock)

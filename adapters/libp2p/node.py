@@ -111,11 +111,17 @@ def build_host(settings: NodeSettings) -> IHost:
         max_retries=settings.dial_retries, initial_delay=0.1, max_delay=1.0
     )
     _disable_auto_dialer(network)
-    use_batched_window_yamux(network)  # window updates as go-yamux sends them
-    use_pipelined_multiselect(host)  # a pipelined request is answered in one frame
-    notify_only_listening_notifees(network)
+    use_our_libp2p_parts(host, network)
     accept_older_peer_records(host.get_peerstore())
     return host
+
+
+def use_our_libp2p_parts(host: IHost, network: Any) -> None:
+    """Our replacements for parts of py-libp2p, all in one place (benchmarks measure the
+    bare stack by leaving this out)."""
+    use_batched_window_yamux(network)  # window updates as go-yamux sends them
+    use_pipelined_multiselect(host)  # a pipelined request is answered in one write
+    notify_only_listening_notifees(network)
 
 
 def accept_older_peer_records(peerstore: Any) -> None:

@@ -115,8 +115,7 @@ async def test_our_hosts_mux_with_the_batched_window_yamux() -> None:
 
 def bare_py_libp2p(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nodes built from here on run py-libp2p's own Yamux and multistream-select."""
-    monkeypatch.setattr(node_module, "use_batched_window_yamux", lambda network: None)
-    monkeypatch.setattr(node_module, "use_pipelined_multiselect", lambda host: None)
+    monkeypatch.setattr(node_module, "use_our_libp2p_parts", lambda host, network: None)
 
 
 async def test_a_small_exchange_costs_half_the_frames(monkeypatch: pytest.MonkeyPatch) -> None:
