@@ -255,3 +255,60 @@ def test_a_client_that_never_finishes_its_request_is_reset_after_the_timeout(tmp
         assert library.list_services_blocking(proc.addrs, psk) == {}  # still serving
     finally:
         proc.stop()
+
+
+def test_broken_multistream_negotiations_cost_only_their_stream(registry):
+    """Pipelined or not, a negotiation that is junk, oversized, cut short or for an unknown
+    protocol ends that stream alone; an unknown protocol still hears "na"; the daemon
+    keeps serving (adapters/libp2p/pipelined_multiselect.py)."""
+    from libp2p.network.stream.exceptions import StreamEOF, StreamReset
+    from libp2p.peer.id import ID
+    from libp2p.utils.varint import encode_delim
+
+    from adapters.libp2p.identity import ephemeral_identity
+    from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
+    from domain import parse_bootstrap
+
+    header = encode_delim(b"/multistream/1.0.0")
+    cases = {
+        "junk header": encode_delim(b"hello"),
+        "length prefix too long": b"\xff\xff\xff\xff\x7f",
+        "proposal over 1 KiB": header + encode_delim(b"/" + b"x" * 2000),
+        "cut short": header + b"\x30/get",
+        "no newline": header + b"\x08/get/0.1",
+        "unknown protocol, junk behind": header + encode_delim(b"/nobody/1") + b'{"x": 1}',
+    }
+
+    async def answer_to(node, peer, data: bytes) -> bytes:  # type: ignore[no-untyped-def]
+        stream = await node.host.get_network().new_stream(peer)
+        await stream.write(data)
+        await stream.close_write()
+        got = b""
+        with trio.fail_after(10):  # the negotiation's own limit is shorter than this
+            while True:
+                try:
+                    chunk = await stream.read()
+                except (StreamEOF, StreamReset):
+                    break
+                if not chunk:
+                    break
+                got += chunk
+        await stream.reset()
+        return got
+
+    async def main() -> dict[str, bytes]:
+        psk = psk_from_passphrase(registry.passphrase)
+        async with running_node(NodeSettings(ephemeral_identity(), psk=psk,
+                                             dht_server=False)) as node:
+            boot = parse_bootstrap(registry.addrs[0])
+            assert not await connect_bootstraps(node, [boot], 5)
+            peer = ID.from_base58(boot.peer_id)
+            return {name: await answer_to(node, peer, data) for name, data in cases.items()}
+
+    answers = trio.run(main)
+    assert answers["unknown protocol, junk behind"] == header + encode_delim(b"na")
+    for name in ("junk header", "length prefix too long", "cut short", "no newline"):
+        assert b"/get/0.1" not in answers[name], (name, answers[name])
+    assert answers["proposal over 1 KiB"] == header  # the header echo owed, nothing more
+    assert registry.alive()
+    assert json.loads(registry.cli("--json", "list").stdout or "{}") == {}
