@@ -144,6 +144,13 @@ class PskConnection(RawConnection):
         while self._decrypt is None:
             chunk = await super().read(_READ_CHUNK)
             if not chunk:
+                if self._expect and self._expect.startswith(bytes(self._pending)):
+                    # A peer that gave up (js-libp2p, on reading our nonce as its
+                    # multistream) may close before all or any of its header got out.
+                    await self._fail(
+                        "the peer is not in any private network (no PSK)" if self._pending
+                        else "the peer closed the connection before sending a PSK nonce"
+                    )
                 return b""
             self._pending += chunk
             if self._expect and self._pending.startswith(self._expect):

@@ -125,12 +125,16 @@ def test_a_js_peer_outside_our_private_network_fails_fast(tmp_path, js_passphras
             assert dialled["errorName"] == "EncryptionFailedError", dialled
             assert elapsed < 8.0, (elapsed, dialled)  # no 10-40 s hang; slack for load
             # ...the daemon knows why, says so in one line, and nothing worse.
-            reason = ("not in any private network (no PSK)" if js_passphrase is None
-                      else "not in our private network: different passphrase/PSK")
+            reasons = (["is not in any private network (no PSK)",
+                        # js-libp2p, failing on our nonce, may close its socket before
+                        # its own header got out: then the daemon saw nothing to judge.
+                        "closed the connection before sending a PSK nonce"]
+                       if js_passphrase is None
+                       else ["is not in our private network: different passphrase/PSK"])
             deadline = time.monotonic() + 10
-            while f"refused an inbound connection: the peer is {reason}" not in (
+            while not any(f"refused an inbound connection: the peer {reason}" in (
                 log := registry.log_file.read_text()
-            ):
+            ) for reason in reasons):
                 assert time.monotonic() < deadline, log[-3000:]
                 time.sleep(0.1)
             assert not [line for line in log.splitlines()

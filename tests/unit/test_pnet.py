@@ -176,6 +176,21 @@ async def test_end_of_stream_reads_empty() -> None:
     assert await conn.read() == b""
 
 
+@pytest.mark.parametrize("sent, reason", [
+    (MULTISTREAM_HEADER[:7], "any private network"),  # clear text, cut short
+    (b"", "before sending a PSK nonce"),
+])
+async def test_a_peer_gone_before_its_nonce_is_named(sent: bytes, reason: str) -> None:
+    # js-libp2p without a PSK may fail on our nonce and close before its header got out.
+    mine, peer = raw_pair()
+    conn = PskConnection(mine, PSK, initiator=False)
+    if sent:
+        await peer.write(sent)
+    await peer.close()
+    with trio.fail_after(1), pytest.raises(PrivateNetworkMismatch, match=reason):
+        await conn.read()
+
+
 async def test_interrupted_write_ends_the_connection() -> None:
     # A lockstep stream blocks writers until the other side reads: cancel one mid-write.
     a, _b = trio.testing.lockstep_stream_pair()
