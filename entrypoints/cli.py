@@ -318,7 +318,7 @@ def run() -> None:
     """
     # A whole short-lived process: py-libp2p's QUIC, TLS, relay and DNS parts, which a
     # client never runs, are stood in for (~3/4 of its import time).
-    from adapters.libp2p.lean_import import activate
+    from adapters.libp2p.upstream.lean_import import activate
 
     activate()
     code = main()

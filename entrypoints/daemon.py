@@ -28,6 +28,7 @@ from adapters.libp2p.node import (
     NodeSettings,
     connect_bootstraps,
     connect_peer,
+    forget_departed_peers,
     running_node,
 )
 from application.cluster import MemberJanitor, leave_cluster
@@ -108,11 +109,13 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
 
     key_pair, key_file = _identity(settings)
     node_settings = NodeSettings(
-        key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True
+        key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True,
+        max_inbound_connections=settings.max_inbound_connections,
     )
     bootstraps = [] if settings.local else settings.bootstraps
     async with running_node(node_settings) as node:
         await _refuse_a_peer_id_in_use(node, bootstraps, key_file)
+        metrics.observe_peer_state(node.figures)
         if bootstraps:
             failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
             for address, exc in failures.items():
@@ -134,6 +137,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     advertise_forever, node, REGISTRY_RENDEZVOUS, settings.advertise_interval
                 )
                 nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
+                nursery.start_soon(forget_departed_peers(node, bootstraps).run)
                 nursery.start_soon(watch_cluster, container, janitor)
                 nursery.start_soon(tell_watchers_of_quorum, container.quorum(),
                                    container.watch_hub())

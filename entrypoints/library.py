@@ -168,6 +168,14 @@ def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:
             "the bootstrap peers are in a different private network: check the passphrase "
             "(--psk / P2P_PSK)"
         )
+    from adapters.libp2p.upstream.inbound_slots import is_connection_limit_refusal
+
+    full = [str(addr) for addr, exc in failures.items() if is_connection_limit_refusal(exc)]
+    if full and len(full) == len(failures):
+        return RegistryUnavailable(
+            f"the registry-service at {', '.join(full)} refused the connection: it is at its "
+            "connection limit (--max-inbound-connections); try again later or another instance"
+        )
     detail = "; ".join(f"{addr}: {_first_line(exc)}" for addr, exc in failures.items())
     return RegistryUnavailable(f"could not connect to any bootstrap peer ({detail})")
 

@@ -60,6 +60,7 @@ def serve(
     addr_file: Path | None = None,
     advertise_interval: float = 300.0,
     request_timeout: float = 10.0,
+    max_inbound_connections: int = 1024,
     leave: Annotated[bool, _Flag] = False,
     unstarted_member_grace: float = 60.0,
     join_timeout: float = 120.0,
@@ -119,6 +120,9 @@ def serve(
     request_timeout
         Seconds one request may take, from stream open to answer; a client that
         sends too slowly or never closes its write side is reset after this.
+    max_inbound_connections
+        Most inbound libp2p connections open at once. One more is refused with a reason
+        the client reports ("at its connection limit"); each one takes an open file.
     advertise_interval
         Seconds between re-advertisements of the rendezvous in the DHT.
     leave
@@ -172,6 +176,7 @@ def serve(
         addr_file=addr_file,
         advertise_interval=advertise_interval,
         request_timeout=request_timeout,
+        max_inbound_connections=max_inbound_connections,
         leave=leave,
         unstarted_member_grace=unstarted_member_grace,
         join_timeout=join_timeout,
@@ -358,6 +363,7 @@ _FLAGS = (
     "algo", "bits", "bootstrap", "ephemeral", "etcd-client-port", "etcd-ip", "etcd-peer-port",
     "etcd-data-dir", "keyfile", "local", "new-etcd-cluster", "prom-listen-addr", "psk", "listen",
     "addr-file", "advertise-interval", "request-timeout", "log-level", "leave",
+    "max-inbound-connections",
     "unstarted-member-grace", "join-timeout", "etcd-timeout", "insecure-etcd",
     "etcd-plaintext-peers", "psk-file", "writers-file", "keep", "every-member",
 )

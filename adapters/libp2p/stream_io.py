@@ -6,7 +6,7 @@ from libp2p.abc import INetStream
 from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.stream_muxer.yamux.yamux import YamuxStream
 
-from adapters.libp2p.yamux_window import BatchedWindowYamux
+from adapters.libp2p.upstream.yamux_window import BatchedWindowYamux
 
 _READ_SIZE = 64 * 1024
 

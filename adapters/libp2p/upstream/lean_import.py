@@ -25,8 +25,8 @@ import sys
 import types
 from collections.abc import Sequence
 
-# What it was written against; another version must be checked (and this bumped).
-PY_LIBP2P_VERSION = "0.8.1"
+from adapters.libp2p.upstream.requirements import PINNED_VERSION as PY_LIBP2P_VERSION
+from adapters.libp2p.upstream.requirements import installed_version
 
 # Module -> the names py-libp2p's client path imports from it at module level.
 STAND_INS: dict[str, frozenset[str]] = {
@@ -98,7 +98,7 @@ def _placeholder(module: str, name: str) -> object:
     def refuse(*args: object, **kwargs: object) -> object:
         raise StoodInPartUsed(
             f"{where} is not loaded in this process "
-            "(adapters/libp2p/lean_import.py stands in for it)"
+            "(adapters/libp2p/upstream/lean_import.py stands in for it)"
         )
 
     if name[0].islower():  # a function: calling it is using it
@@ -122,7 +122,7 @@ def _placeholder(module: str, name: str) -> object:
 
 class _StandIn(types.ModuleType):
     def __init__(self, name: str, names: frozenset[str]) -> None:
-        super().__init__(name, "stand-in: see adapters/libp2p/lean_import.py")
+        super().__init__(name, "stand-in: see adapters/libp2p/upstream/lean_import.py")
         self.__path__: list[str] = []  # a package, so stood-in submodules resolve
         self._names = names
 
@@ -132,7 +132,7 @@ class _StandIn(types.ModuleType):
         if attr not in self._names:
             raise LeanImportOutdated(
                 f"py-libp2p wants {self.__name__}.{attr}, which "
-                "adapters/libp2p/lean_import.py does not stand in for: add it to STAND_INS"
+                "adapters/libp2p/upstream/lean_import.py does not stand in for: add it to STAND_INS"
             )
         value = _placeholder(self.__name__, attr)
         setattr(self, attr, value)
@@ -160,7 +160,7 @@ class _StandInFinder:
         if parent in STAND_INS:
             raise LeanImportOutdated(
                 f"py-libp2p imports {fullname}, inside a part that "
-                "adapters/libp2p/lean_import.py stands in for: add it to STAND_INS"
+                "adapters/libp2p/upstream/lean_import.py stands in for: add it to STAND_INS"
             )
         return None
 
@@ -174,17 +174,11 @@ class _StandInFinder:
 _FINDER = _StandInFinder()
 
 
-def installed_version() -> str:
-    from importlib.metadata import version
-
-    return version("libp2p")
-
-
 def _check_version() -> None:
     found = installed_version()
     if found != PY_LIBP2P_VERSION:
         raise LeanImportOutdated(
-            f"adapters/libp2p/lean_import.py was checked against py-libp2p "
+            f"adapters/libp2p/upstream/lean_import.py was checked against py-libp2p "
             f"{PY_LIBP2P_VERSION}, but {found} is installed: rerun "
             "tests/unit/test_lean_import.py and update STAND_INS and PY_LIBP2P_VERSION"
         )
@@ -203,9 +197,3 @@ def activate() -> bool:
         return False
     sys.meta_path.insert(0, _FINDER)
     return True
-
-
-def deactivate() -> None:
-    """Remove the finder (tests); stand-ins already imported stay."""
-    if _FINDER in sys.meta_path:
-        sys.meta_path.remove(_FINDER)
