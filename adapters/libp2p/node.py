@@ -169,7 +169,7 @@ async def _drop_connections(host: IHost) -> None:
 
 
 def forget_departed_peers(node: Libp2pNode, keep: Sequence[BootstrapAddress]) -> PeerJanitor:
-    """A janitor (run it) that forgets peers gone for a minute, except ``keep``."""
+    """A janitor (run it) that forgets peers gone for GRACE seconds, except ``keep``."""
     kept = [address.peer_id for address in keep]
     return PeerJanitor(node.host, node.dht.routing_table.peer_in_table, kept=lambda: kept)
 

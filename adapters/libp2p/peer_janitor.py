@@ -18,8 +18,8 @@ import trio
 from libp2p.abc import IHost
 from libp2p.peer.id import ID
 
-SWEEP_INTERVAL = 10.0
-GRACE = 60.0
+SWEEP_INTERVAL = 5.0
+GRACE = 10.0
 
 
 class PeerJanitor:

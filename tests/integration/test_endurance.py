@@ -204,7 +204,7 @@ def test_a_three_instance_cluster_serves_short_lived_clients_through_every_insta
                                      library.ServiceInfo(content_hash="QmCluster"))
         def one_round(sequential: int) -> None:
             for instance in instances:  # each instance its own bootstrap: all three serve
-                seconds, failures = timed_gets(instance.proc.addrs, psk, sequential)
+                _, failures = timed_gets(instance.proc.addrs, psk, sequential)
                 assert failures == [], failures[:3]
             failures = concurrent_gets(cluster.addrs, psk, 150)
             assert failures == [], failures[:3]

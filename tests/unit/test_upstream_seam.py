@@ -37,12 +37,12 @@ def test_a_missing_name_fails_loudly_naming_the_change() -> None:
 def test_a_changed_signature_fails_loudly() -> None:
     moved = Needs("inbound slots", "libp2p.network.swarm:Swarm.upgrade_inbound_raw_conn",
                   ("self", "conn", "maddr"))
-    with pytest.raises(UpstreamDrift, match="inbound slots: .* now takes"):
+    with pytest.raises(UpstreamDrift, match=r"inbound slots: .* now takes"):
         check((moved,))
 
 
 def test_another_py_libp2p_version_fails_before_anything_is_applied() -> None:
-    with pytest.raises(UpstreamDrift, match="written for 9.9.9"):
+    with pytest.raises(UpstreamDrift, match=r"written for 9\.9\.9"):
         check(upstream.NEEDS, expected_version="9.9.9")
 
 
