@@ -17,9 +17,9 @@ from adapters.etcd.peer_tls import derive_ca_key, existing_peer_tls, write_peer_
 from adapters.etcd.process_args import build_etcd_argv
 from domain.cluster import EtcdEndpoint
 from domain.psk import psk_from_passphrase
-from entrypoints.etcd_exposure import peer_tls_wanted
-from entrypoints.etcd_member import StartupError
-from entrypoints.local_etcd import local_etcd
+from entrypoints.common.local_etcd import local_etcd
+from entrypoints.service.etcd_exposure import peer_tls_wanted
+from entrypoints.service.etcd_member import StartupError
 
 PSK = psk_from_passphrase("our passphrase")
 OTHER = psk_from_passphrase("another passphrase")

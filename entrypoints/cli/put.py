@@ -13,8 +13,8 @@ from cyclopts import Parameter
 from application import conditional_client
 from domain.service_info import decode_service_info
 from domain.wire import MAX_REQUEST_BYTES
-from entrypoints.errors import single_error
-from entrypoints.output import json_text
+from entrypoints.cli.output import json_text
+from entrypoints.common.errors import single_error
 
 _Injected = Parameter(parse=False)
 

@@ -111,7 +111,7 @@ def add_command(
     if custom_proxy is not None and proxy_version is not None:
         return _fail("--custom-proxy and --proxy-version exclude each other", EXIT_USAGE)
 
-    from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+    from entrypoints.common.errors import EXPECTED_ERRORS, exit_code_for, explain
 
     progress = _progress_reporter()
     try:
@@ -230,7 +230,7 @@ def _print_result(request: AddImageRequest, result: AddImageResult, json_output:
         what = "pulled" if request.use_existing_image else "built"
         print(f"Image {result.image} {what}; not pushed or registered (--no-add).")
         return
-    from entrypoints.output import human_record
+    from entrypoints.cli.output import human_record
 
     print(human_record(request.service_name, result.info))
     if result.response:

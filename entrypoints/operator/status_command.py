@@ -8,9 +8,9 @@ from adapters.etcd.cluster_status import EtcdClusterStatusSource
 from application.ports import StorageUnavailable
 from application.status import instance_status
 from domain.instance_status import InstanceIdentity, InstanceStatus
-from entrypoints.instance_file import instance_file, read_instance_file
-from entrypoints.local_etcd import LocalEtcd
-from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+from entrypoints.common.instance_file import instance_file, read_instance_file
+from entrypoints.common.local_etcd import LocalEtcd
+from entrypoints.common.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
 
 
 async def local_status(
@@ -45,7 +45,7 @@ async def _with_other_members(status: InstanceStatus, psk: bytes | None) -> Inst
         print("registry-service: --every-member needs the passphrase (--psk-file, P2P_PSK_FILE, "
               "--psk or P2P_PSK)", file=sys.stderr)
         return status
-    from entrypoints.every_member_figures import with_every_members_figures
+    from entrypoints.operator.every_member_figures import with_every_members_figures
 
     return await with_every_members_figures(status, psk)
 

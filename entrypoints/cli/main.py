@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from cyclopts import App, Parameter
 
-from entrypoints.broken_pipe import exit_quietly_on_broken_pipe
-from entrypoints.flags import (
+from entrypoints.common.broken_pipe import exit_quietly_on_broken_pipe
+from entrypoints.common.flags import (
     BOOTSTRAP_HELP,
     PSK_FILE_HELP,
     PSK_HELP,
@@ -86,8 +86,8 @@ def get(service_name: str, /, *, options: _Options) -> int:
     service_name
         Name of the microservice to look up.
     """
-    from entrypoints.cli_revision import get_with_revision
-    from entrypoints.output import human_record, json_text, with_revision
+    from entrypoints.cli.output import human_record, json_text, with_revision
+    from entrypoints.cli.revision import get_with_revision
 
     info, revision = _run(options, get_with_revision, service_name)
     print(json_text(with_revision(info, revision)) if options.json
@@ -98,7 +98,7 @@ def get(service_name: str, /, *, options: _Options) -> int:
 @app.command(name="list")
 def list_(*, options: _Options) -> int:
     """List all microservices and information stored by the registry-service."""
-    from entrypoints.output import human_list, json_text
+    from entrypoints.cli.output import human_list, json_text
 
     entries = _run(options, "list_services")
     print(json_text(entries) if options.json else human_list(entries))
@@ -116,10 +116,10 @@ def delete(service_name: str, /, *, if_revision: int | None = None, options: _Op
     if_revision
         Only if the record is still at this revision (as `get` shows it); else exit code 6.
     """
-    from entrypoints.output import json_text
+    from entrypoints.cli.output import json_text
 
     if if_revision is not None:
-        from entrypoints.cli_revision import delete_if
+        from entrypoints.cli.revision import delete_if
 
         revision = _run(options, delete_if, service_name, if_revision)
         print(json_text({"Name": service_name, "Deleted": True, "Revision": revision})
@@ -141,7 +141,7 @@ def status(*, options: _Options) -> int:
     import sys
 
     from application.ports import ProtocolNotSpoken
-    from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+    from entrypoints.common.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
 
     try:
         result = _run(options, "registry_status")
@@ -161,7 +161,7 @@ def hash_(file: Annotated[str, Parameter(allow_leading_hyphen=True)], /) -> int:
     file
         Path of the file to hash, or '-' for standard input.
     """
-    from entrypoints.cli_hash import hash_command
+    from entrypoints.cli.hash import hash_command
 
     return hash_command(file)
 
@@ -211,17 +211,17 @@ def id_(
 
 # Imported only when used: it brings the Docker SDK along.
 app.command(
-    "entrypoints.cli_add:add_command",
+    "entrypoints.cli.add:add_command",
     name="add",
     help="Build a Docker image for a microservice, push it and add it to the registry.",
 )
 app.command(
-    "entrypoints.cli_watch:watch_command",
+    "entrypoints.cli.watch:watch_command",
     name="watch",
     help="Follow the registry as it changes: the records, then every change. Ctrl-C stops.",
 )
 app.command(
-    "entrypoints.cli_put:put_command",
+    "entrypoints.cli.put:put_command",
     name="put",
     help="Register a record given in the Go JSON shape; prints its revision.",
 )
@@ -282,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # Imported on failure only: the error types bring the domain along, which
         # --help and hash need not load.
-        from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+        from entrypoints.common.errors import EXPECTED_ERRORS, exit_code_for, explain
 
         if not isinstance(exc, EXPECTED_ERRORS):
             raise
@@ -301,7 +301,7 @@ def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
 def _quiet_libraries() -> None:
     import logging
 
-    from entrypoints.log_levels import quiet_libp2p, requested_level
+    from entrypoints.common.log_levels import quiet_libp2p, requested_level
 
     warnings.showwarning = _show_warning
     level = requested_level()

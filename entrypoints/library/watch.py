@@ -34,7 +34,7 @@ from application import conditional_client
 from application.watch_client import WatchPosition, follow_watch
 from domain.service_info import ServiceInfo
 from domain.watch_wire import WatchEvent, WatchRequest
-from entrypoints.errors import single_error
+from entrypoints.common.errors import single_error
 
 Bootstraps = Sequence[Any]
 

@@ -8,7 +8,7 @@ import trio
 
 from application.cluster import MemberJanitor
 from application.ports import StorageUnavailable
-from entrypoints.containers import ServiceContainer
+from entrypoints.service.container import ServiceContainer
 
 log = logging.getLogger("registry-service")
 

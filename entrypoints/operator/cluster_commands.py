@@ -16,8 +16,8 @@ from adapters.etcd.snapshot import restore_snapshot, save_snapshot
 from adapters.etcd.status import answers
 from application.cluster import leave_cluster
 from domain.cluster import EtcdEndpoint
-from entrypoints.etcd_member import StartupError
-from entrypoints.local_etcd import LocalEtcd
+from entrypoints.common.local_etcd import LocalEtcd
+from entrypoints.service.etcd_member import StartupError
 
 
 async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd") -> str:

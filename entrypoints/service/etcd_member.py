@@ -21,8 +21,8 @@ from adapters.libp2p.node import Libp2pNode, peer_info_of
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from application.cluster import EtcdStart, choose_etcd_start, join_cluster
 from application.ports import StorageUnavailable
-from entrypoints.local_etcd import LocalEtcd
-from entrypoints.settings import DaemonSettings
+from entrypoints.common.local_etcd import LocalEtcd
+from entrypoints.service.settings import DaemonSettings
 
 log = logging.getLogger("registry-service")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from entrypoints.etcd_member import StartupError
+from entrypoints.service.etcd_member import StartupError
 
 
 def peer_tls_wanted(

@@ -41,8 +41,8 @@ from domain.instance_status import InstanceStatus
 from domain.instance_target import InstanceTarget, parse_instance
 from domain.psk import check_psk, psk_from_passphrase
 from domain.service_info import PerfInd, ServiceInfo
-from entrypoints.errors import single_error
-from entrypoints.log_levels import quiet_libp2p
+from entrypoints.common.errors import single_error
+from entrypoints.common.log_levels import quiet_libp2p
 
 __all__ = [
     "PerfInd",
@@ -311,7 +311,7 @@ async def registry_status(
     answers them (entrypoints/every_instance_status.py)."""
     if instance is not None:
         return await _with_client(bootstraps, psk, remote_status, keyfile, instance)
-    from entrypoints.every_instance_status import cluster_status
+    from entrypoints.library.every_instance_status import cluster_status
 
     addresses = [str(b) for b in bootstraps]
     return await _with_client(
@@ -381,7 +381,7 @@ delete_service_asyncio = _asyncio(delete_service_blocking)
 
 # Watch and revisions (issue 11): their own module, re-exported here.
 from domain.watch_wire import WatchEvent  # noqa: E402
-from entrypoints.library_watch import (  # noqa: E402
+from entrypoints.library.watch import (  # noqa: E402
     get_service_revision,
     get_service_revision_blocking,
     get_service_revision_with_host_routing,

@@ -34,13 +34,17 @@ from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
 from domain.instance_status import InstanceIdentity
 from domain.rendezvous import REGISTRY_RENDEZVOUS
-from entrypoints.cluster_watch import HEALTH_LEASE, watch_cluster
-from entrypoints.containers import ServiceContainer
-from entrypoints.etcd_member import StartupError, start_etcd_member
-from entrypoints.instance_file import instance_file, remove_instance_file, write_instance_file
-from entrypoints.local_etcd import LocalEtcd
-from entrypoints.settings import DaemonSettings
-from entrypoints.watch_cut_off import tell_watchers_of_quorum
+from entrypoints.common.instance_file import (
+    instance_file,
+    remove_instance_file,
+    write_instance_file,
+)
+from entrypoints.common.local_etcd import LocalEtcd
+from entrypoints.service.cluster_watch import HEALTH_LEASE, watch_cluster
+from entrypoints.service.container import ServiceContainer
+from entrypoints.service.etcd_member import StartupError, start_etcd_member
+from entrypoints.service.settings import DaemonSettings
+from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
 
 __all__ = ["StartupError", "run_daemon"]
 
