@@ -68,10 +68,6 @@ class ClusterMembership(Protocol):
         """Whether that member's store process answers (never raises)."""
         ...
 
-    async def has_quorum(self) -> bool:
-        """Whether this member can commit and serve up-to-date reads now (never raises)."""
-        ...
-
 
 class RegistryUnavailable(RuntimeError):
     """No registry-service could be reached or none answered."""

@@ -53,6 +53,3 @@ class InMemoryClusterMembership:
 
     async def member_is_up(self, member: EtcdMember) -> bool:
         return member.member_id in self.up
-
-    async def has_quorum(self) -> bool:
-        return self.quorum
