@@ -53,7 +53,7 @@ def put_command(
     condition = 0 if if_absent else if_revision
 
     async def put() -> int:
-        from entrypoints.library import registry_client
+        from entrypoints.library.client_node import registry_client
 
         try:
             async with registry_client(bootstraps, psk, keyfile=keyfile) as client:
