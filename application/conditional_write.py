@@ -10,7 +10,7 @@ import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
-from application.cluster import QuorumStatus
+from application.cluster.quorum import QuorumStatus
 from application.ports import RegistryMetrics
 from application.storage_guard import StorageGuard
 from application.watch_ports import RevisionedRepository

@@ -9,6 +9,7 @@ from domain.cluster import EtcdMember
 
 # Waits that many seconds (trio.sleep in production, instant in unit tests).
 Sleep = Callable[[float], Awaitable[object]]
+Clock = Callable[[], float]
 
 
 class StorageUnavailable(RuntimeError):

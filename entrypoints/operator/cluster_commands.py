@@ -14,10 +14,10 @@ from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.etcd.snapshot import restore_snapshot, save_snapshot
 from adapters.etcd.status import answers
-from application.cluster import leave_cluster
+from application.cluster.leave import leave_cluster
+from application.cluster.member_start import StartupError
 from domain.cluster import EtcdEndpoint
 from entrypoints.common.local_etcd import LocalEtcd
-from entrypoints.service.etcd_member import StartupError
 
 
 async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd") -> str:

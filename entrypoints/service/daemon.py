@@ -28,9 +28,14 @@ from adapters.libp2p.node import (
     NodeSettings,
     connect_bootstraps,
     connect_peer,
+    peer_info_of,
     running_node,
 )
-from application.cluster import MemberJanitor, leave_cluster
+from application.cluster.health_watch import HEALTH_LEASE, watch_cluster
+from application.cluster.janitor import MemberJanitor
+from application.cluster.leave import leave_cluster
+from application.cluster.member_start import MemberStart, StartupError, start_member
+from application.ports import RegistryTransport
 from domain.bootstrap import BootstrapAddress
 from domain.instance_status import InstanceIdentity
 from domain.rendezvous import REGISTRY_RENDEZVOUS
@@ -40,9 +45,7 @@ from entrypoints.common.instance_file import (
     write_instance_file,
 )
 from entrypoints.common.local_etcd import LocalEtcd
-from entrypoints.service.cluster_watch import HEALTH_LEASE, watch_cluster
 from entrypoints.service.container import ServiceContainer
-from entrypoints.service.etcd_member import StartupError, start_etcd_member
 from entrypoints.service.settings import DaemonSettings
 from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
 
@@ -92,7 +95,7 @@ def _refuse(node: Libp2pNode, taken: object, key_file: Path | None) -> None:
 
 async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (exit code 0) or until etcd dies (1)."""
-    container = ServiceContainer()
+    container = ServiceContainer(settings=providers.Object(settings))
     container.config.from_dict(
         {
             "etcd_client_url": LocalEtcd(settings.etcd, settings.etcd_data_dir).client_url,
@@ -122,7 +125,10 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             for address, exc in failures.items():
                 log.warning("bootstrap %s unreachable for now: %s", address, exc)
             await _refuse_a_peer_id_advertised_elsewhere(node, key_file)
-        etcd = await start_etcd_member(settings, node)
+        etcd = await start_member(
+            _member_start(settings), container.member_host(),
+            functools.partial(_join_transport, container, settings, node), sleep=trio.sleep,
+        )
         code = EXIT_FAILED
         try:
             container.status_identity.override(
@@ -138,7 +144,10 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     advertise_forever, node, REGISTRY_RENDEZVOUS, settings.advertise_interval
                 )
                 nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
-                nursery.start_soon(watch_cluster, container, janitor)
+                nursery.start_soon(functools.partial(
+                    watch_cluster, container.membership(), container.metrics(),
+                    container.quorum(), janitor, sleep=trio.sleep, clock=trio.current_time,
+                ))
                 nursery.start_soon(tell_watchers_of_quorum, container.quorum(),
                                    container.watch_hub())
                 if writers is not None:
@@ -170,6 +179,22 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     log.info("removed the data dir %s of the departed member",
                              settings.etcd_data_dir)
     return code
+
+
+def _member_start(settings: DaemonSettings) -> MemberStart:
+    return MemberStart(
+        endpoint=settings.etcd, data_dir=settings.etcd_data_dir,
+        new_cluster=settings.new_etcd_cluster, join_timeout=settings.join_timeout,
+        can_join=not settings.local and bool(settings.bootstraps),
+    )
+
+
+def _join_transport(
+    container: ServiceContainer, settings: DaemonSettings, node: Libp2pNode
+) -> RegistryTransport:
+    # Bootstraps that serve the registry are asked first, over the connection we have.
+    bootstraps = [peer_info_of(b) for b in settings.bootstraps if b.peer_id != str(node.peer_id)]
+    return container.join_client(node.host, node.rendezvous, preferred=bootstraps)  # type: ignore[no-any-return]
 
 
 async def _until_stopped(etcd: EtcdProcess) -> int:

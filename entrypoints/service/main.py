@@ -383,8 +383,9 @@ def _startup_errors() -> tuple[type[Exception], ...]:
     from adapters.etcd.process import EtcdNotInstalled, EtcdStartFailed
     from adapters.etcd.snapshot import SnapshotFailed
     from adapters.libp2p.identity import IdentityError
-    from application.cluster import JoinFailed, LeaveFailed
-    from entrypoints.service.daemon import StartupError
+    from application.cluster.join import JoinFailed
+    from application.cluster.leave import LeaveFailed
+    from application.cluster.member_start import StartupError
 
     return (
         StartupError, EtcdStartFailed, EtcdNotInstalled, IdentityError, JoinFailed, LeaveFailed,

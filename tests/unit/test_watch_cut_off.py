@@ -7,7 +7,7 @@ import trio
 from test_watch_use_cases import FakeStream, FakeTransport, _ev
 
 from adapters.memory.revisioned import InMemoryRevisionedStore
-from application.cluster import QuorumStatus
+from application.cluster.quorum import QuorumStatus
 from application.watch import open_watch
 from application.watch_client import follow_watch
 from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notice
