@@ -17,8 +17,7 @@ from application.watch_ports import RevisionedRepository
 from application.write_policy import WritePolicy, WriteRefused
 from application.write_rules import check_delete, check_put
 from domain.record_rules import InvalidRecord
-from domain.service_name import validate_service_name
-from domain.watch_wire import (
+from domain.revision_wire import (
     ADD_IF_PROTOCOL,
     DELETE_IF_PROTOCOL,
     GET_REVISION_PROTOCOL,
@@ -29,6 +28,7 @@ from domain.watch_wire import (
     WriteResult,
     condition_failed_text,
 )
+from domain.service_name import validate_service_name
 from domain.wire import decode, encode
 
 # Metrics count these as the operations they are, whichever protocol version carried them.

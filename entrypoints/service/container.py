@@ -12,8 +12,8 @@ from adapters.etcd.cluster_status import EtcdClusterStatusSource
 from adapters.etcd.history import EtcdChangeHistory
 from adapters.etcd.member_host import EtcdMemberHost
 from adapters.etcd.membership import EtcdClusterMembership
-from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
+from adapters.etcd.watched_repository import WatchedServiceRepository
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.registry_server import Libp2pRegistryServer
