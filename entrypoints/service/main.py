@@ -198,9 +198,10 @@ def leave_command(
     started with --leave.
     """
     from entrypoints.operator.cluster_commands import leave_stopped_instance
+    from entrypoints.operator.container import OperatorContainer
 
     _configure_logging("WARNING")
-    print(trio.run(leave_stopped_instance, etcd.local()))
+    print(trio.run(leave_stopped_instance, OperatorContainer(), etcd.local()))
     return 0
 
 
@@ -227,8 +228,9 @@ def snapshot_save_command(
         Where to write the snapshot (replaced atomically).
     """
     from entrypoints.operator.cluster_commands import snapshot_save
+    from entrypoints.operator.container import OperatorContainer
 
-    print(trio.run(snapshot_save, etcd.local(), file))
+    print(trio.run(snapshot_save, OperatorContainer(), etcd.local(), file))
     return 0
 
 
@@ -268,12 +270,14 @@ def snapshot_restore_command(
         hash; see docs/cluster.md on losing quorum for good.
     """
     from entrypoints.operator.cluster_commands import snapshot_restore
+    from entrypoints.operator.container import OperatorContainer
 
     # Restored with an http peer URL: the daemon's first start moves it to https (peer TLS).
     local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
                        etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir, peer_tls=False)
     print(snapshot_restore(
-        file, local.endpoint, local.data_dir, etcdctl=etcdctl, skip_hash_check=skip_hash_check
+        OperatorContainer(), file, local.endpoint, local.data_dir, etcdctl=etcdctl,
+        skip_hash_check=skip_hash_check,
     ))
     return 0
 
@@ -296,8 +300,9 @@ def compact_command(
         How many of the latest revisions to keep (0: only the current state).
     """
     from entrypoints.operator.cluster_commands import compact
+    from entrypoints.operator.container import OperatorContainer
 
-    print(trio.run(compact, etcd.local(), keep))
+    print(trio.run(compact, OperatorContainer(), etcd.local(), keep))
     return 0
 
 
@@ -335,13 +340,14 @@ def status_command(
         File holding the passphrase, for --every-member. Default: environment variable
         P2P_PSK_FILE.
     """
+    from entrypoints.operator.container import OperatorContainer
     from entrypoints.operator.status_command import local_status
 
     local = etcd.local()
     every_member = every_member or psk is not None or psk_file is not None
     key = resolve_psk(psk, psk_file) if every_member else None
     return int(trio.run(functools.partial(
-        local_status, local, as_json=json, timeout=etcd_timeout,
+        local_status, OperatorContainer(), local, as_json=json, timeout=etcd_timeout,
         every_member=every_member, psk=key,
     )))
 
