@@ -62,16 +62,13 @@ KEYFILE_HELP = (
 )
 
 
-def _run(options: GlobalOptions, operation_name: str | Callable[..., Any], *args: Any) -> Any:
-    # Imported here, not at the top: --help, --version and hash must start without
-    # trio's networking or py-libp2p (tests/unit/test_cold_start_imports.py).
+def _run(options: GlobalOptions, operation: Callable[..., Any], *args: Any) -> Any:
+    # Commands import the library (and with it trio and py-libp2p) inside their body:
+    # --help, --version and hash must start without them (test_cold_start_imports.py).
     import trio
 
-    from entrypoints import library
-
     call = functools.partial(
-        getattr(library, operation_name) if isinstance(operation_name, str) else operation_name,
-        options.resolved_bootstraps(), options.psk, *args,
+        operation, options.resolved_bootstraps(), options.psk, *args,
         keyfile=options.keyfile, instance=options.instance,
     )
     return trio.run(call)
@@ -99,8 +96,9 @@ def get(service_name: str, /, *, options: _Options) -> int:
 def list_(*, options: _Options) -> int:
     """List all microservices and information stored by the registry-service."""
     from entrypoints.cli.output import human_list, json_text
+    from entrypoints.library import list_services
 
-    entries = _run(options, "list_services")
+    entries = _run(options, list_services)
     print(json_text(entries) if options.json else human_list(entries))
     return 0
 
@@ -125,7 +123,9 @@ def delete(service_name: str, /, *, if_revision: int | None = None, options: _Op
         print(json_text({"Name": service_name, "Deleted": True, "Revision": revision})
               if options.json else f"Deleted {service_name} at revision {revision}")
         return 0
-    text = _run(options, "delete_service", service_name)
+    from entrypoints.library import delete_service
+
+    text = _run(options, delete_service, service_name)
     print(json_text({"Name": service_name, "Deleted": True, "Response": text})
           if options.json else text)
     return 0
@@ -142,9 +142,10 @@ def status(*, options: _Options) -> int:
 
     from application.ports import ProtocolNotSpoken
     from entrypoints.common.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+    from entrypoints.library import registry_status
 
     try:
-        result = _run(options, "registry_status")
+        result = _run(options, registry_status)
     except ProtocolNotSpoken as exc:
         print(f"registry-cli: {exc}", file=sys.stderr)
         return EXIT_TROUBLE
