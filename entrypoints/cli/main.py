@@ -180,11 +180,11 @@ def keygen(path: str, /, *, algo: str = "Ed25519", bits: int = 2048) -> int:
     bits
         RSA key length in bits (at least 2048).
     """
-    from adapters.libp2p.identity import KeyAlgorithm, create_identity_file, peer_id_of
+    from entrypoints.cli.container import new_identity_file
 
-    key_pair = create_identity_file(path, KeyAlgorithm.parse(algo), bits)
+    peer_id = new_identity_file(path, algo, bits)
     print(f"wrote {path}; its peer id (for a --writers-file):")
-    print(peer_id_of(key_pair))
+    print(peer_id)
     return 0
 
 
@@ -201,12 +201,12 @@ def id_(
     keyfile
         The key file; default: the global --keyfile or REGISTRY_CLI_KEYFILE.
     """
-    from adapters.libp2p.identity import peer_id_of, read_identity
+    from entrypoints.cli.container import peer_id_of_file
 
     path = keyfile or global_keyfile
     if path is None:
         raise ValueError("give the key file: registry-cli id --keyfile PATH")
-    print(peer_id_of(read_identity(path)))
+    print(peer_id_of_file(path))
     return 0
 
 
