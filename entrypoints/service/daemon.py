@@ -8,7 +8,7 @@ import shutil
 import signal
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from dependency_injector import providers
@@ -16,9 +16,6 @@ from libp2p.abc import IHost
 from libp2p.crypto.keys import KeyPair
 from libp2p.custom_types import TProtocol
 
-from adapters.etcd.process import EtcdProcess
-from adapters.etcd.process_args import holds_member
-from adapters.files.writers_file import WritersFile
 from adapters.libp2p.advertiser import advertise_forever
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
 from adapters.libp2p.identity_conflict import peer_id_in_use_at, peer_id_in_use_by_provider
@@ -49,6 +46,10 @@ from entrypoints.service.container import ServiceContainer
 from entrypoints.service.settings import DaemonSettings
 from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
 
+if TYPE_CHECKING:  # built by the container (entrypoints/service/container.py)
+    from adapters.etcd.process import EtcdProcess
+    from adapters.files.writers_file import WritersFile
+
 __all__ = ["StartupError", "run_daemon"]
 
 log = logging.getLogger("registry-service")
@@ -58,13 +59,16 @@ _ETCD_POLL = 0.2
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _identity(settings: DaemonSettings) -> tuple[KeyPair, Path | None]:
+def _identity(
+    settings: DaemonSettings, container: ServiceContainer
+) -> tuple[KeyPair, Path | None]:
     """The key pair, and the file it came from (None: --ephemeral)."""
     algo = KeyAlgorithm.parse(settings.algo)
     if settings.ephemeral:
         return ephemeral_identity(algo, settings.bits), None
     path = choose_key_file(
-        settings.keyfile, settings.etcd_data_dir, ran_before=holds_member(settings.etcd_data_dir)
+        settings.keyfile, settings.etcd_data_dir,
+        ran_before=container.member_host().holds_member(),
     )
     return load_or_create_identity(str(path), algo, settings.bits), path
 
@@ -113,7 +117,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
 
-    key_pair, key_file = _identity(settings)
+    key_pair, key_file = _identity(settings, container)
     node_settings = NodeSettings(
         key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True
     )
