@@ -20,13 +20,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from application.ports import ContentHasher
-from application.publish import AddImage, AddImageRequest, Registrar
-from application.publishing_ports import ProgressReporter, ProxySource
-from domain.service_info import ServiceInfo
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # at run time each function imports what it needs: `hash` loads no domain
     from adapters.unixfs.hasher import UnixfsContentHasher
+    from application.ports import ContentHasher
+    from application.publish import AddImage, AddImageRequest, Registrar
+    from application.publishing_ports import ProgressReporter, ProxySource
+    from domain.service_info import ServiceInfo
 
 
 def content_hasher() -> UnixfsContentHasher:
@@ -81,6 +80,7 @@ def compose_add_image(
     from adapters.docker.image_archive import DockerImageArchive
     from adapters.docker.image_builder import DockerImageBuilder
     from adapters.docker.image_publisher import DockerImagePublisher
+    from application.publish import AddImage
 
     client = connect_docker()
     credentials = RegistryCredentialSource(prompt=terminal_prompt(progress.suspended))
