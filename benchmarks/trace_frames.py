@@ -28,7 +28,8 @@ from libp2p.stream_muxer.yamux import yamux
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
 from adapters.libp2p.pipelined_request import read_pipelined_reply, send_pipelined
-from adapters.libp2p.stream_io import read_to_end, write_final
+from adapters.libp2p.stream_io import read_to_end
+from adapters.libp2p.upstream.final_write import write_final
 from domain import parse_bootstrap
 
 PROTOCOL = TProtocol("/trace/0.1")

@@ -13,7 +13,7 @@ from domain import PerfInd, ServiceInfo, psk_from_passphrase
 from domain.service_info import encode_service_info
 from domain.wire import MAX_REQUEST_BYTES
 from entrypoints import library
-from entrypoints.errors import single_error
+from entrypoints.common.errors import single_error
 
 INFO = ServiceInfo(
     content_hash="QmX37CLME3bh8oJyLy858CZino5cbRg7Bd1zf5qoen4aQn",

@@ -21,7 +21,8 @@ from adapters.libp2p import upstream
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import Libp2pNode, NodeSettings, connect_bootstraps, running_node
 from adapters.libp2p.pipelined_request import read_pipelined_reply, send_pipelined
-from adapters.libp2p.stream_io import read_to_end, write_final
+from adapters.libp2p.stream_io import read_to_end
+from adapters.libp2p.upstream.final_write import write_final
 from adapters.libp2p.upstream.yamux_window import BatchedWindowYamux
 from domain import parse_bootstrap
 

@@ -29,7 +29,7 @@ from libp2p.protocol_muxer.multiselect import DEFAULT_NEGOTIATE_TIMEOUT, Multise
 from libp2p.utils.varint import encode_delim
 
 from adapters.libp2p.multistream_messages import MULTISTREAM_HEADER, NOT_SUPPORTED, next_message
-from adapters.libp2p.stream_io import write_final
+from adapters.libp2p.upstream.final_write import write_final
 
 _MAX_MESSAGE = 1024  # go-multistream's limit for a protocol id line is lower still
 _READ_SIZE = 4096

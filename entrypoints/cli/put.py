@@ -13,8 +13,8 @@ from cyclopts import Parameter
 from application import conditional_client
 from domain.service_info import decode_service_info
 from domain.wire import MAX_REQUEST_BYTES
-from entrypoints.errors import single_error
-from entrypoints.output import json_text
+from entrypoints.cli.output import json_text
+from entrypoints.common.errors import single_error
 
 _Injected = Parameter(parse=False)
 
@@ -53,7 +53,7 @@ def put_command(
     condition = 0 if if_absent else if_revision
 
     async def put() -> int:
-        from entrypoints.library import registry_client
+        from entrypoints.library.client_node import registry_client
 
         try:
             async with registry_client(bootstraps, psk, keyfile=keyfile) as client:

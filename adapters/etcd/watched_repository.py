@@ -29,7 +29,7 @@ from adapters.etcd.repository import EtcdServiceRepository
 from adapters.etcd.watch_stream import etcd_watch
 from application.watch import WatchHub
 from domain.record_change import RecordChange
-from domain.watch_wire import WriteOutcome
+from domain.revision_wire import WriteOutcome
 
 log = logging.getLogger(__name__)
 

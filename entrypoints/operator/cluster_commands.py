@@ -7,38 +7,34 @@ from pathlib import Path
 
 import trio
 
-from adapters.etcd.compaction import compact_history
-from adapters.etcd.connection import EtcdConnection
-from adapters.etcd.membership import EtcdClusterMembership
-from adapters.etcd.process import EtcdProcess
-from adapters.etcd.process_args import holds_member
-from adapters.etcd.snapshot import restore_snapshot, save_snapshot
-from adapters.etcd.status import answers
-from application.cluster import leave_cluster
+from application.cluster.leave import leave_cluster
+from application.cluster.member_start import StartupError
 from domain.cluster import EtcdEndpoint
-from entrypoints.etcd_member import StartupError
-from entrypoints.local_etcd import LocalEtcd
+from entrypoints.common.local_etcd import LocalEtcd
+from entrypoints.operator.container import OperatorContainer
 
 
-async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd") -> str:
+async def leave_stopped_instance(
+    etcd: OperatorContainer, local: LocalEtcd, *, etcd_binary: str = "etcd"
+) -> str:
     """Remove a stopped instance's member from its cluster for good, then its data dir.
 
     Its etcd runs once more, briefly, and asks for its own removal; the rest
     of the cluster must have quorum.
     """
     endpoint, data_dir = local.endpoint, local.data_dir
-    if not holds_member(data_dir):
+    if not etcd.holds_member()(data_dir):
         raise StartupError(f"{data_dir} holds no etcd member: nothing to leave")
-    if await _answers(local.client_url):
+    if await _answers(etcd, local.client_url):
         raise StartupError(
             f"an etcd answers at {local.client_url}: is this registry-service running? "
             "Stop it first, or run it with --leave so that it leaves when it stops"
         )
     # As the daemon ran it: the same socket, and the certificates it minted last.
-    process = EtcdProcess(endpoint, data_dir, binary=etcd_binary, client_socket=True,
-                          peer_tls=local.existing_peer_tls())
+    process = etcd.member_process(endpoint, data_dir, binary=etcd_binary, client_socket=True,
+                                  peer_tls=local.existing_peer_tls())
     await process.start()
-    membership = EtcdClusterMembership(local.client_url)
+    membership = etcd.membership(local.client_url)
     try:
         remaining = await leave_cluster(
             membership, endpoint.member_name, confirm_removed=process.wait_removed,
@@ -53,12 +49,13 @@ async def leave_stopped_instance(local: LocalEtcd, *, etcd_binary: str = "etcd")
     return f"{endpoint.member_name} left the cluster ({names} remain); removed {data_dir}"
 
 
-async def snapshot_save(local: LocalEtcd, path: Path) -> str:
-    size = await save_snapshot(local.client_url, path)
+async def snapshot_save(etcd: OperatorContainer, local: LocalEtcd, path: Path) -> str:
+    size = await etcd.save_snapshot()(local.client_url, path)
     return f"saved a snapshot of {local.endpoint.member_name} to {path} ({size} bytes)"
 
 
 def snapshot_restore(
+    etcd: OperatorContainer,
     snapshot: Path,
     endpoint: EtcdEndpoint,
     data_dir: Path,
@@ -66,7 +63,7 @@ def snapshot_restore(
     etcdctl: str = "etcdctl",
     skip_hash_check: bool = False,
 ) -> str:
-    restore_snapshot(
+    etcd.restore_snapshot()(
         snapshot, endpoint, data_dir, etcdctl=etcdctl, skip_hash_check=skip_hash_check
     )
     return (
@@ -76,10 +73,10 @@ def snapshot_restore(
     )
 
 
-async def compact(local: LocalEtcd, keep: int) -> str:
-    connection = EtcdConnection(local.client_url)
+async def compact(etcd: OperatorContainer, local: LocalEtcd, keep: int) -> str:
+    connection = etcd.connection(local.client_url)
     try:
-        target, current = await compact_history(connection, keep)
+        target, current = await etcd.compact_history()(connection, keep)
     finally:
         connection.close()
     return (
@@ -88,9 +85,9 @@ async def compact(local: LocalEtcd, keep: int) -> str:
     )
 
 
-async def _answers(client_url: str) -> bool:
-    connection = EtcdConnection(client_url, timeout=1.0)
+async def _answers(etcd: OperatorContainer, client_url: str) -> bool:
+    connection = etcd.connection(client_url, timeout=1.0)
     try:
-        return await answers(connection)
+        return await etcd.answers()(connection)  # type: ignore[no-any-return]
     finally:
         connection.close()

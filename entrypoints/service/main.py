@@ -12,15 +12,15 @@ from typing import Annotated
 import trio
 from cyclopts import App, Parameter
 
-from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain, single_error
-from entrypoints.etcd_member_flags import EtcdMemberFlags
-from entrypoints.flags import (
+from entrypoints.common.errors import EXPECTED_ERRORS, exit_code_for, explain, single_error
+from entrypoints.common.flags import (
     go_style_flags,
     resolve_bootstraps,
     resolve_psk,
 )
-from entrypoints.local_etcd import local_etcd
-from entrypoints.settings import DaemonSettings
+from entrypoints.common.local_etcd import local_etcd
+from entrypoints.operator.etcd_member_flags import EtcdMemberFlags
+from entrypoints.service.settings import DaemonSettings
 
 app = App(
     name="registry-service",
@@ -146,7 +146,7 @@ def serve(
     log_level
         DEBUG, INFO, WARNING or ERROR.
     """
-    from entrypoints.etcd_exposure import peer_tls_wanted
+    from entrypoints.service.etcd_exposure import peer_tls_wanted
 
     _configure_logging(log_level)
     key = resolve_psk(psk, psk_file)
@@ -183,7 +183,7 @@ def serve(
         etcd_timeout=etcd_timeout,
         writers_file=writers_file,
     )
-    from entrypoints.daemon import run_daemon
+    from entrypoints.service.daemon import run_daemon
 
     return int(trio.run(run_daemon, settings))
 
@@ -202,10 +202,11 @@ def leave_command(
     must have quorum. A running instance leaves when stopped if it was
     started with --leave.
     """
-    from entrypoints.cluster_commands import leave_stopped_instance
+    from entrypoints.operator.cluster_commands import leave_stopped_instance
+    from entrypoints.operator.container import OperatorContainer
 
     _configure_logging("WARNING")
-    print(trio.run(leave_stopped_instance, etcd.local()))
+    print(trio.run(leave_stopped_instance, OperatorContainer(), etcd.local()))
     return 0
 
 
@@ -231,9 +232,10 @@ def snapshot_save_command(
     file
         Where to write the snapshot (replaced atomically).
     """
-    from entrypoints.cluster_commands import snapshot_save
+    from entrypoints.operator.cluster_commands import snapshot_save
+    from entrypoints.operator.container import OperatorContainer
 
-    print(trio.run(snapshot_save, etcd.local(), file))
+    print(trio.run(snapshot_save, OperatorContainer(), etcd.local(), file))
     return 0
 
 
@@ -272,13 +274,15 @@ def snapshot_restore_command(
         FILE is a database copied from a member's data dir (member/snap/db), which has no
         hash; see docs/cluster.md on losing quorum for good.
     """
-    from entrypoints.cluster_commands import snapshot_restore
+    from entrypoints.operator.cluster_commands import snapshot_restore
+    from entrypoints.operator.container import OperatorContainer
 
     # Restored with an http peer URL: the daemon's first start moves it to https (peer TLS).
     local = local_etcd(etcd_ip=etcd_ip, etcd_client_port=etcd_client_port,
                        etcd_peer_port=etcd_peer_port, etcd_data_dir=etcd_data_dir, peer_tls=False)
     print(snapshot_restore(
-        file, local.endpoint, local.data_dir, etcdctl=etcdctl, skip_hash_check=skip_hash_check
+        OperatorContainer(), file, local.endpoint, local.data_dir, etcdctl=etcdctl,
+        skip_hash_check=skip_hash_check,
     ))
     return 0
 
@@ -300,9 +304,10 @@ def compact_command(
     keep
         How many of the latest revisions to keep (0: only the current state).
     """
-    from entrypoints.cluster_commands import compact
+    from entrypoints.operator.cluster_commands import compact
+    from entrypoints.operator.container import OperatorContainer
 
-    print(trio.run(compact, etcd.local(), keep))
+    print(trio.run(compact, OperatorContainer(), etcd.local(), keep))
     return 0
 
 
@@ -340,13 +345,14 @@ def status_command(
         File holding the passphrase, for --every-member. Default: environment variable
         P2P_PSK_FILE.
     """
-    from entrypoints.status_command import local_status
+    from entrypoints.operator.container import OperatorContainer
+    from entrypoints.operator.status_command import local_status
 
     local = etcd.local()
     every_member = every_member or psk is not None or psk_file is not None
     key = resolve_psk(psk, psk_file) if every_member else None
     return int(trio.run(functools.partial(
-        local_status, local, as_json=json, timeout=etcd_timeout,
+        local_status, OperatorContainer(), local, as_json=json, timeout=etcd_timeout,
         every_member=every_member, psk=key,
     )))
 
@@ -389,8 +395,9 @@ def _startup_errors() -> tuple[type[Exception], ...]:
     from adapters.etcd.process import EtcdNotInstalled, EtcdStartFailed
     from adapters.etcd.snapshot import SnapshotFailed
     from adapters.libp2p.identity import IdentityError
-    from application.cluster import JoinFailed, LeaveFailed
-    from entrypoints.daemon import StartupError
+    from application.cluster.join import JoinFailed
+    from application.cluster.leave import LeaveFailed
+    from application.cluster.member_start import StartupError
 
     return (
         StartupError, EtcdStartFailed, EtcdNotInstalled, IdentityError, JoinFailed, LeaveFailed,

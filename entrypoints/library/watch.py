@@ -34,7 +34,8 @@ from application import conditional_client
 from application.watch_client import WatchPosition, follow_watch
 from domain.service_info import ServiceInfo
 from domain.watch_wire import WatchEvent, WatchRequest
-from entrypoints.errors import single_error
+from entrypoints.common.errors import single_error
+from entrypoints.library.client_node import _client_for, _with_client, registry_client
 
 Bootstraps = Sequence[Any]
 
@@ -56,8 +57,6 @@ async def watch_services(
     *,
     keyfile: str | Path | None = None,
 ) -> AsyncIterator[WatchEvents]:
-    from entrypoints.library import registry_client
-
     request = watch_request(names, prefix, since)
     client_node = registry_client(bootstraps, psk, keyfile=keyfile)
     try:
@@ -75,8 +74,6 @@ async def watch_services_with_host_routing(
     prefix: str | None = None,
     since: int | None = None,
 ) -> AsyncIterator[WatchEvents]:
-    from entrypoints.library import _client_for
-
     async with _watch(_client_for(host, routing), watch_request(names, prefix, since)) as events:
         yield events
 
@@ -172,8 +169,6 @@ def watch_services_blocking(
 async def get_service_revision(
     bootstraps: Bootstraps, psk: bytes | None, query: str, *, keyfile: str | Path | None = None
 ) -> tuple[ServiceInfo, int]:
-    from entrypoints.library import _with_client
-
     return await _with_client(  # type: ignore[no-any-return]
         bootstraps, psk, lambda c: conditional_client.get_service_revision(c, query), keyfile
     )
@@ -182,8 +177,6 @@ async def get_service_revision(
 async def get_service_revision_with_host_routing(
     host: IHost, routing: Any, query: str
 ) -> tuple[ServiceInfo, int]:
-    from entrypoints.library import _client_for
-
     return await conditional_client.get_service_revision(_client_for(host, routing), query)
 
 

@@ -8,7 +8,7 @@ import shutil
 import signal
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from dependency_injector import providers
@@ -16,9 +16,6 @@ from libp2p.abc import IHost
 from libp2p.crypto.keys import KeyPair
 from libp2p.custom_types import TProtocol
 
-from adapters.etcd.process import EtcdProcess
-from adapters.etcd.process_args import holds_member
-from adapters.files.writers_file import WritersFile
 from adapters.libp2p.advertiser import advertise_forever
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
 from adapters.libp2p.identity_conflict import peer_id_in_use_at, peer_id_in_use_by_provider
@@ -29,19 +26,30 @@ from adapters.libp2p.node import (
     connect_bootstraps,
     connect_peer,
     forget_departed_peers,
+    peer_info_of,
     running_node,
 )
-from application.cluster import MemberJanitor, leave_cluster
+from application.cluster.health_watch import HEALTH_LEASE, watch_cluster
+from application.cluster.janitor import MemberJanitor
+from application.cluster.leave import leave_cluster
+from application.cluster.member_start import MemberStart, StartupError, start_member
+from application.ports import RegistryTransport
 from domain.bootstrap import BootstrapAddress
 from domain.instance_status import InstanceIdentity
 from domain.rendezvous import REGISTRY_RENDEZVOUS
-from entrypoints.cluster_watch import HEALTH_LEASE, watch_cluster
-from entrypoints.containers import ServiceContainer
-from entrypoints.etcd_member import StartupError, start_etcd_member
-from entrypoints.instance_file import instance_file, remove_instance_file, write_instance_file
-from entrypoints.local_etcd import LocalEtcd
-from entrypoints.settings import DaemonSettings
-from entrypoints.watch_cut_off import tell_watchers_of_quorum
+from entrypoints.common.instance_file import (
+    instance_file,
+    remove_instance_file,
+    write_instance_file,
+)
+from entrypoints.common.local_etcd import LocalEtcd
+from entrypoints.service.container import ServiceContainer
+from entrypoints.service.settings import DaemonSettings
+from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
+
+if TYPE_CHECKING:  # built by the container (entrypoints/service/container.py)
+    from adapters.etcd.process import EtcdProcess
+    from adapters.files.writers_file import WritersFile
 
 __all__ = ["StartupError", "run_daemon"]
 
@@ -52,13 +60,16 @@ _ETCD_POLL = 0.2
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _identity(settings: DaemonSettings) -> tuple[KeyPair, Path | None]:
+def _identity(
+    settings: DaemonSettings, container: ServiceContainer
+) -> tuple[KeyPair, Path | None]:
     """The key pair, and the file it came from (None: --ephemeral)."""
     algo = KeyAlgorithm.parse(settings.algo)
     if settings.ephemeral:
         return ephemeral_identity(algo, settings.bits), None
     path = choose_key_file(
-        settings.keyfile, settings.etcd_data_dir, ran_before=holds_member(settings.etcd_data_dir)
+        settings.keyfile, settings.etcd_data_dir,
+        ran_before=container.member_host().holds_member(),
     )
     return load_or_create_identity(str(path), algo, settings.bits), path
 
@@ -89,7 +100,7 @@ def _refuse(node: Libp2pNode, taken: object, key_file: Path | None) -> None:
 
 async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (exit code 0) or until etcd dies (1)."""
-    container = ServiceContainer()
+    container = ServiceContainer(settings=providers.Object(settings))
     container.config.from_dict(
         {
             "etcd_client_url": LocalEtcd(settings.etcd, settings.etcd_data_dir).client_url,
@@ -107,7 +118,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
 
-    key_pair, key_file = _identity(settings)
+    key_pair, key_file = _identity(settings, container)
     node_settings = NodeSettings(
         key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True,
         max_inbound_connections=settings.max_inbound_connections,
@@ -121,7 +132,10 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             for address, exc in failures.items():
                 log.warning("bootstrap %s unreachable for now: %s", address, exc)
             await _refuse_a_peer_id_advertised_elsewhere(node, key_file)
-        etcd = await start_etcd_member(settings, node)
+        etcd = await start_member(
+            _member_start(settings), container.member_host(),
+            functools.partial(_join_transport, container, settings, node), sleep=trio.sleep,
+        )
         code = EXIT_FAILED
         try:
             container.status_identity.override(
@@ -138,7 +152,10 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 )
                 nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
                 nursery.start_soon(forget_departed_peers(node, bootstraps).run)
-                nursery.start_soon(watch_cluster, container, janitor)
+                nursery.start_soon(functools.partial(
+                    watch_cluster, container.membership(), container.metrics(),
+                    container.quorum(), janitor, sleep=trio.sleep, clock=trio.current_time,
+                ))
                 nursery.start_soon(tell_watchers_of_quorum, container.quorum(),
                                    container.watch_hub())
                 if writers is not None:
@@ -170,6 +187,22 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     log.info("removed the data dir %s of the departed member",
                              settings.etcd_data_dir)
     return code
+
+
+def _member_start(settings: DaemonSettings) -> MemberStart:
+    return MemberStart(
+        endpoint=settings.etcd, data_dir=settings.etcd_data_dir,
+        new_cluster=settings.new_etcd_cluster, join_timeout=settings.join_timeout,
+        can_join=not settings.local and bool(settings.bootstraps),
+    )
+
+
+def _join_transport(
+    container: ServiceContainer, settings: DaemonSettings, node: Libp2pNode
+) -> RegistryTransport:
+    # Bootstraps that serve the registry are asked first, over the connection we have.
+    bootstraps = [peer_info_of(b) for b in settings.bootstraps if b.peer_id != str(node.peer_id)]
+    return container.join_client(node.host, node.rendezvous, preferred=bootstraps)  # type: ignore[no-any-return]
 
 
 async def _until_stopped(etcd: EtcdProcess) -> int:

@@ -6,7 +6,7 @@ from application import client as use_cases
 from application import conditional_client
 from application.ports import ProtocolNotSpoken, RegistryTransport
 from domain.service_info import ServiceInfo
-from entrypoints.library import Bootstraps, _with_client
+from entrypoints.library.client_node import Bootstraps, _with_client
 
 
 async def get_with_revision(

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from adapters.unixfs.hasher import UnixfsContentHasher
+from entrypoints.cli.container import content_hasher
 
 
 def hash_command(path: str) -> int:
     """Print the CIDv0 of ``path`` (``-``: standard input); 0 on success, 1 if unreadable."""
-    hasher = UnixfsContentHasher()
+    hasher = content_hasher()
     try:
         if path == "-":
             cid = hasher.content_id_of_file(sys.stdin.buffer)

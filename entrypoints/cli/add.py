@@ -1,42 +1,28 @@
-"""`registry-cli add`: the composition root of the add-image use case.
+"""`registry-cli add`: build, push and register an image (the add-image use case).
 
-The only place that picks concrete adapters for it: the Docker engine (build,
-save, push/pull), the proxy source (--custom-proxy or git+go), the UnixFS
-content hasher, a progress reporter (live on a terminal, plain lines
-otherwise, always on stderr) and the registry library for the final add.
+Its adapters are picked in entrypoints/cli/container.py.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
 from cyclopts import Parameter
 
-from application.ports import ContentHasher
-from application.publish import AddImage, AddImageRequest, AddImageResult, Registrar
-from application.publishing_ports import ProgressReporter, ProxySource, PublishError
+from application.publish import AddImageRequest, AddImageResult
+from application.publishing_ports import PublishError
 from domain.config_errors import ConfigError
 from domain.dockerfile import InvalidBuildPlan
 from domain.image_ref import InvalidImageReference, parse_image_reference
 from domain.service_config import ServiceConfig, decode_service_config
-from domain.service_info import ServiceInfo
 from domain.service_name import InvalidServiceName
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
-
-
-class _Hashless:
-    """Stands in for the hasher when --content-id or --no-add means none is needed."""
-
-    def content_id(self, chunks: Iterable[bytes]) -> str:
-        raise AssertionError("no content hash was expected in this run")
 
 
 # Filled in by registry-cli's global options (--bootstrap, --psk, --json), not parsed here.
@@ -111,9 +97,10 @@ def add_command(
     if custom_proxy is not None and proxy_version is not None:
         return _fail("--custom-proxy and --proxy-version exclude each other", EXIT_USAGE)
 
-    from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+    from entrypoints.cli.container import compose_add_image, progress_reporter
+    from entrypoints.common.errors import EXPECTED_ERRORS, exit_code_for, explain
 
-    progress = _progress_reporter()
+    progress = progress_reporter()
     try:
         use_case = compose_add_image(
             request, progress, custom_proxy, proxy_version, bootstraps, psk, keyfile
@@ -138,82 +125,6 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _progress_reporter() -> ProgressReporter:
-    if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
-        from adapters.progress.terminal import TerminalProgressReporter
-
-        return TerminalProgressReporter()
-    from adapters.progress.plain import PlainProgressReporter
-
-    return PlainProgressReporter(sys.stderr)
-
-
-def compose_add_image(
-    request: AddImageRequest,
-    progress: ProgressReporter,
-    custom_proxy: Path | None,
-    proxy_version: str | None,
-    bootstraps: list[str],
-    psk: bytes | None,
-    keyfile: str | None = None,
-) -> AddImage:
-    from adapters.docker.credentials import RegistryCredentialSource, terminal_prompt
-    from adapters.docker.engine import connect_docker, engine_architecture
-    from adapters.docker.image_archive import DockerImageArchive
-    from adapters.docker.image_builder import DockerImageBuilder
-    from adapters.docker.image_publisher import DockerImagePublisher
-
-    client = connect_docker()
-    credentials = RegistryCredentialSource(prompt=terminal_prompt(progress.suspended))
-    publisher = DockerImagePublisher(client, credentials)
-    needs_proxy = not request.use_existing_image
-    return AddImage(
-        builder=DockerImageBuilder(client, publisher),
-        archive=DockerImageArchive(client),
-        publisher=publisher,
-        proxy_source=_proxy_source(
-            custom_proxy, proxy_version, engine_architecture(client) if needs_proxy else None
-        ),
-        hasher=_hasher(request),
-        progress=progress,
-        register=_registrar(bootstraps, psk, keyfile),
-    )
-
-
-def _proxy_source(
-    custom_proxy: Path | None, proxy_version: str | None, goarch: str | None
-) -> ProxySource:
-    if custom_proxy is not None:
-        from adapters.proxy.local_proxy import LocalProxyBinary
-
-        return LocalProxyBinary(custom_proxy)
-    from adapters.proxy.git_proxy_builder import (
-        DEFAULT_PROXY_REPOSITORY,
-        PROXY_REPOSITORY_VARIABLE,
-        GitProxyBuilder,
-    )
-
-    repository = os.environ.get(PROXY_REPOSITORY_VARIABLE) or DEFAULT_PROXY_REPOSITORY
-    return GitProxyBuilder(repository, proxy_version, goarch=goarch)
-
-
-def _hasher(request: AddImageRequest) -> ContentHasher:
-    if request.no_add or request.content_id is not None:
-        return _Hashless()
-    from adapters.unixfs.hasher import UnixfsContentHasher
-
-    return UnixfsContentHasher()
-
-
-def _registrar(bootstraps: list[str], psk: bytes | None, keyfile: str | None) -> Registrar:
-    def register(name: str, info: ServiceInfo) -> str:
-        from entrypoints import library
-
-        return str(library.add_service_blocking(bootstraps, psk, name, info, keyfile=keyfile))
-
-    return register
-
-
 def _print_result(request: AddImageRequest, result: AddImageResult, json_output: bool) -> None:
     if json_output:
         record = {
@@ -230,7 +141,7 @@ def _print_result(request: AddImageRequest, result: AddImageResult, json_output:
         what = "pulled" if request.use_existing_image else "built"
         print(f"Image {result.image} {what}; not pushed or registered (--no-add).")
         return
-    from entrypoints.output import human_record
+    from entrypoints.cli.output import human_record
 
     print(human_record(request.service_name, result.info))
     if result.response:

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from cyclopts import App, Parameter
 
-from entrypoints.broken_pipe import exit_quietly_on_broken_pipe
-from entrypoints.flags import (
+from entrypoints.common.broken_pipe import exit_quietly_on_broken_pipe
+from entrypoints.common.flags import (
     BOOTSTRAP_HELP,
     PSK_FILE_HELP,
     PSK_HELP,
@@ -62,16 +62,13 @@ KEYFILE_HELP = (
 )
 
 
-def _run(options: GlobalOptions, operation_name: str | Callable[..., Any], *args: Any) -> Any:
-    # Imported here, not at the top: --help, --version and hash must start without
-    # trio's networking or py-libp2p (tests/unit/test_cold_start_imports.py).
+def _run(options: GlobalOptions, operation: Callable[..., Any], *args: Any) -> Any:
+    # Commands import the library (and with it trio and py-libp2p) inside their body:
+    # --help, --version and hash must start without them (test_cold_start_imports.py).
     import trio
 
-    from entrypoints import library
-
     call = functools.partial(
-        getattr(library, operation_name) if isinstance(operation_name, str) else operation_name,
-        options.resolved_bootstraps(), options.psk, *args,
+        operation, options.resolved_bootstraps(), options.psk, *args,
         keyfile=options.keyfile, instance=options.instance,
     )
     return trio.run(call)
@@ -86,8 +83,8 @@ def get(service_name: str, /, *, options: _Options) -> int:
     service_name
         Name of the microservice to look up.
     """
-    from entrypoints.cli_revision import get_with_revision
-    from entrypoints.output import human_record, json_text, with_revision
+    from entrypoints.cli.output import human_record, json_text, with_revision
+    from entrypoints.cli.revision import get_with_revision
 
     info, revision = _run(options, get_with_revision, service_name)
     print(json_text(with_revision(info, revision)) if options.json
@@ -98,9 +95,10 @@ def get(service_name: str, /, *, options: _Options) -> int:
 @app.command(name="list")
 def list_(*, options: _Options) -> int:
     """List all microservices and information stored by the registry-service."""
-    from entrypoints.output import human_list, json_text
+    from entrypoints.cli.output import human_list, json_text
+    from entrypoints.library import list_services
 
-    entries = _run(options, "list_services")
+    entries = _run(options, list_services)
     print(json_text(entries) if options.json else human_list(entries))
     return 0
 
@@ -116,16 +114,18 @@ def delete(service_name: str, /, *, if_revision: int | None = None, options: _Op
     if_revision
         Only if the record is still at this revision (as `get` shows it); else exit code 6.
     """
-    from entrypoints.output import json_text
+    from entrypoints.cli.output import json_text
 
     if if_revision is not None:
-        from entrypoints.cli_revision import delete_if
+        from entrypoints.cli.revision import delete_if
 
         revision = _run(options, delete_if, service_name, if_revision)
         print(json_text({"Name": service_name, "Deleted": True, "Revision": revision})
               if options.json else f"Deleted {service_name} at revision {revision}")
         return 0
-    text = _run(options, "delete_service", service_name)
+    from entrypoints.library import delete_service
+
+    text = _run(options, delete_service, service_name)
     print(json_text({"Name": service_name, "Deleted": True, "Response": text})
           if options.json else text)
     return 0
@@ -141,10 +141,11 @@ def status(*, options: _Options) -> int:
     import sys
 
     from application.ports import ProtocolNotSpoken
-    from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+    from entrypoints.common.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+    from entrypoints.library import registry_status
 
     try:
-        result = _run(options, "registry_status")
+        result = _run(options, registry_status)
     except ProtocolNotSpoken as exc:
         print(f"registry-cli: {exc}", file=sys.stderr)
         return EXIT_TROUBLE
@@ -161,7 +162,7 @@ def hash_(file: Annotated[str, Parameter(allow_leading_hyphen=True)], /) -> int:
     file
         Path of the file to hash, or '-' for standard input.
     """
-    from entrypoints.cli_hash import hash_command
+    from entrypoints.cli.hash import hash_command
 
     return hash_command(file)
 
@@ -179,11 +180,11 @@ def keygen(path: str, /, *, algo: str = "Ed25519", bits: int = 2048) -> int:
     bits
         RSA key length in bits (at least 2048).
     """
-    from adapters.libp2p.identity import KeyAlgorithm, create_identity_file, peer_id_of
+    from entrypoints.cli.container import new_identity_file
 
-    key_pair = create_identity_file(path, KeyAlgorithm.parse(algo), bits)
+    peer_id = new_identity_file(path, algo, bits)
     print(f"wrote {path}; its peer id (for a --writers-file):")
-    print(peer_id_of(key_pair))
+    print(peer_id)
     return 0
 
 
@@ -200,28 +201,28 @@ def id_(
     keyfile
         The key file; default: the global --keyfile or REGISTRY_CLI_KEYFILE.
     """
-    from adapters.libp2p.identity import peer_id_of, read_identity
+    from entrypoints.cli.container import peer_id_of_file
 
     path = keyfile or global_keyfile
     if path is None:
         raise ValueError("give the key file: registry-cli id --keyfile PATH")
-    print(peer_id_of(read_identity(path)))
+    print(peer_id_of_file(path))
     return 0
 
 
 # Imported only when used: it brings the Docker SDK along.
 app.command(
-    "entrypoints.cli_add:add_command",
+    "entrypoints.cli.add:add_command",
     name="add",
     help="Build a Docker image for a microservice, push it and add it to the registry.",
 )
 app.command(
-    "entrypoints.cli_watch:watch_command",
+    "entrypoints.cli.watch:watch_command",
     name="watch",
     help="Follow the registry as it changes: the records, then every change. Ctrl-C stops.",
 )
 app.command(
-    "entrypoints.cli_put:put_command",
+    "entrypoints.cli.put:put_command",
     name="put",
     help="Register a record given in the Go JSON shape; prints its revision.",
 )
@@ -282,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # Imported on failure only: the error types bring the domain along, which
         # --help and hash need not load.
-        from entrypoints.errors import EXPECTED_ERRORS, exit_code_for, explain
+        from entrypoints.common.errors import EXPECTED_ERRORS, exit_code_for, explain
 
         if not isinstance(exc, EXPECTED_ERRORS):
             raise
@@ -301,7 +302,7 @@ def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
 def _quiet_libraries() -> None:
     import logging
 
-    from entrypoints.log_levels import quiet_libp2p, requested_level
+    from entrypoints.common.log_levels import quiet_libp2p, requested_level
 
     warnings.showwarning = _show_warning
     level = requested_level()

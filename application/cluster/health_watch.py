@@ -1,14 +1,13 @@
-"""The daemon's view of its etcd cluster: metrics, and tending the membership."""
+"""The daemon's watch over its etcd cluster: metrics, the quorum lease, tending members."""
 
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
-import trio
-
-from application.cluster import MemberJanitor
-from application.ports import StorageUnavailable
-from entrypoints.containers import ServiceContainer
+from application.cluster.janitor import MemberJanitor
+from application.cluster.quorum import QuorumStatus
+from application.ports import Clock, Sleep, StorageUnavailable
 
 log = logging.getLogger("registry-service")
 
@@ -24,14 +23,65 @@ HEALTH_LEASE = 1.0
 _HEALTH_TIMEOUT = 2.0  # longer than the lease: a slow check lets it lapse
 
 
-async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> None:
-    metrics, membership, quorum = container.metrics(), container.membership(), container.quorum()
+class MemberStatus(Protocol):
+    """What our member says of its cluster (etcd's status call)."""
+
+    @property
+    def members(self) -> int: ...
+
+    @property
+    def started_members(self) -> int: ...
+
+    @property
+    def learners(self) -> int: ...
+
+    @property
+    def has_leader(self) -> bool: ...
+
+    @property
+    def is_leader(self) -> bool: ...
+
+
+class ClusterHealth(Protocol):
+    """Our own etcd member's view of its cluster."""
+
+    async def status(self, *, require_leader: bool = True) -> MemberStatus:
+        """StorageUnavailable when the member does not answer."""
+        ...
+
+    async def is_healthy(self, *, timeout: float | None = None) -> bool:
+        """Whether a quorum read succeeds now (never raises)."""
+        ...
+
+
+class ClusterMetrics(Protocol):
+    def set_etcd_down(self) -> None: ...
+
+    def set_cluster_status(
+        self, *, members: int, started_members: int, learners: int, has_leader: bool,
+        is_leader: bool,
+    ) -> None: ...
+
+    def set_storage_healthy(self, healthy: bool) -> None: ...
+
+
+async def watch_cluster(
+    health: ClusterHealth,
+    metrics: ClusterMetrics,
+    quorum: QuorumStatus,
+    janitor: MemberJanitor,
+    *,
+    sleep: Sleep,
+    clock: Clock,
+    interval: float = WATCH_INTERVAL,
+) -> None:
+    """Forever: a round every ``interval`` s of ``clock`` (the event loop's)."""
     was_healthy: bool | None = None
     while True:
         checked_at = quorum.now()
-        round_started = trio.current_time()
+        round_started = clock()
         try:
-            status = await membership.status(require_leader=False)
+            status = await health.status(require_leader=False)
         except StorageUnavailable as exc:
             log.debug("etcd status: %s", exc)
             metrics.set_etcd_down()
@@ -45,7 +95,7 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
                 is_leader=status.is_leader,
             )
             # A member that knows it has no leader would only fail the read.
-            healthy = status.has_leader and await membership.is_healthy(timeout=_HEALTH_TIMEOUT)
+            healthy = status.has_leader and await health.is_healthy(timeout=_HEALTH_TIMEOUT)
             metrics.set_storage_healthy(healthy)
             if healthy:
                 await _tend(janitor)
@@ -59,7 +109,7 @@ async def watch_cluster(container: ServiceContainer, janitor: MemberJanitor) -> 
             was_healthy = healthy
         # Rounds start at a steady pace: a slow check (a slow link to the leader)
         # must not also delay the next one, or the lease lapses on a healthy member.
-        await trio.sleep_until(round_started + WATCH_INTERVAL)
+        await sleep(max(0.0, round_started + interval - clock()))
 
 
 async def _tend(janitor: MemberJanitor) -> None:

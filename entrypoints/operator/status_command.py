@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import sys
 
-from adapters.etcd.cluster_status import EtcdClusterStatusSource
 from application.ports import StorageUnavailable
 from application.status import instance_status
 from domain.instance_status import InstanceIdentity, InstanceStatus
-from entrypoints.instance_file import instance_file, read_instance_file
-from entrypoints.local_etcd import LocalEtcd
-from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+from entrypoints.common.instance_file import instance_file, read_instance_file
+from entrypoints.common.local_etcd import LocalEtcd
+from entrypoints.common.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+from entrypoints.operator.container import OperatorContainer
 
 
 async def local_status(
-    local: LocalEtcd, *, as_json: bool, timeout: float,
+    etcd: OperatorContainer, local: LocalEtcd, *, as_json: bool, timeout: float,
     every_member: bool = False, psk: bytes | None = None,
 ) -> int:
     path = instance_file(local.data_dir)
-    source = EtcdClusterStatusSource(local.client_url, timeout=timeout)
+    source = etcd.status_source(local.client_url, timeout=timeout)
     try:
         identity = read_instance_file(path)
         status = await instance_status(
@@ -45,7 +45,7 @@ async def _with_other_members(status: InstanceStatus, psk: bytes | None) -> Inst
         print("registry-service: --every-member needs the passphrase (--psk-file, P2P_PSK_FILE, "
               "--psk or P2P_PSK)", file=sys.stderr)
         return status
-    from entrypoints.every_member_figures import with_every_members_figures
+    from entrypoints.operator.every_member_figures import with_every_members_figures
 
     return await with_every_members_figures(status, psk)
 

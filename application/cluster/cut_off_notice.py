@@ -6,18 +6,22 @@ the "healthy" lease lapses on time; so this reads the lease on its own beat.
 
 from __future__ import annotations
 
-import trio
+from typing import Protocol
 
-from application.cluster import QuorumStatus
-from application.watch import WatchHub
+from application.cluster.quorum import QuorumStatus
+from application.ports import Sleep
 
 # Watchers hear of a cut within the lease (1 s) plus this.
 POLL_INTERVAL = 0.25
 
 
+class CutOffListener(Protocol):
+    def set_cut_off(self, cut_off: bool) -> None: ...
+
+
 async def tell_watchers_of_quorum(
-    quorum: QuorumStatus, hub: WatchHub, interval: float = POLL_INTERVAL
+    quorum: QuorumStatus, hub: CutOffListener, *, sleep: Sleep, interval: float = POLL_INTERVAL
 ) -> None:
     while True:
         hub.set_cut_off(quorum.lost)
-        await trio.sleep(interval)
+        await sleep(interval)

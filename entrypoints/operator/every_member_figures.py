@@ -12,7 +12,7 @@ import trio
 
 from domain.instance_status import InstanceStatus
 from domain.status_merge import with_figures_known_to
-from entrypoints.errors import single_error
+from entrypoints.common.errors import single_error
 
 # Reaching the local daemon, then one 5 s wait for the slowest instance (ANSWER_TIMEOUT).
 PEERS_TIMEOUT = 10.0

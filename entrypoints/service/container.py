@@ -1,22 +1,25 @@
-"""Composition root: the only place that names concrete adapters."""
+"""registry-service's composition root: the adapters one instance is made of."""
 
 from __future__ import annotations
 
 from collections import ChainMap
 from pathlib import Path
+from typing import Any
 
 from dependency_injector import containers, providers
 
 from adapters.etcd.cluster_status import EtcdClusterStatusSource
 from adapters.etcd.history import EtcdChangeHistory
+from adapters.etcd.member_host import EtcdMemberHost
 from adapters.etcd.membership import EtcdClusterMembership
-from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
+from adapters.etcd.watched_repository import WatchedServiceRepository
 from adapters.files.writers_file import WritersFile
+from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.registry_server import Libp2pRegistryServer
 from adapters.libp2p.watch_server import Libp2pWatchServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
-from application.cluster import QuorumStatus
+from application.cluster.quorum import QuorumStatus
 from application.conditional_write import RevisionRequestHandler
 from application.member_add_answer import MemberAddWithReason
 from application.server import RegistryRequestHandler
@@ -38,6 +41,8 @@ class ServiceContainer(containers.DeclarativeContainer):
     """What one registry-service instance is made of."""
 
     config = providers.Configuration()
+    # The daemon's resolved settings (entrypoints/service/settings.py).
+    settings: providers.Dependency[Any] = providers.Dependency()
 
     metrics = providers.Singleton(PrometheusRegistryMetrics)
     # etcd_timeout bounds every etcd call: how long a request can wait on a
@@ -102,3 +107,12 @@ class ServiceContainer(containers.DeclarativeContainer):
     watch_server = providers.Singleton(
         Libp2pWatchServer, hub=watch_hub, history=history, request_timeout=config.request_timeout
     )
+    # Our etcd member's processes, on its data dir (application/cluster/member_start.py).
+    member_host = providers.Singleton(
+        EtcdMemberHost, settings.provided.etcd, settings.provided.etcd_data_dir,
+        psk=settings.provided.psk, binary=settings.provided.etcd_binary,
+        start_timeout=settings.provided.join_timeout,
+    )
+    # A newcomer asks a running instance to add its member over its own node
+    # (Libp2pRegistryClient(host, rendezvous, preferred=[...])).
+    join_client = providers.Factory(Libp2pRegistryClient)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cyclopts import Parameter
 
-from entrypoints.local_etcd import LocalEtcd, local_etcd
+from entrypoints.common.local_etcd import LocalEtcd, local_etcd
 
 
 # name="*": the fields are the command's own flags (--etcd-ip, not --flags.etcd-ip).

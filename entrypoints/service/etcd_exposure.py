@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from entrypoints.etcd_member import StartupError
+from application.cluster.member_start import StartupError
 
 
 def peer_tls_wanted(
