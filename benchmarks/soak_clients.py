@@ -29,10 +29,10 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
-from registry_process import RegistryProcess  # noqa: E402
+from registry_process import RegistryProcess
 
-from domain.psk import psk_from_passphrase  # noqa: E402
-from entrypoints import library  # noqa: E402
+from domain.psk import psk_from_passphrase
+from entrypoints import library
 
 
 def rss_mb(pid: int) -> float:
