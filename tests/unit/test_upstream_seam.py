@@ -71,3 +71,12 @@ def test_upstream_rate_limiter_tracks_a_thousand_peers_and_ours_fewer() -> None:
     assert config.max_peers == 1000
     cap_rate_limiter_memory(network)
     assert config.max_peers == TRACKED_PEERS
+
+
+def test_the_dht_key_of_a_rendezvous_cid_is_its_multihash_as_upstream_provides_it() -> None:
+    from cid import make_cid
+
+    from adapters.libp2p.upstream.dht_keys import provider_key
+
+    registry = "bafkreib3awi7x6rvt6llc6uvuz7jlhlymmuzw4ke4iixjt4ieiz4yiq2xi"
+    assert provider_key(registry) == make_cid(registry).multihash
