@@ -18,6 +18,7 @@ from libp2p.custom_types import TProtocol
 
 from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
+from adapters.files.http_tokens_file import HttpTokensFile
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.advertiser import advertise_forever
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
@@ -31,12 +32,15 @@ from adapters.libp2p.node import (
     running_node,
 )
 from application.cluster import MemberJanitor, leave_cluster
+from application.prometheus_targets import advertised_metrics_address
 from domain.bootstrap import BootstrapAddress
 from domain.instance_status import InstanceIdentity
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from entrypoints.cluster_watch import HEALTH_LEASE, watch_cluster
 from entrypoints.containers import ServiceContainer
 from entrypoints.etcd_member import StartupError, start_etcd_member
+from entrypoints.http_api import HttpApi
+from entrypoints.http_targets import other_instances
 from entrypoints.instance_file import instance_file, remove_instance_file, write_instance_file
 from entrypoints.local_etcd import LocalEtcd
 from entrypoints.settings import DaemonSettings
@@ -102,9 +106,11 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     if writers is not None:
         log.info("only the %d peers in %s may add and delete", len(writers.peer_ids),
                  writers.path)
+    http_api = None if settings.http is None else HttpApi(settings.http, container)
     metrics = container.metrics()
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
+    metrics_address = advertised_metrics_address(prom_host, prom_port, settings.etcd.ip)
 
     key_pair, key_file = _identity(settings)
     node_settings = NodeSettings(
@@ -122,7 +128,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         code = EXIT_FAILED
         try:
             container.status_identity.override(
-                providers.Object(functools.partial(_identity_of, node))
+                providers.Object(functools.partial(_identity_of, node, metrics_address))
             )
             container.server().attach(node.host)
             container.watch_server().attach(node.host)
@@ -137,15 +143,19 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 nursery.start_soon(watch_cluster, container, janitor)
                 nursery.start_soon(tell_watchers_of_quorum, container.quorum(),
                                    container.watch_hub())
-                if writers is not None:
-                    await nursery.start(_reload_on_sighup, writers)
+                reloadable = [r for r in (writers, http_api and http_api.tokens) if r]
+                if reloadable:
+                    await nursery.start(_reload_on_sighup, reloadable)
                 await nursery.start(container.repository().run)
+                if http_api is not None:
+                    await nursery.start(http_api.run, functools.partial(other_instances, node))
                 addrs = node.full_addrs()
                 for addr in addrs:
                     log.info("registry-service listening on %s", addr)
                 if settings.addr_file:
                     _write_atomically(settings.addr_file, "".join(a + "\n" for a in addrs))
-                write_instance_file(instance_file(settings.etcd_data_dir), _identity_of(node))
+                write_instance_file(instance_file(settings.etcd_data_dir),
+                                    _identity_of(node, metrics_address))
                 if ready is not None:
                     ready.set()
                 code = await _until_stopped(etcd)
@@ -217,8 +227,9 @@ def _detach_ours(host: IHost, container: ServiceContainer) -> None:
             log.debug("removing the %s handler: %r", protocol_id, exc)
 
 
-def _identity_of(node: Libp2pNode) -> InstanceIdentity:
-    return InstanceIdentity(peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()))
+def _identity_of(node: Libp2pNode, metrics: str | None = None) -> InstanceIdentity:
+    return InstanceIdentity(
+        peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()), metrics=metrics)
 
 
 async def _keep_bootstraps_connected(node: Libp2pNode, bootstraps: Sequence[BootstrapAddress]):  # type: ignore[no-untyped-def]
@@ -244,12 +255,13 @@ def _is_connected(connections: dict, address: BootstrapAddress) -> bool:  # type
 
 
 async def _reload_on_sighup(
-    writers: WritersFile, task_status: Any = trio.TASK_STATUS_IGNORED
+    files: Sequence[WritersFile | HttpTokensFile], task_status: Any = trio.TASK_STATUS_IGNORED
 ) -> None:
     with trio.open_signal_receiver(signal.SIGHUP) as signals:
         task_status.started()
         async for _ in signals:
-            writers.reload()
+            for file in files:
+                file.reload()
 
 
 async def _wait_for_stop_signal() -> None:
