@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 for extra in scripts/setup-docker.sh scripts/setup-cid-reference.sh scripts/setup-interop.sh \
-    scripts/setup-deploy.sh; do
+    scripts/setup-deploy.sh scripts/setup-http.sh; do
     [ -f "$extra" ] && bash "$extra"
 done
 echo "== ruff";   .venv/bin/ruff check .
