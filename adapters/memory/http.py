@@ -28,3 +28,17 @@ class MemoryHttpWrites:
 
     def count_http_write(self, token: str, operation: str, outcome: str) -> None:
         self.counts[(token, operation, outcome)] += 1
+
+
+class ListingStore:
+    """An InMemoryRevisionedStore (or anything with ``entries``) that also lists."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    async def list(self) -> dict[str, str]:
+        entries: dict[str, tuple[str, int]] = self._store.entries  # type: ignore[attr-defined]
+        return {name: entry[0] for name, entry in sorted(entries.items())}
