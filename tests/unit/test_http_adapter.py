@@ -22,7 +22,7 @@ def test_wait_is_a_consul_duration_defaulting_to_5_min_and_capped_at_10():
 def test_index_and_cas_are_non_negative_integers():
     assert non_negative_int({"cas": "0"}, "cas") == 0
     assert non_negative_int({}, "cas") is None
-    for bad in ("-1", "1.5", "x", "١"):
+    for bad in ("-1", "1.5", "x", "\u0661"):  # an Arabic-Indic digit: isdigit, not ASCII
         with pytest.raises(BadQuery, match="cas"):
             non_negative_int({"cas": bad}, "cas")
 
