@@ -42,6 +42,11 @@ class HttpApi:
         # A bad tokens file stops the start here; SIGHUP reloads it.
         self.tokens = None if settings.tokens_file is None else HttpTokensFile(
             settings.tokens_file)
+        self._container = container
+
+    def _parts(self, targets: Callable[[], Awaitable[list[TargetGroup]]]) -> HttpParts:
+        # Built once etcd runs: the store's singletons must not be made before.
+        container, settings = self._container, self.settings
         metrics = container.metrics()
         repository = container.repository()
         local_reads = container.local_reads()
@@ -51,28 +56,25 @@ class HttpApi:
             writes=PrometheusHttpWrites(metrics.registry), local_reads=local_reads,
             quorum=container.quorum(),
         )
-
-        async def status() -> InstanceStatus:
-            identity = container.status_identity()
-            return await instance_status(container.status_source(), identity())  # type: ignore[operator]
-
-        self._parts = functools.partial(HttpParts,
+        return HttpParts(
             registry=registry,
             access=HttpAccess(self.tokens, open_reads=settings.loopback),
             hub=container.watch_hub(),
             history=container.history(),
-            status=status,
+            status=self._status,
             health=functools.partial(
                 health, container.quorum(),
                 functools.partial(local_reads.get_with_revision, _HEALTH_PROBE)),
+            targets=targets,
         )
-        self._status = status
 
     def app(self, others: Callable[[InstanceStatus], Awaitable[Sequence[InstanceStatus]]]) -> Any:
         """The ASGI app; ``others`` asks the other instances for their status."""
-        targets: Callable[[], Awaitable[list[TargetGroup]]] = functools.partial(
-            prometheus_targets, self._status, others)
-        return build_app(self._parts(targets=targets))
+        return build_app(self._parts(functools.partial(prometheus_targets, self._status, others)))
+
+    async def _status(self) -> InstanceStatus:
+        identity = self._container.status_identity()  # known once the node listens
+        return await instance_status(self._container.status_source(), identity())  # type: ignore[operator]
 
     async def run(
         self, others: Callable[[InstanceStatus], Awaitable[Sequence[InstanceStatus]]], *,
