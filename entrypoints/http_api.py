@@ -38,7 +38,7 @@ class HttpApi:
         limits: HttpLimits | None = None,
     ) -> None:
         self.settings = settings
-        self.limits = limits or HttpLimits()
+        self.limits = limits or HttpLimits(max_connections=settings.max_connections)
         # A bad tokens file stops the start here; SIGHUP reloads it.
         self.tokens = None if settings.tokens_file is None else HttpTokensFile(
             settings.tokens_file)

@@ -18,6 +18,7 @@ class HttpSettings:
     cert: Path | None = None
     key: Path | None = None
     tokens_file: Path | None = None
+    max_connections: int = 1024
 
     @property
     def loopback(self) -> bool:
@@ -34,7 +35,8 @@ def is_loopback(host: str) -> bool:
 
 
 def http_settings(
-    listen: str, cert: Path | None, key: Path | None, tokens_file: Path | None
+    listen: str, cert: Path | None, key: Path | None, tokens_file: Path | None,
+    max_connections: int = 1024,
 ) -> HttpSettings:
     """From --http-listen HOST:PORT and friends; refuses an exposed listener without TLS
     and tokens (docs/security.md, "The HTTP API")."""
@@ -44,7 +46,9 @@ def http_settings(
         raise ValueError(f"--http-listen wants HOST:PORT (e.g. 127.0.0.1:8500), got {listen!r}")
     if (cert is None) != (key is None):
         raise ValueError("--http-cert and --http-key go together")
-    settings = HttpSettings(host, int(port), cert, key, tokens_file)
+    if max_connections < 1:
+        raise ValueError(f"--http-max-connections must be at least 1, got {max_connections}")
+    settings = HttpSettings(host, int(port), cert, key, tokens_file, max_connections)
     if not settings.loopback and (cert is None or tokens_file is None):
         raise HttpExposureRefused(
             f"--http-listen {listen} is not a loopback address: it needs TLS (--http-cert, "

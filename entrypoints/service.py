@@ -71,6 +71,7 @@ def serve(
     http_cert: Path | None = None,
     http_key: Path | None = None,
     http_tokens_file: Path | None = None,
+    http_max_connections: int = 1024,
 ) -> int:
     """Run a registry-service instance until SIGINT or SIGTERM.
 
@@ -154,12 +155,15 @@ def serve(
         TLS private key (PEM) of the HTTP API.
     http_tokens_file
         The HTTP API's bearer tokens (hashes only; see `http-token add`). Re-read on SIGHUP.
+    http_max_connections
+        Open HTTP connections at most; more wait until one closes (each needs a file
+        descriptor: keep it under the process's open-files limit).
     """
     from entrypoints.etcd_exposure import peer_tls_wanted
     from entrypoints.http_settings import http_settings
 
     http = None if http_listen is None else http_settings(
-        http_listen, http_cert, http_key, http_tokens_file)
+        http_listen, http_cert, http_key, http_tokens_file, http_max_connections)
 
     _configure_logging(log_level)
     key = resolve_psk(psk, psk_file)
@@ -387,7 +391,7 @@ _FLAGS = (
     "addr-file", "advertise-interval", "request-timeout", "log-level", "leave",
     "unstarted-member-grace", "join-timeout", "etcd-timeout", "insecure-etcd",
     "etcd-plaintext-peers", "psk-file", "writers-file", "keep", "every-member",
-    "http-listen", "http-cert", "http-key", "http-tokens-file",
+    "http-listen", "http-cert", "http-key", "http-tokens-file", "http-max-connections",
 )
 
 

@@ -32,7 +32,7 @@ class HttpLimits:
     """docs/http.md, "Limits"."""
 
     # Open connections; beyond it new ones wait in the kernel's backlog until one closes.
-    max_connections: int = 512
+    max_connections: int = 1024
     # From connection open (or the end of the last answer) to a complete request head:
     # both the header timeout and the keep-alive idle timeout.
     header_timeout: float = 10.0
