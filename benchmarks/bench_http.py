@@ -165,6 +165,11 @@ def main() -> None:
     results: dict[str, float] = {}
     try:
         index = registry.put(NAME, RECORD).json()["Revision"]
+        # First, on a fresh daemon: memory freed by earlier connections would hide growth.
+        rss = trio.run(sse_rss, int(registry.url.rsplit(":", 1)[1]),
+                       registry.process.process.pid)  # type: ignore[union-attr]
+        print(f"sse: {rss}", flush=True)
+        index = registry.put(NAME, RECORD).json()["Revision"]
         range_script = work / "range.lua"
         key = base64.b64encode(NAME.encode()).decode()
         range_script.write_text(
@@ -181,12 +186,15 @@ def main() -> None:
             ):
                 wrk(url, connections, 1, script)
                 results[f"{label} c={connections}"] = wrk(url, connections, args.seconds, script)
+                print(f"{label} c={connections}: {results[f'{label} c={connections}']:.0f} req/s",
+                      flush=True)
         wake = trio.run(parked_wake_up, int(registry.url.rsplit(":", 1)[1]), index,
                         RECORD.replace('"CpuReq":1', '"CpuReq":2'), registry.write_token)
-        rss = trio.run(sse_rss, int(registry.url.rsplit(":", 1)[1]),
-                       registry.process.process.pid)  # type: ignore[union-attr]
+        print(f"parked: {wake}", flush=True)
+        import bench_get
         from bench_get import load
 
+        bench_get.PASSPHRASE = registry.process.passphrase or ""
         libp2p = {c: trio.run(load, registry.process.addrs[0], "/get/0.2", NAME.encode(),
                               args.libp2p_requests, c, True) for c in (1, 32)}
     finally:
