@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -176,3 +178,56 @@ def test_http_token_add_prints_the_token_once_on_its_last_line(tmp_path):
         [str(VENV_BIN / "registry-service"), "http-token", "add", "ops", "--role", "read",
          "--tokens-file", str(tokens)], capture_output=True, text=True, timeout=30)
     assert again.returncode != 0 and "already has a token named ops" in again.stderr
+
+
+def test_a_request_head_growing_past_16_kib_is_refused_and_the_daemon_keeps_serving(
+    http_registry,
+):
+    host, port = "127.0.0.1", int(http_registry.url.rsplit(":", 1)[1])
+    with socket.create_connection((host, port)) as sock:
+        sock.sendall(b"GET /v1/services HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        try:
+            for _ in range(100):  # 800 KiB of one header, in pieces, never ended
+                sock.sendall(b"a" * 8192)
+                time.sleep(0.01)
+        except OSError:
+            pass  # refused and closed while we were still sending
+        _, received = _closed_after(sock, 30)
+    assert received.split(b"\r\n")[0].split(b" ")[1] in (b"400", b"431")
+    with http_registry.client() as c:
+        assert c.get("/v1/health").status_code == 200
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-days", "1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+def test_a_tls_listener_on_all_interfaces_needs_a_token_even_to_read(tmp_path):
+    """Bound to 0.0.0.0 (reached here on 127.0.0.1 only): HTTPS, and no open reads."""
+    cert, key = _self_signed(tmp_path)
+    tokens = tmp_path / "tokens"
+    read_token = add_token(tokens, "reader", "read")
+    port = free_port("0.0.0.0")
+    process = RegistryProcess(tmp_path / "r", extra_args=[
+        "--http-listen", f"0.0.0.0:{port}", "--http-cert", str(cert), "--http-key", str(key),
+        "--http-tokens-file", str(tokens)]).start()
+    try:
+        url = f"https://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(cert))) as c:
+            anonymous = c.get("/v1/services")
+            reader = c.get("/v1/services", headers={"Authorization": f"Bearer {read_token}"})
+            health = c.get("/v1/health")
+        assert anonymous.status_code == 401
+        assert reader.status_code == 200 and reader.json() == {}
+        assert health.status_code == 200
+        with pytest.raises(httpx.TransportError):  # no plain HTTP on that port
+            httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=5)
+        assert f"HTTP API at https://0.0.0.0:{port}/v1/" in process.log_file.read_text()
+    finally:
+        process.stop()
