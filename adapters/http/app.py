@@ -80,6 +80,8 @@ def build_app(parts: HttpParts) -> Starlette:
             subscription.close()
 
     async def blocking(request: Request, watch: WatchRequest) -> None:
+        if not request.scope["query_string"]:
+            return  # the common case: no parameters to parse
         index = non_negative_int(request.query_params, "index")
         if index is not None:
             watch.since_revision = index
