@@ -53,3 +53,61 @@ def test_a_resumed_stream_gives_every_change_an_id():
     framer = SseFramer(snapshot_first=False)
     assert b"id: 5\n" in framer.frame(_put("a", 5))
     assert b"id:" not in framer.frame(WatchEvent(type=EventType.ERROR, error="x"))
+
+
+def _app(status=None):  # type: ignore[no-untyped-def]
+    from adapters.http.app import HttpParts, build_app
+    from adapters.memory.http import ListingStore, MemoryHttpWrites, MemoryTokens
+    from adapters.memory.metrics import RecordingMetrics
+    from adapters.memory.revisioned import InMemoryRevisionedStore
+    from application.http_access import HttpAccess
+    from application.http_health import Health
+    from application.http_registry import HttpRegistry
+
+    store = InMemoryRevisionedStore()
+    registry = HttpRegistry(ListingStore(store), store, store.hub, store,  # type: ignore[arg-type]
+                            RecordingMetrics(), MemoryHttpWrites())
+
+    async def healthy() -> Health:
+        return Health.OK
+
+    async def no_targets() -> list:
+        return []
+
+    return build_app(HttpParts(
+        registry=registry, access=HttpAccess(MemoryTokens(), open_reads=True), hub=store.hub,
+        history=store, status=status, health=healthy, targets=no_targets))
+
+
+async def _get(app, path: str):  # type: ignore[no-untyped-def]
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://registry") as client:
+        return await client.get(path)
+
+
+async def test_a_bug_is_a_json_500_without_a_traceback(caplog):
+    async def broken():  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals")
+
+    import httpx
+
+    transport = httpx.ASGITransport(app=_app(status=broken), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+        answer = await client.get("/v1/status")
+    assert answer.status_code == 500
+    assert answer.json() == {"Error": "internal error; the daemon's log has the details"}
+    assert "secret internals" not in answer.text and "Traceback" not in answer.text
+    assert "secret internals" in caplog.text  # the details go to the log
+
+
+async def test_no_quorum_is_a_json_503_with_retry_after():
+    from application.ports import NoQuorum
+
+    async def no_quorum():  # type: ignore[no-untyped-def]
+        raise NoQuorum("no leader")
+
+    answer = await _get(_app(status=no_quorum), "/v1/status")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert set(answer.json()) == {"Error"}
