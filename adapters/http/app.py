@@ -69,13 +69,17 @@ def build_app(parts: HttpParts) -> Starlette:
             headers[STALE] = "true"
         return headers
 
-    async def park(request: WatchRequest, wait: float) -> None:
+    async def park(request: Request, watch: WatchRequest, wait: float) -> None:
         wakeup = Wakeup()
-        subscription = await api.park(request, wakeup.wake)
+        subscription = await api.park(watch, wakeup.wake)
         if subscription is None:
             return
         try:
-            await wakeup.wait(wait)
+            async with trio.open_nursery() as nursery:
+                # A client that goes away releases its subscription now, not at the wait's end.
+                nursery.start_soon(_cancel_on_disconnect, request, nursery.cancel_scope)
+                await wakeup.wait(wait)
+                nursery.cancel_scope.cancel()
         finally:
             subscription.close()
 
@@ -85,7 +89,7 @@ def build_app(parts: HttpParts) -> Starlette:
         index = non_negative_int(request.query_params, "index")
         if index is not None:
             watch.since_revision = index
-            await park(watch, wait_seconds(request.query_params.get("wait")))
+            await park(request, watch, wait_seconds(request.query_params.get("wait")))
 
     async def list_services(request: Request) -> Response:
         parts.access.read(request.headers.get("authorization"))
@@ -210,6 +214,12 @@ def _written(
     if deleted is not None:
         body["Deleted"] = deleted
     return json_response(body, headers=headers)
+
+
+async def _cancel_on_disconnect(request: Request, scope: trio.CancelScope) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()
 
 
 async def _body(request: Request, limit: int, timeout: float) -> bytes:
