@@ -143,7 +143,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 nursery.start_soon(watch_cluster, container, janitor)
                 nursery.start_soon(tell_watchers_of_quorum, container.quorum(),
                                    container.watch_hub())
-                reloadable = [r for r in (writers, http_api and http_api.tokens) if r]
+                http_tokens = None if http_api is None else http_api.tokens
+                reloadable = [f for f in (writers, http_tokens) if f is not None]
                 if reloadable:
                     await nursery.start(_reload_on_sighup, reloadable)
                 await nursery.start(container.repository().run)
