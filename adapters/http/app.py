@@ -12,25 +12,26 @@ import trio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.http.openapi import OPENAPI_DOCUMENT
-from adapters.http.query import BadQuery, names_list, non_negative_int, wait_seconds
+from adapters.http.query import BadQuery, non_negative_int, wait_seconds
 from adapters.http.responses import (
     error_response,
     json_response,
     raw_json_response,
     unauthorized,
 )
-from adapters.http.sse import Wakeup, event_stream
+from adapters.http.sse import Wakeup
+from adapters.http.sse_endpoint import EVENTS_PATH, SseEndpoint
 from application.http_access import Caller, Forbidden, HttpAccess, Unauthenticated
 from application.http_health import Health
 from application.http_registry import HttpRegistry
 from application.ports import StorageUnavailable
 from application.prometheus_targets import TargetGroup
-from application.watch import WatchHub, open_watch
-from application.watch_ports import ChangeHistory, FeedUnavailable
+from application.watch import WatchHub
+from application.watch_ports import ChangeHistory
 from domain.instance_status import InstanceStatus
 from domain.watch_wire import WatchRequest, WriteOutcome
 from domain.wire import MAX_REQUEST_BYTES
@@ -59,7 +60,7 @@ class _TooLarge(Exception):
     pass
 
 
-def build_app(parts: HttpParts) -> Starlette:
+def build_app(parts: HttpParts) -> Any:
     api = parts.registry
     openapi = msgspec.json.encode(OPENAPI_DOCUMENT)
 
@@ -140,29 +141,6 @@ def build_app(parts: HttpParts) -> Starlette:
         outcome = await api.delete(caller, name, cas)
         return _written(caller, "DELETE", name, cas, outcome, deleted=outcome.deleted)
 
-    async def events(request: Request) -> Response:
-        parts.access.read(request.headers.get("authorization"))
-        since = request.headers.get("last-event-id") or request.query_params.get("index")
-        watch = WatchRequest(
-            names=names_list(request.query_params.get("names")),
-            prefix=request.query_params.get("prefix", ""),
-            since_revision=non_negative_int({"Last-Event-ID": since or "0"}, "Last-Event-ID") or 0,
-        )
-        wakeup = Wakeup()
-        try:
-            subscription, first = await open_watch(parts.hub, parts.history, watch, wakeup.wake)
-        except FeedUnavailable as exc:
-            return error_response(503, str(exc), {"Retry-After": "1"})
-        stream = event_stream(
-            subscription, first, wakeup, snapshot_first=watch.since_revision == 0,
-            progress_interval=parts.progress_interval,
-        )
-        return StreamingResponse(
-            stream, media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-                     INDEX: str(parts.hub.revision)},
-        )
-
     async def status(request: Request) -> Response:
         parts.access.read(request.headers.get("authorization"))
         answer = await parts.status()
@@ -188,13 +166,22 @@ def build_app(parts: HttpParts) -> Starlette:
         Route("/v1/services/{name:path}", get_service, methods=["GET"]),
         Route("/v1/services/{name:path}", put_service, methods=["PUT"]),
         Route("/v1/services/{name:path}", delete_service, methods=["DELETE"]),
-        Route("/v1/events", events, methods=["GET"]),
         Route("/v1/status", status, methods=["GET"]),
         Route("/v1/health", health, methods=["GET"]),
         Route("/v1/prometheus/targets", targets, methods=["GET"]),
         Route("/v1/openapi.json", openapi_document, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers=_EXCEPTION_HANDLERS)
+    framework = Starlette(routes=routes, exception_handlers=_EXCEPTION_HANDLERS)
+    events = SseEndpoint(parts.access, parts.hub, parts.history, parts.progress_interval)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        # Server-Sent Events bypass the framework: a listener holds less (sse_endpoint.py).
+        if scope["type"] == "http" and scope["path"] == EVENTS_PATH and scope["method"] == "GET":
+            await events(scope, receive, send)
+        else:
+            await framework(scope, receive, send)
+
+    return app
 
 
 def _written(

@@ -61,6 +61,8 @@ def test_a_missing_record_is_a_404_json_error(http_registry):
     ("POST", "/v1/services", 405),
     ("GET", "/v1/services?index=-3", 400),
     ("GET", "/v1/services?index=2&wait=forever", 400),
+    ("GET", "/v1/events?index=x", 400),
+    ("GET", "/v1/events?names=%20bad", 400),
 ])
 def test_errors_are_json_with_their_status(http_registry, method, path, status):
     with http_registry.client() as c:

@@ -31,6 +31,16 @@ def test_a_write_without_a_token_is_401_and_writes_nothing_even_on_loopback(http
     assert not _exists(http_registry, "sec-anon")
 
 
+def test_a_bad_token_is_401_on_every_read_too(http_registry):
+    with httpx.Client(base_url=http_registry.url,
+                      headers={"Authorization": "Bearer rgt_made-up"}) as c:
+        for path in ("/v1/services", "/v1/services/x", "/v1/events", "/v1/status",
+                     "/v1/prometheus/targets"):
+            answer = c.get(path)
+            assert answer.status_code == 401, path
+            assert answer.json() == {"Error": "a valid bearer token is needed"}, path
+
+
 def test_a_read_token_that_tries_to_write_is_403_and_writes_nothing(http_registry):
     http_registry.put("sec-kept")
     with http_registry.client(http_registry.read_token) as c:
