@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.http.disconnect import cancel_on_disconnect
 from adapters.http.openapi import OPENAPI_DOCUMENT
 from adapters.http.query import BadQuery, non_negative_int, wait_seconds
 from adapters.http.responses import (
@@ -78,7 +79,7 @@ def build_app(parts: HttpParts) -> Any:
         try:
             async with trio.open_nursery() as nursery:
                 # A client that goes away releases its subscription now, not at the wait's end.
-                nursery.start_soon(_cancel_on_disconnect, request, nursery.cancel_scope)
+                nursery.start_soon(cancel_on_disconnect, request.receive, nursery.cancel_scope)
                 await wakeup.wait(wait)
                 nursery.cancel_scope.cancel()
         finally:
@@ -201,12 +202,6 @@ def _written(
     if deleted is not None:
         body["Deleted"] = deleted
     return json_response(body, headers=headers)
-
-
-async def _cancel_on_disconnect(request: Request, scope: trio.CancelScope) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-    scope.cancel()
 
 
 async def _body(request: Request, limit: int, timeout: float) -> bytes:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 import msgspec
 import trio
 
+from adapters.http.disconnect import cancel_on_disconnect
 from adapters.http.query import BadQuery, names_list, non_negative_int
 from adapters.http.sse import PROGRESS_INTERVAL, Wakeup, event_stream
 from application.http_access import Forbidden, HttpAccess, Unauthenticated
@@ -73,17 +74,11 @@ class SseEndpoint:
                               snapshot_first=watch.since_revision == 0,
                               progress_interval=self._progress_interval)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
+            nursery.start_soon(cancel_on_disconnect, receive, nursery.cancel_scope)
             async for chunk in events:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             nursery.cancel_scope.cancel()
-
-
-async def _cancel_on_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    scope.cancel()
 
 
 async def _error(
