@@ -34,7 +34,7 @@ from application.prometheus_targets import TargetGroup
 from application.watch import WatchHub
 from application.watch_ports import ChangeHistory
 from domain.instance_status import InstanceStatus
-from domain.watch_wire import WatchRequest, WriteOutcome
+from domain.watch_wire import WatchRequest, WriteOutcome, condition_failed_text
 from domain.wire import MAX_REQUEST_BYTES
 
 log = logging.getLogger("registry-service.http")
@@ -193,9 +193,8 @@ def _written(
     if not outcome.ok:
         log.info("HTTP %s %s by token %s: condition cas=%s failed at revision %d",
                  method, name, caller.name, cas, outcome.revision)
-        wanted = "absent" if cas == 0 else f"at revision {cas}"
-        now = "absent" if outcome.revision == 0 else f"at revision {outcome.revision}"
-        return error_response(409, f"condition failed: {name!r} was to be {wanted} but is {now}",
+        assert cas is not None  # only a condition can fail
+        return error_response(409, condition_failed_text(name, cas, outcome.revision),
                               headers, Revision=outcome.revision)
     log.info("HTTP %s %s by token %s: revision %d", method, name, caller.name, outcome.revision)
     body: dict[str, int] = {"Revision": outcome.revision}
