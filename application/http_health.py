@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 
-from application.cluster import QuorumStatus
+from application.cluster.quorum import QuorumStatus
 
 
 class Health(enum.Enum):

@@ -15,15 +15,16 @@ from typing import Protocol
 
 import msgspec
 
-from application.cluster import QuorumStatus
+from application.cluster.quorum import QuorumStatus
 from application.http_access import Caller
 from application.ports import RegistryMetrics
 from application.storage_guard import StorageGuard
 from application.watch import Subscription, WatchHub, open_watch
 from application.watch_ports import ChangeHistory, FeedUnavailable
 from application.write_rules import check_delete, check_put
+from domain.revision_wire import WriteOutcome
 from domain.service_name import validate_service_name
-from domain.watch_wire import WatchRequest, WriteOutcome
+from domain.watch_wire import WatchRequest
 
 
 class RecordReader(Protocol):

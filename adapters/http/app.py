@@ -34,7 +34,8 @@ from application.prometheus_targets import TargetGroup
 from application.watch import WatchHub
 from application.watch_ports import ChangeHistory
 from domain.instance_status import InstanceStatus
-from domain.watch_wire import WatchRequest, WriteOutcome, condition_failed_text
+from domain.revision_wire import WriteOutcome, condition_failed_text
+from domain.watch_wire import WatchRequest
 from domain.wire import MAX_REQUEST_BYTES
 
 log = logging.getLogger("registry-service.http")

@@ -31,7 +31,8 @@ from libp2p.protocol_muxer.exceptions import MultiselectClientError, ProtocolNot
 from libp2p.utils.varint import encode_delim
 
 from adapters.libp2p.multistream_messages import MULTISTREAM_HEADER, NOT_SUPPORTED, next_message
-from adapters.libp2p.stream_io import MessageTooLarge, write_final
+from adapters.libp2p.stream_io import MessageTooLarge
+from adapters.libp2p.upstream.final_write import write_final
 from domain.instance_status import STATUS_PROTOCOL_ID
 
 

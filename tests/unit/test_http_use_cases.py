@@ -9,7 +9,7 @@ import trio
 from adapters.memory.http import ListingStore, MemoryHttpWrites, MemoryTokens
 from adapters.memory.metrics import RecordingMetrics
 from adapters.memory.revisioned import InMemoryRevisionedStore
-from application.cluster import QuorumStatus
+from application.cluster.quorum import QuorumStatus
 from application.http_access import ANONYMOUS, Forbidden, HttpAccess, Unauthenticated
 from application.http_health import Health, health
 from application.http_registry import HttpRegistry

@@ -17,13 +17,13 @@ from domain.instance_status import (
     MemberStatus,
 )
 from domain.wire import MalformedMessage
-from entrypoints.instance_file import (
+from entrypoints.common.instance_file import (
     instance_file,
     read_instance_file,
     remove_instance_file,
     write_instance_file,
 )
-from entrypoints.status_output import exit_code, human_status, status_json
+from entrypoints.common.status_output import exit_code, human_status, status_json
 
 IDENTITY = InstanceIdentity(
     peer_id="12D3KooWExample", addresses=("/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWExample",)

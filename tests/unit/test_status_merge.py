@@ -67,7 +67,7 @@ async def test_an_answer_never_overrides_what_the_first_instance_knows():
 
 
 async def test_local_status_says_where_the_missing_figures_are():
-    from entrypoints.status_command import _elsewhere_hint
+    from entrypoints.operator.status_command import _elsewhere_hint
 
     alone = await remote_status(transport_of("a"))
     assert "registry-cli status" in _elsewhere_hint(alone)

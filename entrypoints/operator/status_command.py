@@ -1,0 +1,58 @@
+"""`registry-service status`: the local instance, found by the daemon's own --etcd-* flags."""
+
+from __future__ import annotations
+
+import sys
+
+from application.ports import StorageUnavailable
+from application.status import instance_status
+from domain.instance_status import InstanceIdentity, InstanceStatus
+from entrypoints.common.instance_file import instance_file, read_instance_file
+from entrypoints.common.local_etcd import LocalEtcd
+from entrypoints.common.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+from entrypoints.operator.container import OperatorContainer
+
+
+async def local_status(
+    etcd: OperatorContainer, local: LocalEtcd, *, as_json: bool, timeout: float,
+    every_member: bool = False, psk: bytes | None = None,
+) -> int:
+    path = instance_file(local.data_dir)
+    source = etcd.status_source(local.client_url, timeout=timeout)
+    try:
+        identity = read_instance_file(path)
+        status = await instance_status(
+            source, identity or InstanceIdentity(peer_id="", addresses=())
+        )
+    except StorageUnavailable as exc:
+        print(f"registry-service: no etcd member answers for this instance: {exc}",
+              file=sys.stderr)
+        return EXIT_TROUBLE
+    finally:
+        source.close()
+    if every_member and identity is not None:
+        status = await _with_other_members(status, psk)
+    print(status_json(status) if as_json else human_status(status) + _elsewhere_hint(status))
+    if identity is None:
+        print(f"registry-service: no {path}: is registry-service running with these "
+              "--etcd-* flags?", file=sys.stderr)
+        return EXIT_TROUBLE
+    return exit_code(status)
+
+
+async def _with_other_members(status: InstanceStatus, psk: bytes | None) -> InstanceStatus:
+    if psk is None:
+        print("registry-service: --every-member needs the passphrase (--psk-file, P2P_PSK_FILE, "
+              "--psk or P2P_PSK)", file=sys.stderr)
+        return status
+    from entrypoints.operator.every_member_figures import with_every_members_figures
+
+    return await with_every_members_figures(status, psk)
+
+
+def _elsewhere_hint(status: InstanceStatus) -> str:
+    # Other members' etcd client APIs are unix sockets on their own machines.
+    if all(m.raft_index is not None for m in status.members if m.name != status.member):
+        return ""
+    return ("\n-: not readable from this machine; `--every-member` (or `registry-cli status`) "
+            "asks every instance over /status/0.1")
