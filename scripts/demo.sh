@@ -46,11 +46,11 @@ code=0; .venv/bin/registry-cli delete hello-service || code=$?
 HTTP=http://127.0.0.1:8500
 echo "== the HTTP API is at $HTTP/v1/ (docs/http.md)"
 echo "== curl $HTTP/v1/services/hello-service"; curl -s "$HTTP/v1/services/hello-service"; echo
-echo "== curl -X PUT (with the write token) $HTTP/v1/services/http-service?cas=0"
+echo "== curl -X PUT (with the write token) $HTTP/v1/services/http-service"
 # The token goes in a header file, not on curl's command line (ps shows those).
 (umask 077; printf 'Authorization: Bearer %s\n' "$HTTP_TOKEN" >"$RUN/http-auth")
 curl -s -X PUT -H @"$RUN/http-auth" --data '{"ContentHash":"QmHttp","CpuReq":1}' \
-    "$HTTP/v1/services/http-service?cas=0"; echo
+    "$HTTP/v1/services/http-service"; echo
 echo "== curl $HTTP/v1/services"; curl -s "$HTTP/v1/services"; echo
 echo "== curl $HTTP/v1/health"; curl -s "$HTTP/v1/health"; echo
 echo "== metrics"; curl -s http://127.0.0.1:9102/metrics | grep -E '^registry_(requests_total|refused_writes_total|etcd_healthy)' || true
