@@ -47,6 +47,7 @@ from entrypoints.common.local_etcd import LocalEtcd
 from entrypoints.service.container import ServiceContainer
 from entrypoints.service.http_api import HttpApi
 from entrypoints.service.http_targets import other_instances
+from entrypoints.service.open_files import ensure_open_files
 from entrypoints.service.settings import DaemonSettings
 from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
 
@@ -104,6 +105,9 @@ def _refuse(node: Libp2pNode, taken: object, key_file: Path | None) -> None:
 
 async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (exit code 0) or until etcd dies (1)."""
+    # HTTP connections are sockets too.
+    ensure_open_files(settings.max_inbound_connections
+                      + (0 if settings.http is None else settings.http.max_connections))
     container = ServiceContainer(settings=providers.Object(settings))
     container.config.from_dict(
         {

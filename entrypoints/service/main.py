@@ -161,7 +161,7 @@ def serve(
         The HTTP API's bearer tokens (hashes only; see `http-token add`). Re-read on SIGHUP.
     http_max_connections
         Open HTTP connections at most; more wait until one closes (each needs a file
-        descriptor: keep it under the process's open-files limit).
+        descriptor, counted in the open-file limit the daemon asks for at start).
     """
     from entrypoints.service.etcd_exposure import peer_tls_wanted
     from entrypoints.service.http_settings import http_settings
