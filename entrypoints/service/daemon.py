@@ -34,6 +34,7 @@ from application.cluster.janitor import MemberJanitor
 from application.cluster.leave import leave_cluster
 from application.cluster.member_start import MemberStart, StartupError, start_member
 from application.ports import RegistryTransport
+from application.prometheus_targets import advertised_metrics_address
 from domain.bootstrap import BootstrapAddress
 from domain.instance_status import InstanceIdentity
 from domain.rendezvous import REGISTRY_RENDEZVOUS
@@ -44,12 +45,15 @@ from entrypoints.common.instance_file import (
 )
 from entrypoints.common.local_etcd import LocalEtcd
 from entrypoints.service.container import ServiceContainer
+from entrypoints.service.http_api import HttpApi
+from entrypoints.service.http_targets import other_instances
 from entrypoints.service.open_files import ensure_open_files
 from entrypoints.service.settings import DaemonSettings
 from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
 
 if TYPE_CHECKING:  # built by the container (entrypoints/service/container.py)
     from adapters.etcd.process import EtcdProcess
+    from adapters.files.http_tokens_file import HttpTokensFile
     from adapters.files.writers_file import WritersFile
 
 __all__ = ["StartupError", "run_daemon"]
@@ -101,7 +105,9 @@ def _refuse(node: Libp2pNode, taken: object, key_file: Path | None) -> None:
 
 async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (exit code 0) or until etcd dies (1)."""
-    ensure_open_files(settings.max_inbound_connections)
+    # HTTP connections are sockets too.
+    ensure_open_files(settings.max_inbound_connections
+                      + (0 if settings.http is None else settings.http.max_connections))
     container = ServiceContainer(settings=providers.Object(settings))
     container.config.from_dict(
         {
@@ -116,9 +122,11 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     if writers is not None:
         log.info("only the %d peers in %s may add and delete", len(writers.peer_ids),
                  writers.path)
+    http_api = None if settings.http is None else HttpApi(settings.http, container)
     metrics = container.metrics()
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
+    metrics_address = advertised_metrics_address(prom_host, prom_port, settings.etcd.ip)
 
     key_pair, key_file = _identity(settings, container)
     node_settings = NodeSettings(
@@ -141,7 +149,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         code = EXIT_FAILED
         try:
             container.status_identity.override(
-                providers.Object(functools.partial(_identity_of, node))
+                providers.Object(functools.partial(_identity_of, node, metrics_address))
             )
             container.server().attach(node.host)
             container.watch_server().attach(node.host)
@@ -160,15 +168,20 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 ))
                 nursery.start_soon(tell_watchers_of_quorum, container.quorum(),
                                    container.watch_hub())
-                if writers is not None:
-                    await nursery.start(_reload_on_sighup, writers)
+                http_tokens = None if http_api is None else http_api.tokens
+                reloadable = [f for f in (writers, http_tokens) if f is not None]
+                if reloadable:
+                    await nursery.start(_reload_on_sighup, reloadable)
                 await nursery.start(container.repository().run)
+                if http_api is not None:
+                    await nursery.start(http_api.run, functools.partial(other_instances, node))
                 addrs = node.full_addrs()
                 for addr in addrs:
                     log.info("registry-service listening on %s", addr)
                 if settings.addr_file:
                     _write_atomically(settings.addr_file, "".join(a + "\n" for a in addrs))
-                write_instance_file(instance_file(settings.etcd_data_dir), _identity_of(node))
+                write_instance_file(instance_file(settings.etcd_data_dir),
+                                    _identity_of(node, metrics_address))
                 if ready is not None:
                     ready.set()
                 code = await _until_stopped(etcd)
@@ -256,8 +269,9 @@ def _detach_ours(host: IHost, container: ServiceContainer) -> None:
             log.debug("removing the %s handler: %r", protocol_id, exc)
 
 
-def _identity_of(node: Libp2pNode) -> InstanceIdentity:
-    return InstanceIdentity(peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()))
+def _identity_of(node: Libp2pNode, metrics: str | None = None) -> InstanceIdentity:
+    return InstanceIdentity(
+        peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()), metrics=metrics)
 
 
 async def _keep_bootstraps_connected(node: Libp2pNode, bootstraps: Sequence[BootstrapAddress]):  # type: ignore[no-untyped-def]
@@ -283,12 +297,13 @@ def _is_connected(connections: dict, address: BootstrapAddress) -> bool:  # type
 
 
 async def _reload_on_sighup(
-    writers: WritersFile, task_status: Any = trio.TASK_STATUS_IGNORED
+    files: Sequence[WritersFile | HttpTokensFile], task_status: Any = trio.TASK_STATUS_IGNORED
 ) -> None:
     with trio.open_signal_receiver(signal.SIGHUP) as signals:
         task_status.started()
         async for _ in signals:
-            writers.reload()
+            for file in files:
+                file.reload()
 
 
 async def _wait_for_stop_signal() -> None:

@@ -68,6 +68,11 @@ def serve(
     insecure_etcd: Annotated[bool, _Flag] = False,
     etcd_plaintext_peers: Annotated[bool, _Flag] = False,
     log_level: str = "INFO",
+    http_listen: str | None = None,
+    http_cert: Path | None = None,
+    http_key: Path | None = None,
+    http_tokens_file: Path | None = None,
+    http_max_connections: int = 1024,
 ) -> int:
     """Run a registry-service instance until SIGINT or SIGTERM.
 
@@ -145,8 +150,24 @@ def serve(
         mixes in instances of the Go original. Every instance of that cluster needs it.
     log_level
         DEBUG, INFO, WARNING or ERROR.
+    http_listen
+        HOST:PORT of the HTTP API (docs/http.md); off unless given. A non-loopback HOST
+        needs --http-cert, --http-key and --http-tokens-file.
+    http_cert
+        TLS certificate (PEM) of the HTTP API.
+    http_key
+        TLS private key (PEM) of the HTTP API.
+    http_tokens_file
+        The HTTP API's bearer tokens (hashes only; see `http-token add`). Re-read on SIGHUP.
+    http_max_connections
+        Open HTTP connections at most; more wait until one closes (each needs a file
+        descriptor, counted in the open-file limit the daemon asks for at start).
     """
     from entrypoints.service.etcd_exposure import peer_tls_wanted
+    from entrypoints.service.http_settings import http_settings
+
+    http = None if http_listen is None else http_settings(
+        http_listen, http_cert, http_key, http_tokens_file, http_max_connections)
 
     _configure_logging(log_level)
     key = resolve_psk(psk, psk_file)
@@ -182,6 +203,7 @@ def serve(
         join_timeout=join_timeout,
         etcd_timeout=etcd_timeout,
         writers_file=writers_file,
+        http=http,
     )
     from entrypoints.service.daemon import run_daemon
 
@@ -357,6 +379,15 @@ def status_command(
     )))
 
 
+def _http_token_app() -> App:
+    from entrypoints.operator.http_token_command import http_token
+
+    return http_token
+
+
+app.command(_http_token_app())
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -372,6 +403,7 @@ _FLAGS = (
     "max-inbound-connections",
     "unstarted-member-grace", "join-timeout", "etcd-timeout", "insecure-etcd",
     "etcd-plaintext-peers", "psk-file", "writers-file", "keep", "every-member",
+    "http-listen", "http-cert", "http-key", "http-tokens-file", "http-max-connections",
 )
 
 
