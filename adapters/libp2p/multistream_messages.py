@@ -4,6 +4,9 @@ from __future__ import annotations
 
 MULTISTREAM_HEADER = b"/multistream/1.0.0"  # the text; on the wire: HEADER_MESSAGE
 NOT_SUPPORTED = b"na"
+# What our listeners send where an echo belongs when a limit is reached (docs/protocol.md).
+CONNECTION_LIMIT_REFUSAL = b"/p2p-registry/refused/connection-limit"
+STREAM_LIMIT_REFUSAL = b"/p2p-registry/refused/stream-limit"
 _MAX_LENGTH_BYTES = 3  # 2 MiB: far above any protocol id or "ls" answer
 
 

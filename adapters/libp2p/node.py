@@ -28,6 +28,7 @@ from adapters.libp2p.peer_janitor import PeerJanitor
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.upstream.inbound_slots import inbound_slots_of
 from adapters.libp2p.upstream.kad import ServerModeKadDHT
+from adapters.libp2p.upstream.stream_slots import stream_slots_of
 from adapters.libp2p.wildcard_addrs import expand_wildcards
 from domain.bootstrap import BootstrapAddress
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT = 2.0
 DEFAULT_MAX_INBOUND_CONNECTIONS = 1024
+DEFAULT_MAX_STREAMS_PER_CONNECTION = 256
 # Our own outbound dials (bootstraps, DHT lookups, member instances) beside the inbound.
 OUTBOUND_CONNECTIONS = 128
 
@@ -53,6 +55,8 @@ class NodeSettings:
     graceful_close: bool = True
     # Concurrent inbound connections; one over it is refused (docs/deploy.md, "Limits").
     max_inbound_connections: int = DEFAULT_MAX_INBOUND_CONNECTIONS
+    # Streams open at once on one inbound connection; one more is refused.
+    max_streams_per_connection: int = DEFAULT_MAX_STREAMS_PER_CONNECTION
     on_inbound_refused: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
 
 
@@ -70,10 +74,12 @@ class Libp2pNode:
         """What this node holds for others now (a long-lived daemon's must stay bounded)."""
         network: Any = self.host.get_network()
         slots = inbound_slots_of(network)
+        streams = stream_slots_of(self.host)
         return {
             "connections": sum(len(c) for c in network.connections.values()),
             "inbound_connections": slots.open if slots else 0,
             "refused_connections": slots.refused if slots else 0,
+            "refused_streams": streams.refused if streams else 0,
             "peerstore_peers": len(self.host.get_peerstore().peer_ids()),
             "routing_table_peers": self.dht.routing_table.size(),
         }
@@ -132,6 +138,7 @@ def build_host(settings: NodeSettings) -> IHost:
     upstream.apply(
         host,
         max_inbound_connections=settings.max_inbound_connections,
+        max_streams_per_connection=settings.max_streams_per_connection,
         on_inbound_refused=settings.on_inbound_refused,
     )
     return host

@@ -144,6 +144,11 @@ class _PeerStateCollector(Collector):
             "Inbound connections refused at the limit (--max-inbound-connections)",
             value=figures.get("refused_connections", 0),
         )
+        yield CounterMetricFamily(
+            "registry_libp2p_refused_streams",
+            "Streams refused at the per-connection limit (--max-streams-per-connection)",
+            value=figures.get("refused_streams", 0),
+        )
 
 
 def parse_listen_addr(listen: str) -> tuple[str, int]:

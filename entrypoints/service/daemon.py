@@ -132,6 +132,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     node_settings = NodeSettings(
         key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True,
         max_inbound_connections=settings.max_inbound_connections,
+        max_streams_per_connection=settings.max_streams_per_connection,
     )
     bootstraps = [] if settings.local else settings.bootstraps
     async with running_node(node_settings) as node:

@@ -61,6 +61,7 @@ def serve(
     advertise_interval: float = 300.0,
     request_timeout: float = 10.0,
     max_inbound_connections: int = 1024,
+    max_streams_per_connection: int = 256,
     leave: Annotated[bool, _Flag] = False,
     unstarted_member_grace: float = 60.0,
     join_timeout: float = 120.0,
@@ -128,6 +129,9 @@ def serve(
     max_inbound_connections
         Most inbound libp2p connections open at once. One more is refused with a reason
         the client reports ("at its connection limit"); each one takes an open file.
+    max_streams_per_connection
+        Most streams open at once on one inbound libp2p connection. One more is refused
+        with a reason the client reports; the connection's other streams go on.
     advertise_interval
         Seconds between re-advertisements of the rendezvous in the DHT.
     leave
@@ -198,6 +202,7 @@ def serve(
         advertise_interval=advertise_interval,
         request_timeout=request_timeout,
         max_inbound_connections=max_inbound_connections,
+        max_streams_per_connection=max_streams_per_connection,
         leave=leave,
         unstarted_member_grace=unstarted_member_grace,
         join_timeout=join_timeout,
@@ -400,7 +405,7 @@ _FLAGS = (
     "algo", "bits", "bootstrap", "ephemeral", "etcd-client-port", "etcd-ip", "etcd-peer-port",
     "etcd-data-dir", "keyfile", "local", "new-etcd-cluster", "prom-listen-addr", "psk", "listen",
     "addr-file", "advertise-interval", "request-timeout", "log-level", "leave",
-    "max-inbound-connections",
+    "max-inbound-connections", "max-streams-per-connection",
     "unstarted-member-grace", "join-timeout", "etcd-timeout", "insecure-etcd",
     "etcd-plaintext-peers", "psk-file", "writers-file", "keep", "every-member",
     "http-listen", "http-cert", "http-key", "http-tokens-file", "http-max-connections",

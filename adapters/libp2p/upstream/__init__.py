@@ -73,13 +73,18 @@ def use_fast_path(host: Any) -> None:
 
 
 def apply(
-    host: Any, *, max_inbound_connections: int, on_inbound_refused: Callable[[], None]
+    host: Any,
+    *,
+    max_inbound_connections: int,
+    max_streams_per_connection: int,
+    on_inbound_refused: Callable[[], None],
 ) -> None:
     """Every per-host change, after the check."""
     from adapters.libp2p.upstream.auto_dialer import disable_auto_dialer
     from adapters.libp2p.upstream.inbound_slots import InboundConnectionSlots
     from adapters.libp2p.upstream.peer_records import accept_older_peer_records
     from adapters.libp2p.upstream.rate_limiter_memory import cap_rate_limiter_memory
+    from adapters.libp2p.upstream.stream_slots import StreamSlots
 
     check()
     network = host.get_network()
@@ -89,4 +94,6 @@ def apply(
     disable_auto_dialer(network)
     cap_rate_limiter_memory(network)
     accept_older_peer_records(host.get_peerstore())
+    # Our listener's negotiation (the fast path) enforces it; the bare stack has none.
+    host.registry_stream_slots = StreamSlots(max_streams_per_connection)
     use_fast_path(host)

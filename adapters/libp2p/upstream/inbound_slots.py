@@ -28,12 +28,12 @@ import trio
 from libp2p.abc import IMuxedConn
 from libp2p.network.connection.raw_connection import RawConnection
 
-from adapters.libp2p.multistream_messages import HEADER_MESSAGE, encoded
+from adapters.libp2p.multistream_messages import CONNECTION_LIMIT_REFUSAL, HEADER_MESSAGE, encoded
 
 log = logging.getLogger(__name__)
 
 # What an over-limit listener sends in place of a security protocol's echo.
-REFUSAL_LINE = b"/p2p-registry/refused/connection-limit"
+REFUSAL_LINE = CONNECTION_LIMIT_REFUSAL
 REFUSAL = HEADER_MESSAGE + encoded(REFUSAL_LINE)
 # Refusing costs a task until the dialer has read the refusal and gone: bounded in
 # time, and in number (past it, the socket is simply closed).

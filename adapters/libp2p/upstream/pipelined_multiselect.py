@@ -28,14 +28,22 @@ from libp2p.protocol_muxer.exceptions import MultiselectError
 from libp2p.protocol_muxer.multiselect import DEFAULT_NEGOTIATE_TIMEOUT, Multiselect
 from libp2p.utils.varint import encode_delim
 
-from adapters.libp2p.multistream_messages import MULTISTREAM_HEADER, NOT_SUPPORTED, next_message
+from adapters.libp2p.multistream_messages import (
+    MULTISTREAM_HEADER,
+    NOT_SUPPORTED,
+    STREAM_LIMIT_REFUSAL,
+    next_message,
+)
 from adapters.libp2p.upstream.final_write import write_final
+from adapters.libp2p.upstream.stream_slots import StreamSlots, stream_slots_of
 
 _MAX_MESSAGE = 1024  # go-multistream's limit for a protocol id line is lower still
 _READ_SIZE = 4096
 
 
 class PipelinedMultiselect(Multiselect):
+    stream_slots: StreamSlots | None = None  # per-connection stream limit, if any
+
     async def negotiate(
         self,
         communicator: IMultiselectCommunicator,
@@ -62,8 +70,10 @@ class PipelinedMultiselect(Multiselect):
                     if protocol not in self.handlers:
                         owed += encode_delim(NOT_SUPPORTED)
                         continue
-                    owed += encode_delim(command)
                     handler = self.handlers[protocol]
+                    if handler is not None and self.stream_slots is not None:
+                        handler = _holding_a_slot(handler, self.stream_slots, stream, owed)
+                    owed += encode_delim(command)
                     if handler is not None and _peer_done(stream):
                         return protocol, _owing(handler, reader.take(), _take(owed))
                     # The dialer may wait for the echoes before it half-closes.
@@ -80,6 +90,26 @@ class PipelinedMultiselect(Multiselect):
             if isinstance(error, MultiselectError):
                 raise
             raise MultiselectError(f"negotiation failed: {error}") from error
+
+
+def _holding_a_slot(
+    handler: StreamHandlerFn, slots: StreamSlots, stream: INetStream, owed: bytearray
+) -> StreamHandlerFn:
+    """``handler``, holding one of its connection's stream slots while it runs."""
+    conn = getattr(stream, "muxed_conn", None)
+    if conn is None:
+        return handler
+    if not slots.take(conn):
+        owed += encode_delim(STREAM_LIMIT_REFUSAL)  # where the protocol's echo belongs
+        raise MultiselectError("stream limit of its connection reached")
+
+    async def handle(stream: INetStream) -> None:
+        try:
+            await handler(stream)
+        finally:
+            slots.give_back(conn)
+
+    return handle
 
 
 def _take(owed: bytearray) -> bytes:
@@ -206,4 +236,5 @@ def use_pipelined_multiselect(host: Any) -> None:
     """Make ``host`` negotiate inbound streams with PipelinedMultiselect, same handlers."""
     ours = PipelinedMultiselect()
     ours.handlers = host.multiselect.handlers
+    ours.stream_slots = stream_slots_of(host)
     host.multiselect = ours
