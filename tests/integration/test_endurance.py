@@ -27,6 +27,7 @@ from adapters.libp2p.peer_janitor import GRACE, SWEEP_INTERVAL
 from application.client import get_service
 from domain.psk import psk_from_passphrase
 from entrypoints import library
+from entrypoints.library import client_node
 
 SEQUENTIAL = 2000
 CONCURRENT = 200
@@ -76,6 +77,12 @@ def timed_gets(bootstraps: list[str], psk: bytes, count: int) -> tuple[list[floa
 
 
 def concurrent_gets(bootstraps: list[str], psk: bytes, count: int) -> list[str]:
+    """``count`` short-lived clients at once, from this one process.
+
+    Their handshakes all run on this process's one core: on a loaded machine the
+    library's 5 s connect timeout can pass before the daemon is even asked. What is
+    tested is that the daemon serves them all, so they get 60 s to connect.
+    """
     failures: list[str] = []
 
     async def one() -> None:
@@ -89,7 +96,12 @@ def concurrent_gets(bootstraps: list[str], psk: bytes, count: int) -> list[str]:
             for _ in range(count):
                 nursery.start_soon(one)
 
-    trio.run(main)
+    patience = pytest.MonkeyPatch()
+    patience.setattr(client_node, "BOOTSTRAP_TIMEOUT", 60.0)
+    try:
+        trio.run(main)
+    finally:
+        patience.undo()
     return failures
 
 
@@ -142,19 +154,23 @@ def test_two_hundred_concurrent_clients_are_all_served(daemon) -> None:
         time.sleep(0.1)
 
 
-def test_five_hundred_js_libp2p_clients_each_a_new_peer_are_all_served(daemon) -> None:
-    check_installed()
-    pid = daemon.process.pid
-    rss_before = rss_kb(pid)
+def js_gets(addr: str, passphrase: str, count: int) -> None:
+    """``count`` js-libp2p clients one after another, each a new peer; all must be served."""
     run = subprocess.run(
         ["node", "--import", "./polyfill.mjs", "short_lived_clients.mjs",
-         "--addr", daemon.addrs[0], "--count", str(JS_CLIENTS), "--name", "svc",
-         "--passphrase", daemon.passphrase or ""],
+         "--addr", addr, "--count", str(count), "--name", "svc", "--passphrase", passphrase],
         cwd=PEER_DIR, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert (result["ok"], result["failed"]) == (JS_CLIENTS, 0), result["firstError"]
+    assert (result["ok"], result["failed"]) == (count, 0), result["firstError"]
+
+
+def test_five_hundred_js_libp2p_clients_each_a_new_peer_are_all_served(daemon) -> None:
+    check_installed()
+    pid = daemon.process.pid
+    rss_before = rss_kb(pid)
+    js_gets(daemon.addrs[0], daemon.passphrase or "", JS_CLIENTS)
     # What the daemon learnt of each (identify: addresses, keys, protocols) is forgotten
     # once the peer has been gone for the janitor's grace period.
     wait_for_forgotten_peers(daemon.prom_port)
@@ -213,6 +229,9 @@ def test_a_three_instance_cluster_serves_short_lived_clients_through_every_insta
         before = {i.name: rss_kb(i.proc.process.pid) for i in instances}
         for _ in range(2):
             one_round(200)
+        check_installed()
+        for instance in instances:
+            js_gets(instance.proc.addrs[0], instance.proc.passphrase or "", 100)
         for instance in instances:
             figures = libp2p_figures(instance.proc.prom_port, instance.proc.ip)
             assert figures["refused_connections_total"] == 0, (instance.name, figures)
