@@ -179,8 +179,10 @@ def serve(
         writers_file=writers_file,
     )
     from entrypoints.daemon import run_daemon
+    from entrypoints.quick_exit import exit_at_once
 
-    return int(trio.run(run_daemon, settings))
+    exit_at_once(int(trio.run(run_daemon, settings)))
+    return 0  # not reached
 
 
 # --- operator commands on an instance's etcd member ------------------------------
