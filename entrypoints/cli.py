@@ -249,7 +249,15 @@ def _launcher(
         instance=instance,
     )
     injected = {name: _injected(name, options) for name in wanted}
-    result = command(*bound.args, **bound.kwargs, **injected)
+    try:
+        result = command(*bound.args, **bound.kwargs, **injected)
+    except Exception as exc:
+        from entrypoints.psk_hint import psk_source, with_passphrase_hint
+
+        hinted = with_passphrase_hint(exc, psk_source(psk, psk_file))
+        if hinted is exc:
+            raise
+        raise hinted from None
     return result if isinstance(result, int) else 0
 
 

@@ -20,6 +20,7 @@ from adapters.etcd.process import EtcdProcess
 from adapters.etcd.process_args import holds_member
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.advertiser import advertise_forever
+from adapters.libp2p.dial_failure import DIAL_FAILURES
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
 from adapters.libp2p.identity_conflict import peer_id_in_use_at, peer_id_in_use_by_provider
 from adapters.libp2p.key_file_location import choose_key_file
@@ -116,7 +117,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         if bootstraps:
             failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
             for address, exc in failures.items():
-                log.warning("bootstrap %s unreachable for now: %s", address, exc)
+                log.warning("bootstrap %s unreachable for now: %s", address,
+                            DIAL_FAILURES.describe(address.peer_id, exc))
             await _refuse_a_peer_id_advertised_elsewhere(node, key_file)
         etcd = await start_etcd_member(settings, node)
         code = EXIT_FAILED

@@ -17,6 +17,7 @@ from adapters.etcd.peer_tls import local_addresses, write_peer_tls
 from adapters.etcd.process import EtcdProcess, EtcdStartFailed
 from adapters.etcd.process_args import holds_member
 from adapters.etcd.status import fetch_status
+from adapters.libp2p.deadline_transport import DeadlineTransport
 from adapters.libp2p.node import Libp2pNode, peer_info_of
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from application.cluster import EtcdStart, choose_etcd_start, join_cluster
@@ -117,27 +118,34 @@ async def _join(settings: DaemonSettings, node: Libp2pNode) -> EtcdProcess:
             "or give --bootstrap peers of a running registry-service"
         )
     started = time.monotonic()
+    # --join-timeout bounds the whole join: the request under way is cut off at the
+    # deadline, and each asks once (join_cluster retries every second, not the
+    # client's back-off of up to 8 s).
+    deadline = trio.current_time() + settings.join_timeout
     # Bootstraps that serve the registry are asked first, over the connection we have.
     bootstraps = [peer_info_of(b) for b in settings.bootstraps if b.peer_id != str(node.peer_id)]
-    client = Libp2pRegistryClient(node.host, node.rendezvous, preferred=bootstraps)
+    client = Libp2pRegistryClient(node.host, node.rendezvous, preferred=bootstraps, attempts=1)
     initial_cluster = await join_cluster(
-        client, settings.etcd, timeout=settings.join_timeout, sleep=trio.sleep
+        DeadlineTransport(client, deadline), settings.etcd, timeout=settings.join_timeout,
+        sleep=trio.sleep,
     )
     log.info("etcd: added to the cluster as %s after %.1f s", settings.etcd.member_name,
              time.monotonic() - started)
     # Healthy = promoted from learner to voting member, which a running
     # instance does once our member has caught up.
-    return await _launch(settings, initial_cluster, "existing")
+    return await _launch(settings, initial_cluster, "existing",
+                         start_timeout=max(deadline - trio.current_time(), 0.0))
 
 
 async def _launch(
-    settings: DaemonSettings, initial_cluster: str, state: Literal["new", "existing"]
+    settings: DaemonSettings, initial_cluster: str, state: Literal["new", "existing"],
+    start_timeout: float | None = None,
 ) -> EtcdProcess:
     log.info("etcd: starting member %s (%s cluster %s, data dir %s)", settings.etcd.member_name,
              state, initial_cluster, settings.etcd_data_dir)
     process = _member_process(
         settings, initial_cluster=initial_cluster, initial_cluster_state=state,
-        start_timeout=settings.join_timeout,
+        start_timeout=settings.join_timeout if start_timeout is None else start_timeout,
     )
     await process.start()
     return process

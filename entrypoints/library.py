@@ -24,6 +24,7 @@ from libp2p.kad_dht.kad_dht import KadDHT
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
+from adapters.libp2p.dial_failure import DIAL_FAILURES, WrongPrivateNetwork, handshake_cut_short
 from adapters.libp2p.identity import ephemeral_identity, read_identity
 from adapters.libp2p.live_peers import connect_first
 from adapters.libp2p.node import NodeSettings, connect_peer, peer_info_of, running_node
@@ -36,7 +37,7 @@ from application.conditional_client import RevisionConflict
 from application.ports import RegistryUnavailable
 from application.status import remote_status
 from application.write_policy import WriteRefused
-from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
+from domain.bootstrap import BootstrapAddress, InvalidBootstrapAddress, parse_bootstraps
 from domain.instance_status import InstanceStatus
 from domain.instance_target import InstanceTarget, parse_instance
 from domain.psk import check_psk, psk_from_passphrase
@@ -89,10 +90,6 @@ BOOTSTRAP_TIMEOUT = 5.0
 quiet_libp2p()
 
 
-class WrongPrivateNetwork(RegistryUnavailable):
-    """The bootstrap peers answered, but are in a different private network."""
-
-
 @asynccontextmanager
 async def registry_client(
     bootstraps: Bootstraps,
@@ -139,7 +136,9 @@ async def registry_client(
             timeout=BOOTSTRAP_TIMEOUT, background=background,
         )
         if not connected.live:
-            raise _unreachable(connected.failures)
+            raise _unreachable(connected.failures, without_psk=psk is None)
+        for address, failure in connected.failures.items():  # its reason outlives the dial
+            DIAL_FAILURES.describe(address.peer_id, failure)
         # The connected one first; the others not known dead stay candidates for fail-over.
         usable = connected.live + [
             a for a in addresses if a not in connected.live and a not in connected.failures
@@ -160,36 +159,21 @@ def _target_info(target: InstanceTarget) -> PeerInfo:
     return PeerInfo(ID.from_base58(target.peer_id), [])
 
 
-def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:
-    from adapters.libp2p.pnet import find_private_network_mismatch
-
-    if any(find_private_network_mismatch(exc) for exc in failures.values()):
+def _unreachable(
+    failures: dict[BootstrapAddress, BaseException], *, without_psk: bool
+) -> RegistryUnavailable:
+    reasons = {addr: DIAL_FAILURES.describe(addr.peer_id, exc) for addr, exc in failures.items()}
+    if any(DIAL_FAILURES.in_other_network(addr.peer_id) for addr in failures):
         return WrongPrivateNetwork(
-            "the bootstrap peers are in a different private network: check the passphrase "
-            "(--psk / P2P_PSK)"
+            "the bootstrap peers are in a different private network: check the passphrase"
         )
-    detail = "; ".join(f"{addr}: {_first_line(exc)}" for addr, exc in failures.items())
+    if without_psk and all(handshake_cut_short(exc) for exc in failures.values()):
+        return WrongPrivateNetwork(
+            "the bootstrap peers ended the connection during the handshake: they are in a "
+            "private network, and no passphrase was given"
+        )
+    detail = "; ".join(f"{addr}: {reason}" for addr, reason in reasons.items())
     return RegistryUnavailable(f"could not connect to any bootstrap peer ({detail})")
-
-
-def _first_line(exc: BaseException) -> str:
-    """The most telling message in py-libp2p's layers of wrapping (an OSError if any)."""
-    deepest = exc
-    pending: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while pending:
-        err = pending.pop()
-        if id(err) in seen:
-            continue
-        seen.add(id(err))
-        if isinstance(err, OSError) and str(err):
-            deepest = err
-            break
-        deepest = err if str(err) else deepest
-        pending.extend(getattr(err, "errors", None) or getattr(err, "exceptions", None) or ())
-        pending.extend(e for e in (err.__cause__, err.__context__) if e is not None)
-    text = str(deepest) or type(deepest).__name__
-    return text.splitlines()[0][:200]
 
 
 # One client per caller's host, kept while the host lives: it remembers the provider
