@@ -252,9 +252,12 @@ def _launcher(
     try:
         result = command(*bound.args, **bound.kwargs, **injected)
     except Exception as exc:
+        from entrypoints.key_advice import with_key_advice
         from entrypoints.psk_hint import psk_source, with_passphrase_hint
 
-        hinted = with_passphrase_hint(exc, psk_source(psk, psk_file))
+        hinted = with_key_advice(
+            with_passphrase_hint(exc, psk_source(psk, psk_file)), options.keyfile
+        )
         if hinted is exc:
             raise
         raise hinted from None
