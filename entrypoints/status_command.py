@@ -10,6 +10,7 @@ from application.status import instance_status
 from domain.instance_status import InstanceIdentity, InstanceStatus
 from entrypoints.instance_file import instance_file, read_instance_file
 from entrypoints.local_etcd import LocalEtcd
+from entrypoints.no_local_member import no_local_member
 from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
 
 
@@ -25,8 +26,7 @@ async def local_status(
             source, identity or InstanceIdentity(peer_id="", addresses=())
         )
     except StorageUnavailable as exc:
-        print(f"registry-service: no etcd member answers for this instance: {exc}",
-              file=sys.stderr)
+        print(f"registry-service: {no_local_member(local, str(exc))}", file=sys.stderr)
         return EXIT_TROUBLE
     finally:
         source.close()
