@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -14,6 +15,7 @@ import pytest
 from registry_process import VENV_BIN, RegistryProcess, free_port
 
 JOIN_TIMEOUT = 6.0
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \S+ (DEBUG|INFO|WARNING|ERROR) ")
 _NETWORK_VARIABLES = ("P2P_PSK", "P2P_PSK_FILE", "P2P_BOOTSTRAPS")
 
 
@@ -48,6 +50,9 @@ def _failed_join(workdir: Path, passphrase: str, bootstrap: str) -> tuple[str, f
     done = subprocess.run(joiner.argv(), capture_output=True, text=True, timeout=120, env=env)
     ended = time.time()
     assert done.returncode == 1, done.stderr[-2000:]
+    # Every line the daemon writes, py-libp2p's and the final error too, is one log record.
+    untimed = [line for line in done.stderr.splitlines() if not LOG_LINE.match(line)]
+    assert not untimed, untimed
     first = datetime.strptime(done.stderr[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
     return done.stderr.strip().splitlines()[-1], ended - first
 

@@ -5,6 +5,7 @@ One cluster serves the whole module; every test leaves it with three healthy mem
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import stat
@@ -21,6 +22,7 @@ from application import client as use_cases
 from domain import ServiceInfo
 from entrypoints import library
 
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \S+ (DEBUG|INFO|WARNING|ERROR) ")
 INFO = ServiceInfo(content_hash="QmOperatorPath", docker_hash="r/x@sha256:00", cpu_req=1)
 
 
@@ -82,6 +84,15 @@ def test_sigterm_stops_a_member_of_a_three_member_cluster_within_one_second(
     cluster.restart(last)
     wait_until(lambda: all_healthy(cluster), 30, "three healthy members again")
     assert "before-sigterm" in run(local_entries, last)
+
+
+def test_every_line_of_the_daemons_logs_is_a_timestamped_record(cluster: Cluster) -> None:
+    """After joins, a stop and a restart (peers refused dials meanwhile): py-libp2p's lines
+    (e.g. "Failed to open TCP stream") went out bare, and in multi-line blocks."""
+    for instance in cluster.instances:
+        untimed = [line for line in instance.log().splitlines() if not LOG_LINE.match(line)]
+        assert not untimed, (instance.name, untimed[:5])
+        assert " libp2p." not in instance.log()  # routine peer failures are DEBUG only
 
 
 def _alive(pid: int) -> bool:
