@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from application.cluster import QuorumStatus, admit_member
+from application.membership_deferred import request_outcome
 from application.ports import (
     ClusterMembership,
     LocalServiceReader,
@@ -76,7 +77,7 @@ class RegistryRequestHandler:
             self._metrics.count_refused_write(operation.value, type(exc).__name__)
             return str(exc).encode()
         except Exception as exc:
-            outcome = type(exc).__name__
+            outcome = request_outcome(exc)
             raise
         finally:
             self._metrics.observe_request(

@@ -5,18 +5,22 @@ One cluster serves the whole module; every test leaves it with three healthy mem
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
 import stat
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cluster_fixtures import PSK, Cluster, Instance, all_healthy, local_entries, run, wait_until
+from prometheus_client.parser import text_string_to_metric_families
 from registry_process import VENV_BIN
+from test_deploy_alerts import RULES, promtool
 
 from application import client as use_cases
 from domain import ServiceInfo
@@ -61,6 +65,59 @@ def _etcd_flags(instance: Instance) -> list[str]:
     p = instance.proc
     return ["--etcd-ip", p.ip, "--etcd-client-port", str(p.etcd_client_port),
             "--etcd-peer-port", str(p.etcd_peer_port), "--etcd-data-dir", str(p.data_dir)]
+
+
+def test_the_alert_rules_stay_quiet_on_a_normal_joins_series(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """Each join met etcd's ordinary refusals (4 or so), which counted in
+    registry_request_errors_total: RegistryRequestErrors paged for healthy joins.
+
+    Every instance's series as scraped right after the joins, with the joins' counts
+    repeated every minute for 30 minutes (a rolling deploy, at its busiest), go through
+    promtool against deploy/prometheus-rules.yaml: no alert fires.
+    """
+    # The gauges once the last newcomer is promoted (a learner for a second or so).
+    wait_until(lambda: all(i.metrics().get("registry_etcd_learners") == 0
+                           for i in cluster.instances), 30, "no learner left")
+    series: list[dict[str, str]] = []
+    retries = 0.0
+    for index, instance in enumerate(cluster.instances):
+        text = urllib.request.urlopen(
+            f"http://{instance.proc.ip}:{instance.proc.prom_port}/metrics", timeout=5
+        ).read().decode()
+        for family in text_string_to_metric_families(text):
+            if not family.name.startswith("registry_"):
+                continue
+            for sample in family.samples:
+                if sample.name.endswith("_created"):
+                    continue
+                if sample.labels.get("outcome") == "retry":
+                    retries += sample.value
+                labels = {**sample.labels, "job": "registry", "instance": f"i{index}"}
+                selector = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+                counting = family.type in ("counter", "histogram")
+                values = f"0+{sample.value:g}x30" if counting else f"{sample.value:g}x30"
+                series.append({"series": f"{sample.name}{{{selector}}}", "values": values})
+    assert retries > 0, "the joins met no ordinary refusal: this test shows nothing"
+    alerts = [line.split(":", 1)[1].strip() for line in RULES.read_text().splitlines()
+              if line.strip().startswith("- alert:")]
+    rule_test = {
+        "rule_files": [str(RULES)],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": series,
+            "alert_rule_test": [
+                {"eval_time": f"{minute}m", "alertname": alert, "exp_alerts": []}
+                for alert in alerts for minute in (6, 12, 29)
+            ],
+        }],
+    }
+    test_file = tmp_path / "normal-join-test.yaml"
+    test_file.write_text(json.dumps(rule_test))  # JSON is YAML
+    result = promtool("test", "rules", str(test_file))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_sigterm_stops_a_member_of_a_three_member_cluster_within_one_second(
