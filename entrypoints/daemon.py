@@ -31,6 +31,7 @@ from adapters.libp2p.node import (
     connect_peer,
     running_node,
 )
+from adapters.prometheus.watch_metrics import register_watch_metrics
 from application.cluster import MemberJanitor, leave_cluster
 from domain.bootstrap import BootstrapAddress
 from domain.instance_status import InstanceIdentity
@@ -104,6 +105,9 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         log.info("only the %d peers in %s may add and delete", len(writers.peer_ids),
                  writers.path)
     metrics = container.metrics()
+    hub, watch_server = container.watch_hub(), container.watch_server()
+    register_watch_metrics(metrics.registry, lambda: hub.watchers,
+                           lambda: watch_server.events_sent, lambda: hub.dropped_behind)
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
 

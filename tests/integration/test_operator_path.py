@@ -17,7 +17,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_fixtures import PSK, Cluster, Instance, all_healthy, local_entries, run, wait_until
+from cluster_fixtures import (
+    PASSPHRASE,
+    PSK,
+    Cluster,
+    Instance,
+    all_healthy,
+    local_entries,
+    run,
+    wait_until,
+)
 from prometheus_client.parser import text_string_to_metric_families
 from registry_process import VENV_BIN
 from test_deploy_alerts import RULES, promtool
@@ -118,6 +127,43 @@ def test_the_alert_rules_stay_quiet_on_a_normal_joins_series(
     test_file.write_text(json.dumps(rule_test))  # JSON is YAML
     result = promtool("test", "rules", str(test_file))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_open_watches_and_their_events_show_in_the_metrics(cluster: Cluster) -> None:
+    """Open watches appeared in no series at all."""
+    first = cluster.instances[0]
+    argv = [str(VENV_BIN / "registry-cli"), "--bootstrap", first.proc.addrs[0],
+            "--psk", PASSPHRASE, "--json", "watch"]
+    watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout is not None
+        while '"Type":"SYNCED"' not in watcher.stdout.readline():
+            pass
+        run(_add_via, first, "watched")
+        while '"Name":"watched"' not in watcher.stdout.readline():
+            pass
+        scraped = [_scrape(instance) for instance in cluster.instances]
+        assert sum(s.get("registry_watchers", 0) for s in scraped) == 1
+        assert sum(s.get('registry_watch_events_sent_total{type="PUT"}', 0)
+                   for s in scraped) >= 1
+        assert all("registry_watchers_dropped_behind_total" in s for s in scraped)
+    finally:
+        watcher.terminate()
+        watcher.wait(10)
+    wait_until(lambda: sum(_scrape(i).get("registry_watchers", 0)
+                           for i in cluster.instances) == 0, 10, "the watcher gone")
+
+
+def _scrape(instance: Instance) -> dict[str, float]:
+    text = urllib.request.urlopen(
+        f"http://{instance.proc.ip}:{instance.proc.prom_port}/metrics", timeout=5
+    ).read().decode()
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            found[sample.name + (f"{{{labels}}}" if labels else "")] = sample.value
+    return found
 
 
 def test_sigterm_stops_a_member_of_a_three_member_cluster_within_one_second(
