@@ -141,14 +141,22 @@ def status(*, options: _Options) -> int:
     import sys
 
     from application.ports import ProtocolNotSpoken
-    from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+    from entrypoints.status_output import (
+        EXIT_TROUBLE,
+        exit_code,
+        human_status,
+        missing_figures_hint,
+        status_json,
+    )
 
     try:
         result = _run(options, "registry_status")
     except ProtocolNotSpoken as exc:
         print(f"registry-cli: {exc}", file=sys.stderr)
         return EXIT_TROUBLE
-    print(status_json(result) if options.json else human_status(result))
+    hint = "" if options.instance is None else missing_figures_hint(
+        result, "leaving --instance out")
+    print(status_json(result) if options.json else human_status(result) + hint)
     return exit_code(result)
 
 

@@ -11,7 +11,13 @@ from domain.instance_status import InstanceIdentity, InstanceStatus
 from entrypoints.instance_file import instance_file, read_instance_file
 from entrypoints.local_etcd import LocalEtcd
 from entrypoints.no_local_member import no_local_member
-from entrypoints.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+from entrypoints.status_output import (
+    EXIT_TROUBLE,
+    exit_code,
+    human_status,
+    missing_figures_hint,
+    status_json,
+)
 
 
 async def local_status(
@@ -32,7 +38,8 @@ async def local_status(
         source.close()
     if every_member and identity is not None:
         status = await _with_other_members(status, psk)
-    print(status_json(status) if as_json else human_status(status) + _elsewhere_hint(status))
+    hint = "" if every_member else missing_figures_hint(status, "--every-member")
+    print(status_json(status) if as_json else human_status(status) + hint)
     if identity is None:
         print(f"registry-service: no {path}: is registry-service running with these "
               "--etcd-* flags?", file=sys.stderr)
@@ -48,11 +55,3 @@ async def _with_other_members(status: InstanceStatus, psk: bytes | None) -> Inst
     from entrypoints.every_member_figures import with_every_members_figures
 
     return await with_every_members_figures(status, psk)
-
-
-def _elsewhere_hint(status: InstanceStatus) -> str:
-    # Other members' etcd client APIs are unix sockets on their own machines.
-    if all(m.raft_index is not None for m in status.members if m.name != status.member):
-        return ""
-    return ("\n-: not readable from this machine; `--every-member` (or `registry-cli status`) "
-            "asks every instance over /status/0.1")

@@ -207,6 +207,59 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _member_rows(stdout: str) -> dict[str, list[str]]:
+    """Status table rows by member name (the '*' of ours left out)."""
+    rows = [line.lstrip("* ").split() for line in stdout.splitlines() if "https://" in line]
+    return {row[0]: row for row in rows}
+
+
+def test_status_through_a_restarted_instance_has_every_members_figures(
+    cluster: Cluster,
+) -> None:
+    """For about 3 minutes after a restart, three status commands showed '-' for the other
+    members, without a word: the restarted instance held nobody's provider record, and the
+    others re-advertised only every --advertise-interval."""
+    restarted = cluster.instances[1]
+    restarted.proc.stop()
+    cluster.restart(restarted)
+    wait_until(lambda: all_healthy(cluster), 30, "three healthy members again")
+    psk_file = restarted.proc.workdir / "status-passphrase"
+    psk_file.write_text(PASSPHRASE + "\n")
+    psk_file.chmod(0o600)
+    commands = {
+        "registry-cli status": [str(VENV_BIN / "registry-cli"), "--bootstrap",
+                                restarted.proc.addrs[0], "--psk", PASSPHRASE, "status"],
+        "registry-service status --psk-file": [
+            str(VENV_BIN / "registry-service"), "status", *_etcd_flags(restarted),
+            "--psk-file", str(psk_file)],
+    }
+    for what, argv in commands.items():
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, (what, done.stderr)
+        rows = _member_rows(done.stdout)
+        assert len(rows) == 3, (what, done.stdout)
+        for name, row in rows.items():
+            assert row[-3] != "-" and row[-1] != "-", (what, name, done.stdout, done.stderr)
+        assert "-: " not in done.stdout, (what, done.stdout)
+
+
+def test_a_member_shown_without_figures_comes_with_the_reason(cluster: Cluster) -> None:
+    down = cluster.instances[2]
+    down.proc.stop()
+    via = cluster.instances[0]
+    done = subprocess.run([str(VENV_BIN / "registry-cli"), "--bootstrap", via.proc.addrs[0],
+                           "--psk", PASSPHRASE, "status"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr  # two of three: quorum
+    row = _member_rows(done.stdout)[down.name]
+    assert row[2:4] == ["-", "NO"], row  # no role for a member that does not answer
+    assert row[-1] == "-"
+    [warning] = [line for line in done.stderr.splitlines() if "warning:" in line]
+    assert f"no raft index and db size for {down.name}" in warning, done.stderr
+    assert "instance " in warning or "not every instance was found" in warning, warning
+    cluster.restart(down)
+
+
 def test_snapshot_save_writes_a_file_only_its_owner_can_read(
     cluster: Cluster, tmp_path: Path
 ) -> None:
