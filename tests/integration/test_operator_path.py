@@ -260,6 +260,18 @@ def test_a_member_shown_without_figures_comes_with_the_reason(cluster: Cluster) 
     cluster.restart(down)
 
 
+def test_status_of_one_instance_says_why_the_others_show_no_figures(cluster: Cluster) -> None:
+    """`registry-cli --instance X status` showed '-' for the other members, without a word."""
+    one = cluster.instances[0]
+    done = subprocess.run([str(VENV_BIN / "registry-cli"), "--bootstrap", one.proc.addrs[0],
+                           "--psk", PASSPHRASE, "--instance", one.proc.addrs[0], "status"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith(
+        "-: known only to that member's own instance; leaving --instance out asks every "
+        "instance over /status/0.1"), done.stdout
+
+
 def test_snapshot_save_writes_a_file_only_its_owner_can_read(
     cluster: Cluster, tmp_path: Path
 ) -> None:
