@@ -105,9 +105,6 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         log.info("only the %d peers in %s may add and delete", len(writers.peer_ids),
                  writers.path)
     metrics = container.metrics()
-    hub, watch_server = container.watch_hub(), container.watch_server()
-    register_watch_metrics(metrics.registry, lambda: hub.watchers,
-                           lambda: watch_server.events_sent, lambda: hub.dropped_behind)
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
 
@@ -132,6 +129,10 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             )
             container.server().attach(node.host)
             container.watch_server().attach(node.host)
+            # Not earlier: the watch server's etcd connection needs the member's data dir.
+            hub, watch_server = container.watch_hub(), container.watch_server()
+            register_watch_metrics(metrics.registry, lambda: hub.watchers,
+                                   lambda: watch_server.events_sent, lambda: hub.dropped_behind)
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
             )
