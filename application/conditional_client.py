@@ -12,14 +12,7 @@ from application.client import (
 from application.not_a_writer import not_a_writer
 from application.ports import RegistryTransport
 from domain.record_rules import InvalidRecord
-from domain.service_info import (
-    InvalidServiceInfo,
-    ServiceInfo,
-    decode_service_info,
-    encode_service_info,
-)
-from domain.service_name import validate_service_name
-from domain.watch_wire import (
+from domain.revision_wire import (
     ADD_IF_PROTOCOL,
     DELETE_IF_PROTOCOL,
     GET_REVISION_PROTOCOL,
@@ -28,6 +21,13 @@ from domain.watch_wire import (
     GetRevisionResponse,
     WriteResult,
 )
+from domain.service_info import (
+    InvalidServiceInfo,
+    ServiceInfo,
+    decode_service_info,
+    encode_service_info,
+)
+from domain.service_name import validate_service_name
 from domain.wire import decode, encode
 from domain.write_refusal import is_not_a_writer
 

@@ -10,15 +10,14 @@ import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
-from application.cluster import QuorumStatus
+from application.cluster.quorum import QuorumStatus
 from application.ports import RegistryMetrics
 from application.storage_guard import StorageGuard
 from application.watch_ports import RevisionedRepository
 from application.write_policy import WritePolicy, WriteRefused
 from application.write_rules import check_delete, check_put
 from domain.record_rules import InvalidRecord
-from domain.service_name import validate_service_name
-from domain.watch_wire import (
+from domain.revision_wire import (
     ADD_IF_PROTOCOL,
     DELETE_IF_PROTOCOL,
     GET_REVISION_PROTOCOL,
@@ -29,6 +28,7 @@ from domain.watch_wire import (
     WriteResult,
     condition_failed_text,
 )
+from domain.service_name import validate_service_name
 from domain.wire import decode, encode
 
 # Metrics count these as the operations they are, whichever protocol version carried them.

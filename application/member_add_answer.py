@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from application.cluster import admit_member
+from application.cluster.admit import admit_member
 from application.membership_deferred import request_outcome
 from application.ports import ClusterMembership, RegistryMetrics
 from domain.member_add_answer import MemberAddAnswer

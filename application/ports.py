@@ -9,6 +9,7 @@ from domain.cluster import EtcdMember
 
 # Waits that many seconds (trio.sleep in production, instant in unit tests).
 Sleep = Callable[[float], Awaitable[object]]
+Clock = Callable[[], float]
 
 
 class StorageUnavailable(RuntimeError):
@@ -66,10 +67,6 @@ class ClusterMembership(Protocol):
 
     async def member_is_up(self, member: EtcdMember) -> bool:
         """Whether that member's store process answers (never raises)."""
-        ...
-
-    async def has_quorum(self) -> bool:
-        """Whether this member can commit and serve up-to-date reads now (never raises)."""
         ...
 
 

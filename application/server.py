@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from application.cluster import QuorumStatus, admit_member
+from application.cluster.admit import admit_member
+from application.cluster.quorum import QuorumStatus
 from application.membership_deferred import request_outcome
 from application.ports import (
     ClusterMembership,

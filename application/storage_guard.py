@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from application.cluster import QuorumStatus
+from application.cluster.quorum import QuorumStatus
 from application.ports import StorageUnavailable
 
 T = TypeVar("T")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from domain.record_change import RecordChange
-from domain.watch_wire import WriteOutcome
+from domain.revision_wire import WriteOutcome
 
 
 class HistoryCompacted(LookupError):

@@ -32,10 +32,6 @@ class WritePolicy:
     def __init__(self, writers: WriterList | None = None) -> None:
         self._writers = writers
 
-    @property
-    def restricted(self) -> bool:
-        return self._writers is not None
-
     def check(self, peer_id: str | None) -> None:
         """Raise WriteRefused unless ``peer_id`` (authenticated) may write."""
         if self._writers is None:

@@ -45,7 +45,7 @@ from application.publish import AddImageRequest  # noqa: E402
 from domain.dockerfile import plan_dockerfile  # noqa: E402
 from domain.image_ref import parse_image_reference  # noqa: E402
 from domain.service_config import decode_service_config  # noqa: E402
-from entrypoints.cli_add import compose_add_image  # noqa: E402
+from entrypoints.cli.container import compose_add_image  # noqa: E402
 
 
 def pick_image(client: docker.DockerClient, public: str, local: str) -> str:

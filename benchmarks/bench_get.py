@@ -45,7 +45,7 @@ from adapters.libp2p.stream_io import read_to_end
 from domain import PerfInd, ServiceInfo, encode_service_info, parse_bootstrap, psk_from_passphrase
 from domain.wire import GetResponse, encode
 from entrypoints import library
-from entrypoints.local_etcd import local_etcd
+from entrypoints.common.local_etcd import local_etcd
 
 PASSPHRASE = "benchmark passphrase"
 NAME = "bench-service"

@@ -35,7 +35,7 @@ from adapters.etcd.keyspace import ALL_KEYS
 from application import client as use_cases
 from domain import PerfInd, ServiceInfo, encode_service_info, psk_from_passphrase
 from entrypoints import library
-from entrypoints.local_etcd import local_etcd
+from entrypoints.common.local_etcd import local_etcd
 
 
 def etcd_client(daemon: RegistryProcess) -> etcd3.Etcd3Client:

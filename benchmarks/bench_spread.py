@@ -51,7 +51,7 @@ for _ in range(count):
     times.append(time.perf_counter() - t)
 print(statistics.median(times))
 """
-CLI = "import sys; sys.argv[0] = 'registry-cli'; from entrypoints.cli import run; run()"
+CLI = "import sys; sys.argv[0] = 'registry-cli'; from entrypoints.cli.main import run; run()"
 
 
 def checkout_main(into: Path) -> Path:

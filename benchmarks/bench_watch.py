@@ -35,7 +35,8 @@ from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
 from domain import ServiceInfo, encode_service_info, parse_bootstrap, psk_from_passphrase
 from domain.cluster import EtcdEndpoint
-from domain.watch_wire import ADD_IF_PROTOCOL, WATCH_PROTOCOL, AddIfRequest, WatchEvent, WriteResult
+from domain.revision_wire import ADD_IF_PROTOCOL, AddIfRequest, WriteResult
+from domain.watch_wire import WATCH_PROTOCOL, WatchEvent
 from domain.wire import encode
 
 PASSPHRASE = "benchmark passphrase"

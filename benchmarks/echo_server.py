@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 
 import trio
+from bare_stack import use_bare_stack
 from libp2p.custom_types import TProtocol
 
-import adapters.libp2p.node
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, running_node
 from adapters.libp2p.stream_io import read_to_end
@@ -44,5 +44,5 @@ async def main(passphrase: str, body_size: int) -> None:
 
 if __name__ == "__main__":
     # The bare py-libp2p stack: none of adapters/libp2p's replacements.
-    adapters.libp2p.node.use_our_libp2p_parts = lambda host, network: None  # type: ignore[assignment]
+    use_bare_stack(True)
     trio.run(main, sys.argv[1], int(sys.argv[2]))

@@ -20,14 +20,8 @@ from adapters.libp2p.node import NodeSettings, running_node
 from adapters.libp2p.stream_io import read_to_end
 from adapters.libp2p.watch_server import event_line
 from domain.psk import psk_from_passphrase
-from domain.watch_wire import (
-    ADD_IF_PROTOCOL,
-    WATCH_PROTOCOL,
-    AddIfRequest,
-    EventType,
-    WatchEvent,
-    WriteResult,
-)
+from domain.revision_wire import ADD_IF_PROTOCOL, AddIfRequest, WriteResult
+from domain.watch_wire import WATCH_PROTOCOL, EventType, WatchEvent
 
 
 async def main(passphrase: str) -> None:

@@ -8,9 +8,9 @@ stream each time, like /get/0.1. Prints the frames of one warm exchange (C =
 client, S = server) and the average frame count and CPU per exchange. Every
 frame is one Noise encryption, one PSK pass and one socket send.
 
-Default: our path (adapters/libp2p/yamux_window.py, pipelined_multiselect.py on the
+Default: our path (adapters/libp2p/upstream/yamux_window.py, pipelined_multiselect.py on the
 server, pipelined_request.py on the client). --stock: the bare py-libp2p stack
-(node.use_our_libp2p_parts left out) at both ends, the client negotiating in
+(upstream.use_fast_path left out) at both ends, the client negotiating in
 lock-step, writing and half-closing as py-libp2p's API suggests.
 """
 
@@ -28,7 +28,8 @@ from libp2p.stream_muxer.yamux import yamux
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
 from adapters.libp2p.pipelined_request import read_pipelined_reply, send_pipelined
-from adapters.libp2p.stream_io import read_to_end, write_final
+from adapters.libp2p.stream_io import read_to_end
+from adapters.libp2p.upstream.final_write import write_final
 from domain import parse_bootstrap
 
 PROTOCOL = TProtocol("/trace/0.1")
@@ -116,8 +117,8 @@ if __name__ == "__main__":
                         help="py-libp2p's own Yamux and multistream-select, lock-step client")
     args = parser.parse_args()
     if args.stock:
-        import adapters.libp2p.node
+        from bare_stack import use_bare_stack
 
-        adapters.libp2p.node.use_our_libp2p_parts = lambda host, network: None  # type: ignore[assignment]
+        use_bare_stack(True)
     _trace()
     trio.run(main, args.requests, args.stock)

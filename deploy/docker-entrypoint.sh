@@ -17,6 +17,7 @@
 #                       $REGISTRY_PEERS_DIR/$REGISTRY_NAME.addr before it starts and
 #                       bootstraps to the other names in $REGISTRY_PEERS (a volume shared
 #                       by the instances), waiting up to $REGISTRY_PEER_WAIT s (120) for them
+#   REGISTRY_HTTP_LISTEN  --http-listen HOST:PORT of the HTTP API (docs/http.md)
 #   REGISTRY_NEW_CLUSTER=1   start a new cluster (the first instance; ignored once it
 #                       holds a member)
 set -eu
@@ -41,6 +42,7 @@ esac
 
 peers_dir=${REGISTRY_PEERS_DIR:-/run/physarum-registry}
 set -- ${REGISTRY_LISTEN:+--listen "$REGISTRY_LISTEN"} "$@"
+set -- ${REGISTRY_HTTP_LISTEN:+--http-listen "$REGISTRY_HTTP_LISTEN"} "$@"
 [ "${REGISTRY_NEW_CLUSTER:-}" = 1 ] && set -- --new-etcd-cluster "$@"
 key="$HOME/.privKeyHashLookup"  # on the volume; named, so that we know its peer id
 set -- --keyfile "$key" "$@"

@@ -39,6 +39,7 @@ class ClusterStatus(msgspec.Struct, frozen=True, kw_only=True):
 class InstanceIdentity(msgspec.Struct, frozen=True, kw_only=True):
     peer_id: str
     addresses: tuple[str, ...]
+    metrics: str | None = None  # host:port of its /metrics (None: not known)
 
 
 class InstanceStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,11 +52,12 @@ class InstanceStatus(msgspec.Struct, frozen=True, kw_only=True):
     services: int
     db_size: int
     members: tuple[MemberStatus, ...]
+    metrics: str | None = None  # host:port of the instance's /metrics, for Prometheus
 
     @classmethod
     def of(cls, identity: InstanceIdentity, cluster: ClusterStatus) -> InstanceStatus:
         return cls(
-            peer_id=identity.peer_id, addresses=identity.addresses,
+            peer_id=identity.peer_id, addresses=identity.addresses, metrics=identity.metrics,
             **msgspec.structs.asdict(cluster),
         )
 

@@ -18,17 +18,7 @@ PROJECT_IMAGE=${PROJECT_IMAGE:-physarum-registry:latest}
 TOOLS=.run/deploy-tools
 log() { printf 'setup-deploy: %s\n' "$*" >&2; }
 
-apt_install() {
-    local missing=()
-    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-    ((${#missing[@]})) || return 0
-    log "installing ${missing[*]}"
-    [ -n "$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null)" ] \
-        || flock /tmp/apt.lock apt-get update -qq
-    # Other set-up runs may use apt at the same time on a shared machine.
-    flock /tmp/apt.lock env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+source scripts/lib/apt.sh
 apt_install debootstrap docker-compose systemd
 
 if ! .venv/bin/docker-compose version 2>/dev/null | grep -q 'v2\.'; then
@@ -41,7 +31,7 @@ if [ ! -x "$TOOLS/promtool" ]; then
     log "extracting promtool from Debian's prometheus package"
     mkdir -p "$TOOLS"
     work=$(mktemp -d) && chmod 755 "$work"  # apt downloads as user _apt
-    (cd "$work" && flock /tmp/apt.lock apt-get download -qq prometheus >/dev/null)
+    (cd "$work" && apt_get download -qq prometheus >/dev/null)
     dpkg-deb -x "$work"/prometheus_*.deb "$work/root"
     install -m 0755 "$work/root/usr/bin/promtool" "$TOOLS/promtool"
     rm -rf "$work"

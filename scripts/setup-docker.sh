@@ -14,6 +14,7 @@
 #
 # Safe to run again: each step checks before it acts.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/physarum-dockerd.log}
 BUSYBOX_IMAGE=${BUSYBOX_IMAGE:-physarum/busybox:local}
@@ -32,9 +33,7 @@ command -v file >/dev/null 2>&1 || need_packages+=(file)
 
 if [ "${#need_packages[@]}" -gt 0 ]; then
     log "installing ${need_packages[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >/dev/null
-    apt-get install -y -q "${need_packages[@]}" >/dev/null
+    apt_install --fresh-lists --recommends "${need_packages[@]}"
 fi
 
 # The CLI may be a newer static client (e.g. /usr/local/bin/docker); any client works.

@@ -12,11 +12,9 @@ stamp="$peer_dir/node_modules/.installed-lock.sha256"
 bash "$here/setup-node.sh"
 PATH="$(cd "$here/.." && pwd)/.tools/node/node_modules/.bin:$PATH"
 
+source "$here/lib/apt.sh"
 if ! command -v go >/dev/null 2>&1; then
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq golang-go >/dev/null
+    apt_install --fresh-lists --recommends golang-go
 fi
 
 want="$(sha256sum "$peer_dir/package-lock.json" | cut -d' ' -f1)"

@@ -5,6 +5,7 @@
 # .tools/node; tests/integration/conftest.py puts its bin/ first on PATH. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/apt.sh
 
 want=${REQUIRED_NODE_MAJOR:-20}
 tools="$PWD/.tools/node"
@@ -15,9 +16,7 @@ node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo
 if [ "$(node_major)" -lt "$want" ]; then
     if ! command -v npm >/dev/null 2>&1; then
         echo "setup-node: installing Debian's nodejs and npm (to fetch Node $want from npm)"
-        export DEBIAN_FRONTEND=noninteractive
-        flock /tmp/apt.lock apt-get update -qq
-        flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+        apt_install --fresh-lists nodejs npm
     fi
     echo "setup-node: node $(node --version 2>/dev/null || echo missing) is older than $want;" \
          "installing node@$want from the npm registry into $tools"

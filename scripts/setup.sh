@@ -4,19 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_install() {
-    local missing=()
-    for pkg in "$@"; do
-        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-    done
-    if ((${#missing[@]})); then
-        echo "setup: installing ${missing[*]}"
-        [ -n "$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null)" ] \
-            || flock /tmp/apt.lock apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
-    fi
-}
+source scripts/lib/apt.sh
 
 apt_install etcd-server etcd-client python3-venv libsodium23
 # The partition tests: network namespaces, veths, a bridge, iptables cuts and NFQUEUE.

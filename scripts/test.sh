@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Set up (idempotently) and run the whole test suite: lint, types, unit, integration.
+# Set up (idempotently) and run the whole test suite: lint, types, layer contracts, unit,
+# integration.
+#   --unit   the fast inner loop: ruff, mypy, import-linter and the unit tests only
+#            (no Docker, npm or deploy set-up, no integration tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+unit_only=0
+case "${1:-}" in
+    --unit) unit_only=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--unit]" >&2; exit 2 ;;
+esac
 bash scripts/setup.sh
-for extra in scripts/setup-docker.sh scripts/setup-cid-reference.sh scripts/setup-interop.sh \
-    scripts/setup-deploy.sh; do
-    [ -f "$extra" ] && bash "$extra"
-done
+if [ "$unit_only" -eq 0 ]; then
+    for extra in scripts/setup-docker.sh scripts/setup-cid-reference.sh scripts/setup-interop.sh \
+        scripts/setup-deploy.sh scripts/setup-http.sh; do
+        [ -f "$extra" ] && bash "$extra"
+    done
+fi
 echo "== ruff";   .venv/bin/ruff check .
 echo "== mypy";   .venv/bin/mypy
+# The layers and their import contracts (pyproject.toml, [tool.importlinter]).
+echo "== import-linter"; .venv/bin/lint-imports --no-cache
 
 # pytest's summary line counts; a skip is a failure here (tests/conftest.py turns
 # skips into failures; this check also catches anything that slips past it).
@@ -29,7 +42,9 @@ run_pytest() {
 }
 status=0
 echo "== unit";        run_pytest tests/unit || status=1
-echo "== integration"; run_pytest tests/integration || status=1
+if [ "$unit_only" -eq 0 ]; then
+    echo "== integration"; run_pytest tests/integration || status=1
+fi
 echo "skipped tests: ${total[skipped]} (must be 0)"
 echo "unit+integration: ${total[passed]} passed, $(( total[failed] + total[errors] )) failed, ${total[skipped]} skipped"
 if [ "${total[skipped]}" -ne 0 ]; then status=1; fi

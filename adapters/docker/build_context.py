@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -217,7 +216,3 @@ class _BytesReader:
         self._pos += len(chunk)
         return chunk
 
-
-def iter_entries(context: DirectoryBuildContext) -> Iterator[str]:
-    """Member names in tar order (for tests and diagnostics)."""
-    return (entry.name for entry in context.entries)

@@ -12,7 +12,7 @@ from typing import Any
 from etcd3 import etcdrpc
 
 from adapters.etcd.connection import EtcdConnection
-from domain.watch_wire import WriteOutcome
+from domain.revision_wire import WriteOutcome
 
 
 async def put_if(

@@ -103,10 +103,6 @@ class EtcdClusterMembership:
                 return True
         return False
 
-    async def has_quorum(self) -> bool:
-        """Never raises: whether this member can serve linearizable reads right now."""
-        return await check_health(self._connection)
-
     async def status(self, *, require_leader: bool = True) -> EtcdStatus:
         """Leader and size; StorageUnavailable when unreachable or (by default) leaderless."""
         return await fetch_status(self._connection, require_leader=require_leader)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-MULTISTREAM_HEADER = b"/multistream/1.0.0"
+MULTISTREAM_HEADER = b"/multistream/1.0.0"  # the text; on the wire: HEADER_MESSAGE
 NOT_SUPPORTED = b"na"
+# What our listeners send where an echo belongs when a limit is reached (docs/protocol.md).
+CONNECTION_LIMIT_REFUSAL = b"/p2p-registry/refused/connection-limit"
+STREAM_LIMIT_REFUSAL = b"/p2p-registry/refused/stream-limit"
 _MAX_LENGTH_BYTES = 3  # 2 MiB: far above any protocol id or "ls" answer
+
+
+def encoded(text: bytes) -> bytes:
+    """One message as sent: the uvarint length (these texts are < 128 bytes), text, newline."""
+    if len(text) >= 127:
+        raise ValueError("multistream texts here are shorter than 127 bytes")
+    return bytes([len(text) + 1]) + text + b"\n"
+
+
+HEADER_MESSAGE = encoded(MULTISTREAM_HEADER)
 
 
 def next_message(data: bytes | bytearray, at: int = 0) -> tuple[int, int] | None:

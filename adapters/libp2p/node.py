@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,22 +23,22 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.tools.anyio_service import background_trio_service
 
-from adapters.libp2p.interfaces import expand_wildcards
-from adapters.libp2p.kad import ServerModeKadDHT
-from adapters.libp2p.pipelined_multiselect import use_pipelined_multiselect
+from adapters.libp2p import upstream
+from adapters.libp2p.peer_janitor import PeerJanitor
 from adapters.libp2p.rendezvous import DhtRendezvous
-from adapters.libp2p.stream_notifications import notify_only_listening_notifees
-from adapters.libp2p.yamux_window import use_batched_window_yamux
+from adapters.libp2p.upstream.inbound_slots import inbound_slots_of
+from adapters.libp2p.upstream.kad import ServerModeKadDHT
+from adapters.libp2p.upstream.stream_slots import stream_slots_of
+from adapters.libp2p.wildcard_addrs import expand_wildcards
 from domain.bootstrap import BootstrapAddress
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/0"
 CLOSE_TIMEOUT = 2.0
-
-
-class BootstrapUnreachable(ConnectionError):
-    """None of the bootstrap peers could be connected."""
+DEFAULT_MAX_INBOUND_CONNECTIONS = 1024
+DEFAULT_MAX_STREAMS_PER_CONNECTION = 256
+# Our own outbound dials (bootstraps, DHT lookups, member instances) beside the inbound.
+OUTBOUND_CONNECTIONS = 128
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class NodeSettings:
     # Short-lived clients just drop their sockets: yamux's polite close sleeps
     # 0.1 s per connection, longer than the whole request took.
     graceful_close: bool = True
+    # Concurrent inbound connections; one over it is refused (docs/deploy.md, "Limits").
+    max_inbound_connections: int = DEFAULT_MAX_INBOUND_CONNECTIONS
+    # Streams open at once on one inbound connection; one more is refused.
+    max_streams_per_connection: int = DEFAULT_MAX_STREAMS_PER_CONNECTION
+    on_inbound_refused: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
 
 
 @dataclass
@@ -64,6 +69,20 @@ class Libp2pNode:
     @property
     def peer_id(self) -> ID:
         return self.host.get_id()
+
+    def figures(self) -> dict[str, int]:
+        """What this node holds for others now (a long-lived daemon's must stay bounded)."""
+        network: Any = self.host.get_network()
+        slots = inbound_slots_of(network)
+        streams = stream_slots_of(self.host)
+        return {
+            "connections": sum(len(c) for c in network.connections.values()),
+            "inbound_connections": slots.open if slots else 0,
+            "refused_connections": slots.refused if slots else 0,
+            "refused_streams": streams.refused if streams else 0,
+            "peerstore_peers": len(self.host.get_peerstore().peer_ids()),
+            "routing_table_peers": self.dht.routing_table.size(),
+        }
 
     def full_addrs(self) -> list[str]:
         """Dialable addresses with our peer id."""
@@ -93,6 +112,12 @@ def build_host(settings: NodeSettings) -> IHost:
     connection_config = ConnectionConfig(
         # >1 adds a ~250 ms "happy eyeballs" wait to every successful dial.
         max_connections_per_peer=1,
+        # py-libp2p refuses any connection past max_connections in add_conn, and prunes
+        # toward low_watermark past high_watermark: neither may undercut our own limit.
+        max_connections=settings.max_inbound_connections + OUTBOUND_CONNECTIONS,
+        high_watermark=settings.max_inbound_connections + OUTBOUND_CONNECTIONS,
+        min_connections=0,
+        low_watermark=0,
         dial_timeout=settings.dial_timeout,
         outbound_upgrade_timeout=settings.dial_timeout,
         inbound_upgrade_timeout=settings.dial_timeout,
@@ -110,63 +135,13 @@ def build_host(settings: NodeSettings) -> IHost:
     network.retry_config = RetryConfig(
         max_retries=settings.dial_retries, initial_delay=0.1, max_delay=1.0
     )
-    _disable_auto_dialer(network)
-    use_our_libp2p_parts(host, network)
-    accept_older_peer_records(host.get_peerstore())
+    upstream.apply(
+        host,
+        max_inbound_connections=settings.max_inbound_connections,
+        max_streams_per_connection=settings.max_streams_per_connection,
+        on_inbound_refused=settings.on_inbound_refused,
+    )
     return host
-
-
-def use_our_libp2p_parts(host: IHost, network: Any) -> None:
-    """Our replacements for parts of py-libp2p, all in one place (benchmarks measure the
-    bare stack by leaving this out)."""
-    use_batched_window_yamux(network)  # window updates as go-yamux sends them
-    use_pipelined_multiselect(host)  # a pipelined request is answered in one write
-    notify_only_listening_notifees(network)
-
-
-def accept_older_peer_records(peerstore: Any) -> None:
-    """Count a genuine signed peer record that is older than ours as valid, not forged.
-
-    py-libp2p's ``consume_peer_record`` returns False both for a forged record and for
-    a genuine one older than the record it holds, and its DHT reads False as "invalid":
-    it logs an error and drops that provider or closer peer from the lookup. Older
-    records are normal in a mixed network: js-libp2p re-signs its record when its own
-    peer data changes (seen within seconds of start-up), and a py-libp2p DHT server
-    relays the one it saw first. We keep the newer record and let the lookup use the peer.
-    """
-    consume = peerstore.consume_peer_record
-
-    def consume_keeping_the_newest(envelope: Any, ttl: int) -> bool:
-        if consume(envelope, ttl):
-            return True
-        try:
-            record = envelope.record()
-            held = peerstore.get_peer_record(record.peer_id)
-            return bool(
-                ID.from_pubkey(envelope.public_key) == record.peer_id
-                and held is not None
-                and held.record().seq > record.seq
-            )
-        except Exception:
-            return False
-
-    peerstore.consume_peer_record = consume_keeping_the_newest
-
-
-def _disable_auto_dialer(network: object) -> None:
-    """Stop py-libp2p's AutoConnector (a Python-only addition; go-libp2p has none).
-
-    It tops connections up to ~150 by dialling every peer in the peerstore every
-    30 s, short-lived CLI clients included: wasted dials and log noise for a
-    registry, whose peers are its bootstraps and whoever calls it.
-    """
-    connector = getattr(network, "auto_connector", None)
-    if connector is not None:
-
-        async def no_dials() -> None:
-            return None
-
-        connector.maybe_connect = no_dials
 
 
 @asynccontextmanager
@@ -198,6 +173,12 @@ async def _drop_connections(host: IHost) -> None:
             if secured is not None:
                 with contextlib.suppress(Exception):
                     await secured.close()
+
+
+def forget_departed_peers(node: Libp2pNode, keep: Sequence[BootstrapAddress]) -> PeerJanitor:
+    """A janitor (run it) that forgets peers gone for GRACE seconds, except ``keep``."""
+    kept = [address.peer_id for address in keep]
+    return PeerJanitor(node.host, node.dht.routing_table.peer_in_table, kept=lambda: kept)
 
 
 def peer_info_of(address: BootstrapAddress) -> PeerInfo:

@@ -30,8 +30,14 @@ from libp2p.peer.id import ID
 from libp2p.protocol_muxer.exceptions import MultiselectClientError, ProtocolNotSupportedError
 from libp2p.utils.varint import encode_delim
 
-from adapters.libp2p.multistream_messages import MULTISTREAM_HEADER, NOT_SUPPORTED, next_message
-from adapters.libp2p.stream_io import MessageTooLarge, write_final
+from adapters.libp2p.multistream_messages import (
+    MULTISTREAM_HEADER,
+    NOT_SUPPORTED,
+    STREAM_LIMIT_REFUSAL,
+    next_message,
+)
+from adapters.libp2p.stream_io import MessageTooLarge
+from adapters.libp2p.upstream.final_write import write_final
 from domain.instance_status import STATUS_PROTOCOL_ID
 
 
@@ -115,6 +121,11 @@ def _take_echo(data: bytearray, expected: bytes, protocol: str, what: str) -> by
     message = bytes(data[span[0] : span[1]])
     if message == NOT_SUPPORTED + b"\n":
         raise ProtocolNotSupportedError(f"protocols not supported: {protocol}")
+    if message == STREAM_LIMIT_REFUSAL + b"\n":
+        raise MultiselectClientError(
+            f"the registry-service refused the {protocol} stream: this connection has as many "
+            "streams open as it allows (--max-streams-per-connection)"
+        )
     if message != expected + b"\n":
         raise MultiselectClientError(f"unexpected {what} answer {message[:64]!r} for {protocol}")
     return data[span[1] :]

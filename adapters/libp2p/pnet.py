@@ -30,12 +30,12 @@ from libp2p.transport.exceptions import OpenConnectionError, SecurityUpgradeFail
 from libp2p.transport.tcp.tcp import TCP
 from multiaddr import Multiaddr
 
+from adapters.libp2p.multistream_messages import HEADER_MESSAGE
 from adapters.libp2p.xsalsa20 import NONCE_SIZE, XSalsa20
 from domain.psk import check_psk
 
 log = logging.getLogger(__name__)
 
-MULTISTREAM_HEADER = b"\x13/multistream/1.0.0\n"
 # Read in large chunks: multistream-select reads one byte at a time, and a buffer
 # leaves little unread in the kernel when we close (unread data turns FIN into RST).
 _READ_CHUNK = 65536
@@ -73,7 +73,7 @@ class PskConnection(RawConnection):
         )
         super().__init__(inner, initiator, conn_type)
         self._psk = check_psk(psk)
-        self._expect = MULTISTREAM_HEADER if expect_multistream else b""
+        self._expect = HEADER_MESSAGE if expect_multistream else b""
         self._checked = 0
         self._encrypt: XSalsa20 | None = None
         self._decrypt: XSalsa20 | None = None

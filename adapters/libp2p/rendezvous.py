@@ -89,6 +89,6 @@ class DhtRendezvous:
 
 
 def _multihash_of(cid: str) -> bytes:
-    from libp2p.kad_dht.kad_dht import _encode_key  # CID -> its multihash, as find_providers
+    from adapters.libp2p.upstream.dht_keys import provider_key
 
-    return _encode_key(cid)
+    return provider_key(cid)

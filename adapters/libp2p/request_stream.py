@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 import trio
 from libp2p.abc import INetStream
 
-from adapters.libp2p.stream_io import read_to_end, write_final
+from adapters.libp2p.stream_io import read_to_end
+from adapters.libp2p.upstream.final_write import write_final
 
 log = logging.getLogger(__name__)
 

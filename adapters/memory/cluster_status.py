@@ -14,3 +14,6 @@ class FixedClusterStatusSource:
         if self.status is None:
             raise StorageUnavailable("etcd at http://127.0.0.1:2379: connection refused")
         return self.status
+
+    def close(self) -> None:
+        """Nothing to release (the etcd source closes its connection)."""

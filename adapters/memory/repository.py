@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import msgspec
 
+from application.ports import StorageUnavailable
 from domain.cluster import EtcdMember
 
 
@@ -28,7 +31,8 @@ class InMemoryClusterMembership:
     def __init__(self, members: list[EtcdMember] | None = None) -> None:
         self.members = list(members or [])
         self.up: set[int] = set()  # member ids whose process "answers"
-        self.quorum = True
+        self.quorum = True  # what status() and is_healthy() say of the leader and reads
+        self.answers = True  # False: the member does not answer (StorageUnavailable)
 
     async def add_member(self, peer_url: str, *, learner: bool = False) -> list[EtcdMember]:
         member_id = max((m.member_id for m in self.members), default=0) + 1
@@ -54,5 +58,25 @@ class InMemoryClusterMembership:
     async def member_is_up(self, member: EtcdMember) -> bool:
         return member.member_id in self.up
 
-    async def has_quorum(self) -> bool:
-        return self.quorum
+    async def status(self, *, require_leader: bool = True) -> MemberCounts:
+        if not self.answers:
+            raise StorageUnavailable("etcd does not answer")
+        return MemberCounts(
+            members=len(self.members),
+            started_members=sum(1 for m in self.members if m.started),
+            learners=sum(1 for m in self.members if m.is_learner),
+            has_leader=self.quorum,
+            is_leader=True,
+        )
+
+    async def is_healthy(self, *, timeout: float | None = None) -> bool:
+        return self.answers and self.quorum
+
+
+@dataclass(frozen=True)
+class MemberCounts:
+    members: int
+    started_members: int
+    learners: int
+    has_leader: bool
+    is_leader: bool

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from application.watch import WatchHub
 from application.watch_ports import HistoryCompacted
 from domain.record_change import RecordChange
-from domain.watch_wire import WriteOutcome
+from domain.revision_wire import WriteOutcome
 
 
 class InMemoryRevisionedStore:

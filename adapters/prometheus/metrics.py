@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from application.membership_deferred import RETRY_OUTCOME
 
@@ -100,12 +104,55 @@ class PrometheusRegistryMetrics:
         self.has_leader.set(0)
         self.is_leader.set(0)
 
+    def observe_peer_state(self, figures: Callable[[], Mapping[str, int]]) -> None:
+        """Export the libp2p node's figures (``Libp2pNode.figures``) at every scrape."""
+        self.registry.register(_PeerStateCollector(figures))
+
     def serve(self, listen: str) -> tuple[str, int]:
         """Serve /metrics on ``host:port`` (``:9102`` = all interfaces); returns the address."""
         host, port = parse_listen_addr(listen)
         server, _thread = start_http_server(port, addr=host, registry=self.registry)
         bound_host, bound_port = server.server_address[:2]
         return str(bound_host), int(bound_port)
+
+
+# figure name -> (metric name, help); refused_connections only grows: a counter.
+_PEER_STATE = {
+    "connections": ("registry_libp2p_connections", "Open libp2p connections, both ways"),
+    "inbound_connections": (
+        "registry_libp2p_inbound_connections",
+        "Inbound libp2p connections holding a slot (limit: --max-inbound-connections)",
+    ),
+    "peerstore_peers": (
+        "registry_libp2p_peerstore_peers", "Peers the libp2p peerstore holds data of"
+    ),
+    "routing_table_peers": (
+        "registry_libp2p_routing_table_peers", "Peers in the Kademlia routing table"
+    ),
+}
+
+
+class _PeerStateCollector(Collector):
+    def __init__(self, figures: Callable[[], Mapping[str, int]]) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            figures = self._figures()
+        except Exception:  # the node is stopping: no figures this scrape
+            return
+        for key, (name, help_text) in _PEER_STATE.items():
+            yield GaugeMetricFamily(name, help_text, value=figures.get(key, 0))
+        yield CounterMetricFamily(
+            "registry_libp2p_refused_connections",
+            "Inbound connections refused at the limit (--max-inbound-connections)",
+            value=figures.get("refused_connections", 0),
+        )
+        yield CounterMetricFamily(
+            "registry_libp2p_refused_streams",
+            "Streams refused at the per-connection limit (--max-streams-per-connection)",
+            value=figures.get("refused_streams", 0),
+        )
 
 
 def parse_listen_addr(listen: str) -> tuple[str, int]:

@@ -27,7 +27,7 @@ from adapters.etcd.status import fetch_status
 from application.ports import StorageUnavailable
 from domain.cluster import EtcdEndpoint, EtcdMember
 from domain.psk import psk_from_passphrase
-from entrypoints.local_etcd import local_etcd
+from entrypoints.common.local_etcd import local_etcd
 
 PASSPHRASE = "cluster test passphrase"
 PSK = psk_from_passphrase(PASSPHRASE)

@@ -35,3 +35,15 @@ def registry(tmp_path):
     proc = RegistryProcess(tmp_path / "registry").start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="module")
+def http_registry(tmp_path_factory):
+    """A running registry-service with the HTTP API on loopback, a write and a read token."""
+    from http_fixtures import start_http_registry
+
+    if shutil.which("etcd") is None:
+        pytest.fail("etcd is not installed: run scripts/setup.sh (Debian etcd-server)")
+    registry = start_http_registry(tmp_path_factory.mktemp("http"))
+    yield registry
+    registry.stop()

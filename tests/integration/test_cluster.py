@@ -39,7 +39,7 @@ from domain.bootstrap import parse_bootstraps
 from domain.cluster import EtcdEndpoint
 from domain.wire import MemberAddRequest, Operation, encode
 from entrypoints import library
-from entrypoints.local_etcd import local_etcd
+from entrypoints.common.local_etcd import local_etcd
 
 INFO = ServiceInfo(content_hash="QmClusterTest", docker_hash="r/x@sha256:00", cpu_req=1)
 # The cluster runs registry-service's default --etcd-timeout.

@@ -23,7 +23,7 @@ from domain.psk import psk_from_passphrase
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from domain.service_info import encode_service_info
 from entrypoints import library
-from entrypoints.errors import single_error
+from entrypoints.common.errors import single_error
 
 ROUNDS, WRITERS, NODES = 5, 20, 4
 

@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from registry_process import VENV_BIN, free_port
 
@@ -80,10 +81,14 @@ def test_exec_start_reads_the_credential_and_stops_on_sigterm(tmp_path):
         f"--etcd-client-port {free_port()} --etcd-peer-port {free_port()} "
         f"--prom-listen-addr 127.0.0.1:{free_port()}"
     )
+    http_listen = f"127.0.0.1:{free_port()}"  # the unit's 127.0.0.1:8500, on a free port
+    assert service_section()["Environment"].endswith("REGISTRY_HTTP_LISTEN=127.0.0.1:8500")
     argv: list[str] = []
     for word in shlex.split(service_section()["ExecStart"]):
         if word == "$REGISTRY_ARGS":  # a word of its own: split at whitespace
             argv += registry_args.split()
+        elif word == "${REGISTRY_HTTP_LISTEN}":
+            argv.append(http_listen)
         else:
             argv.append(word.replace(INSTALLED, VENV).replace("%d", str(credentials))
                         .replace("%t", str(run_root)))
@@ -120,6 +125,8 @@ def test_exec_start_reads_the_credential_and_stops_on_sigterm(tmp_path):
         )
         assert wrong.returncode != 0
         assert len(list((state / "physarum-registry").glob("*.instance.json"))) == 1
+        health = httpx.get(f"http://{http_listen}/v1/health", timeout=10)
+        assert health.json() == {"Status": "ok"}  # the unit turns the HTTP API on
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(30) == 0
         # A clean stop also removes the file `registry-service status` reads.

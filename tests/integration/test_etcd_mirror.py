@@ -5,8 +5,8 @@ import pytest
 import trio
 from etcd_fixtures import etcd_member  # noqa: F401  (fixture)
 
-from adapters.etcd.mirror import WatchedServiceRepository
 from adapters.etcd.repository import EtcdServiceRepository
+from adapters.etcd.watched_repository import WatchedServiceRepository
 from application.ports import StorageUnavailable
 
 

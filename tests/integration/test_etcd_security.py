@@ -30,7 +30,7 @@ from adapters.etcd.repository import EtcdServiceRepository
 from application.ports import StorageUnavailable
 from domain.cluster import EtcdEndpoint, EtcdMember, initial_cluster
 from domain.psk import psk_from_passphrase
-from entrypoints.local_etcd import LocalEtcd, local_etcd
+from entrypoints.common.local_etcd import LocalEtcd, local_etcd
 
 ROUTABLE = "127.0.0.2"
 PASSPHRASE = "test passphrase"  # RegistryProcess's default

@@ -24,8 +24,8 @@ from libp2p.peer.peerinfo import PeerInfo
 from multiaddr import Multiaddr
 
 from adapters.libp2p.identity import ephemeral_identity
-from adapters.libp2p.kad import speaks_kad
 from adapters.libp2p.node import NodeSettings, build_host, running_node
+from adapters.libp2p.upstream.kad import speaks_kad
 
 OLD_ADDR = Multiaddr("/ip4/127.0.0.1/tcp/4001")
 NEW_ADDR = Multiaddr("/ip4/127.0.0.1/tcp/4002")

@@ -13,7 +13,7 @@ from domain import PerfInd, ServiceInfo, psk_from_passphrase
 from domain.service_info import encode_service_info
 from domain.wire import MAX_REQUEST_BYTES
 from entrypoints import library
-from entrypoints.errors import single_error
+from entrypoints.common.errors import single_error
 
 INFO = ServiceInfo(
     content_hash="QmX37CLME3bh8oJyLy858CZino5cbRg7Bd1zf5qoen4aQn",
@@ -260,7 +260,7 @@ def test_a_client_that_never_finishes_its_request_is_reset_after_the_timeout(tmp
 def test_broken_multistream_negotiations_cost_only_their_stream(registry):
     """Pipelined or not, a negotiation that is junk, oversized, cut short or for an unknown
     protocol ends that stream alone; an unknown protocol still hears "na"; the daemon
-    keeps serving (adapters/libp2p/pipelined_multiselect.py)."""
+    keeps serving (adapters/libp2p/upstream/pipelined_multiselect.py)."""
     from libp2p.network.stream.exceptions import StreamEOF, StreamReset
     from libp2p.peer.id import ID
     from libp2p.utils.varint import encode_delim

@@ -22,7 +22,7 @@ from application.client import ServiceNotFound
 from domain import PerfInd, ServiceInfo, psk_from_passphrase
 from domain.wire import GetResponse, Operation, decode
 from entrypoints import library
-from entrypoints.local_etcd import local_etcd
+from entrypoints.common.local_etcd import local_etcd
 
 GOLDEN = Path(__file__).parents[1] / "unit" / "golden"
 INFO = ServiceInfo(

@@ -1,4 +1,4 @@
-"""adapters/libp2p/yamux_window.py on real hosts over loopback (TCP + PSK + Noise + Yamux).
+"""adapters/libp2p/upstream/yamux_window.py on real hosts over loopback (TCP + PSK + Noise + Yamux).
 
 Window updates are batched as go-yamux batches them: a small request/response
 costs half the frames py-libp2p's own Yamux sends, and flow control still lets
@@ -17,12 +17,13 @@ from libp2p.custom_types import TProtocol
 from libp2p.security.secure_session import SecureSession
 from libp2p.stream_muxer.yamux import yamux
 
-import adapters.libp2p.node as node_module
+from adapters.libp2p import upstream
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import Libp2pNode, NodeSettings, connect_bootstraps, running_node
 from adapters.libp2p.pipelined_request import read_pipelined_reply, send_pipelined
-from adapters.libp2p.stream_io import read_to_end, write_final
-from adapters.libp2p.yamux_window import BatchedWindowYamux
+from adapters.libp2p.stream_io import read_to_end
+from adapters.libp2p.upstream.final_write import write_final
+from adapters.libp2p.upstream.yamux_window import BatchedWindowYamux
 from domain import parse_bootstrap
 
 ECHO = TProtocol("/test-echo/0.1")
@@ -115,7 +116,7 @@ async def test_our_hosts_mux_with_the_batched_window_yamux() -> None:
 
 def bare_py_libp2p(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nodes built from here on run py-libp2p's own Yamux and multistream-select."""
-    monkeypatch.setattr(node_module, "use_our_libp2p_parts", lambda host, network: None)
+    monkeypatch.setattr(upstream, "use_fast_path", lambda host: None)
 
 
 async def test_a_small_exchange_costs_half_the_frames(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,7 +195,7 @@ async def test_transfers_far_larger_than_the_window_still_flow(size: int) -> Non
 async def test_only_streams_we_opened_grow_their_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """A peer can fill at most Yamux's 256 KiB per stream it opens; our own streams grow to
     GROWN_WINDOW once we have read FLUSH_AT of an answer (no stall every 128 KiB)."""
-    from adapters.libp2p.yamux_window import FLUSH_AT, GROWN_WINDOW
+    from adapters.libp2p.upstream.yamux_window import FLUSH_AT, GROWN_WINDOW
 
     increments: dict[str, list[int]] = {"client": [], "server": []}
     write = SecureSession.write

@@ -1,7 +1,7 @@
 import pytest
 
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstrap, parse_bootstraps
-from entrypoints.flags import go_style_flags, resolve_bootstraps, resolve_psk
+from entrypoints.common.flags import go_style_flags, resolve_bootstraps, resolve_psk
 
 PEER = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp"
 RSA_PEER = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N"
@@ -81,7 +81,7 @@ def test_registry_cli_hash_reads_stdin_via_dash(monkeypatch, capsys):
     import io
     import sys
 
-    from entrypoints.cli import main
+    from entrypoints.cli.main import main
 
     data = b"Ivan, Michael, Andrew, Henry, and Thomas are pretty cool eh\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.cli_hash import hash_command
+from entrypoints.cli.hash import hash_command
 
 KNOWN_TEXT = b"Ivan, Michael, Andrew, Henry, and Thomas are pretty cool eh\n"
 KNOWN_CID = "QmX37CLME3bh8oJyLy858CZino5cbRg7Bd1zf5qoen4aQn"

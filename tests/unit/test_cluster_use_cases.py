@@ -12,17 +12,11 @@ from adapters.memory.metrics import RecordingMetrics
 from adapters.memory.repository import InMemoryClusterMembership, InMemoryServiceRepository
 from adapters.memory.transport import InMemoryRegistryTransport
 from application import client
-from application.cluster import (
-    JoinFailed,
-    LeaveFailed,
-    MemberConflict,
-    MemberJanitor,
-    QuorumStatus,
-    admit_member,
-    initial_cluster_for,
-    join_cluster,
-    leave_cluster,
-)
+from application.cluster.admit import MemberConflict, admit_member, initial_cluster_for
+from application.cluster.janitor import MemberJanitor
+from application.cluster.join import JoinFailed, join_cluster
+from application.cluster.leave import LeaveFailed, leave_cluster
+from application.cluster.quorum import QuorumStatus
 from application.member_add_answer import MemberAddWithReason
 from application.ports import (
     NoProvider,

@@ -31,7 +31,7 @@ FORBIDDEN = (
 
 _PROBE = """
 import json, sys
-from entrypoints.cli import main
+from entrypoints.cli.main import main
 try:
     main(sys.argv[1:])
 except SystemExit:
@@ -81,7 +81,7 @@ def test_client_commands_run_on_the_lean_py_libp2p() -> None:
     # malformed bootstrap is refused after the client stack is imported.
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c",
-         "import sys; sys.argv[0] = 'registry-cli'; from entrypoints.cli import run; run()",
+         "import sys; sys.argv[0] = 'registry-cli'; from entrypoints.cli.main import run; run()",
          "--bootstrap", "/ip4/127.0.0.1/tcp/1", "get", "x"],
         capture_output=True, text=True, timeout=60, check=False,
     )

@@ -15,11 +15,11 @@ from adapters.etcd.connection import EtcdConnection
 from adapters.etcd.local_client import listen_client_url, local_client_url
 from adapters.etcd.peer_tls import derive_ca_key, existing_peer_tls, write_peer_tls
 from adapters.etcd.process_args import build_etcd_argv
+from application.cluster.member_start import StartupError
 from domain.cluster import EtcdEndpoint
 from domain.psk import psk_from_passphrase
-from entrypoints.etcd_exposure import peer_tls_wanted
-from entrypoints.etcd_member import StartupError
-from entrypoints.local_etcd import local_etcd
+from entrypoints.common.local_etcd import local_etcd
+from entrypoints.service.etcd_exposure import peer_tls_wanted
 
 PSK = psk_from_passphrase("our passphrase")
 OTHER = psk_from_passphrase("another passphrase")

@@ -1,4 +1,4 @@
-"""adapters/libp2p/lean_import.py: what it stands in for still matches py-libp2p.
+"""adapters/libp2p/upstream/lean_import.py: what it stands in for still matches py-libp2p.
 
 The checks against the real package run in fresh interpreters, so this test
 process never holds stand-ins. A py-libp2p upgrade that renames, moves or newly
@@ -14,8 +14,8 @@ from importlib.metadata import version
 
 import pytest
 
-from adapters.libp2p import lean_import
-from adapters.libp2p.lean_import import (
+from adapters.libp2p.upstream import lean_import
+from adapters.libp2p.upstream.lean_import import (
     PY_LIBP2P_VERSION,
     STAND_INS,
     LeanImportOutdated,
@@ -74,7 +74,7 @@ print(json.dumps(problems))
 def test_client_path_imports_none_of_the_stood_in_parts_and_builds_a_host() -> None:
     code = f"""
 import json, sys
-from adapters.libp2p import lean_import
+from adapters.libp2p.upstream import lean_import
 assert lean_import.activate()
 import entrypoints.library
 from adapters.libp2p.identity import ephemeral_identity
@@ -106,7 +106,7 @@ def test_a_process_that_already_imported_py_libp2p_is_left_alone() -> None:
     code = """
 import json, sys
 import libp2p
-from adapters.libp2p import lean_import
+from adapters.libp2p.upstream import lean_import
 print(json.dumps([lean_import.activate(), lean_import._FINDER in sys.meta_path]))
 """
     assert run_python(code) == [False, False]

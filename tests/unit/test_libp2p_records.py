@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from entrypoints.libp2p_records import level_for, route_libp2p_records
+from entrypoints.common.libp2p_records import level_for, route_libp2p_records
 
 FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 _PROBE = """
 import json, sys
-from entrypoints.service import main
+from entrypoints.service.main import main
 code = main(sys.argv[1:])
 print(json.dumps([code, sorted(sys.modules)]), file=sys.stderr)
 """

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from entrypoints.log_levels import quiet_libp2p
+from entrypoints.common.log_levels import quiet_libp2p
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from libp2p.protocol_muxer.exceptions import (
 from libp2p.protocol_muxer.multiselect_communicator import MultiselectCommunicator
 from libp2p.utils.varint import encode_delim
 
-from adapters.libp2p.pipelined_multiselect import PipelinedMultiselect
 from adapters.libp2p.pipelined_request import read_pipelined_reply
+from adapters.libp2p.upstream.pipelined_multiselect import PipelinedMultiselect
 
 HEADER = encode_delim(b"/multistream/1.0.0")
 GET = encode_delim(b"/get/0.1")

@@ -20,8 +20,8 @@ from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.network.stream.net_stream import NetStream
 from libp2p.peer.peerinfo import PeerInfo
 
+from adapters.libp2p.multistream_messages import HEADER_MESSAGE
 from adapters.libp2p.pnet import (
-    MULTISTREAM_HEADER,
     PrivateNetworkMismatch,
     PskConnection,
     PskTcpTransport,
@@ -78,13 +78,13 @@ async def test_peer_nonce_split_over_several_reads() -> None:
     mine, peer = raw_pair(max_read=5)
     conn = PskConnection(mine, PSK, initiator=False)
     nonce = bytes(range(24))
-    wire = nonce + XSalsa20(PSK, nonce).xor(MULTISTREAM_HEADER + b"payload")
+    wire = nonce + XSalsa20(PSK, nonce).xor(HEADER_MESSAGE + b"payload")
     # The peer's nonce arrives as three segments, with pauses between them.
     for piece in (wire[:3], wire[3:17], wire[17:30], wire[30:]):
         await peer.write(piece)
         await trio.sleep(0.001)
     with trio.fail_after(1):
-        assert await read_n(conn, 27) == MULTISTREAM_HEADER + b"payload"
+        assert await read_n(conn, 27) == HEADER_MESSAGE + b"payload"
 
 
 async def test_wire_format_is_nonce_then_xsalsa20() -> None:
@@ -105,8 +105,8 @@ async def test_data_both_ways_with_short_reads() -> None:
     left_raw, right_raw = raw_pair(max_read=7)
     left = PskConnection(left_raw, PSK, initiator=True)
     right = PskConnection(right_raw, PSK, initiator=False)
-    to_right = MULTISTREAM_HEADER + rng.randbytes(20_000)
-    to_left = MULTISTREAM_HEADER + rng.randbytes(15_000)
+    to_right = HEADER_MESSAGE + rng.randbytes(20_000)
+    to_left = HEADER_MESSAGE + rng.randbytes(15_000)
     got: dict[str, bytes] = {}
 
     async def send(conn: PskConnection, data: bytes) -> None:
@@ -135,7 +135,7 @@ async def test_wrong_key_fails_fast_on_both_sides() -> None:
     errors: list[PrivateNetworkMismatch] = []
 
     async def side(conn: PskConnection) -> None:
-        await conn.write(MULTISTREAM_HEADER)
+        await conn.write(HEADER_MESSAGE)
         with pytest.raises(PrivateNetworkMismatch, match="different passphrase/PSK") as info:
             await conn.read(1)
         errors.append(info.value)
@@ -155,7 +155,7 @@ async def test_wrong_key_fails_fast_on_both_sides() -> None:
 async def test_plain_libp2p_peer_is_named() -> None:
     mine, peer = raw_pair()
     conn = PskConnection(mine, PSK, initiator=True)
-    await peer.write(MULTISTREAM_HEADER)  # clear text where a nonce belongs
+    await peer.write(HEADER_MESSAGE)  # clear text where a nonce belongs
     with trio.fail_after(1), pytest.raises(PrivateNetworkMismatch, match="any private network"):
         await conn.read()
 
@@ -177,7 +177,7 @@ async def test_end_of_stream_reads_empty() -> None:
 
 
 @pytest.mark.parametrize("sent, reason", [
-    (MULTISTREAM_HEADER[:7], "any private network"),  # clear text, cut short
+    (HEADER_MESSAGE[:7], "any private network"),  # clear text, cut short
     (b"", "before sending a PSK nonce"),
 ])
 async def test_a_peer_gone_before_its_nonce_is_named(sent: bytes, reason: str) -> None:

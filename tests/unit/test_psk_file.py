@@ -7,8 +7,8 @@ import pytest
 
 from application.write_policy import WriteRefused
 from domain import psk_from_passphrase
-from entrypoints.errors import EXIT_NOT_ALLOWED, exit_code_for, explain
-from entrypoints.flags import LoosePskFileWarning, resolve_psk
+from entrypoints.common.errors import EXIT_NOT_ALLOWED, exit_code_for, explain
+from entrypoints.common.flags import LoosePskFileWarning, resolve_psk
 
 
 def _secret(tmp_path: Path, text: str, mode: int = 0o600, name: str = "passphrase") -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.libp2p.dial_failure import WrongPrivateNetwork
-from entrypoints.cli import main
-from entrypoints.psk_hint import psk_source, with_passphrase_hint
+from entrypoints.cli.main import main
+from entrypoints.cli.psk_hint import psk_source, with_passphrase_hint
 
 
 def test_the_source_follows_resolve_psks_order() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.cli import main
+from entrypoints.cli.main import main
 
 EXIT_USAGE = 2
 

@@ -17,13 +17,13 @@ from domain.instance_status import (
     MemberStatus,
 )
 from domain.wire import MalformedMessage
-from entrypoints.instance_file import (
+from entrypoints.common.instance_file import (
     instance_file,
     read_instance_file,
     remove_instance_file,
     write_instance_file,
 )
-from entrypoints.status_output import exit_code, human_status, status_json
+from entrypoints.common.status_output import exit_code, human_status, status_json
 
 IDENTITY = InstanceIdentity(
     peer_id="12D3KooWExample", addresses=("/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWExample",)
@@ -87,7 +87,7 @@ async def test_status_answer_is_the_documented_json():
     answer = json.loads(await handler.handle(b""))
     assert list(answer) == [
         "format", "peer_id", "addresses", "member", "quorum", "revision", "services",
-        "db_size", "members",
+        "db_size", "members", "metrics",
     ]
     assert answer["format"] == 1
     assert list(answer["members"][0]) == [

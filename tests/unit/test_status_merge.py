@@ -67,7 +67,7 @@ async def test_an_answer_never_overrides_what_the_first_instance_knows():
 
 
 async def test_local_status_says_where_the_missing_figures_are():
-    from entrypoints.status_output import missing_figures_hint
+    from entrypoints.common.status_output import missing_figures_hint
 
     alone = await remote_status(transport_of("a"))
     hint = missing_figures_hint(alone, "--every-member")

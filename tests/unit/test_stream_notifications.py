@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from adapters.libp2p.stream_notifications import (
+from adapters.libp2p.upstream.stream_notifications import (
     IGNORED_STREAM_EVENTS,
     notify_only_listening_notifees,
 )

@@ -7,7 +7,8 @@ from adapters.memory.repository import InMemoryClusterMembership, InMemoryServic
 from adapters.memory.transport import InMemoryRegistryTransport
 from application import client
 from application.client import RequestTooLarge, ServiceNotFound
-from application.cluster import EtcdStart, choose_etcd_start, request_membership
+from application.cluster.join import request_membership
+from application.cluster.member_start import EtcdStart, choose_etcd_start
 from application.ports import RequestRejected
 from application.server import RegistryRequestHandler
 from domain import PerfInd, ServiceInfo

@@ -7,11 +7,11 @@ import trio
 from test_watch_use_cases import FakeStream, FakeTransport, _ev
 
 from adapters.memory.revisioned import InMemoryRevisionedStore
-from application.cluster import QuorumStatus
+from application.cluster.quorum import QuorumStatus
 from application.watch import open_watch
 from application.watch_client import follow_watch
 from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notice
-from entrypoints.watch_cut_off import tell_watchers_of_quorum
+from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
 
 ALL = WatchRequest()
 
@@ -128,7 +128,7 @@ async def test_lines_of_an_unknown_type_are_skipped():
 
 
 def test_registry_cli_watch_prints_one_line_for_each_notice():
-    from entrypoints.cli_watch import human_event
+    from entrypoints.cli.watch import human_event
 
     assert human_event(cut_off_notice(5, True)).startswith("CUT OFF ")  # type: ignore[union-attr]
     assert human_event(cut_off_notice(8, False)).startswith("RESUMED ")  # type: ignore[union-attr]

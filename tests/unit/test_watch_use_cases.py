@@ -13,15 +13,9 @@ from application.ports import RequestRejected
 from application.watch import WatchClosed, open_watch
 from application.watch_client import WatchLost, WatchRefused, follow_watch
 from application.watch_ports import FeedUnavailable
+from domain.revision_wire import ADD_IF_PROTOCOL, DELETE_IF_PROTOCOL, GET_REVISION_PROTOCOL
 from domain.service_name import InvalidServiceName
-from domain.watch_wire import (
-    ADD_IF_PROTOCOL,
-    DELETE_IF_PROTOCOL,
-    GET_REVISION_PROTOCOL,
-    EventType,
-    WatchEvent,
-    WatchRequest,
-)
+from domain.watch_wire import EventType, WatchEvent, WatchRequest
 
 ALL = WatchRequest()
 

@@ -97,7 +97,7 @@ async def test_readers_skip_unreadable_records_with_one_warning_naming_them() ->
 
 
 async def test_member_add_is_guarded_by_the_passphrase_alone_not_the_writers_list() -> None:
-    from application.cluster import request_membership
+    from application.cluster.join import request_membership
     from domain.cluster import EtcdEndpoint, EtcdMember
 
     membership = InMemoryClusterMembership(

@@ -1,0 +1,195 @@
+"""A ServiceRepository whose reads come from a local copy that an etcd watch keeps current.
+
+Every get through etcd costs a gRPC round trip and ~0.5 ms of Python gRPC
+overhead, more than the rest of a request. The registry is small (names to
+short JSON strings), so each instance keeps all of it in memory:
+
+- start: one Range over all keys, at revision R; then a Watch from R + 1;
+- writes go to etcd; the call returns once the watch has delivered the write's
+  revision, so a client that wrote through this instance reads its own write;
+- the watch carries etcd's require-leader flag: a member that loses its leader
+  cancels it, and a broken or lagging watch turns the copy off. Until it is
+  rebuilt, reads go to etcd (linearizable) like the plain repository's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import trio
+from etcd3 import etcdrpc
+from etcd3.etcdrpc import kv_pb2
+
+from adapters.etcd import conditional
+from adapters.etcd.connection import EtcdConnection
+from adapters.etcd.keyspace import ALL_KEYS, as_text
+from adapters.etcd.repository import EtcdServiceRepository
+from adapters.etcd.watch_stream import etcd_watch
+from application.watch import WatchHub
+from domain.record_change import RecordChange
+from domain.revision_wire import WriteOutcome
+
+log = logging.getLogger(__name__)
+
+# How long a write may wait for its own watch event before the copy is
+# declared broken (normally ~1 ms on one machine).
+CATCH_UP_TIMEOUT = 2.0
+_RETRY_MAX = 5.0
+
+
+
+class WatchedServiceRepository:
+    """Reads from memory while the watch is healthy; otherwise from etcd."""
+
+    def __init__(self, store: EtcdServiceRepository, hub: WatchHub | None = None) -> None:
+        self._store = store
+        self._connection: EtcdConnection = store.connection
+        # name -> (InfoStr, mod revision)
+        self._entries: dict[str, tuple[str, int]] = {}
+        # Every applied change is published here, for `/watch/0.1`.
+        self._hub = hub or WatchHub()
+        self._revision = 0
+        self._ready = False
+        self._progress = trio.Condition()
+        self._follow_scope: trio.CancelScope | None = None
+        self.rebuilds = 0  # times the copy was dropped after having been on
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    # --- ServiceRepository --------------------------------------------------
+
+    async def get(self, name: str) -> str | None:
+        if self._ready:
+            entry = self._entries.get(name)
+            return None if entry is None else entry[0]
+        return await self._store.get(name)
+
+    async def list(self) -> dict[str, str]:
+        if self._ready:
+            return {name: entry[0] for name, entry in sorted(self._entries.items())}
+        return await self._store.list()
+
+    async def put(self, name: str, info_str: str) -> None:
+        request = etcdrpc.PutRequest(key=name.encode(), value=info_str.encode())
+        response = await self._connection.call(self._connection.kv.Put, request)
+        await self._catch_up(response.header.revision)
+
+    async def delete(self, name: str) -> int:
+        if not name:
+            return 0
+        request = etcdrpc.DeleteRangeRequest(key=name.encode())
+        response = await self._connection.call(self._connection.kv.DeleteRange, request)
+        await self._catch_up(response.header.revision)
+        return int(response.deleted)
+
+    # --- RevisionedRepository -------------------------------------------------
+
+    async def get_with_revision(self, name: str) -> tuple[str | None, int]:
+        if self._ready:
+            return self._entries.get(name, (None, 0))
+        return await self._store.get_with_revision(name)
+
+    async def put_if(self, name: str, info_str: str, if_revision: int | None) -> WriteOutcome:
+        outcome = await conditional.put_if(self._connection, name, info_str, if_revision)
+        await self._catch_up(outcome.revision)
+        return outcome
+
+    async def delete_if(self, name: str, if_revision: int | None) -> WriteOutcome:
+        outcome = await conditional.delete_if(self._connection, name, if_revision)
+        await self._catch_up(outcome.revision)
+        return outcome
+
+    # --- keeping the copy current ---------------------------------------------
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Build and maintain the copy until cancelled; ``started`` after the first try."""
+        started = _Once(task_status.started)
+        delay = 0.1
+        while True:
+            try:
+                revision = await self._load()
+                with trio.CancelScope() as self._follow_scope:
+                    await self._follow(revision + 1, started)
+                delay = 0.1
+            except Exception as exc:
+                log.info("etcd read cache off (%r); reads go to etcd", exc)
+            self._set_ready(False)
+            started()
+            await trio.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX)
+
+    async def _load(self) -> int:
+        request = etcdrpc.RangeRequest(**ALL_KEYS)
+        response = await self._connection.call(self._connection.kv.Range, request)
+        self._entries = {
+            as_text(kv.key): (as_text(kv.value), int(kv.mod_revision)) for kv in response.kvs
+        }
+        return int(response.header.revision)
+
+    async def _follow(self, start_revision: int, started: _Once) -> None:
+        """Apply watch events until the watch ends; returns or raises when it does."""
+        create = etcdrpc.WatchCreateRequest(**ALL_KEYS, start_revision=start_revision)
+        self._revision = start_revision - 1
+        async with etcd_watch(self._connection, create) as responses:
+            async for response in responses:
+                self._apply(response)
+                if response.created:
+                    self._hub.loaded(self._entries, start_revision - 1)
+                    started()
+                async with self._progress:
+                    self._progress.notify_all()
+            raise ConnectionError("etcd watch ended")
+
+    def _apply(self, response: Any) -> None:
+        if response.canceled or response.compact_revision:
+            raise ConnectionError(
+                f"etcd cancelled the watch: {response.cancel_reason or 'compacted'}"
+            )
+        for event in response.events:
+            key = as_text(event.kv.key)
+            revision = int(event.kv.mod_revision)
+            if event.type == kv_pb2.Event.PUT:
+                value = as_text(event.kv.value)
+                self._entries[key] = (value, revision)
+                self._hub.publish(RecordChange(key, value, revision))
+            else:
+                self._entries.pop(key, None)
+                self._hub.publish(RecordChange(key, None, revision))
+        if response.created:
+            self._set_ready(True)
+        self._revision = max(self._revision, int(response.header.revision))
+
+    async def _catch_up(self, revision: int) -> None:
+        if not self._ready:
+            return
+        with trio.move_on_after(CATCH_UP_TIMEOUT):
+            async with self._progress:
+                while self._ready and self._revision < revision:
+                    await self._progress.wait()
+            return
+        log.warning("etcd watch lags behind revision %d; rebuilding the read cache", revision)
+        self._set_ready(False)
+        if self._follow_scope is not None:
+            self._follow_scope.cancel()
+
+    def _set_ready(self, ready: bool) -> None:
+        if not ready:
+            self._hub.stopped()
+        if ready != self._ready:
+            log.info("etcd read cache %s", "on" if ready else "off")
+            self.rebuilds += not ready
+        self._ready = ready
+
+
+class _Once:
+    def __init__(self, action: Callable[[], object]) -> None:
+        self._action: Callable[[], object] | None = action
+
+    def __call__(self) -> None:
+        if self._action is not None:
+            action, self._action = self._action, None
+            action()

@@ -1,0 +1,1 @@
+"""The registry's HTTP API (docs/http.md): Starlette routes served by Hypercorn on trio."""

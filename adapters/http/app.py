@@ -1,0 +1,295 @@
+"""The Starlette app of the HTTP API: routes to the use cases, JSON in and out (docs/http.md)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import trio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.http.disconnect import cancel_on_disconnect
+from adapters.http.openapi import OPENAPI_DOCUMENT
+from adapters.http.query import BadQuery, non_negative_int, wait_seconds
+from adapters.http.responses import (
+    error_response,
+    json_response,
+    raw_json_response,
+    unauthorized,
+)
+from adapters.http.sse import Wakeup
+from adapters.http.sse_endpoint import EVENTS_PATH, SseEndpoint
+from application.http_access import Caller, Forbidden, HttpAccess, Unauthenticated
+from application.http_health import Health
+from application.http_registry import HttpRegistry
+from application.ports import StorageUnavailable
+from application.prometheus_targets import TargetGroup
+from application.watch import WatchHub
+from application.watch_ports import ChangeHistory
+from domain.instance_status import InstanceStatus
+from domain.revision_wire import WriteOutcome, condition_failed_text
+from domain.watch_wire import WatchRequest
+from domain.wire import MAX_REQUEST_BYTES
+
+log = logging.getLogger("registry-service.http")
+
+INDEX, STALE, REVISION = "X-Registry-Index", "X-Registry-Stale", "X-Registry-Revision"
+BODY_TIMEOUT = 10.0  # a request body must arrive within this (a slow client is cut off)
+
+
+@dataclass(frozen=True)
+class HttpParts:
+    registry: HttpRegistry
+    access: HttpAccess
+    hub: WatchHub
+    history: ChangeHistory
+    status: Callable[[], Awaitable[InstanceStatus]]
+    health: Callable[[], Awaitable[Health]]
+    targets: Callable[[], Awaitable[list[TargetGroup]]]
+    max_body: int = MAX_REQUEST_BYTES
+    body_timeout: float = BODY_TIMEOUT
+    progress_interval: float = 5.0
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def build_app(parts: HttpParts) -> Any:
+    api = parts.registry
+    openapi = msgspec.json.encode(OPENAPI_DOCUMENT)
+
+    def index_headers(index: int, stale: bool) -> dict[str, str]:
+        headers = {INDEX: str(index)}
+        if stale:
+            headers[STALE] = "true"
+        return headers
+
+    async def park(request: Request, watch: WatchRequest, wait: float) -> None:
+        wakeup = Wakeup()
+        subscription = await api.park(watch, wakeup.wake)
+        if subscription is None:
+            return
+        try:
+            async with trio.open_nursery() as nursery:
+                # A client that goes away releases its subscription now, not at the wait's end.
+                nursery.start_soon(cancel_on_disconnect, request.receive, nursery.cancel_scope)
+                await wakeup.wait(wait)
+                nursery.cancel_scope.cancel()
+        finally:
+            subscription.close()
+
+    async def blocking(request: Request, watch: WatchRequest) -> None:
+        if not request.scope["query_string"]:
+            return  # the common case: no parameters to parse
+        index = non_negative_int(request.query_params, "index")
+        if index is not None:
+            watch.since_revision = index
+            await park(request, watch, wait_seconds(request.query_params.get("wait")))
+
+    async def list_services(request: Request) -> Response:
+        parts.access.read(request.headers.get("authorization"))
+        prefix = request.query_params.get("prefix", "")
+        await blocking(request, WatchRequest(prefix=prefix))
+        answer = await api.list(prefix)
+        body, unreadable = _records_object(answer.entries)
+        headers = index_headers(answer.index, answer.stale)
+        if unreadable:
+            headers["X-Registry-Unreadable"] = ",".join(unreadable)
+        return raw_json_response(body, headers=headers)
+
+    async def get_service(request: Request) -> Response:
+        parts.access.read(request.headers.get("authorization"))
+        name = request.path_params["name"]
+        await blocking(request, WatchRequest(names=[name]))
+        answer = await api.get(name)
+        headers = index_headers(answer.index, answer.stale)
+        if answer.info_str is None:
+            return error_response(404, f"no service named {name!r}", headers)
+        headers[REVISION] = str(answer.revision)
+        headers["ETag"] = f'"{answer.revision}"'
+        if request.headers.get("if-none-match") == headers["ETag"]:
+            return Response(status_code=304, headers=headers)
+        record = _record(answer.info_str)
+        if record is None:
+            return error_response(
+                422, f"the stored record of {name!r} is not a JSON object", headers
+            )
+        return raw_json_response(record, headers=headers)
+
+    async def put_service(request: Request) -> Response:
+        caller = parts.access.write(request.headers.get("authorization"))
+        name = request.path_params["name"]
+        cas = non_negative_int(request.query_params, "cas")
+        body = await _body(request, parts.max_body, parts.body_timeout)
+        try:
+            info_str = body.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            return error_response(400, "the body is not UTF-8 text")
+        outcome = await api.put(caller, name, info_str, cas)
+        return _written(caller, "PUT", name, cas, outcome, deleted=None)
+
+    async def delete_service(request: Request) -> Response:
+        caller = parts.access.write(request.headers.get("authorization"))
+        name = request.path_params["name"]
+        cas = non_negative_int(request.query_params, "cas")
+        outcome = await api.delete(caller, name, cas)
+        return _written(caller, "DELETE", name, cas, outcome, deleted=outcome.deleted)
+
+    async def status(request: Request) -> Response:
+        parts.access.read(request.headers.get("authorization"))
+        answer = await parts.status()
+        return json_response(answer, headers={INDEX: str(answer.revision)})
+
+    async def health(request: Request) -> Response:
+        state = await parts.health()
+        ok = state is Health.OK or (state is Health.STALE and "stale" in request.query_params)
+        headers = {INDEX: str(api.index)}
+        if state is Health.STALE:
+            headers[STALE] = "true"
+        return json_response({"Status": state.value}, 200 if ok else 503, headers)
+
+    async def targets(request: Request) -> Response:
+        parts.access.read(request.headers.get("authorization"))
+        return json_response(await parts.targets())
+
+    async def openapi_document(request: Request) -> Response:
+        return raw_json_response(openapi)
+
+    routes = [
+        Route("/v1/services", list_services, methods=["GET"]),
+        Route("/v1/services/{name:path}", get_service, methods=["GET"]),
+        Route("/v1/services/{name:path}", put_service, methods=["PUT"]),
+        Route("/v1/services/{name:path}", delete_service, methods=["DELETE"]),
+        Route("/v1/status", status, methods=["GET"]),
+        Route("/v1/health", health, methods=["GET"]),
+        Route("/v1/prometheus/targets", targets, methods=["GET"]),
+        Route("/v1/openapi.json", openapi_document, methods=["GET"]),
+    ]
+    framework = Starlette(routes=routes, exception_handlers=_EXCEPTION_HANDLERS)
+    events = SseEndpoint(parts.access, parts.hub, parts.history, parts.progress_interval)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        # Server-Sent Events bypass the framework: a listener holds less (sse_endpoint.py).
+        if scope["type"] == "http" and scope["path"] == EVENTS_PATH and scope["method"] == "GET":
+            await events(scope, receive, send)
+        else:
+            await framework(scope, receive, send)
+
+    return app
+
+
+def _written(
+    caller: Caller, method: str, name: str, cas: int | None, outcome: WriteOutcome,
+    *, deleted: int | None,
+) -> Response:
+    headers = {"X-Registry-Index": str(outcome.revision)}
+    if not outcome.ok:
+        log.info("HTTP %s %s by token %s: condition cas=%s failed at revision %d",
+                 method, name, caller.name, cas, outcome.revision)
+        assert cas is not None  # only a condition can fail
+        return error_response(409, condition_failed_text(name, cas, outcome.revision),
+                              headers, Revision=outcome.revision)
+    log.info("HTTP %s %s by token %s: revision %d", method, name, caller.name, outcome.revision)
+    body: dict[str, int] = {"Revision": outcome.revision}
+    if deleted is not None:
+        body["Deleted"] = deleted
+    return json_response(body, headers=headers)
+
+
+async def _body(request: Request, limit: int, timeout: float) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    with trio.fail_after(timeout):
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_RECORD_CHECK = msgspec.json.Decoder(dict[str, Any])
+
+
+def _record(info_str: str) -> bytes | None:
+    """The stored InfoStr as it is, when it is a JSON object (records written by old or
+    foreign writers may not be)."""
+    raw = info_str.encode("utf-8")
+    try:
+        _RECORD_CHECK.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return raw
+
+
+def _records_object(entries: dict[str, str]) -> tuple[bytes, list[str]]:
+    """``{"name": <record>, ...}`` spliced from the stored records; and the names left out."""
+    parts: list[bytes] = []
+    unreadable: list[str] = []
+    for name, info_str in entries.items():
+        record = _record(info_str)
+        if record is None:
+            unreadable.append(name)
+            continue
+        parts.append(msgspec.json.encode(name) + b":" + record)
+    return b"{" + b",".join(parts) + b"}", unreadable
+
+
+async def _unauthenticated(request: Request, exc: Exception) -> Response:
+    return unauthorized(str(exc))
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    return error_response(403, str(exc))
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return error_response(400, text.removeprefix("Error: "))
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return error_response(413, f"the body is over {MAX_REQUEST_BYTES} bytes",
+                          {"Connection": "close"})
+
+
+async def _too_slow(request: Request, exc: Exception) -> Response:
+    return error_response(408, "the body did not arrive in time", {"Connection": "close"})
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    return error_response(503, f"the registry cannot do this now: {exc}", {"Retry-After": "1"})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, exc.detail, dict(exc.headers or {}))
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    log.exception("HTTP %s %s failed", request.method, request.url.path)
+    return error_response(500, "internal error; the daemon's log has the details")
+
+
+_EXCEPTION_HANDLERS: dict[Any, Any] = {
+    Unauthenticated: _unauthenticated,
+    Forbidden: _forbidden,
+    BadQuery: _bad_request,
+    ValueError: _bad_request,
+    _TooLarge: _too_large,
+    trio.TooSlowError: _too_slow,
+    StorageUnavailable: _unavailable,
+    HTTPException: _http_error,
+    Exception: _internal,
+}

@@ -1,0 +1,99 @@
+"""Every change this project makes to py-libp2p 0.8.1, and the one place they are applied.
+
+``docs/py-libp2p.md`` has the table: each change, why (with its measured figure), the
+upstream names it touches, its test, and the upstream issue to watch. A program builds
+its hosts with ``adapters.libp2p.node.build_host``, which calls :func:`apply` once per
+host; :func:`apply` first checks (once per process) that the installed py-libp2p is the
+pinned version and still has every name a change needs, and fails loudly otherwise.
+
+Changes that are not per host: ``kad.ServerModeKadDHT`` (the DHT class our nodes
+run), ``dht_keys.provider_key`` and ``lean_import`` (whole CLI processes only).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from adapters.libp2p.upstream.requirements import PINNED_VERSION, Needs, UpstreamDrift
+from adapters.libp2p.upstream.requirements import check as _check
+
+__all__ = ["NEEDS", "PINNED_VERSION", "UpstreamDrift", "apply", "check", "use_fast_path"]
+
+_SWARM = "libp2p.network.swarm:Swarm"
+_YAMUX = "libp2p.stream_muxer.yamux.yamux"
+NEEDS: tuple[Needs, ...] = (
+    Needs("inbound slots", f"{_SWARM}._handle_inbound_connection",
+          ("self", "read_write_closer", "maddr")),
+    Needs("inbound slots", f"{_SWARM}._build_remote_multiaddr", ("self", "read_write_closer")),
+    Needs("inbound slots", f"{_SWARM}.upgrade_inbound_raw_conn", ("self", "raw_conn", "maddr")),
+    Needs("inbound slots", f"{_SWARM}.add_conn", ("self", "muxed_conn")),
+    Needs("inbound slots", "libp2p.network.connection.raw_connection:RawConnection"),
+    Needs("auto dialer", "libp2p.network.auto_connector:AutoConnector.maybe_connect", ("self",)),
+    Needs("auto dialer", "libp2p.network.auto_connector:AutoConnector.record_disconnect",
+          ("self", "peer_id")),
+    Needs("rate limiter memory", "libp2p.rcmgr.rate_limiter:RateLimitConfig.max_peers"),
+    Needs("peer records", "libp2p.peer.peerstore:PeerStore.consume_peer_record",
+          ("self", "envelope", "ttl")),
+    Needs("peer records", "libp2p.peer.peerstore:PeerStore.get_peer_record", ("self", "peer_id")),
+    Needs("yamux window", f"{_YAMUX}:Yamux._write_frame", ("self", "data")),
+    Needs("yamux window", f"{_YAMUX}:YamuxStream._effective_rtt", ("self",)),
+    Needs("yamux window", "libp2p.stream_muxer.muxer_multistream:MuxerMultistream."
+          "_annotate_connection"),
+    Needs("yamux window", "libp2p.stream_muxer.muxer_multistream:MuxerMultistream.new_conn",
+          ("self", "conn", "peer_id")),
+    Needs("pipelined multiselect", "libp2p.protocol_muxer.multiselect:Multiselect.negotiate",
+          ("self", "communicator")),
+    Needs("stream notifications", f"{_SWARM}._notify", ("self", "method")),
+    Needs("stream notifications", "libp2p.host.basic_host:_IdentifyNotifee"),
+    Needs("server-mode DHT", "libp2p.kad_dht.peer_routing:PeerRouting."
+          "_query_single_peer_for_closest", ("self", "peer")),
+    Needs("server-mode DHT", "libp2p.kad_dht.kad_dht:KadDHT.add_peer", ("self", "peer_id")),
+    Needs("DHT keys", "libp2p.kad_dht.kad_dht:_encode_key", ("key",)),
+)
+
+
+@functools.cache
+def check() -> None:
+    """Once per process: the pinned py-libp2p, with every name our changes need."""
+    _check(NEEDS)
+
+
+def use_fast_path(host: Any) -> None:
+    """The request path's speed-ups (benchmarks replace this to measure the bare stack)."""
+    from adapters.libp2p.upstream.pipelined_multiselect import use_pipelined_multiselect
+    from adapters.libp2p.upstream.stream_notifications import notify_only_listening_notifees
+    from adapters.libp2p.upstream.yamux_window import use_batched_window_yamux
+
+    network = host.get_network()
+    use_batched_window_yamux(network)  # window updates as go-yamux sends them
+    use_pipelined_multiselect(host)  # a pipelined request is answered in one write
+    notify_only_listening_notifees(network)
+
+
+def apply(
+    host: Any,
+    *,
+    max_inbound_connections: int,
+    max_streams_per_connection: int,
+    on_inbound_refused: Callable[[], None],
+) -> None:
+    """Every per-host change, after the check."""
+    from adapters.libp2p.upstream.auto_dialer import disable_auto_dialer
+    from adapters.libp2p.upstream.inbound_slots import InboundConnectionSlots
+    from adapters.libp2p.upstream.peer_records import accept_older_peer_records
+    from adapters.libp2p.upstream.rate_limiter_memory import cap_rate_limiter_memory
+    from adapters.libp2p.upstream.stream_slots import StreamSlots
+
+    check()
+    network = host.get_network()
+    InboundConnectionSlots(max_inbound_connections, on_refused=on_inbound_refused).install(
+        network
+    )
+    disable_auto_dialer(network)
+    cap_rate_limiter_memory(network)
+    accept_older_peer_records(host.get_peerstore())
+    # Our listener's negotiation (the fast path) enforces it; the bare stack has none.
+    host.registry_stream_slots = StreamSlots(max_streams_per_connection)
+    use_fast_path(host)

@@ -1,0 +1,1 @@
+"""registry-cli: the client commands."""

@@ -1,0 +1,1 @@
+"""registry-service's operator commands (leave, snapshot, compact, status) on an etcd member."""

@@ -1,0 +1,1 @@
+"""registry-service: the daemon (serve) and its composition root."""

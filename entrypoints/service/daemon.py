@@ -1,0 +1,333 @@
+"""The registry-service lifecycle: node, etcd member, handlers, advertising, shutdown."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import trio
+from dependency_injector import providers
+from libp2p.abc import IHost
+from libp2p.crypto.keys import KeyPair
+from libp2p.custom_types import TProtocol
+
+from adapters.libp2p.advertiser import advertise_forever
+from adapters.libp2p.deadline_transport import DeadlineTransport
+from adapters.libp2p.dial_failure import DIAL_FAILURES
+from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
+from adapters.libp2p.identity_conflict import peer_id_in_use_at, peer_id_in_use_by_provider
+from adapters.libp2p.key_file_location import choose_key_file
+from adapters.libp2p.node import (
+    Libp2pNode,
+    NodeSettings,
+    connect_bootstraps,
+    connect_peer,
+    forget_departed_peers,
+    peer_info_of,
+    running_node,
+)
+from adapters.prometheus.watch_metrics import register_watch_metrics
+from application.cluster.health_watch import HEALTH_LEASE, watch_cluster
+from application.cluster.janitor import MemberJanitor
+from application.cluster.leave import leave_cluster
+from application.cluster.member_start import MemberStart, StartupError, start_member
+from application.ports import RegistryTransport
+from application.prometheus_targets import advertised_metrics_address
+from domain.bootstrap import BootstrapAddress
+from domain.instance_status import InstanceIdentity
+from domain.rendezvous import REGISTRY_RENDEZVOUS
+from entrypoints.common.instance_file import (
+    instance_file,
+    remove_instance_file,
+    write_instance_file,
+)
+from entrypoints.common.local_etcd import LocalEtcd
+from entrypoints.service.container import ServiceContainer
+from entrypoints.service.http_api import HttpApi
+from entrypoints.service.http_targets import other_instances
+from entrypoints.service.open_files import ensure_open_files
+from entrypoints.service.settings import DaemonSettings
+from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
+
+if TYPE_CHECKING:  # built by the container (entrypoints/service/container.py)
+    from adapters.etcd.process import EtcdProcess
+    from adapters.files.http_tokens_file import HttpTokensFile
+    from adapters.files.writers_file import WritersFile
+
+__all__ = ["StartupError", "run_daemon"]
+
+log = logging.getLogger("registry-service")
+
+BOOTSTRAP_RETRY_MAX = 60.0
+_ETCD_POLL = 0.2
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _identity(
+    settings: DaemonSettings, container: ServiceContainer
+) -> tuple[KeyPair, Path | None]:
+    """The key pair, and the file it came from (None: --ephemeral)."""
+    algo = KeyAlgorithm.parse(settings.algo)
+    if settings.ephemeral:
+        return ephemeral_identity(algo, settings.bits), None
+    path = choose_key_file(
+        settings.keyfile, settings.etcd_data_dir,
+        ran_before=container.member_host().holds_member(),
+    )
+    return load_or_create_identity(str(path), algo, settings.bits), path
+
+
+async def _refuse_a_peer_id_in_use(
+    node: Libp2pNode, bootstraps: Sequence[BootstrapAddress], key_file: Path | None
+) -> None:
+    taken = await peer_id_in_use_at(node, bootstraps)
+    if taken is None:
+        return
+    _refuse(node, taken, key_file)
+
+
+async def _refuse_a_peer_id_advertised_elsewhere(node: Libp2pNode, key_file: Path | None) -> None:
+    taken = await peer_id_in_use_by_provider(node, REGISTRY_RENDEZVOUS)
+    if taken is not None:
+        _refuse(node, taken, key_file)
+
+
+def _refuse(node: Libp2pNode, taken: object, key_file: Path | None) -> None:
+    raise StartupError(
+        f"peer id {node.peer_id} is already in use by the registry-service at {taken}: every "
+        f"instance needs a key of its own, and this one read {key_file}. Fix: give this "
+        "instance a --keyfile of its own (a missing file is created), or leave --keyfile out "
+        "so that it uses <etcd data dir>.key"
+    )
+
+
+async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
+    """Serve until SIGINT/SIGTERM (exit code 0) or until etcd dies (1)."""
+    # HTTP connections are sockets too.
+    ensure_open_files(settings.max_inbound_connections
+                      + (0 if settings.http is None else settings.http.max_connections))
+    container = ServiceContainer(settings=providers.Object(settings))
+    container.config.from_dict(
+        {
+            "etcd_client_url": LocalEtcd(settings.etcd, settings.etcd_data_dir).client_url,
+            "etcd_timeout": settings.etcd_timeout,
+            "request_timeout": settings.request_timeout,
+            "health_lease": HEALTH_LEASE,
+            "writers_file": None if settings.writers_file is None else str(settings.writers_file),
+        }
+    )
+    writers = container.writers()  # a bad --writers-file stops the start here
+    if writers is not None:
+        log.info("only the %d peers in %s may add and delete", len(writers.peer_ids),
+                 writers.path)
+    http_api = None if settings.http is None else HttpApi(settings.http, container)
+    metrics = container.metrics()
+    prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
+    log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
+    metrics_address = advertised_metrics_address(prom_host, prom_port, settings.etcd.ip)
+
+    key_pair, key_file = _identity(settings, container)
+    node_settings = NodeSettings(
+        key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True,
+        max_inbound_connections=settings.max_inbound_connections,
+        max_streams_per_connection=settings.max_streams_per_connection,
+    )
+    bootstraps = [] if settings.local else settings.bootstraps
+    async with running_node(node_settings) as node:
+        await _refuse_a_peer_id_in_use(node, bootstraps, key_file)
+        metrics.observe_peer_state(node.figures)
+        if bootstraps:
+            failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
+            for address, exc in failures.items():
+                log.warning("bootstrap %s unreachable for now: %s", address,
+                            DIAL_FAILURES.describe(address.peer_id, exc))
+            await _refuse_a_peer_id_advertised_elsewhere(node, key_file)
+        etcd = await start_member(
+            _member_start(settings), container.member_host(),
+            functools.partial(_join_transport, container, settings, node), sleep=trio.sleep,
+        )
+        code = EXIT_FAILED
+        try:
+            container.status_identity.override(
+                providers.Object(functools.partial(_identity_of, node, metrics_address))
+            )
+            container.server().attach(node.host)
+            container.watch_server().attach(node.host)
+            # Not earlier: the watch server's etcd connection needs the member's data dir.
+            hub, watch_server = container.watch_hub(), container.watch_server()
+            register_watch_metrics(metrics.registry, lambda: hub.watchers,
+                                   lambda: watch_server.events_sent, lambda: hub.dropped_behind)
+            janitor = MemberJanitor(
+                container.membership(), grace=settings.unstarted_member_grace
+            )
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(
+                    advertise_forever, node, REGISTRY_RENDEZVOUS, settings.advertise_interval
+                )
+                nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
+                nursery.start_soon(forget_departed_peers(node, bootstraps).run)
+                nursery.start_soon(functools.partial(
+                    watch_cluster, container.membership(), container.metrics(),
+                    container.quorum(), janitor, sleep=trio.sleep, clock=trio.current_time,
+                ))
+                nursery.start_soon(tell_watchers_of_quorum, container.quorum(),
+                                   container.watch_hub())
+                http_tokens = None if http_api is None else http_api.tokens
+                reloadable = [f for f in (writers, http_tokens) if f is not None]
+                if reloadable:
+                    await nursery.start(_reload_on_sighup, reloadable)
+                await nursery.start(container.repository().run)
+                if http_api is not None:
+                    await nursery.start(http_api.run, functools.partial(other_instances, node))
+                addrs = node.full_addrs()
+                for addr in addrs:
+                    log.info("registry-service listening on %s", addr)
+                if settings.addr_file:
+                    _write_atomically(settings.addr_file, "".join(a + "\n" for a in addrs))
+                write_instance_file(instance_file(settings.etcd_data_dir),
+                                    _identity_of(node, metrics_address))
+                if ready is not None:
+                    ready.set()
+                code = await _until_stopped(etcd)
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                # Stop taking requests first: clients then go to another instance
+                # instead of waiting on a member that is going away.
+                container.server().detach(node.host)
+                _detach_ours(node.host, container)
+                remove_instance_file(instance_file(settings.etcd_data_dir))
+                left = (settings.leave and code == EXIT_OK
+                        and await _leave(settings, container, etcd))
+                await etcd.stop()
+                log.info("etcd stopped")
+                if left:
+                    shutil.rmtree(settings.etcd_data_dir, ignore_errors=True)
+                    log.info("removed the data dir %s of the departed member",
+                             settings.etcd_data_dir)
+    return code
+
+
+def _member_start(settings: DaemonSettings) -> MemberStart:
+    return MemberStart(
+        endpoint=settings.etcd, data_dir=settings.etcd_data_dir,
+        new_cluster=settings.new_etcd_cluster, join_timeout=settings.join_timeout,
+        can_join=not settings.local and bool(settings.bootstraps),
+    )
+
+
+def _join_transport(
+    container: ServiceContainer, settings: DaemonSettings, node: Libp2pNode
+) -> RegistryTransport:
+    # --join-timeout bounds the whole join: the request under way is cut off at the
+    # deadline, and each asks once (join_cluster retries every second, not the client's
+    # back-off of up to 8 s).
+    deadline = trio.current_time() + settings.join_timeout
+    # Bootstraps that serve the registry are asked first, over the connection we have.
+    bootstraps = [peer_info_of(b) for b in settings.bootstraps if b.peer_id != str(node.peer_id)]
+    client = container.join_client(node.host, node.rendezvous, preferred=bootstraps, attempts=1)
+    return DeadlineTransport(client, deadline)
+
+
+async def _until_stopped(etcd: EtcdProcess) -> int:
+    """EXIT_OK on SIGINT/SIGTERM; EXIT_FAILED if our etcd member exits first."""
+    code = EXIT_OK
+    async with trio.open_nursery() as nursery:
+
+        async def on_signal() -> None:
+            await _wait_for_stop_signal()
+            nursery.cancel_scope.cancel()
+
+        async def on_etcd_exit() -> None:
+            nonlocal code
+            while etcd.running:
+                await trio.sleep(_ETCD_POLL)
+            code = EXIT_FAILED
+            if etcd.was_removed():
+                log.error("this etcd member was removed from the cluster; stopping. The next "
+                          "start moves its data dir aside and joins afresh")
+            else:
+                log.error("etcd exited (code %s); stopping. Last lines of %s:\n%s",
+                          etcd.exit_code, etcd.log_path, etcd.log_tail())
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(on_signal)
+        nursery.start_soon(on_etcd_exit)
+    return code
+
+
+async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: EtcdProcess) -> bool:
+    try:
+        remaining = await leave_cluster(
+            container.membership(), settings.etcd.member_name,
+            confirm_removed=etcd.wait_removed, sleep=trio.sleep,
+        )
+    except Exception as exc:
+        log.error("--leave: could not remove this member (%s); it stays in the cluster", exc)
+        return False
+    log.info("left the etcd cluster; %d members remain", len(remaining))
+    return True
+
+
+def _detach_ours(host: IHost, container: ServiceContainer) -> None:
+    """The watch protocol (the request-answer server detaches its own)."""
+    for protocol_id in container.watch_server().protocol_ids:
+        try:
+            host.remove_stream_handler(TProtocol(protocol_id))
+        except Exception as exc:  # never let this stop etcd from being stopped
+            log.debug("removing the %s handler: %r", protocol_id, exc)
+
+
+def _identity_of(node: Libp2pNode, metrics: str | None = None) -> InstanceIdentity:
+    return InstanceIdentity(
+        peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()), metrics=metrics)
+
+
+async def _keep_bootstraps_connected(node: Libp2pNode, bootstraps: Sequence[BootstrapAddress]):  # type: ignore[no-untyped-def]
+    delay = {b: 1.0 for b in bootstraps}
+    while bootstraps:
+        connected = node.host.get_network().connections
+        for address in bootstraps:
+            if address.peer_id == str(node.peer_id) or _is_connected(connected, address):
+                continue
+            try:
+                await connect_peer(node, address, timeout=5.0)
+                log.info("connected to bootstrap %s", address)
+                delay[address] = 1.0
+                await node.rendezvous.advertise(REGISTRY_RENDEZVOUS)
+            except Exception as exc:
+                log.debug("bootstrap %s still unreachable: %s", address, exc)
+                delay[address] = min(delay[address] * 2, BOOTSTRAP_RETRY_MAX)
+        await trio.sleep(min(delay.values()))
+
+
+def _is_connected(connections: dict, address: BootstrapAddress) -> bool:  # type: ignore[type-arg]
+    return any(str(peer) == address.peer_id for peer in connections)
+
+
+async def _reload_on_sighup(
+    files: Sequence[WritersFile | HttpTokensFile], task_status: Any = trio.TASK_STATUS_IGNORED
+) -> None:
+    with trio.open_signal_receiver(signal.SIGHUP) as signals:
+        task_status.started()
+        async for _ in signals:
+            for file in files:
+                file.reload()
+
+
+async def _wait_for_stop_signal() -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log.info("received %s", signal.Signals(signum).name)
+            return
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
