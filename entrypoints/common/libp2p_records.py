@@ -26,6 +26,13 @@ _ROUTINE = (
     "unable to connect",
     "timed out",
     "timeout",
+    # A peer that went away while we wrote to it (e.g. identify's answer to a client
+    # that is already done): py-libp2p logs these at ERROR, with a traceback.
+    "reset by remote peer",
+    "connection reset",
+    "broken pipe",
+    "write operation failed",
+    "read operation failed",
 )
 # ...unless it says that a peer is in another private network: a misconfiguration.
 _FAULTS = ("not in our private network",)

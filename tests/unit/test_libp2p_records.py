@@ -44,6 +44,10 @@ def test_routine_peer_failures_are_debug_and_faults_warning() -> None:
     assert level_for(_record("Failed to open stream to peer X:\n  Error: handshake read failed")) \
         == logging.DEBUG
     assert level_for(_record("something went wrong", logging.WARNING)) == logging.DEBUG
+    assert level_for(_record(
+        "Error sending identify response to QmPeer: Write operation failed: TCP connection "
+        "reset by remote peer: socket connection broken: [Errno 32] Broken pipe")) \
+        == logging.DEBUG
     assert level_for(_record("failed to upgrade security for peer X: the peer is not in our "
                              "private network: different passphrase/PSK")) == logging.WARNING
     assert level_for(_record("Unexpected error in the pubsub router")) == logging.WARNING
