@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+from application.not_a_writer import not_a_writer
 from application.ports import NoQuorum, RegistryTransport, RequestRejected, StaleReadWarning
-from application.write_policy import WriteRefused
 from domain.record_rules import InvalidRecord, check_service_info
 from domain.service_info import (
     InvalidServiceInfo,
@@ -149,11 +149,7 @@ async def write_explained(
         raise
     text = reply.decode("utf-8", "replace")
     if is_not_a_writer(text):
-        raise WriteRefused(
-            f"not allowed to write: the registry-service answered {text!r}; ask its operator "
-            "to add this client's peer id (registry-cli id) to its --writers-file, and use that "
-            "key (--keyfile)"
-        )
+        raise not_a_writer(text)
     return reply
 
 

@@ -9,8 +9,8 @@ from application.client import (
     warn_if_stale,
     write_explained,
 )
+from application.not_a_writer import not_a_writer
 from application.ports import RegistryTransport
-from application.write_policy import WriteRefused
 from domain.record_rules import InvalidRecord
 from domain.revision_wire import (
     ADD_IF_PROTOCOL,
@@ -91,9 +91,7 @@ async def delete_service_if(
 def _outcome(result: WriteResult) -> WriteResult:
     if result.refused:
         if is_not_a_writer(result.error):
-            raise WriteRefused(f"not allowed to write: the registry-service answered "
-                               f"{result.error!r}; ask its operator to add this client's peer "
-                               "id (registry-cli id) to its --writers-file")
+            raise not_a_writer(result.error)
         raise InvalidRecord(result.error.removeprefix("Error: "))
     if not result.ok:
         raise RevisionConflict(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from application.cluster.admit import admit_member
+from application.membership_deferred import request_outcome
 from application.ports import ClusterMembership, RegistryMetrics
 from domain.member_add_answer import MemberAddAnswer
 from domain.wire import MemberAddRequest, Operation, decode, encode
@@ -29,7 +30,7 @@ class MemberAddWithReason:
             )
             answer = MemberAddAnswer(initial_cluster=cluster)
         except Exception as exc:
-            outcome = type(exc).__name__
+            outcome = request_outcome(exc)
             answer = MemberAddAnswer(error=_one_line(exc))
         finally:
             self._metrics.observe_request(

@@ -6,6 +6,7 @@ import time
 
 from application.cluster.admit import admit_member
 from application.cluster.quorum import QuorumStatus
+from application.membership_deferred import request_outcome
 from application.ports import (
     ClusterMembership,
     LocalServiceReader,
@@ -77,7 +78,7 @@ class RegistryRequestHandler:
             self._metrics.count_refused_write(operation.value, type(exc).__name__)
             return str(exc).encode()
         except Exception as exc:
-            outcome = type(exc).__name__
+            outcome = request_outcome(exc)
             raise
         finally:
             self._metrics.observe_request(

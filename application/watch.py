@@ -57,6 +57,7 @@ class Subscription:
         self._queue.append(change)
         self._queued_bytes += change.size
         if len(self._queue) > MAX_QUEUED_CHANGES or self._queued_bytes > MAX_QUEUED_BYTES:
+            self._hub.dropped_behind += 1
             self.end(
                 f"this watcher fell more than {MAX_QUEUED_CHANGES} changes or "
                 f"{MAX_QUEUED_BYTES} bytes behind; reconnect with SinceRevision"
@@ -110,6 +111,7 @@ class WatchHub:
         self._revision = 0
         self._running = False
         self._cut_off = False
+        self.dropped_behind = 0  # watchers ended for falling behind, since the start (metrics)
 
     @property
     def running(self) -> bool:

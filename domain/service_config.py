@@ -6,19 +6,13 @@ RTT values here are milliseconds, as documented; they become Go's
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
 from typing import Annotated
 
 import msgspec
 
-from domain.config_errors import (
-    ConfigError,
-    PathStep,
-    config_error_at,
-    locate,
-    parse_msgspec_path,
-)
+from domain.config_errors import PathStep, config_error_at, locate
+from domain.json_file import decode_json_file
 from domain.service_info import PerfInd, ServiceInfo
 
 DEFAULT_BASE_IMAGE = "ubuntu:16.04"
@@ -73,10 +67,6 @@ class ServiceConfig(msgspec.Struct, rename="pascal", forbid_unknown_fields=True)
 
 
 _decoder = msgspec.json.Decoder(ServiceConfig)
-_BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
-_AT_PATH = re.compile(r" - at `(\$[^`]*)`$")
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
-_BOM = "\ufeff"
 
 
 def _known_field_names() -> dict[str, str]:
@@ -92,49 +82,10 @@ _KNOWN_FIELDS = _known_field_names()
 
 def decode_service_config(data: bytes, source: str = "config") -> ServiceConfig:
     """Parse and check a config file; raise ConfigError pointing into ``data``."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        prefix = data[: exc.start].decode("utf-8", "replace")
-        raise config_error_at(source, prefix, len(prefix), "file is not UTF-8 text") from exc
-    if text.startswith(_BOM):  # some editors add one; JSON parsers refuse it
-        text = text[1:]
-        data = text.encode("utf-8")
-    if not text.strip():
-        raise ConfigError(source, "file is empty; expected a JSON object")
-    try:
-        config = _decoder.decode(data)
-    except msgspec.ValidationError as exc:
-        raise _validation_error(source, text, str(exc)) from exc
-    except msgspec.DecodeError as exc:
-        raise _syntax_error(source, data, text, str(exc)) from exc
+    config, text = decode_json_file(data, _decoder, source, known_fields=_KNOWN_FIELDS)
     for path, message in config_problems(config):
         raise config_error_at(source, text, locate(text, path), message)
     return config
-
-
-def _syntax_error(source: str, data: bytes, text: str, message: str) -> ConfigError:
-    match = _BYTE_OFFSET.search(message)
-    if match:
-        offset = len(data[: int(match.group(1))].decode("utf-8", "replace"))
-        message = _BYTE_OFFSET.sub("", message).rstrip()
-    else:  # "Input data was truncated": the problem is at the very end
-        offset = len(text.rstrip())
-    return config_error_at(source, text, offset, f"invalid JSON: {message}")
-
-
-def _validation_error(source: str, text: str, message: str) -> ConfigError:
-    match = _AT_PATH.search(message)
-    path: list[PathStep] = parse_msgspec_path(match.group(1)) if match else []
-    unknown = _UNKNOWN_FIELD.search(message)
-    if unknown is None:
-        return config_error_at(source, text, locate(text, path), message)
-    name = unknown.group(1)
-    hint = ""
-    known = _KNOWN_FIELDS.get(name.lower())
-    if known is not None and known != name:
-        hint = f" (field names are case-sensitive: did you mean `{known}`?)"
-    return config_error_at(source, text, locate(text, path, key=name), message + hint)
 
 
 def _has_line_break(value: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 
+from application.membership_deferred import MembershipChangeDeferred
 from application.ports import StorageUnavailable
 
 # etcd answered and said no: the request itself is wrong (empty or oversized key,
@@ -35,6 +36,11 @@ def translate_rpc_error(error: grpc.RpcError, client_url: str, timeout: float) -
     """The exception to raise instead of ``error`` (a failed etcd call to ``client_url``)."""
     code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
     details = (error.details() if isinstance(error, grpc.Call) else None) or str(error)
+    if "too many learner members" in details:  # another newcomer is catching up
+        return MembershipChangeDeferred(
+            f"etcd at {client_url}: {details}; another new member is still catching up, "
+            "retry in a few seconds"
+        )
     if code in _REJECTION_CODES:
         return EtcdRequestRejected(f"etcd at {client_url} refused the request: {details}", code)
     # etcd 3.4 reports its own request timeout as UNKNOWN "context deadline exceeded".
@@ -45,7 +51,10 @@ def translate_rpc_error(error: grpc.RpcError, client_url: str, timeout: float) -
     elif "unhealthy cluster" in details:
         # Strict reconfiguration check: a membership change is refused until every
         # remaining member has been connected for 5 s (etcd's HealthInterval).
-        reason = f"{details}; membership change refused for now, retry in a few seconds"
+        return MembershipChangeDeferred(
+            f"etcd at {client_url}: {details}; membership change refused for now, retry in a "
+            "few seconds"
+        )
     elif details.startswith("etcdserver: "):
         reason = details  # etcd answered; its own words say most
     elif code is grpc.StatusCode.UNAVAILABLE:

@@ -46,10 +46,13 @@ class EtcdMemberHost:
     def restart_process(self) -> EtcdProcess:
         return self._process(require_quorum=False)
 
-    def new_process(self, initial_cluster: str, state: Literal["new", "existing"]) -> EtcdProcess:
+    def new_process(
+        self, initial_cluster: str, state: Literal["new", "existing"],
+        start_timeout: float | None = None,
+    ) -> EtcdProcess:
         return self._process(
             initial_cluster=initial_cluster, initial_cluster_state=state,
-            start_timeout=self._start_timeout,
+            start_timeout=self._start_timeout if start_timeout is None else start_timeout,
         )
 
     def _process(self, **options: Any) -> EtcdProcess:

@@ -33,7 +33,11 @@ async def save_snapshot(client_url: str, path: Path, *, timeout: float = 300.0) 
     def stream() -> int:
         size = 0
         try:
-            with part.open("wb") as out:
+            # The whole registry, which otherwise takes the passphrase or root (the data
+            # dir is 0700): for the owner only, whatever the umask or an old .part says.
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as out:
                 chunks = connection.maintenance.Snapshot(etcdrpc.SnapshotRequest(), timeout=timeout)
                 for chunk in chunks:
                     out.write(chunk.blob)

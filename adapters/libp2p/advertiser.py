@@ -14,27 +14,38 @@ log = logging.getLogger("registry-service")
 # they cause (clients that query us join the routing table too).
 NEW_PEER_POLL = 1.0
 NEW_PEER_MIN_GAP = 10.0
+# A known peer connected again (restarted: its store is empty) is rare and pressing.
+RETURNED_PEER_MIN_GAP = 1.0
 
 
 async def advertise_forever(node: Libp2pNode, namespace: str, interval: float) -> None:
-    """Advertise every ``interval`` s, and within seconds of new peers in the routing table.
+    """Advertise every ``interval`` s, and within seconds of new peers in the routing table
+    or peers connected again (a restarted instance holds nobody's record until then).
 
     py-libp2p republishes provider records only every 22 h. The first instance of a
     network advertises to nobody; without the new-peer trigger, the instances that
     join it would not hold its record (nor could a twin of it find it) for ``interval``.
     """
     seen: set[str] = set()
+    connected: set[str] = set()
     pending = False  # a peer appeared since the last advertisement
+    returned = False  # a known peer connected again since the last advertisement
     last = next_due = float("-inf")
     while True:
         now = trio.current_time()
         peers = {str(p) for p in node.dht.routing_table.get_peer_ids()}
-        pending, seen = pending or not peers <= seen, peers
-        if now >= next_due or (pending and now - last >= NEW_PEER_MIN_GAP):
+        # A peer that restarted keeps its id, so it stays in the routing table; it comes
+        # back with an empty provider store, and only a new connection tells it apart.
+        now_connected = {str(p) for p in node.host.get_network().connections}
+        returned = returned or bool((now_connected - connected) & seen)
+        pending, seen, connected = pending or not peers <= seen, peers, now_connected
+        gap = now - last
+        if (now >= next_due or (pending and gap >= NEW_PEER_MIN_GAP)
+                or (returned and gap >= RETURNED_PEER_MIN_GAP)):
             try:
                 stored = await node.rendezvous.advertise(namespace)
                 log.debug("advertised %s (remote copies: %s)", namespace, stored)
             except Exception as exc:
                 log.warning("advertising failed: %s", exc)
-            pending, last, next_due = False, now, now + interval
+            pending, returned, last, next_due = False, False, now, now + interval
         await trio.sleep(NEW_PEER_POLL)

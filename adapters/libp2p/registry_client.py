@@ -16,6 +16,7 @@ from libp2p.network.stream.exceptions import StreamReset
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.protocol_muxer.exceptions import ProtocolNotSupportedError
 
+from adapters.libp2p.dial_failure import DIAL_FAILURES, WrongPrivateNetwork
 from adapters.libp2p.live_peers import connect_first
 from adapters.libp2p.pipelined_request import (
     read_pipelined_reply,
@@ -132,6 +133,7 @@ class Libp2pRegistryClient:
         backoff = self._first_backoff
         problems: list[str] = []
         found_any = False
+        tried: set[str] = set()
         for attempt in range(1, self._attempts + 1):
             round_ = _Round()
             reply = await self._ask_first(
@@ -156,12 +158,20 @@ class Libp2pRegistryClient:
                     f"{protocol_id}"
                 )
             found_any = found_any or round_.found_any
+            tried |= round_.tried
             if attempt < self._attempts:
                 log.info("no registry-service answered (attempt %d); retrying in %gs",
                          attempt, backoff)
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
         detail = "; ".join(dict.fromkeys(problems)) or "no provider of 'registry-service' found"
+        strangers = [name for name in tried if DIAL_FAILURES.in_other_network(name)]
+        if strangers and not found_any:
+            raise WrongPrivateNetwork(
+                f"{', '.join(strangers)} {'is' if len(strangers) == 1 else 'are'} in another "
+                "private network: a different passphrase (PSK), or none. Give the passphrase "
+                f"of the registry-services to reach ({detail})"
+            )
         if not found_any:
             raise NoProvider(
                 f"nobody provides 'registry-service' ({detail}): no registry-service is running, "
@@ -249,9 +259,10 @@ class Libp2pRegistryClient:
                         problems.append(f"bootstrap {name} does not serve the registry")
                     continue
                 round_.found_any = round_.found_any or registry_providers
-                problems.append(f"{name}: {_describe(exc)}")
+                problems.append(f"{name}: {_describe(exc, name)}")
                 continue
             self.last_provider = provider
+            DIAL_FAILURES.forget(name)
             return reply
         return None
 
@@ -279,7 +290,7 @@ class Libp2pRegistryClient:
         connected = await connect_first(list(by_id), lambda name: self._connect(by_id[name]),
                                         timeout=self._dial_timeout)
         for name, failure in connected.failures.items():
-            problems.append(f"{name}: {_describe(failure)}")
+            problems.append(f"{name}: {_describe(failure, name)}")
             round_.tried.add(name)
         return [by_id[name] for name in connected.live]
 
@@ -351,8 +362,10 @@ def _protocol_unsupported(exc: BaseException) -> bool:
     return False
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, peer_id: str | None = None) -> str:
     if isinstance(exc, trio.TooSlowError):
         return "timed out"
+    if peer_id is not None:  # a dial's real reason, also behind "negative cache"
+        return DIAL_FAILURES.describe(peer_id, exc)
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]

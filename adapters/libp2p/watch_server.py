@@ -13,6 +13,7 @@ gets what it missed from etcd's history, then that it is back.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 import msgspec
 import trio
@@ -62,6 +63,7 @@ class Libp2pWatchServer:
         self._history = history
         self._timeout = request_timeout
         self._progress_interval = progress_interval
+        self.events_sent: Counter[str] = Counter()  # event lines written, by type (metrics)
 
     protocol_ids = [WATCH_PROTOCOL]
 
@@ -131,14 +133,18 @@ class Libp2pWatchServer:
         self, stream: INetStream, subscription: Subscription, first: list[WatchEvent],
         wakeup: _Wakeup,
     ) -> None:
-        await wakeup.write(stream, b"".join(event_line(e) for e in first))
+        await self._send(stream, wakeup, first)
         while True:
             events = subscription.take()
             if events:
-                await wakeup.write(stream, b"".join(event_line(e) for e in events))
+                await self._send(stream, wakeup, events)
                 continue
             if not await wakeup.wait(self._progress_interval):
-                await wakeup.write(stream, event_line(subscription.progress()))
+                await self._send(stream, wakeup, [subscription.progress()])
+
+    async def _send(self, stream: INetStream, wakeup: _Wakeup, events: list[WatchEvent]) -> None:
+        await wakeup.write(stream, b"".join(event_line(e) for e in events))
+        self.events_sent.update(str(e.type) for e in events)
 
 
 class _Wakeup:

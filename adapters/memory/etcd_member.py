@@ -61,7 +61,8 @@ class InMemoryMemberHost:
         return process
 
     def new_process(
-        self, initial_cluster: str, state: Literal["new", "existing"]
+        self, initial_cluster: str, state: Literal["new", "existing"],
+        start_timeout: float | None = None,
     ) -> ScriptedMemberProcess:
         process = ScriptedMemberProcess(f"new:{initial_cluster}:{state}")
         self.processes.append(process)

@@ -8,6 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from application.membership_deferred import RETRY_OUTCOME
+
 # Loopback requests take ~1-5 ms; etcd under load or a slow disk, up to seconds.
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 
@@ -67,7 +69,9 @@ class PrometheusRegistryMetrics:
 
     def observe_request(self, operation: str, seconds: float, outcome: str) -> None:
         self.requests.labels(operation, outcome).inc()
-        if outcome not in ("ok", "refused"):  # refusals are answered, not reset
+        # Refusals are answered, not reset; "retry" is etcd putting a member add off,
+        # which every normal join meets (application.membership_deferred).
+        if outcome not in ("ok", "refused", RETRY_OUTCOME):
             self.errors.labels(operation).inc()
         self.latency.labels(operation).observe(seconds)
 

@@ -80,8 +80,12 @@ class MemberHost(Protocol, Generic[P]):
         ...
 
     def new_process(
-        self, initial_cluster: str, state: Literal["new", "existing"]
-    ) -> P: ...
+        self, initial_cluster: str, state: Literal["new", "existing"],
+        start_timeout: float | None = None,
+    ) -> P:
+        """A new member; ``start_timeout``: how long it may take to be ready (else the
+        host's default)."""
+        ...
 
     async def wait_for_leader(self, process: P, seconds: float) -> bool:
         """True once the member knows a leader; False if it exits or ``seconds`` pass
@@ -190,16 +194,17 @@ async def _join(
     log.info("etcd: added to the cluster as %s after %.1f s", start.endpoint.member_name,
              clock() - started)
     # Healthy = promoted from learner to voting member, which a running
-    # instance does once our member has caught up.
-    return await _launch(start, host, initial_cluster, "existing")
+    # instance does once our member has caught up. --join-timeout bounds the whole join.
+    remaining = max(start.join_timeout - (clock() - started), 0.0)
+    return await _launch(start, host, initial_cluster, "existing", start_timeout=remaining)
 
 
 async def _launch(
     start: MemberStart, host: MemberHost[P], initial_cluster: str,
-    state: Literal["new", "existing"],
+    state: Literal["new", "existing"], *, start_timeout: float | None = None,
 ) -> P:
     log.info("etcd: starting member %s (%s cluster %s, data dir %s)", start.endpoint.member_name,
              state, initial_cluster, start.data_dir)
-    process = host.new_process(initial_cluster, state)
+    process = host.new_process(initial_cluster, state, start_timeout)
     await process.start()
     return process

@@ -111,7 +111,9 @@ def add_command(
     except KeyboardInterrupt:
         return 130
     except EXPECTED_ERRORS as exc:  # registry-service side: unreachable, refused, ...
-        return _fail(explain(exc), exit_code_for(exc))
+        from entrypoints.cli.key_advice import with_key_advice
+
+        return _fail(explain(with_key_advice(exc, keyfile)), exit_code_for(exc))
     _print_result(request, result, json_output)
     return EXIT_OK
 

@@ -141,7 +141,13 @@ def status(*, options: _Options) -> int:
     import sys
 
     from application.ports import ProtocolNotSpoken
-    from entrypoints.common.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+    from entrypoints.common.status_output import (
+        EXIT_TROUBLE,
+        exit_code,
+        human_status,
+        missing_figures_hint,
+        status_json,
+    )
     from entrypoints.library import registry_status
 
     try:
@@ -149,7 +155,9 @@ def status(*, options: _Options) -> int:
     except ProtocolNotSpoken as exc:
         print(f"registry-cli: {exc}", file=sys.stderr)
         return EXIT_TROUBLE
-    print(status_json(result) if options.json else human_status(result))
+    hint = "" if options.instance is None else missing_figures_hint(
+        result, "leaving --instance out")
+    print(status_json(result) if options.json else human_status(result) + hint)
     return exit_code(result)
 
 
@@ -250,7 +258,18 @@ def _launcher(
         instance=instance,
     )
     injected = {name: _injected(name, options) for name in wanted}
-    result = command(*bound.args, **bound.kwargs, **injected)
+    try:
+        result = command(*bound.args, **bound.kwargs, **injected)
+    except Exception as exc:
+        from entrypoints.cli.key_advice import with_key_advice
+        from entrypoints.cli.psk_hint import psk_source, with_passphrase_hint
+
+        hinted = with_key_advice(
+            with_passphrase_hint(exc, psk_source(psk, psk_file)), options.keyfile
+        )
+        if hinted is exc:
+            raise
+        raise hinted from None
     return result if isinstance(result, int) else 0
 
 

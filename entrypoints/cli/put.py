@@ -11,12 +11,15 @@ import trio
 from cyclopts import Parameter
 
 from application import conditional_client
-from domain.service_info import decode_service_info
+from domain.config_errors import ConfigError
+from domain.json_file import decode_json_file
+from domain.service_info import ServiceInfo
 from domain.wire import MAX_REQUEST_BYTES
 from entrypoints.cli.output import json_text
-from entrypoints.common.errors import single_error
+from entrypoints.common.errors import EXIT_USAGE, single_error
 
 _Injected = Parameter(parse=False)
+_RECORD = msgspec.json.Decoder(ServiceInfo)
 
 
 def put_command(
@@ -49,7 +52,11 @@ def put_command(
     """
     if if_absent and if_revision is not None:
         raise ValueError("give --if-absent or --if-revision, not both")
-    info_str = _read_record(file)
+    try:
+        info_str = _read_record(file)
+    except ConfigError as exc:  # the file, not the registry: no request was sent
+        print(f"registry-cli put: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     condition = 0 if if_absent else if_revision
 
     async def put() -> int:
@@ -69,9 +76,15 @@ def put_command(
 
 
 def _read_record(file: str) -> str:
-    raw = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1) if file == "-" else Path(file).read_bytes()
+    source = "<stdin>" if file == "-" else file
+    try:
+        raw = (sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1) if file == "-"
+               else Path(file).read_bytes())
+    except OSError as exc:
+        raise ConfigError(source, f"cannot read the record: {exc.strerror or exc}") from exc
     if len(raw) > MAX_REQUEST_BYTES:
-        raise ValueError(f"{file}: larger than {MAX_REQUEST_BYTES} bytes")
-    decode_service_info(raw)  # refuse what is not a ServiceInfo before sending it
+        raise ConfigError(source, f"larger than {MAX_REQUEST_BYTES} bytes")
+    # Refuse what is not a ServiceInfo before sending it, pointing at the place to fix.
+    decode_json_file(raw, _RECORD, source)
     # Compact, as Go's encoder writes it; unknown fields are kept as given.
     return msgspec.json.encode(msgspec.json.decode(raw)).decode()

@@ -72,12 +72,13 @@ def resolve_psk(passphrase: str | None, psk_file: Path | str | None = None) -> b
         passphrase = read_passphrase_file(Path(psk_file))
     if passphrase is None:
         return None
-    from domain.psk import psk_from_passphrase
+    from domain.psk import InvalidPsk, psk_from_passphrase
 
     if passphrase == "":
         # The Go original made a random key of an empty passphrase: a network
-        # nobody else can join. Refuse that instead of silently isolating the node.
-        raise ValueError("the passphrase is empty; give a real one or none at all")
+        # nobody else can join. Refuse that (a usage error, exit 2) instead of
+        # silently isolating the node.
+        raise InvalidPsk("the passphrase is empty; give a real one or none at all")
     return psk_from_passphrase(passphrase)
 
 

@@ -32,3 +32,18 @@ def quiet_libp2p() -> None:
     untouched = logger.level in (logging.NOTSET, logging.WARNING)
     if untouched and not os.environ.get("LIBP2P_DEBUG"):
         logger.setLevel(logging.CRITICAL)
+
+
+def route_libp2p_into_our_log() -> None:
+    """The daemon: py-libp2p's records through our handlers, one timestamped line each.
+
+    At DEBUG, or at WARNING when they name a real fault (entrypoints.common.libp2p_records).
+    LIBP2P_DEBUG keeps py-libp2p's own set-up, as its documentation says.
+    """
+    if os.environ.get("LIBP2P_DEBUG"):
+        return
+    import libp2p  # noqa: F401  # its import sets its logger up: ours must come after
+
+    from entrypoints.common.libp2p_records import route_libp2p_records
+
+    route_libp2p_records()

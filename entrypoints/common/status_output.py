@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from domain.instance_status import InstanceStatus
+from domain.instance_status import InstanceStatus, MemberStatus
 
 # 0 healthy (quorum), 4 no quorum; 1 (any other trouble) comes from the callers.
 EXIT_HEALTHY = 0
@@ -30,8 +30,9 @@ def human_status(status: InstanceStatus) -> str:
         f"members    {status.healthy_members} of {len(status.members)} healthy",
     ]
     rows = [("", "NAME", "PEER URL", "ROLE", "HEALTHY", "RAFT INDEX", "DB")]
-    for m in status.members:
-        role = "leader" if m.leader else "learner" if m.learner else "follower"
+    # This instance's own member first (marked *), then etcd's order.
+    for m in sorted(status.members, key=lambda m: not (m.name and m.name == status.member)):
+        role = _role(m)
         rows.append((
             "*" if m.name and m.name == status.member else "",
             m.name or "(not started)",
@@ -47,6 +48,25 @@ def human_status(status: InstanceStatus) -> str:
         for row in rows
     )
     return "\n".join(lines)
+
+
+def _role(member: MemberStatus) -> str:
+    """A member that does not answer has no role we know of (its flags are stale)."""
+    if member.learner:
+        return "learner"  # the cluster's configuration says so, answering or not
+    if not member.healthy:
+        return "-"
+    return "leader" if member.leader else "follower"
+
+
+def missing_figures_hint(status: InstanceStatus, how_to_ask_all: str) -> str:
+    """A line under the table when other members show '-', and how to get their figures."""
+    if all(m.raft_index is not None for m in status.members if m.name != status.member):
+        return ""
+    # Each instance reads only its own member: the others' etcd client APIs are unix
+    # sockets in their own data dirs, even on this machine.
+    return (f"\n-: known only to that member's own instance; {how_to_ask_all} asks every "
+            "instance over /status/0.1")
 
 
 def _size(size: int) -> str:

@@ -16,13 +16,14 @@ from libp2p.kad_dht.kad_dht import KadDHT
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
+from adapters.libp2p.dial_failure import DIAL_FAILURES, WrongPrivateNetwork, handshake_cut_short
 from adapters.libp2p.identity import ephemeral_identity, read_identity
 from adapters.libp2p.live_peers import connect_first
 from adapters.libp2p.node import NodeSettings, connect_peer, peer_info_of, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from application.ports import RegistryUnavailable
-from domain.bootstrap import InvalidBootstrapAddress, parse_bootstraps
+from domain.bootstrap import BootstrapAddress, InvalidBootstrapAddress, parse_bootstraps
 from domain.instance_target import InstanceTarget, parse_instance
 from domain.psk import check_psk
 from entrypoints.common.errors import single_error
@@ -33,10 +34,6 @@ KeyFile = str | Path | None  # a key file in the Go format; None: a new identity
 
 BOOTSTRAP_TIMEOUT = 5.0
 
-
-
-class WrongPrivateNetwork(RegistryUnavailable):
-    """The bootstrap peers answered, but are in a different private network."""
 
 
 @asynccontextmanager
@@ -85,7 +82,9 @@ async def registry_client(
             timeout=BOOTSTRAP_TIMEOUT, background=background,
         )
         if not connected.live:
-            raise _unreachable(connected.failures)
+            raise _unreachable(connected.failures, without_psk=psk is None)
+        for address, failure in connected.failures.items():  # its reason outlives the dial
+            DIAL_FAILURES.describe(address.peer_id, failure)
         # The connected one first; the others not known dead stay candidates for fail-over.
         usable = connected.live + [
             a for a in addresses if a not in connected.live and a not in connected.failures
@@ -106,13 +105,18 @@ def _target_info(target: InstanceTarget) -> PeerInfo:
     return PeerInfo(ID.from_base58(target.peer_id), [])
 
 
-def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:
-    from adapters.libp2p.pnet import find_private_network_mismatch
-
-    if any(find_private_network_mismatch(exc) for exc in failures.values()):
+def _unreachable(
+    failures: dict[BootstrapAddress, BaseException], *, without_psk: bool
+) -> RegistryUnavailable:
+    reasons = {addr: DIAL_FAILURES.describe(addr.peer_id, exc) for addr, exc in failures.items()}
+    if any(DIAL_FAILURES.in_other_network(addr.peer_id) for addr in failures):
         return WrongPrivateNetwork(
-            "the bootstrap peers are in a different private network: check the passphrase "
-            "(--psk / P2P_PSK)"
+            "the bootstrap peers are in a different private network: check the passphrase"
+        )
+    if without_psk and all(handshake_cut_short(exc) for exc in failures.values()):
+        return WrongPrivateNetwork(
+            "the bootstrap peers ended the connection during the handshake: they are in a "
+            "private network, and no passphrase was given"
         )
     from adapters.libp2p.upstream.inbound_slots import is_connection_limit_refusal
 
@@ -122,28 +126,8 @@ def _unreachable(failures: dict[Any, BaseException]) -> RegistryUnavailable:
             f"the registry-service at {', '.join(full)} refused the connection: it is at its "
             "connection limit (--max-inbound-connections); try again later or another instance"
         )
-    detail = "; ".join(f"{addr}: {_first_line(exc)}" for addr, exc in failures.items())
+    detail = "; ".join(f"{addr}: {reason}" for addr, reason in reasons.items())
     return RegistryUnavailable(f"could not connect to any bootstrap peer ({detail})")
-
-
-def _first_line(exc: BaseException) -> str:
-    """The most telling message in py-libp2p's layers of wrapping (an OSError if any)."""
-    deepest = exc
-    pending: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while pending:
-        err = pending.pop()
-        if id(err) in seen:
-            continue
-        seen.add(id(err))
-        if isinstance(err, OSError) and str(err):
-            deepest = err
-            break
-        deepest = err if str(err) else deepest
-        pending.extend(getattr(err, "errors", None) or getattr(err, "exceptions", None) or ())
-        pending.extend(e for e in (err.__cause__, err.__context__) if e is not None)
-    text = str(deepest) or type(deepest).__name__
-    return text.splitlines()[0][:200]
 
 
 # One client per caller's host, kept while the host lives: it remembers the provider

@@ -7,6 +7,7 @@ Imported only with --every-member, so the plain local status (the HEALTHCHECK) l
 from __future__ import annotations
 
 import sys
+import warnings
 
 import trio
 
@@ -24,8 +25,11 @@ async def with_every_members_figures(status: InstanceStatus, psk: bytes) -> Inst
     from entrypoints.library import registry_status
 
     try:
-        with trio.fail_after(PEERS_TIMEOUT):
+        with trio.fail_after(PEERS_TIMEOUT), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             cluster = await registry_status(list(status.addresses), psk)
+        for warning in caught:  # e.g. which members' figures are missing, and why
+            print(f"registry-service: {warning.message}", file=sys.stderr)
     except Exception as exc:
         error = single_error(exc)
         reason = (f"no answer within {PEERS_TIMEOUT:g} s" if isinstance(error, trio.TooSlowError)

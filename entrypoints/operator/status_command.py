@@ -9,8 +9,15 @@ from application.status import instance_status
 from domain.instance_status import InstanceIdentity, InstanceStatus
 from entrypoints.common.instance_file import instance_file, read_instance_file
 from entrypoints.common.local_etcd import LocalEtcd
-from entrypoints.common.status_output import EXIT_TROUBLE, exit_code, human_status, status_json
+from entrypoints.common.status_output import (
+    EXIT_TROUBLE,
+    exit_code,
+    human_status,
+    missing_figures_hint,
+    status_json,
+)
 from entrypoints.operator.container import OperatorContainer
+from entrypoints.operator.no_local_member import no_local_member
 
 
 async def local_status(
@@ -25,14 +32,14 @@ async def local_status(
             source, identity or InstanceIdentity(peer_id="", addresses=())
         )
     except StorageUnavailable as exc:
-        print(f"registry-service: no etcd member answers for this instance: {exc}",
-              file=sys.stderr)
+        print(f"registry-service: {no_local_member(local, str(exc))}", file=sys.stderr)
         return EXIT_TROUBLE
     finally:
         source.close()
     if every_member and identity is not None:
         status = await _with_other_members(status, psk)
-    print(status_json(status) if as_json else human_status(status) + _elsewhere_hint(status))
+    hint = "" if every_member else missing_figures_hint(status, "--every-member")
+    print(status_json(status) if as_json else human_status(status) + hint)
     if identity is None:
         print(f"registry-service: no {path}: is registry-service running with these "
               "--etcd-* flags?", file=sys.stderr)
@@ -48,11 +55,3 @@ async def _with_other_members(status: InstanceStatus, psk: bytes | None) -> Inst
     from entrypoints.operator.every_member_figures import with_every_members_figures
 
     return await with_every_members_figures(status, psk)
-
-
-def _elsewhere_hint(status: InstanceStatus) -> str:
-    # Other members' etcd client APIs are unix sockets on their own machines.
-    if all(m.raft_index is not None for m in status.members if m.name != status.member):
-        return ""
-    return ("\n-: not readable from this machine; `--every-member` (or `registry-cli status`) "
-            "asks every instance over /status/0.1")

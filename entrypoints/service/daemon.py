@@ -17,6 +17,8 @@ from libp2p.crypto.keys import KeyPair
 from libp2p.custom_types import TProtocol
 
 from adapters.libp2p.advertiser import advertise_forever
+from adapters.libp2p.deadline_transport import DeadlineTransport
+from adapters.libp2p.dial_failure import DIAL_FAILURES
 from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
 from adapters.libp2p.identity_conflict import peer_id_in_use_at, peer_id_in_use_by_provider
 from adapters.libp2p.key_file_location import choose_key_file
@@ -29,6 +31,7 @@ from adapters.libp2p.node import (
     peer_info_of,
     running_node,
 )
+from adapters.prometheus.watch_metrics import register_watch_metrics
 from application.cluster.health_watch import HEALTH_LEASE, watch_cluster
 from application.cluster.janitor import MemberJanitor
 from application.cluster.leave import leave_cluster
@@ -141,7 +144,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         if bootstraps:
             failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
             for address, exc in failures.items():
-                log.warning("bootstrap %s unreachable for now: %s", address, exc)
+                log.warning("bootstrap %s unreachable for now: %s", address,
+                            DIAL_FAILURES.describe(address.peer_id, exc))
             await _refuse_a_peer_id_advertised_elsewhere(node, key_file)
         etcd = await start_member(
             _member_start(settings), container.member_host(),
@@ -154,6 +158,10 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             )
             container.server().attach(node.host)
             container.watch_server().attach(node.host)
+            # Not earlier: the watch server's etcd connection needs the member's data dir.
+            hub, watch_server = container.watch_hub(), container.watch_server()
+            register_watch_metrics(metrics.registry, lambda: hub.watchers,
+                                   lambda: watch_server.events_sent, lambda: hub.dropped_behind)
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
             )
@@ -216,9 +224,14 @@ def _member_start(settings: DaemonSettings) -> MemberStart:
 def _join_transport(
     container: ServiceContainer, settings: DaemonSettings, node: Libp2pNode
 ) -> RegistryTransport:
+    # --join-timeout bounds the whole join: the request under way is cut off at the
+    # deadline, and each asks once (join_cluster retries every second, not the client's
+    # back-off of up to 8 s).
+    deadline = trio.current_time() + settings.join_timeout
     # Bootstraps that serve the registry are asked first, over the connection we have.
     bootstraps = [peer_info_of(b) for b in settings.bootstraps if b.peer_id != str(node.peer_id)]
-    return container.join_client(node.host, node.rendezvous, preferred=bootstraps)  # type: ignore[no-any-return]
+    client = container.join_client(node.host, node.rendezvous, preferred=bootstraps, attempts=1)
+    return DeadlineTransport(client, deadline)
 
 
 async def _until_stopped(etcd: EtcdProcess) -> int:

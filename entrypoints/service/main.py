@@ -210,9 +210,14 @@ def serve(
         writers_file=writers_file,
         http=http,
     )
+    from entrypoints.common.log_levels import route_libp2p_into_our_log
     from entrypoints.service.daemon import run_daemon
+    from entrypoints.service.quick_exit import exit_at_once
 
-    return int(trio.run(run_daemon, settings))
+    route_libp2p_into_our_log()
+
+    exit_at_once(int(trio.run(run_daemon, settings)))
+    return 0  # not reached
 
 
 # --- operator commands on an instance's etcd member ------------------------------
@@ -422,7 +427,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         error = single_error(exc)
         if not isinstance(error, _startup_errors() + EXPECTED_ERRORS):
             raise
-        print(f"registry-service: {explain(error)}", file=sys.stderr)
+        if logging.getLogger().handlers:  # the daemon's log: timestamped, with a level
+            logging.getLogger("registry-service").error("%s", explain(error))
+        else:
+            print(f"registry-service: {explain(error)}", file=sys.stderr)
         return exit_code_for(error)
     return code if isinstance(code, int) else 0
 

@@ -169,6 +169,13 @@ def test_0_2_writes_obey_the_same_writers_list_as_0_1(guarded, keys, tmp_path): 
     revision = put.stdout.strip()
     gone = trust_cli(proc, "delete", "svc", "--if-revision", revision, keyfile=keys["outsider"])
     assert gone.returncode == 5, gone.stderr
+    # The advice follows the key used, not the command (issue 26).
+    assert f"the key used was {keys['outsider']}" in gone.stderr
+    assert "no --keyfile" not in gone.stderr
+    keyless = trust_cli(proc, "put", "svc", str(record))
+    assert keyless.returncode == 5, keyless.stderr
+    assert "(no --keyfile)" in keyless.stderr and "use that key (--keyfile FILE" in keyless.stderr
+    assert f"the key used was {keys['outsider']}" in denied.stderr
     kept = trust_cli(proc, "--json", "get", "svc", keyfile=keys["outsider"])  # reads stay open
     assert kept.returncode == 0 and f'"Revision":{revision}' in kept.stdout, kept.stderr
     deleted = trust_cli(proc, "delete", "svc", "--if-revision", revision, keyfile=keys["writer"])

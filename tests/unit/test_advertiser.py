@@ -12,27 +12,36 @@ import trio.testing
 from adapters.libp2p.advertiser import NEW_PEER_MIN_GAP, advertise_forever
 
 
-def _fake_node(peers: list[str], times: list[float]) -> Any:
+def _fake_node(peers: list[str], times: list[float], connections: dict[str, object]) -> Any:
     async def advertise(namespace: str) -> bool:
         times.append(trio.current_time())
         return True
 
     table = SimpleNamespace(get_peer_ids=lambda: list(peers))
+    network = SimpleNamespace(connections=connections)
     return SimpleNamespace(dht=SimpleNamespace(routing_table=table),
+                           host=SimpleNamespace(get_network=lambda: network),
                            rendezvous=SimpleNamespace(advertise=advertise))
 
 
 def _advertisements(events: list[tuple[float, str]], until: float) -> list[float]:
+    """``events``: a peer joins the routing table ("B"), connects ("+B") or goes ("-B")."""
     times: list[float] = []
     peers: list[str] = []
-    node = _fake_node(peers, times)
+    connections: dict[str, object] = {}
+    node = _fake_node(peers, times, connections)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(advertise_forever, node, "registry-service", 300.0)
-            for at, peer in events:
+            for at, event in events:
                 await trio.sleep_until(at)
-                peers.append(peer)
+                if event.startswith("+"):
+                    connections[event[1:]] = object()
+                elif event.startswith("-"):
+                    del connections[event[1:]]
+                else:
+                    peers.append(event)
             await trio.sleep_until(until)
             nursery.cancel_scope.cancel()
 
@@ -54,3 +63,13 @@ def test_a_new_peer_brings_the_next_advertisement_forward_but_not_too_often() ->
 
 def test_a_known_peer_does_not_bring_it_forward() -> None:
     assert _advertisements([(2.5, "B"), (3.5, "B")], until=200.0)[2:] == []
+
+
+def test_a_known_peer_that_connects_again_brings_it_forward() -> None:
+    """A restarted instance keeps its peer id (and its place in our routing table) but
+    comes back holding nobody's record: its new connection is what tells."""
+    times = _advertisements([(2.5, "B"), (2.5, "+B"), (50.5, "-B"), (60.5, "+B")], until=200.0)
+    assert len(times) == 3 and 60.5 < times[2] <= 62.0
+    # ...even soon after another advertisement: its store is empty now.
+    times = _advertisements([(2.5, "B"), (2.5, "+B"), (12.2, "-B"), (13.5, "+B")], until=200.0)
+    assert len(times) == 3 and times[1] == NEW_PEER_MIN_GAP and 13.5 < times[2] <= 15.0

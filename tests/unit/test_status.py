@@ -121,6 +121,17 @@ def test_human_form_fits_a_terminal_and_says_what_matters():
     assert "NO" in rows[2] and rows[2].rstrip().endswith("-")
 
 
+def test_a_member_that_does_not_answer_has_no_role_and_ours_comes_first():
+    members = (member("b", leader=True), member("c", healthy=False),
+               member("d", learner=True, healthy=False), member("a"))
+    rows = [line.split() for line in
+            human_status(InstanceStatus.of(IDENTITY, cluster(members=members))).splitlines()
+            if "http://" in line]
+    assert [r[0] for r in rows] == ["*", "b", "c", "d"]  # ours (*) first, then etcd's order
+    roles = [r[next(i for i, t in enumerate(r) if t.startswith("http://")) + 1] for r in rows]
+    assert roles == ["follower", "leader", "-", "learner"]
+
+
 def test_json_form_decodes_back():
     status = InstanceStatus.of(IDENTITY, cluster())
     assert msgspec.json.decode(status_json(status), type=InstanceStatus) == status

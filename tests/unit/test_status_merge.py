@@ -67,14 +67,16 @@ async def test_an_answer_never_overrides_what_the_first_instance_knows():
 
 
 async def test_local_status_says_where_the_missing_figures_are():
-    from entrypoints.operator.status_command import _elsewhere_hint
+    from entrypoints.common.status_output import missing_figures_hint
 
     alone = await remote_status(transport_of("a"))
-    assert "registry-cli status" in _elsewhere_hint(alone)
+    hint = missing_figures_hint(alone, "--every-member")
+    assert "known only to that member's own instance; --every-member asks" in hint
+    assert "not readable from this machine" not in hint  # also said when all are here
     merged = with_each_members_own_figures(
         alone, [await remote_status(transport_of(n)) for n in ("b", "c")]
     )
-    assert _elsewhere_hint(merged) == ""
+    assert missing_figures_hint(merged, "--every-member") == ""
 
 
 async def test_a_merged_view_fills_only_what_the_local_view_lacks():

@@ -126,6 +126,7 @@ async def test_a_watcher_that_falls_too_far_behind_is_ended_and_its_queue_freed(
     assert other.closed is None  # a watcher that reads is not affected
     assert [e.name for e in other.take()][-1] == f"n{watch.MAX_QUEUED_CHANGES}"
     assert store.hub.watchers == 2 and woken
+    assert store.hub.dropped_behind == 1  # what registry_watchers_dropped_behind_total shows
     sub.close()
     assert store.hub.watchers == 1
 
