@@ -48,14 +48,17 @@ def chromium(width: int = 1400, height: int = 1000) -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def requested_urls(driver: object) -> list[str]:
-    """Every URL the page asked for, from the DevTools network log (in-flight ones too)."""
-    urls = []
+def network_requests(driver: object) -> list[dict]:
+    """Every request sent since the last call, from the DevTools network log (in-flight
+    ones too): its url, headers and the document that made it."""
+    sent = []
     for entry in driver.get_log("performance"):  # type: ignore[attr-defined]
         message = json.loads(entry["message"])["message"]
         if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return urls
+            params = message["params"]
+            sent.append({"url": params["request"]["url"], "headers": params["request"]["headers"],
+                         "document": params.get("documentURL", "")})
+    return sent
 
 
 def axe_violations(driver: object) -> list[dict]:

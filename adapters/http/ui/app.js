@@ -453,11 +453,23 @@ async function confirmDelete() {
 function init() {
   showAccess();
   showBanners();
-  $("token-form").addEventListener("submit", (e) => {
+  $("token-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const t = $("token").value.trim();
-    if (t) sessionStorage.setItem(TOKEN_KEY, t);
     $("token").value = "";
+    if (!t) return;
+    // A token the instance does not know would also break the reads: check it first.
+    let known = false;
+    try {
+      const resp = await fetch("/v1/status", { headers: { Authorization: "Bearer " + t }, cache: "no-store" });
+      known = resp.status !== 401;
+    } catch (err) { /* the instance does not answer: not accepted */ }
+    if (!known) {
+      showAccess();
+      $("access").append(" That token was not accepted by this instance.");
+      return;
+    }
+    sessionStorage.setItem(TOKEN_KEY, t);
     showAccess();
     refreshDetail();
     if (streamAbort) streamAbort.abort(); // reconnect with the token (resumes, misses nothing)
