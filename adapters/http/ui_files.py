@@ -49,7 +49,7 @@ def load_ui_files() -> dict[str, tuple[bytes, str]]:
 
 def ui_routes() -> list[Route]:
     files = load_ui_files()
-    etags = {name: '"%s"' % hashlib.sha256(body).hexdigest()[:32]
+    etags = {name: f'"{hashlib.sha256(body).hexdigest()[:32]}"'
              for name, (body, _) in files.items()}
 
     async def ui_file(request: Request) -> Response:

@@ -18,6 +18,7 @@ let sortDir = 1;
 let page = 0;
 let loaded = false;
 let renderQueued = false;
+let sorted = null; // every row in table order; null once records or the sort change
 const freshness = { streamUp: false, everUp: false, cutOff: false, quorum: true, statusError: "" };
 
 // ---- token ----------------------------------------------------------------------------
@@ -77,10 +78,9 @@ function compare(a, b) {
 }
 
 function rebuildView() {
+  if (sorted === null) sorted = Array.from(records.values()).sort(compare);
   const needle = $("filter").value.trim().toLowerCase();
-  const all = Array.from(records.values());
-  view = needle ? all.filter((r) => r.search.includes(needle)) : all;
-  view.sort(compare);
+  view = needle ? sorted.filter((r) => r.search.includes(needle)) : sorted;
   const pages = Math.max(1, Math.ceil(view.length / PAGE_ROWS));
   if (page >= pages) page = pages - 1;
 }
@@ -147,6 +147,7 @@ function renderRows() {
 function measured(name, work, also) {
   const start = performance.now();
   work();
+  performance.measure(name + "-script", { start, end: performance.now() }); // the JS alone
   requestAnimationFrame(() => setTimeout(() => {
     const end = performance.now();
     performance.measure(name, { start, end });
@@ -160,6 +161,7 @@ function render() {
 }
 
 function scheduleRender() {
+  sorted = null;
   if (renderQueued || !loaded) return;
   renderQueued = true;
   requestAnimationFrame(() => {
@@ -196,10 +198,12 @@ function handleEvent(type, id, data, snapshot) {
       return new Map();
     case "SYNCED":
       if (snapshot) {
+        if (!loaded) performance.mark("ui-state-received");
         const firstLoad = !loaded;
         measured(firstLoad ? "ui-render" : "ui-resync", () => {
           records.clear();
           for (const [name, row] of snapshot) records.set(name, row);
+          sorted = null;
           loaded = true;
           render();
         }, firstLoad ? "ui-load" : null);
@@ -266,6 +270,7 @@ async function follow() {
         freshness.statusError = "This listener needs a token to read: enter one above.";
       }
       if (!resp.ok || !resp.body) throw new Error("HTTP " + resp.status);
+      if (!loaded) performance.mark("ui-stream-open");
       freshness.streamUp = true;
       freshness.everUp = true;
       freshness.cutOff = false; // a new stream: the status poll and the next notice tell
@@ -293,7 +298,8 @@ function renderStatus(s) {
     `quorum: ${s.quorum ? "yes" : "NO"}; revision ${s.revision}; ${s.services} services; ` +
     `${s.members.filter((m) => m.healthy).length} of ${s.members.length} members healthy.`;
   const rows = document.createDocumentFragment();
-  for (const m of s.members) {
+  const members = [...s.members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const m of members) {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
     th.scope = "row";
@@ -301,8 +307,9 @@ function renderStatus(s) {
     tr.append(th);
     cell(tr, m.healthy ? "healthy" : "down", m.healthy ? "health-ok" : "health-down");
     cell(tr, m.learner ? "learner" : m.leader ? "leader" : "follower");
-    cell(tr, m.raft_index === null || m.raft_index === undefined ? "" : String(m.raft_index), "num");
-    cell(tr, fmtBytes(m.db_size), "num");
+    const known = (v) => v !== null && v !== undefined;
+    cell(tr, known(m.raft_index) ? String(m.raft_index) : "—", "num");
+    cell(tr, known(m.db_size) ? fmtBytes(m.db_size) : "—", "num");
     cell(tr, m.client_url);
     rows.append(tr);
   }
@@ -494,6 +501,7 @@ function init() {
     th.querySelector("button").addEventListener("click", () => {
       if (sortKey === th.dataset.key) sortDir = -sortDir;
       else { sortKey = th.dataset.key; sortDir = 1; }
+      sorted = null;
       render();
     });
   }
