@@ -280,6 +280,33 @@ def test_a_junk_record_is_refused_inline_with_the_field_the_api_names(ui):
     assert httpx.get(ui.origin + "/v1/services/junk").status_code == 404
 
 
+async def _put_raw(client_url: str, name: str, value: bytes) -> None:
+    from etcd3 import etcdrpc
+
+    connection = EtcdConnection(client_url, timeout=30)
+    try:
+        await connection.call(connection.kv.Put, etcdrpc.PutRequest(key=name.encode(), value=value))
+    finally:
+        connection.close()
+
+
+def test_a_stored_record_that_is_not_json_is_listed_with_its_raw_text(ui):
+    # As an old or foreign writer could leave it, straight in etcd: the API leaves it out
+    # of /v1/services (X-Registry-Unreadable); the page lists it and says what it is.
+    trio.run(_put_raw, ui.cluster.instances[1].client_url, "junk-stored", b"not json {")
+    ui.wait(lambda: "junk-stored" in ui.names(), 3, "the unreadable record listed")
+    row = ui.js("return [...document.querySelectorAll('#rows tr')].find(tr => "
+                "tr.cells[0].textContent === 'junk-stored').cells[1].textContent")
+    assert row == "not a JSON object: not json {"
+    ui.js("[...document.querySelectorAll('#rows button.name')]"
+          ".find(b => b.textContent === 'junk-stored').click()")
+    assert ui.text("#detail-json") == "not json {"
+    assert "not a JSON object" in ui.text("#detail-meta")
+    ui.find("#detail-delete").click()  # type: ignore[attr-defined]
+    ui.find("#confirm-yes").click()  # type: ignore[attr-defined]
+    ui.wait(lambda: "junk-stored" not in ui.names(), 3, "the unreadable record deleted")
+
+
 def test_a_stopped_instance_is_shown_down_within_5_s(ui):
     stopped = ui.cluster.instances[2]
     member = stopped.name
