@@ -335,6 +335,9 @@ def test_the_page_s_own_instance_restarted_and_the_page_caught_up(ui):
     resyncs = len(ui.measures("ui-resync"))
     own.proc.stop()
     ui.wait(lambda: "Lost the live event stream" in ui.text("#banners"), 5, "the lost banner")
+    ui.wait(lambda: "does not answer" in ui.text("#banners"), 5, "the status banner")
+    assert ui.text("#cluster-summary").startswith("Not current")
+    ui.screenshot("dashboard-stream-lost.png")
     # Changes while the page's instance is down, written through another instance.
     ui.put("while-down", index=1)
     ui.delete("before-restart", index=1)
@@ -342,6 +345,7 @@ def test_the_page_s_own_instance_restarted_and_the_page_caught_up(ui):
     ui.wait(lambda: "while-down" in ui.names() and "before-restart" not in ui.names(), 20,
             "the page caught up")
     ui.wait(lambda: ui.text("#banners") == "", 10, "the banners cleared")
+    assert ui.text("#cluster-summary").startswith("This instance")
     # It resumed from where it was (Last-Event-ID), not by reloading the whole state.
     assert len(ui.measures("ui-resync")) == resyncs
     resumed = [e for e in _event_requests(ui) if "Last-Event-ID" in e]

@@ -291,9 +291,21 @@ function fmtBytes(n) {
   return (n / 1024 / 1024).toFixed(1) + " MiB";
 }
 
+let statusSummary = "";
+let statusAt = "";
+
+// Without an answer the panel keeps the last one, marked as such.
+function markStatusOutdated() {
+  if (!statusSummary) return;
+  $("cluster-summary").textContent = `Not current: the last answer, at ${statusAt}. ${statusSummary}`;
+  $("cluster").classList.add("outdated");
+}
+
 function renderStatus(s) {
+  statusAt = new Date().toLocaleTimeString();
+  $("cluster").classList.remove("outdated");
   const summary = $("cluster-summary");
-  summary.textContent =
+  summary.textContent = statusSummary =
     `This instance: member ${s.member}, peer ${s.peer_id.slice(0, 16)}…; ` +
     `quorum: ${s.quorum ? "yes" : "NO"}; revision ${s.revision}; ${s.services} services; ` +
     `${s.members.filter((m) => m.healthy).length} of ${s.members.length} members healthy.`;
@@ -329,9 +341,11 @@ async function pollStatus() {
         freshness.statusError = "This listener needs a token to read: enter one above.";
       } else {
         freshness.statusError = "This instance's etcd member does not answer (status " + resp.status + ").";
+        markStatusOutdated();
       }
     } catch (e) {
       freshness.statusError = "This instance does not answer.";
+      markStatusOutdated();
     }
     showBanners();
     await new Promise((r) => setTimeout(r, STATUS_EVERY_MS));
