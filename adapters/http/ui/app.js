@@ -178,6 +178,7 @@ function scheduleRender() {
 let lastEventId = "";
 let retryMs = 1000;
 let streamAbort = null;
+let reconnectNow = false; // the token changed: a new stream at once, no "lost" banner
 
 function handleEvent(type, id, data, snapshot) {
   if (id) lastEventId = id;
@@ -277,6 +278,7 @@ async function follow() {
       showBanners();
       await readStream(resp.body);
     } catch (e) { /* reconnect below */ }
+    if (reconnectNow) { reconnectNow = false; continue; }
     freshness.streamUp = false;
     showBanners();
     await new Promise((r) => setTimeout(r, retryMs));
@@ -493,7 +495,10 @@ function init() {
     sessionStorage.setItem(TOKEN_KEY, t);
     showAccess();
     refreshDetail();
-    if (streamAbort) streamAbort.abort(); // reconnect with the token (resumes, misses nothing)
+    if (streamAbort && freshness.streamUp) { // reconnect with the token (resumes, misses nothing)
+      reconnectNow = true;
+      streamAbort.abort();
+    }
   });
   $("forget-token").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
