@@ -353,6 +353,21 @@ def test_the_page_s_own_instance_restarted_and_the_page_caught_up(ui):
     ui.screenshot("dashboard-after-restart.png")
 
 
+def test_a_cut_off_instance_shows_the_stale_banner_until_quorum_is_back(ui):
+    others = ui.cluster.instances[1:]
+    for instance in others:  # the page's instance alone: no quorum
+        instance.proc.stop()
+    took = ui.wait(lambda: "cut off from its cluster" in ui.text("#banners"), 20,
+                   "the stale banner")
+    print(f"stale banner {took:.1f} s after the other two instances stopped")
+    ui.wait(lambda: "quorum: NO" in ui.text("#cluster-summary"), 20, "no quorum in the panel")
+    ui.screenshot("dashboard-cut-off.png")
+    for instance in others:
+        ui.cluster.restart(instance)
+    ui.wait(lambda: ui.text("#banners") == "", 30, "the stale banner gone")
+    assert "quorum: yes" in ui.text("#cluster-summary")
+
+
 def _event_requests(ui: Ui) -> list[dict]:
     ui.seen_requests += network_requests(ui.driver)  # the log empties as it is read
     return [r["headers"] for r in ui.seen_requests if r["url"].endswith("/v1/events")]
