@@ -14,7 +14,7 @@ esac
 bash scripts/setup.sh
 if [ "$unit_only" -eq 0 ]; then
     for extra in scripts/setup-docker.sh scripts/setup-cid-reference.sh scripts/setup-interop.sh \
-        scripts/setup-deploy.sh scripts/setup-http.sh; do
+        scripts/setup-deploy.sh scripts/setup-http.sh scripts/setup-ui.sh; do
         [ -f "$extra" ] && bash "$extra"
     done
 fi

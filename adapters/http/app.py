@@ -26,6 +26,7 @@ from adapters.http.responses import (
 )
 from adapters.http.sse import Wakeup
 from adapters.http.sse_endpoint import EVENTS_PATH, SseEndpoint
+from adapters.http.ui_files import ui_routes
 from application.http_access import Caller, Forbidden, HttpAccess, Unauthenticated
 from application.http_health import Health
 from application.http_registry import HttpRegistry
@@ -172,6 +173,7 @@ def build_app(parts: HttpParts) -> Any:
         Route("/v1/health", health, methods=["GET"]),
         Route("/v1/prometheus/targets", targets, methods=["GET"]),
         Route("/v1/openapi.json", openapi_document, methods=["GET"]),
+        *ui_routes(),  # the dashboard (docs/http.md, "The dashboard")
     ]
     framework = Starlette(routes=routes, exception_handlers=_EXCEPTION_HANDLERS)
     events = SseEndpoint(parts.access, parts.hub, parts.history, parts.progress_interval)
