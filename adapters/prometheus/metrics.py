@@ -108,6 +108,17 @@ class PrometheusRegistryMetrics:
         """Export the libp2p node's figures (``Libp2pNode.figures``) at every scrape."""
         self.registry.register(_PeerStateCollector(figures))
 
+    def observe_watches(
+        self,
+        watchers: Callable[[], int],
+        events_sent: Callable[[], Mapping[str, int]],
+        dropped_behind: Callable[[], int],
+    ) -> None:
+        """Export the watch figures (open watches, events sent, dropped) at every scrape."""
+        from adapters.prometheus.watch_metrics import register_watch_metrics
+
+        register_watch_metrics(self.registry, watchers, events_sent, dropped_behind)
+
     def serve(self, listen: str) -> tuple[str, int]:
         """Serve /metrics on ``host:port`` (``:9102`` = all interfaces); returns the address."""
         host, port = parse_listen_addr(listen)

@@ -15,7 +15,8 @@ from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.repository import EtcdServiceRepository
 from adapters.etcd.watched_repository import WatchedServiceRepository
 from adapters.files.writers_file import WritersFile
-from adapters.libp2p.registry_client import Libp2pRegistryClient
+from adapters.libp2p.daemon_network import DaemonNetwork
+from adapters.libp2p.daemon_network import PeerIdInUse as PeerIdInUse  # the daemon names it
 from adapters.libp2p.registry_server import Libp2pRegistryServer
 from adapters.libp2p.watch_server import Libp2pWatchServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
@@ -113,6 +114,13 @@ class ServiceContainer(containers.DeclarativeContainer):
         psk=settings.provided.psk, binary=settings.provided.etcd_binary,
         start_timeout=settings.provided.join_timeout,
     )
-    # A newcomer asks a running instance to add its member over its own node
-    # (Libp2pRegistryClient(host, rendezvous, preferred=[...])).
-    join_client = providers.Factory(Libp2pRegistryClient)
+    # The libp2p side: identity, node, bootstraps, advertising; and the join's client.
+    network = providers.Singleton(
+        DaemonNetwork,
+        psk=settings.provided.psk,
+        listen=settings.provided.listen,
+        bootstraps=settings.provided.reachable_bootstraps,
+        max_inbound_connections=settings.provided.max_inbound_connections,
+        max_streams_per_connection=settings.provided.max_streams_per_connection,
+        advertise_interval=settings.provided.advertise_interval,
+    )

@@ -12,42 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 from dependency_injector import providers
-from libp2p.abc import IHost
-from libp2p.crypto.keys import KeyPair
-from libp2p.custom_types import TProtocol
 
-from adapters.libp2p.advertiser import advertise_forever
-from adapters.libp2p.deadline_transport import DeadlineTransport
-from adapters.libp2p.dial_failure import DIAL_FAILURES
-from adapters.libp2p.identity import KeyAlgorithm, ephemeral_identity, load_or_create_identity
-from adapters.libp2p.identity_conflict import peer_id_in_use_at, peer_id_in_use_by_provider
-from adapters.libp2p.key_file_location import choose_key_file
-from adapters.libp2p.node import (
-    Libp2pNode,
-    NodeSettings,
-    connect_bootstraps,
-    connect_peer,
-    forget_departed_peers,
-    peer_info_of,
-    running_node,
-)
-from adapters.prometheus.watch_metrics import register_watch_metrics
 from application.cluster.health_watch import HEALTH_LEASE, watch_cluster
 from application.cluster.janitor import MemberJanitor
 from application.cluster.leave import leave_cluster
 from application.cluster.member_start import MemberStart, StartupError, start_member
 from application.ports import RegistryTransport
 from application.prometheus_targets import advertised_metrics_address
-from domain.bootstrap import BootstrapAddress
 from domain.instance_status import InstanceIdentity
-from domain.rendezvous import REGISTRY_RENDEZVOUS
 from entrypoints.common.instance_file import (
     instance_file,
     remove_instance_file,
     write_instance_file,
 )
 from entrypoints.common.local_etcd import LocalEtcd
-from entrypoints.service.container import ServiceContainer
+from entrypoints.service.container import PeerIdInUse, ServiceContainer
 from entrypoints.service.http_api import HttpApi
 from entrypoints.service.http_targets import other_instances
 from entrypoints.service.open_files import ensure_open_files
@@ -58,49 +37,21 @@ if TYPE_CHECKING:  # built by the container (entrypoints/service/container.py)
     from adapters.etcd.process import EtcdProcess
     from adapters.files.http_tokens_file import HttpTokensFile
     from adapters.files.writers_file import WritersFile
+    from adapters.libp2p.daemon_network import DaemonNetwork
+    from adapters.libp2p.node import Libp2pNode
 
 __all__ = ["StartupError", "run_daemon"]
 
 log = logging.getLogger("registry-service")
 
-BOOTSTRAP_RETRY_MAX = 60.0
 _ETCD_POLL = 0.2
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _identity(
-    settings: DaemonSettings, container: ServiceContainer
-) -> tuple[KeyPair, Path | None]:
-    """The key pair, and the file it came from (None: --ephemeral)."""
-    algo = KeyAlgorithm.parse(settings.algo)
-    if settings.ephemeral:
-        return ephemeral_identity(algo, settings.bits), None
-    path = choose_key_file(
-        settings.keyfile, settings.etcd_data_dir,
-        ran_before=container.member_host().holds_member(),
-    )
-    return load_or_create_identity(str(path), algo, settings.bits), path
-
-
-async def _refuse_a_peer_id_in_use(
-    node: Libp2pNode, bootstraps: Sequence[BootstrapAddress], key_file: Path | None
-) -> None:
-    taken = await peer_id_in_use_at(node, bootstraps)
-    if taken is None:
-        return
-    _refuse(node, taken, key_file)
-
-
-async def _refuse_a_peer_id_advertised_elsewhere(node: Libp2pNode, key_file: Path | None) -> None:
-    taken = await peer_id_in_use_by_provider(node, REGISTRY_RENDEZVOUS)
-    if taken is not None:
-        _refuse(node, taken, key_file)
-
-
-def _refuse(node: Libp2pNode, taken: object, key_file: Path | None) -> None:
-    raise StartupError(
-        f"peer id {node.peer_id} is already in use by the registry-service at {taken}: every "
-        f"instance needs a key of its own, and this one read {key_file}. Fix: give this "
+def _refused_twin(exc: PeerIdInUse, key_file: Path | None) -> StartupError:
+    return StartupError(
+        f"peer id {exc.peer_id} is already in use by the registry-service at {exc.where}: "
+        f"every instance needs a key of its own, and this one read {key_file}. Fix: give this "
         "instance a --keyfile of its own (a missing file is created), or leave --keyfile out "
         "so that it uses <etcd data dir>.key"
     )
@@ -131,25 +82,22 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
     metrics_address = advertised_metrics_address(prom_host, prom_port, settings.etcd.ip)
 
-    key_pair, key_file = _identity(settings, container)
-    node_settings = NodeSettings(
-        key_pair=key_pair, psk=settings.psk, listen=settings.listen, dht_server=True,
-        max_inbound_connections=settings.max_inbound_connections,
-        max_streams_per_connection=settings.max_streams_per_connection,
+    network = container.network()
+    key_pair, key_file = network.identity(
+        algo=settings.algo, bits=settings.bits, ephemeral=settings.ephemeral,
+        keyfile=settings.keyfile, data_dir=settings.etcd_data_dir,
+        ran_before=container.member_host().holds_member(),
     )
-    bootstraps = [] if settings.local else settings.bootstraps
-    async with running_node(node_settings) as node:
-        await _refuse_a_peer_id_in_use(node, bootstraps, key_file)
-        metrics.observe_peer_state(node.figures)
-        if bootstraps:
-            failures = await connect_bootstraps(node, bootstraps, timeout=5.0)
-            for address, exc in failures.items():
-                log.warning("bootstrap %s unreachable for now: %s", address,
-                            DIAL_FAILURES.describe(address.peer_id, exc))
-            await _refuse_a_peer_id_advertised_elsewhere(node, key_file)
+    async with network.node(key_pair) as node:
+        try:
+            await network.refuse_a_twin_at_the_bootstraps(node)
+            metrics.observe_peer_state(node.figures)
+            await network.connect_bootstraps(node)
+        except PeerIdInUse as exc:
+            raise _refused_twin(exc, key_file) from None
         etcd = await start_member(
             _member_start(settings), container.member_host(),
-            functools.partial(_join_transport, container, settings, node), sleep=trio.sleep,
+            functools.partial(_join_transport, network, settings, node), sleep=trio.sleep,
         )
         code = EXIT_FAILED
         try:
@@ -160,17 +108,13 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             container.watch_server().attach(node.host)
             # Not earlier: the watch server's etcd connection needs the member's data dir.
             hub, watch_server = container.watch_hub(), container.watch_server()
-            register_watch_metrics(metrics.registry, lambda: hub.watchers,
-                                   lambda: watch_server.events_sent, lambda: hub.dropped_behind)
+            metrics.observe_watches(lambda: hub.watchers, lambda: watch_server.events_sent,
+                                    lambda: hub.dropped_behind)
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
             )
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(
-                    advertise_forever, node, REGISTRY_RENDEZVOUS, settings.advertise_interval
-                )
-                nursery.start_soon(_keep_bootstraps_connected, node, bootstraps)
-                nursery.start_soon(forget_departed_peers(node, bootstraps).run)
+                network.run_beside(node, nursery)
                 nursery.start_soon(functools.partial(
                     watch_cluster, container.membership(), container.metrics(),
                     container.quorum(), janitor, sleep=trio.sleep, clock=trio.current_time,
@@ -200,7 +144,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 # Stop taking requests first: clients then go to another instance
                 # instead of waiting on a member that is going away.
                 container.server().detach(node.host)
-                _detach_ours(node.host, container)
+                network.remove_handlers(node, container.watch_server().protocol_ids)
                 remove_instance_file(instance_file(settings.etcd_data_dir))
                 left = (settings.leave and code == EXIT_OK
                         and await _leave(settings, container, etcd))
@@ -222,16 +166,12 @@ def _member_start(settings: DaemonSettings) -> MemberStart:
 
 
 def _join_transport(
-    container: ServiceContainer, settings: DaemonSettings, node: Libp2pNode
+    network: DaemonNetwork, settings: DaemonSettings, node: Libp2pNode
 ) -> RegistryTransport:
     # --join-timeout bounds the whole join: the request under way is cut off at the
     # deadline, and each asks once (join_cluster retries every second, not the client's
     # back-off of up to 8 s).
-    deadline = trio.current_time() + settings.join_timeout
-    # Bootstraps that serve the registry are asked first, over the connection we have.
-    bootstraps = [peer_info_of(b) for b in settings.bootstraps if b.peer_id != str(node.peer_id)]
-    client = container.join_client(node.host, node.rendezvous, preferred=bootstraps, attempts=1)
-    return DeadlineTransport(client, deadline)
+    return network.join_transport(node, deadline=trio.current_time() + settings.join_timeout)
 
 
 async def _until_stopped(etcd: EtcdProcess) -> int:
@@ -274,40 +214,9 @@ async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: Et
     return True
 
 
-def _detach_ours(host: IHost, container: ServiceContainer) -> None:
-    """The watch protocol (the request-answer server detaches its own)."""
-    for protocol_id in container.watch_server().protocol_ids:
-        try:
-            host.remove_stream_handler(TProtocol(protocol_id))
-        except Exception as exc:  # never let this stop etcd from being stopped
-            log.debug("removing the %s handler: %r", protocol_id, exc)
-
-
 def _identity_of(node: Libp2pNode, metrics: str | None = None) -> InstanceIdentity:
     return InstanceIdentity(
         peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()), metrics=metrics)
-
-
-async def _keep_bootstraps_connected(node: Libp2pNode, bootstraps: Sequence[BootstrapAddress]):  # type: ignore[no-untyped-def]
-    delay = {b: 1.0 for b in bootstraps}
-    while bootstraps:
-        connected = node.host.get_network().connections
-        for address in bootstraps:
-            if address.peer_id == str(node.peer_id) or _is_connected(connected, address):
-                continue
-            try:
-                await connect_peer(node, address, timeout=5.0)
-                log.info("connected to bootstrap %s", address)
-                delay[address] = 1.0
-                await node.rendezvous.advertise(REGISTRY_RENDEZVOUS)
-            except Exception as exc:
-                log.debug("bootstrap %s still unreachable: %s", address, exc)
-                delay[address] = min(delay[address] * 2, BOOTSTRAP_RETRY_MAX)
-        await trio.sleep(min(delay.values()))
-
-
-def _is_connected(connections: dict, address: BootstrapAddress) -> bool:  # type: ignore[type-arg]
-    return any(str(peer) == address.peer_id for peer in connections)
 
 
 async def _reload_on_sighup(

@@ -44,3 +44,8 @@ class DaemonSettings:
     # The HTTP API (--http-listen and friends); None: off.
     http: HttpSettings | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reachable_bootstraps(self) -> list[BootstrapAddress]:
+        """The bootstraps to dial: none with --local."""
+        return [] if self.local else self.bootstraps
