@@ -7,6 +7,7 @@ order; every libp2p type and helper it needs is named here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -34,13 +35,17 @@ from adapters.libp2p.node import (
     running_node,
 )
 from adapters.libp2p.registry_client import Libp2pRegistryClient
+from application.status import remote_status
 from domain.bootstrap import BootstrapAddress
+from domain.instance_status import InstanceStatus
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 
 log = logging.getLogger("registry-service")
 
 BOOTSTRAP_TIMEOUT = 5.0
 BOOTSTRAP_RETRY_MAX = 60.0
+STATUS_LOOKUP_TIMEOUT = 3.0
+STATUS_ANSWER_TIMEOUT = 3.0  # a stopped instance costs at most this, and is left out
 
 
 class PeerIdInUse(Exception):
@@ -117,6 +122,30 @@ class DaemonNetwork:
         )
         nursery.start_soon(self._keep_bootstraps_connected, node)
         nursery.start_soon(forget_departed_peers(node, self.bootstraps).run)
+
+    async def other_instances(
+        self, node: Libp2pNode, first: InstanceStatus
+    ) -> list[InstanceStatus]:
+        """Every other registry-service the DHT names, as each answers ``/status/0.1`` for
+        itself (Prometheus service discovery over HTTP); a silent one is left out."""
+        client = Libp2pRegistryClient(
+            node.host, node.rendezvous, request_timeout=STATUS_ANSWER_TIMEOUT
+        )
+        peers = {}
+        with trio.move_on_after(STATUS_LOOKUP_TIMEOUT):
+            for found in await node.rendezvous.find_peers(REGISTRY_RENDEZVOUS):
+                peers[str(found.peer_id)] = found
+        peers.pop(first.peer_id, None)
+        answers: list[InstanceStatus] = []
+
+        async def ask(peer: object) -> None:
+            with trio.move_on_after(STATUS_ANSWER_TIMEOUT), contextlib.suppress(Exception):
+                answers.append(await remote_status(client.aimed_at(peer)))  # type: ignore[arg-type]
+
+        async with trio.open_nursery() as nursery:
+            for peer in peers.values():
+                nursery.start_soon(ask, peer)
+        return answers
 
     @staticmethod
     def remove_handlers(node: Libp2pNode, protocol_ids: Sequence[str]) -> None:

@@ -28,7 +28,6 @@ from entrypoints.common.instance_file import (
 from entrypoints.common.local_etcd import LocalEtcd
 from entrypoints.service.container import PeerIdInUse, ServiceContainer
 from entrypoints.service.http_api import HttpApi
-from entrypoints.service.http_targets import other_instances
 from entrypoints.service.open_files import ensure_open_files
 from entrypoints.service.settings import DaemonSettings
 from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
@@ -127,7 +126,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     await nursery.start(_reload_on_sighup, reloadable)
                 await nursery.start(container.repository().run)
                 if http_api is not None:
-                    await nursery.start(http_api.run, functools.partial(other_instances, node))
+                    others = functools.partial(network.other_instances, node)
+                    await nursery.start(http_api.run, others)
                 addrs = node.full_addrs()
                 for addr in addrs:
                     log.info("registry-service listening on %s", addr)
