@@ -222,7 +222,7 @@ def test_a_three_instance_cluster_serves_short_lived_clients_through_every_insta
             for instance in instances:  # each instance its own bootstrap: all three serve
                 _, failures = timed_gets(instance.proc.addrs, psk, sequential)
                 assert failures == [], failures[:3]
-            failures = concurrent_gets(cluster.addrs, psk, 150)
+            failures = concurrent_gets(cluster.addrs, psk, CONCURRENT)
             assert failures == [], failures[:3]
 
         one_round(100)  # the first clients and a burst: what a serving daemon holds anyway
@@ -231,7 +231,7 @@ def test_a_three_instance_cluster_serves_short_lived_clients_through_every_insta
             one_round(200)
         check_installed()
         for instance in instances:
-            js_gets(instance.proc.addrs[0], instance.proc.passphrase or "", 100)
+            js_gets(instance.proc.addrs[0], instance.proc.passphrase or "", JS_CLIENTS // 3 + 1)
         for instance in instances:
             figures = libp2p_figures(instance.proc.prom_port, instance.proc.ip)
             assert figures["refused_connections_total"] == 0, (instance.name, figures)
