@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator
 
-from libp2p.exceptions import MultiError
 from libp2p.transport.exceptions import SecurityUpgradeFailure
 
+from adapters.libp2p.error_chain import causes
 from adapters.libp2p.pnet import find_private_network_mismatch
 from application.ports import RegistryUnavailable
 
@@ -31,7 +30,7 @@ def dial_failure_reason(exc: BaseException) -> str:
     mismatch = find_private_network_mismatch(exc)
     if mismatch is not None:
         return _line(mismatch)
-    chain = list(_walk(exc, set()))
+    chain = list(causes(exc))
     # "all attempts to connect to HOST:PORT failed" (trio's OSError, no errno), and the
     # errno beneath it, if any, e.g. "Connection refused".
     for index, err in enumerate(chain):
@@ -52,7 +51,7 @@ def handshake_cut_short(exc: BaseException) -> bool:
     its nonce and noise, and drops us during the handshake: this is what we see.
     """
     return find_private_network_mismatch(exc) is None and any(
-        isinstance(err, SecurityUpgradeFailure) for err in _walk(exc, set())
+        isinstance(err, SecurityUpgradeFailure) for err in causes(exc)
     )
 
 
@@ -98,18 +97,3 @@ DIAL_FAILURES = DialFailures()
 def _line(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:300]
-
-
-def _walk(exc: BaseException | None, seen: set[int]) -> Iterator[BaseException]:
-    if exc is None or id(exc) in seen:
-        return
-    seen.add(id(exc))
-    yield exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            yield from _walk(inner, seen)
-    if isinstance(exc, MultiError):
-        for inner in exc.errors:
-            yield from _walk(inner, seen)
-    yield from _walk(exc.__cause__, seen)
-    yield from _walk(exc.__context__, seen)

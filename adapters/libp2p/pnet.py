@@ -15,13 +15,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
 
 import trio
 from libp2p.abc import IListener, IRawConnection, ITransport
 from libp2p.connection_types import ConnectionType
 from libp2p.custom_types import THandler
-from libp2p.exceptions import MultiError
 from libp2p.io.abc import ReadWriteCloser
 from libp2p.io.exceptions import ConnectionClosedError
 from libp2p.network.config import RetryConfig
@@ -30,6 +28,7 @@ from libp2p.transport.exceptions import OpenConnectionError, SecurityUpgradeFail
 from libp2p.transport.tcp.tcp import TCP
 from multiaddr import Multiaddr
 
+from adapters.libp2p.error_chain import causes
 from adapters.libp2p.multistream_messages import HEADER_MESSAGE
 from adapters.libp2p.xsalsa20 import NONCE_SIZE, XSalsa20
 from domain.psk import check_psk
@@ -267,22 +266,7 @@ def fast_fail_retry_config() -> RetryConfig:
 
 def find_private_network_mismatch(exc: BaseException) -> PrivateNetworkMismatch | None:
     """Find our error in the chain py-libp2p wraps around it (swarm errors, MultiError)."""
-    for err in _walk(exc, set()):
+    for err in causes(exc):
         if isinstance(err, PrivateNetworkMismatch):
             return err
     return None
-
-
-def _walk(exc: BaseException | None, seen: set[int]) -> Iterator[BaseException]:
-    if exc is None or id(exc) in seen:
-        return
-    seen.add(id(exc))
-    yield exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            yield from _walk(inner, seen)
-    if isinstance(exc, MultiError):
-        for inner in exc.errors:
-            yield from _walk(inner, seen)
-    yield from _walk(exc.__cause__, seen)
-    yield from _walk(exc.__context__, seen)

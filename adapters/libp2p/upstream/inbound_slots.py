@@ -28,6 +28,7 @@ import trio
 from libp2p.abc import IMuxedConn
 from libp2p.network.connection.raw_connection import RawConnection
 
+from adapters.libp2p.error_chain import causes
 from adapters.libp2p.multistream_messages import CONNECTION_LIMIT_REFUSAL, HEADER_MESSAGE, encoded
 
 log = logging.getLogger(__name__)
@@ -177,17 +178,7 @@ async def _close_quietly(conn: Any) -> None:
 def is_connection_limit_refusal(exc: BaseException) -> bool:
     """Whether a failed dial was a listener's connection-limit refusal (``REFUSAL``)."""
     marker = REFUSAL_LINE.decode()
-    pending, seen = [exc], set()
-    while pending:
-        err = pending.pop()
-        if id(err) in seen:
-            continue
-        seen.add(id(err))
-        if marker in str(err):
-            return True
-        pending.extend(getattr(err, "exceptions", None) or getattr(err, "errors", None) or ())
-        pending.extend(e for e in (err.__cause__, err.__context__) if e is not None)
-    return False
+    return any(marker in str(err) for err in causes(exc))
 
 
 def inbound_slots_of(swarm: Any) -> InboundConnectionSlots | None:
