@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,3 +258,26 @@ async def make_leader(cluster: Cluster, target: Instance) -> None:
     with trio.fail_after(10):
         while await leader_id(target) != me.member_id:
             await trio.sleep(0.1)
+
+
+@contextmanager
+def three_instances(root: Path) -> Iterator[Cluster]:
+    """A 3-instance cluster for a test module, stopped at the end whatever happens."""
+    if shutil.which("etcd") is None:
+        raise RuntimeError("etcd is not installed: run scripts/setup.sh (Debian etcd-server)")
+    cluster = Cluster(root)
+    try:
+        for _ in range(3):
+            cluster.add_instance()
+        yield cluster
+    finally:
+        cluster.stop_all()
+
+
+def bring_back_every_instance(cluster: Cluster) -> None:
+    """Restart what a test that failed half-way left down, so that one failure is reported
+    once, not again by every test after it; then wait for all members healthy."""
+    for instance in cluster.instances:
+        if not instance.proc.alive():
+            cluster.restart(instance, timeout=120)
+    wait_until(lambda: all_healthy(cluster), 30, "three healthy members before the test")

@@ -7,7 +7,6 @@ three healthy members again. Timings are printed (pytest -s) for docs/cluster.md
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -22,10 +21,12 @@ from cluster_fixtures import (
     Cluster,
     Instance,
     all_healthy,
+    bring_back_every_instance,
     local_entries,
     make_leader,
     members_of,
     run,
+    three_instances,
     wait_until,
 )
 from registry_process import VENV_BIN, RegistryProcess, free_port
@@ -48,25 +49,13 @@ ETCD_TIMEOUT = 3.0
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    if shutil.which("etcd") is None:
-        pytest.fail("etcd is not installed: run scripts/setup.sh (Debian etcd-server)")
-    cluster = Cluster(tmp_path_factory.mktemp("cluster"))
-    try:
-        for _ in range(3):
-            cluster.add_instance()
+    with three_instances(tmp_path_factory.mktemp("cluster")) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
 
 
 @pytest.fixture(autouse=True)
 def three_healthy(cluster: Cluster) -> None:
-    # A test that failed half-way may have left instances down: bring them back,
-    # so that one failure is reported once, not again by every test after it.
-    for instance in cluster.instances:
-        if not instance.proc.alive():
-            cluster.restart(instance, timeout=120)
-    wait_until(lambda: all_healthy(cluster), 30, "three healthy members before the test")
+    bring_back_every_instance(cluster)
 
 
 async def _via(instance: Instance, operation, *args):  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import signal
 import stat
 import subprocess
@@ -23,8 +22,10 @@ from cluster_fixtures import (
     Cluster,
     Instance,
     all_healthy,
+    bring_back_every_instance,
     local_entries,
     run,
+    three_instances,
     wait_until,
 )
 from prometheus_client.parser import text_string_to_metric_families
@@ -41,23 +42,13 @@ INFO = ServiceInfo(content_hash="QmOperatorPath", docker_hash="r/x@sha256:00", c
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    if shutil.which("etcd") is None:
-        pytest.fail("etcd is not installed: run scripts/setup.sh (Debian etcd-server)")
-    cluster = Cluster(tmp_path_factory.mktemp("operator"))
-    try:
-        for _ in range(3):
-            cluster.add_instance()
+    with three_instances(tmp_path_factory.mktemp("operator")) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
 
 
 @pytest.fixture(autouse=True)
 def three_healthy(cluster: Cluster) -> None:
-    for instance in cluster.instances:
-        if not instance.proc.alive():
-            cluster.restart(instance, timeout=120)
-    wait_until(lambda: all_healthy(cluster), 30, "three healthy members before the test")
+    bring_back_every_instance(cluster)
 
 
 async def _add_via(instance: Instance, name: str) -> None:
