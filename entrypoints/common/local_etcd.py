@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.etcd.local_client import PEER_TLS_DIR, local_client_url
+from adapters.etcd.local_client import PEER_TLS_DIR, local_client_url, socket_file_name
 from adapters.etcd.peer_tls import PeerTlsFiles, existing_peer_tls
 from adapters.etcd.process_args import default_etcd_data_dir
 from domain.cluster import EtcdEndpoint
@@ -25,6 +25,11 @@ class LocalEtcd:
     @property
     def client_url(self) -> str:
         return local_client_url(self.endpoint, self.data_dir)
+
+    @property
+    def socket_path(self) -> Path:
+        """The member's client socket (present while its etcd runs)."""
+        return self.data_dir / socket_file_name(self.endpoint)
 
     @property
     def peer_tls_dir(self) -> Path:

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 from libp2p.abc import IHost
 
-from adapters.libp2p.registry_client import Libp2pRegistryClient
-from adapters.libp2p.rendezvous import DhtRendezvous as DhtRendezvous  # re-exported: a Routing
 from application import client as use_cases
 from application import conditional_client
 from application.client import UnreadableRecord, UnreadableRecordsWarning
@@ -41,8 +39,14 @@ from entrypoints.library.client_node import (
     _with_client,
 )
 from entrypoints.library.client_node import (
+    DhtRendezvous as DhtRendezvous,  # re-exported: a Routing
+)
+from entrypoints.library.client_node import (
     registry_client as registry_client,
 )
+
+if TYPE_CHECKING:
+    from entrypoints.library.client_node import Libp2pRegistryClient
 
 __all__ = [
     "PerfInd",
@@ -169,10 +173,10 @@ async def registry_status(
 ) -> InstanceStatus:
     """The status (itself and its etcd cluster) of the registry-service reached first;
     without ``instance``, every member's raft index and db size as its own instance
-    answers them (entrypoints/every_instance_status.py)."""
+    answers them (adapters/libp2p/every_instance_status.py)."""
     if instance is not None:
         return await _with_client(bootstraps, psk, remote_status, keyfile, instance)
-    from entrypoints.library.every_instance_status import cluster_status
+    from entrypoints.library.client_node import cluster_status
 
     addresses = [str(b) for b in bootstraps]
     return await _with_client(

@@ -22,6 +22,7 @@ from adapters.libp2p.live_peers import connect_first
 from adapters.libp2p.node import NodeSettings, connect_peer, peer_info_of, running_node
 from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
+from adapters.libp2p.watch_client import Libp2pWatchTransport
 from application.ports import RegistryUnavailable
 from domain.bootstrap import BootstrapAddress, InvalidBootstrapAddress, parse_bootstraps
 from domain.instance_target import InstanceTarget, parse_instance
@@ -163,3 +164,15 @@ async def _with_client(
     except BaseExceptionGroup as group:
         # The node's nurseries wrap our one error in groups; callers want the error.
         raise single_error(group) from None
+
+
+def watch_transport(client: Libp2pRegistryClient) -> Libp2pWatchTransport:
+    """The /watch/0.1 streams of a watch, over ``client``'s host."""
+    return Libp2pWatchTransport(client)
+
+
+async def cluster_status(client: Libp2pRegistryClient, bootstraps: Sequence[str]) -> Any:
+    """Every member's figures from its own instance (imported only when asked)."""
+    from adapters.libp2p.every_instance_status import cluster_status as every_instance
+
+    return await every_instance(client, bootstraps)

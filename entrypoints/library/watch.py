@@ -23,19 +23,25 @@ import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from libp2p.abc import IHost
 
-from adapters.libp2p.registry_client import Libp2pRegistryClient
-from adapters.libp2p.watch_client import Libp2pWatchTransport
 from application import conditional_client
 from application.watch_client import WatchPosition, follow_watch
 from domain.service_info import ServiceInfo
 from domain.watch_wire import WatchEvent, WatchRequest
 from entrypoints.common.errors import single_error
-from entrypoints.library.client_node import _client_for, _with_client, registry_client
+from entrypoints.library.client_node import (
+    _client_for,
+    _with_client,
+    registry_client,
+    watch_transport,
+)
+
+if TYPE_CHECKING:
+    from entrypoints.library.client_node import Libp2pRegistryClient
 
 Bootstraps = Sequence[Any]
 
@@ -85,7 +91,7 @@ class WatchEvents:
     def __init__(self, client: Libp2pRegistryClient, request: WatchRequest) -> None:
         self._position = WatchPosition()
         self._events = follow_watch(
-            Libp2pWatchTransport(client), request, self._position, sleep=trio.sleep
+            watch_transport(client), request, self._position, sleep=trio.sleep
         )
 
     @property

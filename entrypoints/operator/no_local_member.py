@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from adapters.etcd.local_client import socket_file_name
 from entrypoints.common.instance_file import instance_file
 from entrypoints.common.local_etcd import LocalEtcd
 
@@ -10,7 +9,7 @@ from entrypoints.common.local_etcd import LocalEtcd
 def no_local_member(local: LocalEtcd, cause: str) -> str:
     """One line: no instance runs there (no socket or instance file), or its etcd does not
     answer."""
-    socket = local.data_dir / socket_file_name(local.endpoint)
+    socket = local.socket_path
     flags = "give the --etcd-* flags the daemon runs with"
     running = instance_file(local.data_dir)  # written once serving, removed when stopping
     if not socket.exists() or not running.exists():
