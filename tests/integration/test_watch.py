@@ -13,7 +13,7 @@ import threading
 import psutil
 import trio
 from libp2p.network.stream.exceptions import StreamReset
-from registry_process import VENV_BIN
+from registry_process import VENV_BIN, default_signal_dispositions
 from watch_helpers import EVENT_WAIT, _info, _psk, _summary, _take
 
 from adapters.libp2p.stream_io import read_to_end
@@ -162,7 +162,7 @@ def test_cli_watch_prints_each_event_as_it_comes_and_ctrl_c_exits_130(registry):
             "--psk", registry.passphrase, "--json", "watch", "--prefix", "cli-"]
     env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
     watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env)
+                               env=env, preexec_fn=default_signal_dispositions)
     try:
         assert json.loads(_readline(watcher.stdout, 30))["Type"] == "SYNCED"
         library.add_service_blocking(registry.addrs, _psk(registry), "cli-a", _info(1))
