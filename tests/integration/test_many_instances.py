@@ -124,8 +124,11 @@ def test_a_second_instance_with_the_same_key_fails_fast_naming_the_key_file(
         default_paths=True, env={"HOME": str(tmp_path)},
     )
     started = time.monotonic()
-    with pytest.raises(RuntimeError, match="registry-service exited"):
-        twin.start(timeout=60)
+    try:
+        with pytest.raises(RuntimeError, match="registry-service exited"):
+            twin.start(timeout=60)
+    finally:
+        twin.stop()  # when it did start, a twin must not stay in the cluster
     elapsed = time.monotonic() - started
     log = twin.log_file.read_text()
     print(f"\nduplicate peer id refused after {elapsed:.1f} s")
