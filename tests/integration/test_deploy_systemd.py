@@ -118,7 +118,10 @@ def test_exec_start_reads_the_credential_and_stops_on_sigterm(tmp_path):
             [str(VENV_BIN / "registry-cli"), "--bootstrap", bootstrap, "--psk", "not it",
              "status"], capture_output=True, text=True, timeout=60, env=cli_env,
         )
-        assert wrong.returncode != 0
+        # Another passphrase gets nothing: no status, and the reason (exit 4, one line).
+        assert wrong.returncode == 4, (wrong.returncode, wrong.stderr)
+        assert wrong.stdout == ""
+        assert "different private network" in wrong.stderr and "Traceback" not in wrong.stderr
         assert len(list((state / "physarum-registry").glob("*.instance.json"))) == 1
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(30) == 0
