@@ -80,12 +80,18 @@ def test_go_style_flags_and_environment(registry, monkeypatch):
 
 def test_wrong_passphrase_fails_fast_with_a_clear_message(registry):
     started = time.monotonic()
+    assert registry.cli("get", "x").returncode == 3  # the same command, right passphrase
+    baseline = time.monotonic() - started
+    started = time.monotonic()
     wrong = registry.cli("get", "x", passphrase="not the passphrase")
     elapsed = time.monotonic() - started
     assert wrong.returncode == 4
     assert "different private network" in wrong.stderr
     assert "Traceback" not in wrong.stderr
-    assert elapsed < 8.0, elapsed  # README: no 10-40 s hang (CLI start-up included)
+    # README: no 10-40 s hang; the refusal costs under 1 s beyond what the same command
+    # takes with the right passphrase (interpreter and node start-up)
+    print(f"right passphrase {baseline:.2f} s, wrong {elapsed:.2f} s")
+    assert elapsed < baseline + 1.0, (elapsed, baseline)
     # ...and the daemon still serves the right passphrase
     assert registry.cli("list").returncode == 0
 

@@ -148,7 +148,9 @@ async def test_a_quiet_stream_gets_progress_within_10_seconds(registry):
         [progress] = await _take(events, 1, skip_progress=False)
         waited = trio.current_time() - started
     assert progress.type is EventType.PROGRESS and progress.revision == synced.revision
-    assert waited < 10 + 5  # promised: at least every 10 s (margin for a loaded machine)
+    # docs/protocol.md: at least every 10 s (the server sends one after 5 s of quiet, so
+    # a loaded machine has 5 s of slack inside the promise; none beyond it)
+    assert waited <= 10, waited
 
 
 def _readline(stream, timeout: float) -> str:  # type: ignore[no-untyped-def]
