@@ -312,3 +312,31 @@ def test_broken_multistream_negotiations_cost_only_their_stream(registry):
         "unknown protocol, junk behind": (na, "reset"),
     }
     assert registry.alive()
+
+
+def test_a_public_network_without_a_passphrase_end_to_end(tmp_path):
+    """README: without a passphrase the network is public. Two instances (the second joins
+    through the first), a writer and readers with no PSK at all; a client with one is
+    in another network and gets nothing."""
+    first = RegistryProcess(tmp_path / "a", passphrase=None, ip="127.0.0.1").start()
+    second = None
+    try:
+        assert "--psk" not in first.argv() and "--psk-file" not in first.argv()
+        second = RegistryProcess(tmp_path / "b", passphrase=None, ip="127.0.0.1",
+                                 new_cluster=False, bootstraps=first.addrs).start(timeout=90)
+        library.add_service_blocking(first.addrs, None, "public", INFO)
+        assert library.get_service_blocking(second.addrs, None, "public") == INFO
+        got = second.cli("--json", "get", "public")
+        assert got.returncode == 0, got.stderr
+        assert json.loads(got.stdout)["ContentHash"] == INFO.content_hash
+        listed = first.cli("--json", "list")
+        assert listed.returncode == 0 and "public" in json.loads(listed.stdout), listed.stderr
+        private = first.cli("get", "public", passphrase="a private one")
+        assert private.returncode == 4 and "Traceback" not in private.stderr, private.stderr
+        deleted = second.cli("delete", "public")
+        assert deleted.returncode == 0, deleted.stderr
+        assert first.cli("get", "public").returncode == 3
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()
