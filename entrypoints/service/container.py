@@ -114,5 +114,7 @@ class ServiceContainer(containers.DeclarativeContainer):
         start_timeout=settings.provided.join_timeout,
     )
     # A newcomer asks a running instance to add its member over its own node
-    # (Libp2pRegistryClient(host, rendezvous, preferred=[...])).
-    join_client = providers.Factory(Libp2pRegistryClient)
+    # (Libp2pRegistryClient(host, rendezvous, preferred=[...])). One attempt per call:
+    # join_cluster asks again every second until --join-timeout, and the client's own
+    # back-off (1+2+4+8 s) would carry a join far past that timeout.
+    join_client = providers.Factory(Libp2pRegistryClient, attempts=1)
