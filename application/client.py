@@ -6,11 +6,10 @@ import warnings
 
 from application.not_a_writer import not_a_writer
 from application.ports import NoQuorum, RegistryTransport, RequestRejected, StaleReadWarning
-from domain.record_rules import InvalidRecord, check_service_info
+from domain.record_rules import InvalidRecord, check_service_info, decode_stored_record
 from domain.service_info import (
     InvalidServiceInfo,
     ServiceInfo,
-    decode_service_info,
     encode_service_info,
 )
 from domain.service_name import validate_service_name
@@ -87,7 +86,7 @@ async def get_service(transport: RegistryTransport, query: str) -> ServiceInfo:
     if not response.lookup_ok:
         raise ServiceNotFound(query)
     try:
-        return decode_service_info(response.info_str)
+        return decode_stored_record(response.info_str)
     except InvalidServiceInfo as exc:
         raise UnreadableRecord(query, str(exc)) from exc
 
@@ -96,18 +95,18 @@ async def list_services(transport: RegistryTransport) -> dict[str, ServiceInfo]:
     reply = await transport.request(Operation.LIST.protocol_id, b"")
     response = decode(reply, ListResponse)
     warn_if_stale(response.stale)
-    if not response.lookup_ok or not response.name_to_info_str:
-        return {}
     # One unreadable record (a Go writer's, an older version's) must not hide the rest.
+    # A server of ours names those it left out; an older one hands them on, checked here.
+    unreadable = list(response.unreadable or {})
     records: dict[str, ServiceInfo] = {}
-    unreadable: list[str] = []
-    for name, info_str in sorted(response.name_to_info_str.items()):
+    stored = response.name_to_info_str if response.lookup_ok else None
+    for name, info_str in sorted((stored or {}).items()):
         try:
-            records[name] = decode_service_info(info_str)
+            records[name] = decode_stored_record(info_str)
         except InvalidServiceInfo:
             unreadable.append(name)
     if unreadable:
-        warnings.warn(UnreadableRecordsWarning(unreadable), stacklevel=2)
+        warnings.warn(UnreadableRecordsWarning(sorted(unreadable)), stacklevel=2)
     return records
 
 

@@ -11,7 +11,7 @@ from application.client import (
 )
 from application.not_a_writer import not_a_writer
 from application.ports import RegistryTransport
-from domain.record_rules import InvalidRecord
+from domain.record_rules import InvalidRecord, decode_stored_record
 from domain.revision_wire import (
     ADD_IF_PROTOCOL,
     DELETE_IF_PROTOCOL,
@@ -21,12 +21,7 @@ from domain.revision_wire import (
     GetRevisionResponse,
     WriteResult,
 )
-from domain.service_info import (
-    InvalidServiceInfo,
-    ServiceInfo,
-    decode_service_info,
-    encode_service_info,
-)
+from domain.service_info import InvalidServiceInfo, ServiceInfo, encode_service_info
 from domain.service_name import validate_service_name
 from domain.wire import decode, encode
 from domain.write_refusal import is_not_a_writer
@@ -46,7 +41,7 @@ async def get_service_revision(
     """The record and its mod revision (what ``if_revision`` compares with)."""
     info_str, revision = await get_info_str_revision(transport, query)
     try:
-        return decode_service_info(info_str), revision
+        return decode_stored_record(info_str), revision
     except InvalidServiceInfo as exc:
         raise UnreadableRecord(query, str(exc)) from exc
 

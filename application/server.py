@@ -16,7 +16,7 @@ from application.ports import (
 from application.storage_guard import StorageGuard
 from application.write_policy import WritePolicy, WriteRefused
 from application.write_rules import check_delete, check_put
-from domain.record_rules import InvalidRecord
+from domain.record_rules import InvalidRecord, split_readable
 from domain.service_name import validate_service_name
 from domain.wire import (
     DELETED_TEXT,
@@ -113,8 +113,12 @@ class RegistryRequestHandler:
         entries, stale = await self._guard.read(
             self._repository.list, None if local is None else local.list
         )
+        # Go's list client fails whole on one record it cannot decode: hand on only the
+        # readable ones and name the others (docs/protocol.md).
+        readable, unreadable = split_readable(entries or {})
         return encode(
-            ListResponse(name_to_info_str=entries, lookup_ok=bool(entries), stale=stale)
+            ListResponse(name_to_info_str=readable, lookup_ok=bool(readable), stale=stale,
+                         unreadable=unreadable or None)
         )
 
     async def _delete(self, request: bytes) -> bytes:

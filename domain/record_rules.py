@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from domain.service_info import ServiceInfo
+from domain.service_info import InvalidServiceInfo, ServiceInfo, decode_service_info
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -99,3 +99,27 @@ def check_service_info(info: ServiceInfo) -> None:
             raise InvalidRecord(f"{field} must be an integer (Go int64), got {value!r}")
         if not INT64_MIN <= value <= INT64_MAX:
             raise InvalidRecord(f"{field} = {value} does not fit Go's int64")
+
+
+def decode_stored_record(info_str: str) -> ServiceInfo:
+    """A stored InfoStr read by the rules a write must pass: a record refused on write
+    (say one restored from an older snapshot) raises InvalidServiceInfo on read too."""
+    try:
+        check_info_str(info_str)
+    except InvalidRecord as exc:
+        raise InvalidServiceInfo(str(exc)) from exc
+    return decode_service_info(info_str)
+
+
+def split_readable(entries: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(records a Go client can decode, {name: why not} for the others)."""
+    readable: dict[str, str] = {}
+    unreadable: dict[str, str] = {}
+    for name, info_str in entries.items():
+        try:
+            check_info_str(info_str)
+        except InvalidRecord as exc:
+            unreadable[name] = str(exc)
+        else:
+            readable[name] = info_str
+    return readable, unreadable

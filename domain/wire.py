@@ -57,6 +57,9 @@ class ListResponse(
     name_to_info_str: dict[str, str] | None
     lookup_ok: bool
     stale: bool = False
+    # Stored records left out of name_to_info_str because a Go client could not decode
+    # them (one would fail its whole list): {name: why}. Go ignores the field.
+    unreadable: dict[str, str] | None = None
 
 
 class MemberAddRequest(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):

@@ -14,6 +14,9 @@ _NODE_BIN = Path(__file__).resolve().parents[2] / ".tools" / "node" / "node_modu
 if _NODE_BIN.is_dir():
     os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ['PATH']}"
 
+# Docker adapters' tests that use no engine (file systems, recorded messages): they run
+# under -m "not docker" too.
+_NO_ENGINE = {"test_docker_build_context.py", "test_docker_stream_messages.py"}
 _DOCKER_FIXTURES = {"docker_client", "docker_test_images", "registry_server", "proxy_binary"}
 
 
@@ -21,9 +24,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
-        if item.path.name.startswith("test_docker_") or _DOCKER_FIXTURES & set(
-            getattr(item, "fixturenames", ())
-        ):
+        by_name = item.path.name.startswith("test_docker_") and item.path.name not in _NO_ENGINE
+        if by_name or _DOCKER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.docker)
 
 

@@ -9,8 +9,10 @@ protocol of nfnetlink_queue directly (no C library needed).
 
     python link_delay.py QUEUE DELAY JITTER LOSS      # e.g. 7 0.2 0.05 0.05
 
-It prints "ready" once bound, and runs until SIGTERM. The iptables rule should
-use --queue-bypass, so that packets pass undelayed when this program is gone.
+It prints "ready" once the kernel has acknowledged the bind to the queue (else it
+exits with the kernel's error), and runs until SIGTERM. The iptables rule does not
+use --queue-bypass: if this program dies, the link goes dead rather than quietly
+fast, and the test that wanted a slow link sees it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ NFQNL_CFG_CMD_BIND = 1
 NFQNL_COPY_META = 1
 NF_DROP, NF_ACCEPT = 0, 1
 NLM_F_REQUEST = 1
+NLM_F_ACK = 4
 NLMSG_ERROR = 2
 
 
@@ -46,12 +49,34 @@ def _attr(kind: int, payload: bytes) -> bytes:
     return struct.pack("=HH", length, kind) + payload + b"\0" * (-length % 4)
 
 
-def _message(msg_type: int, queue: int, attrs: bytes, seq: int) -> bytes:
+def _message(msg_type: int, queue: int, attrs: bytes, seq: int,
+             flags: int = NLM_F_REQUEST) -> bytes:
     nfgen = struct.pack("=BBH", socket.AF_UNSPEC, 0, socket.htons(queue))
     body = nfgen + attrs
     header = struct.pack("=IHHII", 16 + len(body), (NFNL_SUBSYS_QUEUE << 8) | msg_type,
-                         NLM_F_REQUEST, seq, 0)
+                         flags, seq, 0)
     return header + body
+
+
+def _await_acks(sock: socket.socket, seqs: set[int], timeout: float = 5.0) -> None:
+    """Wait until the kernel acknowledged each request in ``seqs``; raise its error."""
+    deadline = time.monotonic() + timeout
+    while seqs:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            raise TimeoutError(f"no acknowledgement of the queue bind (requests {seqs})")
+        data = sock.recv(1 << 16)
+        offset = 0
+        while offset + 20 <= len(data):
+            length, msg_type, _flags, seq, _pid = struct.unpack_from("=IHHII", data, offset)
+            if length < 16:
+                break
+            if msg_type == NLMSG_ERROR:
+                (error,) = struct.unpack_from("=i", data, offset + 16)
+                if error:
+                    raise OSError(-error, f"binding NFQUEUE: {os.strerror(-error)}")
+                seqs.discard(seq)
+            offset += (length + 3) & ~3
 
 
 def _packet_ids(data: bytes) -> list[int]:
@@ -84,8 +109,10 @@ def main(queue: int, delay: float, jitter: float, loss: float) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     bind = _attr(NFQA_CFG_CMD, struct.pack("!BBH", NFQNL_CFG_CMD_BIND, 0, 0))
     params = _attr(NFQA_CFG_PARAMS, struct.pack("!IB", 0, NFQNL_COPY_META))
-    sock.send(_message(NFQNL_MSG_CONFIG, queue, bind, 1))
-    sock.send(_message(NFQNL_MSG_CONFIG, queue, params, 2))
+    acked = NLM_F_REQUEST | NLM_F_ACK
+    sock.send(_message(NFQNL_MSG_CONFIG, queue, bind, 1, acked))
+    sock.send(_message(NFQNL_MSG_CONFIG, queue, params, 2, acked))
+    _await_acks(sock, {1, 2})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("ready", flush=True)
     due: list[tuple[float, int, int]] = []  # (when, packet id, verdict)

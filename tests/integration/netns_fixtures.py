@@ -18,6 +18,7 @@ removes what a killed earlier run left behind, and nothing of a live run.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -34,6 +35,27 @@ PREFIX = "rgpart"
 SUBNET = "10.77.0"
 _QUEUE = 1  # NFQUEUE numbers are per namespace
 _LINK_DELAY = Path(__file__).with_name("link_delay.py")
+_LINK_PROBE = Path(__file__).with_name("link_probe.py")
+
+
+@dataclass
+class LinkFigures:
+    """What link_probe.py measured: probes sent, and the round trip of each answered one."""
+
+    sent: int
+    rtts: list[float]
+
+    @property
+    def loss(self) -> float:
+        return 1 - len(self.rtts) / self.sent
+
+    @property
+    def median_rtt(self) -> float:
+        return sorted(self.rtts)[len(self.rtts) // 2]
+
+    def summary(self) -> str:
+        return f"{self.sent} probes, loss {self.loss:.1%}, median round trip " \
+            f"{self.median_rtt * 1000:.0f} ms"
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 30,
@@ -130,16 +152,33 @@ class NetnsLab:
         line = node.delayer.stdout.readline().strip()
         if line != "ready":
             raise RuntimeError(f"link_delay did not start: {line} {node.delayer.stdout.read()}")
+        # No --queue-bypass: should the delayer die, the link goes dead, not quietly fast.
         node.run("iptables", "-A", "OUTPUT", "-o", "eth0", "-j", "NFQUEUE",
-                 "--queue-num", str(_QUEUE), "--queue-bypass")
+                 "--queue-num", str(_QUEUE))
 
     def unslow(self, node: Node) -> None:
         node.run("iptables", "-D", "OUTPUT", "-o", "eth0", "-j", "NFQUEUE",
-                 "--queue-num", str(_QUEUE), "--queue-bypass", check=False)
+                 "--queue-num", str(_QUEUE), check=False)
         if node.delayer is not None:
             node.delayer.terminate()
             node.delayer.wait(10)
             node.delayer = None
+
+    def measure_link(self, source: Node, target: Node, count: int = 200) -> LinkFigures:
+        """Round trips of ``count`` UDP probes from ``source`` to an echo on ``target``."""
+        echo = subprocess.Popen(target.argv(sys.executable, str(_LINK_PROBE), "echo"),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert echo.stdout is not None
+            line = echo.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"link_probe echo did not start: {line}")
+            out = source.run(sys.executable, str(_LINK_PROBE), "measure", target.ip,
+                             str(count), timeout=60)
+        finally:
+            echo.terminate()
+            echo.wait(10)
+        return LinkFigures(**json.loads(out.stdout))
 
     # --- teardown ------------------------------------------------------------------
 

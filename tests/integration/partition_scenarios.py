@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from netns_fixtures import Node
+from netns_fixtures import LinkFigures, Node
 from partition_cluster import PartitionCluster, Probe, SteadyWriter
 
 # What the docs promise (docs/cluster.md, "During a partition").
@@ -50,6 +50,13 @@ class Figures:
     cli_read: tuple[int, str] | None = None  # exit code, stderr
     cli_write_s: float | None = None
     cli_write: tuple[int, str] | None = None
+    # every read through the cut-off member during the cut: ok, stale, seconds, error
+    minority_reads: list[dict[str, Any]] = field(default_factory=list)
+    # the slow link, measured: before slowing it, once slowed, at the end of the run
+    link_healthy: LinkFigures | None = None
+    link_slowed: LinkFigures | None = None
+    link_at_end: LinkFigures | None = None
+    delayer_alive_at_end: bool = False
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"scenario": self.scenario}
@@ -132,7 +139,7 @@ def cut_scenario(cluster: PartitionCluster, victim: Node, scenario: str,
     majority = [n for n in cluster.nodes if n is not victim]
     minority = cluster.probes[victim.index]
     with SteadyWriter(cluster.probes[majority[0].index], f"{scenario}-w") as writer:
-        time.sleep(1.5)
+        _wait_for_acknowledged(writer, 3)
         cut = time.monotonic()
         cluster.lab.cut(victim)
         # The write starts 0.3 s after the cut (the member cannot know yet), on a
@@ -143,6 +150,9 @@ def cut_scenario(cluster: PartitionCluster, victim: Node, scenario: str,
             answer, missed = _read_latest(minority, writer)
             _count(figures, answer, missed, cut)
             figures.minority_read_s.append(answer["seconds"])
+            figures.minority_reads.append(
+                {key: answer.get(key) for key in ("ok", "stale", "seconds", "error", "message")}
+                | {"since_cut": round(answer["started"] - cut, 2), "missed": missed})
             if answer["stale"] and figures.minority_first_stale_s is None:
                 figures.minority_first_stale_s = answer["ended"] - cut
             time.sleep(0.2)
@@ -155,6 +165,14 @@ def cut_scenario(cluster: PartitionCluster, victim: Node, scenario: str,
     figures.majority_resume_s = after[0].ended - cut if after else None
     _check_replicas(cluster, writer, figures)
     return figures
+
+
+def _wait_for_acknowledged(writer: SteadyWriter, count: int, within: float = 30.0) -> None:
+    """Until the writer has ``count`` acknowledged writes: a baseline before the fault."""
+    deadline = time.monotonic() + within
+    while len(writer.acknowledged) < count:
+        assert time.monotonic() < deadline, f"the writer got no {count} writes acknowledged"
+        time.sleep(0.05)
 
 
 def _minority_write(cluster: PartitionCluster, victim: Node, scenario: str,
@@ -195,8 +213,11 @@ def slow_link_scenario(cluster: PartitionCluster, victim: Node, scenario: str = 
     cluster.wait_all_healthy()
     figures = Figures(scenario)
     probe = cluster.probes[victim.index]
+    other = next(n for n in cluster.nodes if n is not victim)
+    figures.link_healthy = cluster.lab.measure_link(victim, other, count=50)
     cluster.lab.slow(victim, delay, jitter, loss)
     try:
+        figures.link_slowed = cluster.lab.measure_link(victim, other)
         with SteadyWriter(probe, f"{scenario}-w", interval=0.2) as writer:
             started = time.monotonic()
             while time.monotonic() - started < duration:
@@ -206,6 +227,8 @@ def slow_link_scenario(cluster: PartitionCluster, victim: Node, scenario: str = 
                     if answer["ok"]:
                         figures.read_s.append(answer["seconds"])
                 time.sleep(0.2)
+        figures.link_at_end = cluster.lab.measure_link(victim, other)
+        figures.delayer_alive_at_end = victim.delayer is not None and victim.delayer.poll() is None
     finally:
         cluster.lab.unslow(victim)
     figures.write_s = [w.ended - w.started for w in writer.writes if w.ok]

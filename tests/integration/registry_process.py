@@ -15,6 +15,18 @@ VENV_BIN = Path(sys.executable).parent
 _NETWORK_VARIABLES = ("P2P_PSK", "P2P_PSK_FILE", "P2P_BOOTSTRAPS")
 
 
+# A shell's background job (`cmd &`) starts with SIGINT and SIGQUIT ignored, `nohup` with
+# SIGHUP ignored, and children inherit that; Python then never installs its SIGINT
+# handler. A child the suite signals starts with the defaults, however pytest was launched.
+_SIGNALS_THE_SUITE_SENDS = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM)
+
+
+def default_signal_dispositions() -> None:
+    """``preexec_fn`` for a child that a test signals."""
+    for sig in _SIGNALS_THE_SUITE_SENDS:
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -95,8 +107,9 @@ class RegistryProcess:
         self._write_psk_file()
         env = {k: v for k, v in os.environ.items() if k not in _NETWORK_VARIABLES}
         env.update(self.env)
-        log = self.log_file.open("ab")
-        self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, env=env)
+        with self.log_file.open("ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT,
+                                            env=env, preexec_fn=default_signal_dispositions)
         deadline = time.monotonic() + timeout
         while not self.addr_file.exists():
             if self.process.poll() is not None:

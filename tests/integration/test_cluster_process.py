@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from cluster_fixtures import wait_for_pid_exit
 from registry_process import VENV_BIN, RegistryProcess
 
@@ -32,17 +33,21 @@ def test_sigkill_of_the_daemon_takes_its_etcd_down_too(tmp_path: Path) -> None:
         proc.stop()
 
 
-def test_sigterm_stops_serving_and_stops_etcd_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_or_sigint_stops_serving_and_stops_etcd_cleanly(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """README: SIGINT or SIGTERM stops the daemon cleanly, and its etcd member with it."""
     proc = RegistryProcess(tmp_path / "r").start()
     etcd = _etcd_child(proc)
     started = time.monotonic()
-    assert proc.stop(signal.SIGTERM) == 0
-    print(f"\nSIGTERM to exit: {time.monotonic() - started:.2f} s")
+    assert proc.stop(sig) == 0
+    print(f"\n{sig.name} to exit: {time.monotonic() - started:.2f} s")
     assert not psutil.pid_exists(etcd)
     etcd_log = (tmp_path / "r" / "etcd-data.log").read_text()
     assert '"msg":"received signal; shutting down"' in etcd_log  # SIGTERM, not SIGKILL
     daemon_log = proc.log_file.read_text()
-    assert "received SIGTERM" in daemon_log and "etcd stopped" in daemon_log
+    assert f"received {sig.name}" in daemon_log and "etcd stopped" in daemon_log
     assert "Traceback" not in daemon_log
 
 

@@ -22,6 +22,7 @@ from application.server import RegistryRequestHandler
 from domain.psk import psk_from_passphrase
 from domain.rendezvous import REGISTRY_RENDEZVOUS
 from domain.service_info import encode_service_info
+from domain.wire import MAX_REQUEST_BYTES
 from entrypoints import library
 from entrypoints.common.errors import single_error
 
@@ -100,22 +101,35 @@ def test_0_2_writes_obey_the_same_name_rules_and_size_limit_as_0_1(registry):
 
     from application.ports import RequestRejected
 
-    with pytest.raises(RequestRejected):
-        trio.run(raw, "/add/0.2", b'{"Name":" x","InfoStr":"{}","IfRevision":0}')
-    with pytest.raises(RequestRejected):
-        trio.run(raw, "/delete/0.2", b'{"Name":"a\\nb"}')
+    def refused_for(protocol_id: str, payload: bytes, reason: str) -> None:
+        """Reset, and the daemon's log names this request's fault (not any other)."""
+        logged = registry.log_file.read_text().count(reason)
+        with pytest.raises(RequestRejected):
+            trio.run(raw, protocol_id, payload)
+        assert registry.log_file.read_text().count(reason) > logged, (protocol_id, reason)
+
+    # The same request bytes refused on 0.1 and on 0.2, for the same reason.
+    for protocol_id in ("/add/0.1", "/add/0.2"):
+        refused_for(protocol_id, b'{"Name":" x","InfoStr":"{}","IfRevision":0}',
+                    "surrounding white space")
+    for protocol_id, payload in (("/delete/0.1", b"a\nb"), ("/delete/0.2", b'{"Name":"a\\nb"}')):
+        refused_for(protocol_id, payload, "control character")
     huge = _info(1, "x" * (1 << 20))
     with pytest.raises(RequestTooLarge):
         trio.run(functools.partial(library.add_service, boot, psk, "huge", huge, if_revision=0))
-    with pytest.raises(RequestRejected):  # the server refuses it too, without a client check
-        trio.run(raw, "/add/0.2", b'{"Name":"huge","InfoStr":"' + b"x" * (1 << 20) + b'"}')
+    for protocol_id in ("/add/0.1", "/add/0.2"):  # the server refuses it too, no client check
+        refused_for(protocol_id, b'{"Name":"huge","InfoStr":"' + b"x" * (1 << 20) + b'"}',
+                    f"exceeds {MAX_REQUEST_BYTES} bytes")
+    trio.run(raw, "/add/0.2", b'{"Name":"ok","InfoStr":"{}","IfRevision":0}')  # the control
+    assert registry.cli("get", "ok").returncode == 0
     assert registry.cli("get", "huge").returncode == 3
     assert registry.alive()
 
 
-async def test_an_instance_that_speaks_only_the_go_protocols_gets_one_line_and_exit_1(tmp_path):
-    """A registry-service serving only `/…/0.1` is what a Go instance looks like on the wire."""
-    passphrase = "go instance test"
+async def test_a_node_of_ours_serving_only_the_0_1_protocols_gets_one_line_and_exit_1(tmp_path):
+    """Our own libp2p node, serving only the five `/…/0.1` protocols from an in-memory
+    repository: what an instance that knows no newer protocol (a Go one) offers on the wire."""
+    passphrase = "0.1-only node test"
     repository = InMemoryServiceRepository()
     repository.entries["svc"] = encode_service_info(_info(3))
     handler = RegistryRequestHandler(

@@ -123,7 +123,10 @@ def test_exec_start_reads_the_credential_and_stops_on_sigterm(tmp_path):
             [str(VENV_BIN / "registry-cli"), "--bootstrap", bootstrap, "--psk", "not it",
              "status"], capture_output=True, text=True, timeout=60, env=cli_env,
         )
-        assert wrong.returncode != 0
+        # Another passphrase gets nothing: no status, and the reason (exit 4, one line).
+        assert wrong.returncode == 4, (wrong.returncode, wrong.stderr)
+        assert wrong.stdout == ""
+        assert "different private network" in wrong.stderr and "Traceback" not in wrong.stderr
         assert len(list((state / "physarum-registry").glob("*.instance.json"))) == 1
         health = httpx.get(f"http://{http_listen}/v1/health", timeout=10)
         assert health.json() == {"Status": "ok"}  # the unit turns the HTTP API on

@@ -123,7 +123,9 @@ def test_a_js_peer_outside_our_private_network_fails_fast(tmp_path, js_passphras
             assert not dialled["ok"], dialled
             # js-libp2p sees only undecodable bytes where its Noise handshake should be...
             assert dialled["errorName"] == "EncryptionFailedError", dialled
-            assert elapsed < 8.0, (elapsed, dialled)  # no 10-40 s hang; slack for load
+            print(f"js-libp2p dial refused after {elapsed * 1000:.0f} ms")
+            # docs/security.md: within 1 s (the call to the running js peer included)
+            assert elapsed < 1.0, (elapsed, dialled)
             # ...the daemon knows why, says so in one line, and nothing worse.
             reasons = (["is not in any private network (no PSK)",
                         # js-libp2p, failing on our nonce, may close its socket before

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import trio
+import trio.testing
 from libp2p import new_host
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.identity.identify.identify import ID as IdentifyID
@@ -132,6 +133,7 @@ async def test_a_client_that_asks_before_identify_is_done_stays_out_of_our_table
         with trio.fail_after(5):
             while speaks_kad(ours.host, client.peer_id) is None:
                 await trio.sleep(0.05)
-        await trio.sleep(0.2)
+        # Identify is done: let every task it woke (the server-mode rule's) run to its end.
+        await trio.testing.wait_all_tasks_blocked(cushion=0.05)
         assert speaks_kad(ours.host, client.peer_id) is False
         assert not ours.dht.routing_table.peer_in_table(client.peer_id)

@@ -124,8 +124,11 @@ def test_a_second_instance_with_the_same_key_fails_fast_naming_the_key_file(
         default_paths=True, env={"HOME": str(tmp_path)},
     )
     started = time.monotonic()
-    with pytest.raises(RuntimeError, match="registry-service exited"):
-        twin.start(timeout=60)
+    try:
+        with pytest.raises(RuntimeError, match="registry-service exited"):
+            twin.start(timeout=60)
+    finally:
+        twin.stop()  # when it did start, a twin must not stay in the cluster
     elapsed = time.monotonic() - started
     log = twin.log_file.read_text()
     print(f"\nduplicate peer id refused after {elapsed:.1f} s")
@@ -303,8 +306,11 @@ def _timed_gets(variants: dict[str, list[str]], rounds: int) -> dict[str, float]
     return medians
 
 
-# Waiting on a blackholed bootstrap would add the 5 s connect timeout to every get.
-EXTRA_AT_MOST = 1.5
+# README: the next bootstrap is dialled when one has not connected within 0.25 s (exact
+# on a virtual clock: tests/unit/test_live_peers_and_lookup_bounds.py); here, on real
+# processes, 0.25 s and as much again for a loaded machine. Waiting on a blackholed
+# bootstrap would add the 5 s connect timeout to every get.
+EXTRA_AT_MOST = 0.25 + 0.25
 
 
 def test_dead_and_unresponsive_bootstraps_do_not_hold_a_get_up(

@@ -80,12 +80,18 @@ def test_go_style_flags_and_environment(registry, monkeypatch):
 
 def test_wrong_passphrase_fails_fast_with_a_clear_message(registry):
     started = time.monotonic()
+    assert registry.cli("get", "x").returncode == 3  # the same command, right passphrase
+    baseline = time.monotonic() - started
+    started = time.monotonic()
     wrong = registry.cli("get", "x", passphrase="not the passphrase")
     elapsed = time.monotonic() - started
     assert wrong.returncode == 4
     assert "different private network" in wrong.stderr
     assert "Traceback" not in wrong.stderr
-    assert elapsed < 8.0, elapsed  # README: no 10-40 s hang (CLI start-up included)
+    # README: no 10-40 s hang; the refusal costs under 1 s beyond what the same command
+    # takes with the right passphrase (interpreter and node start-up)
+    print(f"right passphrase {baseline:.2f} s, wrong {elapsed:.2f} s")
+    assert elapsed < baseline + 1.0, (elapsed, baseline)
     # ...and the daemon still serves the right passphrase
     assert registry.cli("list").returncode == 0
 
@@ -259,15 +265,13 @@ def test_a_client_that_never_finishes_its_request_is_reset_after_the_timeout(tmp
 
 def test_broken_multistream_negotiations_cost_only_their_stream(registry):
     """Pipelined or not, a negotiation that is junk, oversized, cut short or for an unknown
-    protocol ends that stream alone; an unknown protocol still hears "na"; the daemon
-    keeps serving (adapters/libp2p/upstream/pipelined_multiselect.py)."""
-    from libp2p.network.stream.exceptions import StreamEOF, StreamReset
-    from libp2p.peer.id import ID
+    protocol ends that stream alone: on the same connection, a get opened before it is
+    answered after it, and a get opened after it is answered too; an unknown protocol
+    still hears "na" (adapters/libp2p/upstream/pipelined_multiselect.py)."""
     from libp2p.utils.varint import encode_delim
+    from one_connection import one_connection, read_until_end, send
 
-    from adapters.libp2p.identity import ephemeral_identity
-    from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
-    from domain import parse_bootstrap
+    from domain.wire import GetResponse, decode
 
     header = encode_delim(b"/multistream/1.0.0")
     cases = {
@@ -278,37 +282,61 @@ def test_broken_multistream_negotiations_cost_only_their_stream(registry):
         "no newline": header + b"\x08/get/0.1",
         "unknown protocol, junk behind": header + encode_delim(b"/nobody/1") + b'{"x": 1}',
     }
+    library.add_service_blocking(registry.addrs, psk_from_passphrase(registry.passphrase),
+                                 "svc", INFO)
 
-    async def answer_to(node, peer, data: bytes) -> bytes:  # type: ignore[no-untyped-def]
-        stream = await node.host.get_network().new_stream(peer)
-        await stream.write(data)
-        await stream.close_write()
-        got = b""
-        with trio.fail_after(10):  # the negotiation's own limit is shorter than this
-            while True:
-                try:
-                    chunk = await stream.read()
-                except (StreamEOF, StreamReset):
-                    break
-                if not chunk:
-                    break
-                got += chunk
-        await stream.reset()
-        return got
-
-    async def main() -> dict[str, bytes]:
-        psk = psk_from_passphrase(registry.passphrase)
-        async with running_node(NodeSettings(ephemeral_identity(), psk=psk,
-                                             dht_server=False)) as node:
-            boot = parse_bootstrap(registry.addrs[0])
-            assert not await connect_bootstraps(node, [boot], 5)
-            peer = ID.from_base58(boot.peer_id)
-            return {name: await answer_to(node, peer, data) for name, data in cases.items()}
+    async def main() -> dict[str, tuple[bytes, str]]:
+        answers = {}
+        async with one_connection(registry) as conn:
+            for name, data in cases.items():
+                before = await send(await conn.stream("/get/0.1"), b"svc")  # not read yet
+                broken = await send(await conn.raw_stream(), data)
+                answers[name] = await read_until_end(broken, 10)
+                for good in (before, await send(await conn.stream("/get/0.1"), b"svc")):
+                    reply, end = await read_until_end(good, 10)
+                    assert end == "eof", (name, reply)
+                    got = decode(reply, GetResponse)
+                    assert got.lookup_ok and '"CpuReq":1' in got.info_str, (name, reply)
+                conn.muxed_conn()  # still the one connection
+        return answers
 
     answers = trio.run(main)
-    assert answers["unknown protocol, junk behind"] == header + encode_delim(b"na")
-    for name in ("junk header", "length prefix too long", "cut short", "no newline"):
-        assert b"/get/0.1" not in answers[name], (name, answers[name])
-    assert answers["proposal over 1 KiB"] == header  # the header echo owed, nothing more
+    # Each broken stream is reset, after at most the echoes owed; never a protocol answer.
+    na = header + encode_delim(b"na")
+    assert answers == {
+        "junk header": (header, "reset"),
+        "length prefix too long": (b"", "reset"),
+        "proposal over 1 KiB": (header, "reset"),
+        "cut short": (header, "reset"),
+        "no newline": (header, "reset"),
+        "unknown protocol, junk behind": (na, "reset"),
+    }
     assert registry.alive()
-    assert json.loads(registry.cli("--json", "list").stdout or "{}") == {}
+
+
+def test_a_public_network_without_a_passphrase_end_to_end(tmp_path):
+    """README: without a passphrase the network is public. Two instances (the second joins
+    through the first), a writer and readers with no PSK at all; a client with one is
+    in another network and gets nothing."""
+    first = RegistryProcess(tmp_path / "a", passphrase=None, ip="127.0.0.1").start()
+    second = None
+    try:
+        assert "--psk" not in first.argv() and "--psk-file" not in first.argv()
+        second = RegistryProcess(tmp_path / "b", passphrase=None, ip="127.0.0.1",
+                                 new_cluster=False, bootstraps=first.addrs).start(timeout=90)
+        library.add_service_blocking(first.addrs, None, "public", INFO)
+        assert library.get_service_blocking(second.addrs, None, "public") == INFO
+        got = second.cli("--json", "get", "public")
+        assert got.returncode == 0, got.stderr
+        assert json.loads(got.stdout)["ContentHash"] == INFO.content_hash
+        listed = first.cli("--json", "list")
+        assert listed.returncode == 0 and "public" in json.loads(listed.stdout), listed.stderr
+        private = first.cli("get", "public", passphrase="a private one")
+        assert private.returncode == 4 and "Traceback" not in private.stderr, private.stderr
+        deleted = second.cli("delete", "public")
+        assert deleted.returncode == 0, deleted.stderr
+        assert first.cli("get", "public").returncode == 3
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()

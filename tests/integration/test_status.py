@@ -201,4 +201,9 @@ def test_a_js_libp2p_peer_reads_status_as_documented(tmp_path, registry):
         assert view["quorum"] is True and len(view["members"]) == 1
         refused = js.request(registry.addrs[0], "/status/0.1", "not empty")
         assert (refused["ok"], refused.get("errorName")) == (False, "StreamResetError"), refused
+        # ...and the daemon carries on: the same peer's next status is answered in full
+        again = js.request(registry.addrs[0], "/status/0.1")
+        assert again["ok"] and json.loads(again["reply"])["peer_id"] == view["peer_id"], again
+    assert registry.alive()
+    assert json.loads(registry.cli("--json", "status").stdout)["quorum"] is True
 

@@ -13,7 +13,7 @@ import threading
 import psutil
 import trio
 from libp2p.network.stream.exceptions import StreamReset
-from registry_process import VENV_BIN
+from registry_process import VENV_BIN, default_signal_dispositions
 from watch_helpers import EVENT_WAIT, _info, _psk, _summary, _take
 
 from adapters.libp2p.stream_io import read_to_end
@@ -148,7 +148,9 @@ async def test_a_quiet_stream_gets_progress_within_10_seconds(registry):
         [progress] = await _take(events, 1, skip_progress=False)
         waited = trio.current_time() - started
     assert progress.type is EventType.PROGRESS and progress.revision == synced.revision
-    assert waited < 10 + 5  # promised: at least every 10 s (margin for a loaded machine)
+    # docs/protocol.md: at least every 10 s (the server sends one after 5 s of quiet, so
+    # a loaded machine has 5 s of slack inside the promise; none beyond it)
+    assert waited <= 10, waited
 
 
 def _readline(stream, timeout: float) -> str:  # type: ignore[no-untyped-def]
@@ -162,7 +164,7 @@ def test_cli_watch_prints_each_event_as_it_comes_and_ctrl_c_exits_130(registry):
             "--psk", registry.passphrase, "--json", "watch", "--prefix", "cli-"]
     env = {k: v for k, v in os.environ.items() if k not in ("P2P_PSK", "P2P_BOOTSTRAPS")}
     watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env)
+                               env=env, preexec_fn=default_signal_dispositions)
     try:
         assert json.loads(_readline(watcher.stdout, 30))["Type"] == "SYNCED"
         library.add_service_blocking(registry.addrs, _psk(registry), "cli-a", _info(1))

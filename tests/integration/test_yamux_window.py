@@ -193,8 +193,10 @@ async def test_transfers_far_larger_than_the_window_still_flow(size: int) -> Non
 
 
 async def test_only_streams_we_opened_grow_their_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A peer can fill at most Yamux's 256 KiB per stream it opens; our own streams grow to
-    GROWN_WINDOW once we have read FLUSH_AT of an answer (no stall every 128 KiB)."""
+    """The window updates we send: a stream the peer opened never gets more than Yamux's
+    256 KiB from us (what a peer that honours flow control can make us buffer); our own
+    streams grow to GROWN_WINDOW once we have read FLUSH_AT of an answer (no stall every
+    128 KiB). A peer that ignores flow control is not tested here (docs/security.md)."""
     from adapters.libp2p.upstream.yamux_window import FLUSH_AT, GROWN_WINDOW
 
     increments: dict[str, list[int]] = {"client": [], "server": []}

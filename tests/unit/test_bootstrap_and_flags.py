@@ -1,5 +1,6 @@
 import pytest
 
+from domain import psk_from_passphrase
 from domain.bootstrap import InvalidBootstrapAddress, parse_bootstrap, parse_bootstraps
 from entrypoints.common.flags import go_style_flags, resolve_bootstraps, resolve_psk
 
@@ -56,7 +57,8 @@ def test_env_bootstraps_used_only_without_flags(monkeypatch):
 
 def test_psk_flag_wins_over_env_and_empty_passphrase_is_refused(monkeypatch):
     monkeypatch.setenv("P2P_PSK", "from-env")
-    assert resolve_psk("flag") != resolve_psk(None)
+    assert resolve_psk("flag") == psk_from_passphrase("flag")  # the flag's, not the env's
+    assert resolve_psk(None) == psk_from_passphrase("from-env")
     monkeypatch.delenv("P2P_PSK")
     assert resolve_psk(None) is None
     with pytest.raises(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import msgspec
@@ -135,10 +136,18 @@ async def test_the_grace_starts_again_for_a_member_seen_started_in_between() -> 
     assert (await janitor.tend()).removed == []
 
 
-async def test_a_failing_removal_is_logged_and_tried_again_later() -> None:
+async def test_a_failing_removal_is_logged_and_tried_again_later(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     class NoQuorumMembership(InMemoryClusterMembership):
+        fail = True
+        attempts = 0
+
         async def remove_member(self, member_id: int) -> list[EtcdMember]:
-            raise StorageUnavailable("no leader")
+            self.attempts += 1
+            if self.fail:
+                raise StorageUnavailable("no leader")
+            return await super().remove_member(member_id)
 
     ghost = EtcdMember(name="", peer_urls=(NEW_URL,), member_id=3)
     membership = NoQuorumMembership([FIRST, ghost])
@@ -146,9 +155,18 @@ async def test_a_failing_removal_is_logged_and_tried_again_later() -> None:
     janitor = MemberJanitor(membership, grace=1, clock=clock)
     await janitor.tend()
     clock.now = 5
-    result = await janitor.tend()
+    with caplog.at_level(logging.WARNING, logger="application.cluster.janitor"):
+        result = await janitor.tend()
     assert result.removed == []
     assert ghost in membership.members
+    [logged] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert NEW_URL in logged and "removing it failed" in logged and "no leader" in logged
+    # tried again at the next tend, without a new grace period: the quorum is back now
+    membership.fail = False
+    clock.now = 5.5
+    assert (await janitor.tend()).removed == [NEW_URL]
+    assert membership.attempts == 2
+    assert ghost not in membership.members
 
 
 # --- joining -------------------------------------------------------------------

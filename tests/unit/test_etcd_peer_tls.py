@@ -110,17 +110,51 @@ def test_the_client_socket_lives_in_the_data_dir() -> None:
     assert member.client_url == "unix:/var/lib/r/client.sock:12379"
 
 
-def test_a_socket_path_beyond_sun_path_is_dialled_through_a_directory_fd(
-    tmp_path: Path,
+async def test_a_socket_path_beyond_sun_path_is_dialled_through_a_directory_fd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import contextlib
+    import os
+    import socket
+    import threading
+
+    from etcd3 import etcdrpc
+
+    from application.ports import StorageUnavailable
+
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
-    connection = EtcdConnection(f"unix:{deep}/client.sock:2379")
+    name = "client.sock:2379"
+    assert len(str(deep / name)) > 108  # too long for sun_path: bind it from inside
+    monkeypatch.chdir(deep)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(name)
+    listener.listen(1)
+    listener.settimeout(10)
+    accepted: list[socket.socket] = []
+    waiter = threading.Thread(target=lambda: accepted.append(listener.accept()[0]))
+    waiter.start()
+    def fds_on_deep() -> int:  # our descriptors that hold the deep directory open
+        held = 0
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                held += os.readlink(f"/proc/self/fd/{fd}") == str(deep)
+        return held
+
+    connection = EtcdConnection(f"unix:{deep}/{name}")
+    assert fds_on_deep() == 1
     try:
-        assert connection._directory_fd is not None
+        with pytest.raises(StorageUnavailable):  # not etcd: no gRPC answer comes
+            await connection.call(connection.kv.Range, etcdrpc.RangeRequest(key=b"k"),
+                                  timeout=0.5)
     finally:
         connection.close()
-    assert connection._directory_fd is None
+        waiter.join(10)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert accepted, "the connection never reached the socket"
+    assert fds_on_deep() == 0  # close() let the directory go
 
 
 def test_operator_commands_see_peer_tls_where_the_daemon_minted_it(tmp_path: Path) -> None:

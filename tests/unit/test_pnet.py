@@ -268,7 +268,10 @@ async def test_hosts_with_different_psk_fail_fast_and_server_keeps_serving() -> 
         start = time.perf_counter()
         with trio.fail_after(10), pytest.raises(Exception) as caught:
             await stranger.connect(info)
-        assert time.perf_counter() - start < 5  # no hang (py-libp2p's: 10-40 s)
+        took = time.perf_counter() - start
+        print(f"refused after {took * 1000:.0f} ms")
+        # docs/security.md: fails within 1 s (measured 50-65 ms; py-libp2p's own: 10-40 s)
+        assert took < 1.0, took
         mismatch = find_private_network_mismatch(caught.value)
         assert mismatch is not None
         assert "private network" in str(mismatch)

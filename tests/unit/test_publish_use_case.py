@@ -259,9 +259,31 @@ def test_existing_image_with_no_add_only_pulls() -> None:
 
 
 def test_push_failure_stops_hashing_and_is_the_error_reported() -> None:
+    import threading
+
     harness = Harness(push_error=RegistryAuthFailed("unauthorized: authentication required"))
+    use_case = harness.use_case()
+    many = 10_000
+
+    class LongArchive(FakeArchive):
+        """An image of ``many`` chunks; after the first, the push has already failed."""
+
+        @contextmanager
+        def saved(self, image: str, progress: object) -> Iterator[Iterator[bytes]]:
+            def chunks() -> Iterator[bytes]:
+                for n in range(many):
+                    self.chunks_read += 1
+                    yield b"x"
+                    if n == 0:
+                        [push] = [t for t in threading.enumerate() if t.name == "push"]
+                        push.join(10)  # the push has failed and said so
+
+            yield chunks()
+
+    use_case.archive = archive = LongArchive(harness.recorder)
     with pytest.raises(RegistryAuthFailed, match="unauthorized"):
-        harness.use_case().run(request())
+        use_case.run(request())
+    assert archive.chunks_read <= 2, archive.chunks_read  # not the other 9 998
     assert harness.registered == []
 
 

@@ -33,7 +33,9 @@ def test_what_go_decodes_is_accepted(info_str: str) -> None:
     check_info_str(info_str)
 
 
-@pytest.mark.parametrize(("info_str", "says"), [
+# Each class of junk the record rules refuse, with a word its refusal must say (also read
+# back from the store in test_record_rules_on_read.py).
+REFUSED = [
     ("not a record", "not valid JSON"),
     ("", "not valid JSON"),
     ("[]", "JSON object"),
@@ -55,7 +57,10 @@ def test_what_go_decodes_is_accepted(info_str: str) -> None:
     ('{"NetworkSoftReq":{"rtt":1.5}}', "only by case"),
     ('{"CpuReq":1,"CpuReq":"x"}', "CpuReq"),  # a duplicate key is checked too
     ('{"CpuReq":1} trailing', "not valid JSON"),
-])
+]
+
+
+@pytest.mark.parametrize(("info_str", "says"), REFUSED)
 def test_what_go_cannot_decode_is_refused(info_str: str, says: str) -> None:
     with pytest.raises(InvalidRecord, match=None) as caught:
         check_info_str(info_str)

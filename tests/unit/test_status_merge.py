@@ -57,13 +57,29 @@ async def test_a_member_whose_instance_did_not_answer_stays_unknown():
     assert merged.members[1].db_size is None
 
 
+def _with_row(status: InstanceStatus, name: str, **figures: object) -> InstanceStatus:
+    import msgspec
+
+    members = tuple(msgspec.structs.replace(m, **figures) if m.name == name else m
+                    for m in status.members)
+    return msgspec.structs.replace(status, members=members)
+
+
 async def test_an_answer_never_overrides_what_the_first_instance_knows():
+    import msgspec
+
     first = await remote_status(transport_of("a"))
     liar = await remote_status(transport_of("b"))
-    liar = InstanceStatus(**{**{f: getattr(liar, f) for f in liar.__struct_fields__},
-                             "member": "a"})  # claims member a, with no figures for it
+    # claims member a, with other figures for it than a's own instance gave
+    liar = _with_row(msgspec.structs.replace(liar, member="a"), "a", raft_index=999, db_size=1)
     merged = with_each_members_own_figures(first, [liar])
+    assert (merged.members[0].raft_index, merged.members[0].db_size) == (
+        100 + ord("a"), 1000 * ord("a"))
+    # ...while it still fills a member the first instance has no figures for
+    honest_c = await remote_status(transport_of("c"))
+    merged = with_each_members_own_figures(first, [liar, honest_c])
     assert merged.members[0].raft_index == 100 + ord("a")
+    assert merged.members[2].raft_index == 100 + ord("c")
 
 
 async def test_local_status_says_where_the_missing_figures_are():
@@ -86,6 +102,11 @@ async def test_a_merged_view_fills_only_what_the_local_view_lacks():
     merged = with_each_members_own_figures(
         alone, [await remote_status(transport_of(n)) for n in ("b", "c")]
     )
-    filled = with_figures_known_to(alone, merged)
-    assert filled == merged
-    assert with_figures_known_to(alone, alone) == alone
+    # The local view is newer for its own member than the merged one, and lacks b and c.
+    local = _with_row(alone, "a", raft_index=5000, db_size=7)
+    filled = with_figures_known_to(local, merged)
+    assert [(m.raft_index, m.db_size) for m in filled.members] == [
+        (5000, 7), (100 + ord("b"), 1000 * ord("b")), (100 + ord("c"), 1000 * ord("c"))]
+    assert filled.member == local.member and filled.peer_id == local.peer_id
+    # The view has nothing the local one lacks: the local one, unchanged.
+    assert with_figures_known_to(local, alone) == local

@@ -58,7 +58,9 @@ async def test_a_watch_opened_on_a_cut_off_instance_hears_so_first():
     assert [_shape(e) for e in first] == [("PROGRESS", None, 1, True), ("PUT", "a", 2, None)]
 
 
-async def test_the_hub_follows_the_quorum_lease():
+async def test_the_hub_follows_the_quorum_lease(autojump_clock):
+    # Virtual time (autojump_clock): each sleep below lets the 0.01 s loop run 5 times,
+    # however busy the machine, so the assertions wait for its turn, not for luck.
     now = [0.0]
     quorum = QuorumStatus(clock=lambda: now[0], max_age=1.0)
     quorum.report(healthy=True, checked_at=0.0)

@@ -96,7 +96,7 @@ async def test_readers_skip_unreadable_records_with_one_warning_naming_them() ->
         await client.get_service(transport, "b-junk")
 
 
-async def test_member_add_is_guarded_by_the_passphrase_alone_not_the_writers_list() -> None:
+async def test_member_add_is_not_subject_to_the_writers_list() -> None:
     from application.cluster.join import request_membership
     from domain.cluster import EtcdEndpoint, EtcdMember
 
