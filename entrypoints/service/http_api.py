@@ -24,6 +24,7 @@ from application.http_registry import HttpRegistry
 from application.prometheus_targets import TargetGroup, prometheus_targets
 from application.status import instance_status
 from domain.instance_status import InstanceStatus
+from domain.status_merge import with_each_members_own_figures
 from entrypoints.service.container import ServiceContainer
 from entrypoints.service.http_settings import HttpSettings
 
@@ -44,7 +45,11 @@ class HttpApi:
             settings.tokens_file)
         self._container = container
 
-    def _parts(self, targets: Callable[[], Awaitable[list[TargetGroup]]]) -> HttpParts:
+    def _parts(
+        self,
+        targets: Callable[[], Awaitable[list[TargetGroup]]],
+        status: Callable[[], Awaitable[InstanceStatus]],
+    ) -> HttpParts:
         # Built once etcd runs: the store's singletons must not be made before.
         container, settings = self._container, self.settings
         metrics = container.metrics()
@@ -61,7 +66,7 @@ class HttpApi:
             access=HttpAccess(self.tokens, open_reads=settings.loopback),
             hub=container.watch_hub(),
             history=container.history(),
-            status=self._status,
+            status=status,
             health=functools.partial(
                 health, container.quorum(),
                 functools.partial(local_reads.get_with_revision, _HEALTH_PROBE)),
@@ -70,7 +75,18 @@ class HttpApi:
 
     def app(self, others: Callable[[InstanceStatus], Awaitable[Sequence[InstanceStatus]]]) -> Any:
         """The ASGI app; ``others`` asks the other instances for their status."""
-        return build_app(self._parts(functools.partial(prometheus_targets, self._status, others)))
+        return build_app(self._parts(
+            functools.partial(prometheus_targets, self._status, others),
+            functools.partial(self._every_members_status, others),
+        ))
+
+    async def _every_members_status(
+        self, others: Callable[[InstanceStatus], Awaitable[Sequence[InstanceStatus]]]
+    ) -> InstanceStatus:
+        """As `registry-service status --json --every-member`: each member's raft index and
+        db size as its own instance answers them (a silent one keeps null)."""
+        first = await self._status()
+        return with_each_members_own_figures(first, await others(first))
 
     async def _status(self) -> InstanceStatus:
         identity = self._container.status_identity()  # known once the node listens

@@ -138,6 +138,8 @@ def test_the_page_loads_with_3_records_and_the_cluster(ui):
     assert row[:7] == ["api-c", "QmUiapi-c", "sha256:api-c", "2.5", "100", "2", "128"]
     ui.wait(lambda: ui.text("#members").count("healthy") == 3, 10, "3 healthy members")
     assert ui.text("#members").count("leader") == 1
+    # Every member's raft index and db size, as each member's own instance answers them.
+    ui.wait(lambda: "—" not in ui.text("#members"), 15, "every member's figures")
     assert "quorum: yes" in ui.text("#cluster-summary")
     assert ui.text("#banners") == ""
     assert "Read-only" in ui.text("#access")
