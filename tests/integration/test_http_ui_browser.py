@@ -313,17 +313,21 @@ def test_a_stopped_instance_is_shown_down_within_5_s(ui):
     stopped = ui.cluster.instances[2]
     member = stopped.name
 
-    def health() -> str:
-        return str(ui.js(
+    def cells() -> list[str]:
+        return list(ui.js(
             "const tr = [...document.querySelectorAll('#members tr')].find(tr => "
             "tr.cells[0].textContent.startsWith(arguments[0])); "
-            "return tr ? tr.cells[1].textContent : ''", member))
+            "return tr ? [...tr.cells].map(c => c.textContent) : ['', '', '']", member))
+
+    def health() -> str:
+        return cells()[1]
 
     assert health() == "healthy"
     started = time.monotonic()
     stopped.proc.stop()
     stopping = time.monotonic() - started
     ui.wait(lambda: health() == "down", 5 - stopping, "the stopped member shown down")
+    assert cells()[2] == "—"  # no role claimed for a member that does not answer
     print(f"stopped member shown down {time.monotonic() - started:.1f} s after SIGTERM "
           f"(the process took {stopping:.1f} s to exit)")
     ui.cluster.restart(stopped)

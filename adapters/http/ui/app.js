@@ -320,7 +320,8 @@ function renderStatus(s) {
     th.textContent = (m.name || "(not started)") + (m.name === s.member ? " (this instance)" : "");
     tr.append(th);
     cell(tr, m.healthy ? "healthy" : "down", m.healthy ? "health-ok" : "health-down");
-    cell(tr, m.learner ? "learner" : m.leader ? "leader" : "follower");
+    // A member that does not answer has no role we know of (as `registry-service status`).
+    cell(tr, !m.healthy ? "—" : m.learner ? "learner" : m.leader ? "leader" : "follower");
     const known = (v) => v !== null && v !== undefined;
     cell(tr, known(m.raft_index) ? String(m.raft_index) : "—", "num");
     cell(tr, known(m.db_size) ? fmtBytes(m.db_size) : "—", "num");
