@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +77,19 @@ def start_http_registry(workdir: Path, extra_args: list[str] | None = None) -> H
                 raise
             time.sleep(0.1)
     return HttpRegistry(process, url, tokens_file, write_token, read_token)
+
+
+@contextmanager
+def with_a_second_instance(workdir: Path) -> Iterator[tuple[HttpRegistry, RegistryProcess]]:
+    """A registry with HTTP on, and a second instance joined to its cluster; both stopped
+    at the end whatever happens."""
+    first = start_http_registry(workdir / "first")
+    second = None
+    try:
+        second = RegistryProcess(workdir / "second", new_cluster=False,
+                                 bootstraps=first.process.addrs).start(timeout=60)
+        yield first, second
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()

@@ -9,24 +9,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from http_fixtures import start_http_registry
-from registry_process import RegistryProcess, free_port
+from http_fixtures import with_a_second_instance
+from registry_process import free_port
 
 PROMETHEUS = Path(__file__).resolve().parents[2] / ".run" / "http-tools" / "prometheus"
 
 
 @pytest.fixture
 def two_instances(tmp_path):
-    first = start_http_registry(tmp_path / "first")
-    second = None
-    try:
-        second = RegistryProcess(tmp_path / "second", new_cluster=False,
-                                 bootstraps=first.process.addrs).start(timeout=60)
-        yield first, second
-    finally:
-        if second is not None:
-            second.stop()
-        first.stop()
+    with with_a_second_instance(tmp_path) as both:
+        yield both
 
 
 def _wait_for(what: str, check, timeout: float = 60.0):  # type: ignore[no-untyped-def]

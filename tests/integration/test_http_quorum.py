@@ -9,22 +9,13 @@ import time
 
 import httpx
 import pytest
-from http_fixtures import RECORD, start_http_registry
-from registry_process import RegistryProcess
+from http_fixtures import RECORD, with_a_second_instance
 
 
 @pytest.fixture
 def two_member_cluster(tmp_path):
-    first = start_http_registry(tmp_path / "first")
-    second = None
-    try:
-        second = RegistryProcess(tmp_path / "second", new_cluster=False,
-                                 bootstraps=first.process.addrs).start(timeout=60)
-        yield first, second
-    finally:
-        if second is not None:
-            second.stop()
-        first.stop()
+    with with_a_second_instance(tmp_path) as both:
+        yield both
 
 
 def test_an_instance_without_quorum_answers_stale_and_says_so(two_member_cluster):
