@@ -114,10 +114,18 @@ class PskConnection(RawConnection):
             return
         try:
             await super().write(out)
-        except BaseException:
+        except BaseException as exc:
             # The key stream has moved past bytes that may not have gone out (a cancelled
             # write, say): anything sent later would be garbage to the peer, so end here.
             self._write_broken = True
+            if (isinstance(exc, Exception) and self._decrypt is None
+                    and self._failure is None and self._expect):
+                # The peer went (a reset on our write) before its nonce reached us: the
+                # listener then logs why, as when its close is read (see _receive).
+                self._failure = PrivateNetworkMismatch(
+                    "the peer is not in any private network (no PSK)" if self._pending
+                    else "the peer closed the connection before sending a PSK nonce"
+                )
             with trio.CancelScope(shield=True):
                 await _close_quietly(self)
             raise
