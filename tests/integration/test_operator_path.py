@@ -204,6 +204,9 @@ def _member_rows(stdout: str) -> dict[str, list[str]]:
     return {row[0]: row for row in rows}
 
 
+FIGURES_AFTER_RESTART = 20.0
+
+
 def test_status_through_a_restarted_instance_has_every_members_figures(
     cluster: Cluster,
 ) -> None:
@@ -224,14 +227,22 @@ def test_status_through_a_restarted_instance_has_every_members_figures(
             str(VENV_BIN / "registry-service"), "status", *_etcd_flags(restarted),
             "--psk-file", str(psk_file)],
     }
+    # The others advertise to the restarted instance within a second or two once they see
+    # it again (adapters/libp2p/advertiser.py); a loaded machine stretches that, so the
+    # first command may still come before. Within FIGURES_AFTER_RESTART, not 3 minutes.
+    healthy = time.monotonic()
     for what, argv in commands.items():
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, (what, done.stderr)
-        rows = _member_rows(done.stdout)
-        assert len(rows) == 3, (what, done.stdout)
-        for name, row in rows.items():
-            assert row[-1] != "-", (what, name, done.stdout, done.stderr)  # its db size
+        while True:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, (what, done.stderr)
+            rows = _member_rows(done.stdout)
+            assert len(rows) == 3, (what, done.stdout)
+            if all(row[-1] != "-" for row in rows.values()):  # every member's db size
+                break
+            assert time.monotonic() - healthy < FIGURES_AFTER_RESTART, (
+                what, done.stdout, done.stderr)
         assert "-: " not in done.stdout, (what, done.stdout)
+    print(f"every member's figures {time.monotonic() - healthy:.1f} s after healthy")
 
 
 def test_a_member_shown_without_figures_comes_with_the_reason(cluster: Cluster) -> None:
