@@ -82,7 +82,7 @@ async def test_a_page_holding_the_last_match_leaves_next_out_even_when_full() ->
     assert [r.name for r in answer.records] == ["p-1", "p-2"] and answer.next == ""
 
 
-async def test_a_listing_across_concurrent_writes_lists_nothing_twice_and_keeps_the_steady() -> None:
+async def test_paging_across_concurrent_writes_lists_nothing_twice_and_keeps_the_steady() -> None:
     names = [f"svc-{i:03d}" for i in range(60)]
     store = await _store(names)
     transport = _transport(store)
