@@ -42,8 +42,11 @@ log = logging.getLogger(__name__)
 # declared broken (normally ~1 ms on one machine).
 CATCH_UP_TIMEOUT = 2.0
 _RETRY_MAX = 5.0
-# Keys per Range while the copy loads: ~350 KB of answer at a time for typical records.
-LOAD_PAGE_KEYS = 1000
+# Keys per Range while the copy loads: ~2 MB of answer at a time for typical records.
+# 100 000 records (benchmarks/scale_records.py): one Range held 110-140 MB at its peak;
+# pages of 5 000 hold 62-74 MB and take as long; pages of 1 000 take 3x as long (etcd
+# 3.4 walks the rest of the range's index for every page).
+LOAD_PAGE_KEYS = 5000
 
 
 class WatchedServiceRepository:

@@ -11,6 +11,7 @@ import pytest
 import trio
 from watch_helpers import _info, _psk
 
+from adapters.etcd.watched_repository import LOAD_PAGE_KEYS
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, running_node
 from adapters.libp2p.registry_server import Libp2pRegistryServer
@@ -28,8 +29,9 @@ from domain.wire import MAX_REQUEST_BYTES, decode
 from entrypoints import library
 from entrypoints.common.local_etcd import local_etcd
 
-# Over the watched copy's load page (1000 keys): a restart loads it in several Ranges.
-MODERATE = 5000
+# Over twice the watched copy's load page (LOAD_PAGE_KEYS, 5 000 keys): a restart loads
+# it in three Ranges.
+MODERATE = 12_000
 PREFIXES = ("edge-a/", "edge-b/", "core/")
 
 
@@ -75,7 +77,8 @@ async def _wait_for(registry, name: str) -> None:  # type: ignore[no-untyped-def
                 await trio.sleep(0.2)
 
 
-def test_5000_records_page_by_prefix_exactly_and_survive_a_restart_of_the_daemon(registry):
+def test_12000_records_page_by_prefix_exactly_and_survive_a_restart_of_the_daemon(registry):
+    assert MODERATE > 2 * LOAD_PAGE_KEYS
     written = _fill(registry, MODERATE)
     trio.run(_wait_for, registry, max(written))
     for restarted in (False, True):
@@ -94,7 +97,7 @@ def test_5000_records_page_by_prefix_exactly_and_survive_a_restart_of_the_daemon
         assert len(whole) == MODERATE
         if not restarted:
             registry.stop()
-            registry.start()  # the copy loads from etcd in pages of 1000 keys
+            registry.start()  # the copy loads from etcd a page at a time
     assert registry.alive()
 
 
