@@ -55,8 +55,7 @@ class WatchedServiceRepository:
     def __init__(self, store: EtcdServiceRepository, hub: WatchHub | None = None) -> None:
         self._store = store
         self._connection: EtcdConnection = store.connection
-        # name -> (InfoStr, mod revision)
-        # name -> its mod revision and stored value, packed (see PackedRecords)
+        # name -> its mod revision and stored value, packed (see packed())
         self._entries: dict[str, bytes] = {}
         # The same names, sorted (as etcd sorts keys): `/list/0.2` pages without a sort.
         self._names: list[str] = []
