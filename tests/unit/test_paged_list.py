@@ -189,3 +189,23 @@ def test_the_etcd_range_of_a_page_matches_what_page_of_selects() -> None:
     assert page_range("web-", "") == (b"web-", b"web.")
     assert page_range("web-", "web-2") == (b"web-2\0", b"web.")
     assert page_range("web-", "a") == (b"web-", b"web.")
+
+
+async def test_without_quorum_pages_come_from_the_members_own_copy_marked_stale() -> None:
+    from application.cluster.quorum import QuorumStatus
+
+    fresh, local = await _store(["a", "b"]), await _store(["a", "b", "local-only"])
+    quorum = QuorumStatus()
+    handler = PagedListHandler(fresh, RecordingMetrics(), local_pages=local, quorum=quorum)
+    answer = decode(await handler.handle(b"{}"), PageResponse)
+    assert [r.name for r in answer.records] == ["a", "b"] and not answer.stale
+    quorum.lost = True
+    answer = decode(await handler.handle(b"{}"), PageResponse)
+    assert [r.name for r in answer.records] == ["a", "b", "local-only"] and answer.stale
+    old = RegistryRequestHandler(
+        InMemoryServiceRepository(), InMemoryClusterMembership(), RecordingMetrics()
+    )
+    transport = InMemoryRegistryTransport(old, extra={PAGED_LIST_PROTOCOL: handler.handle})
+    with pytest.warns(Warning, match="no quorum"):
+        listed = await paged_list_client.list_all(transport)
+    assert list(listed) == ["a", "b", "local-only"]
