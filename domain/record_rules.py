@@ -45,6 +45,8 @@ class _GoServiceInfo(msgspec.Struct, rename="pascal", forbid_unknown_fields=Fals
 
 _FIELDS = {f.encode_name: f for f in msgspec.structs.fields(_GoServiceInfo)}
 _PERF_FIELDS = ("NetworkSoftReq", "NetworkHardReq")
+_TOP_FIELDS = tuple(_FIELDS)
+_EXACT = {_TOP_FIELDS: frozenset(_FIELDS), ("RTT",): frozenset(("RTT",))}
 _typed = msgspec.json.Decoder(_GoServiceInfo)
 _untyped = msgspec.json.Decoder()
 
@@ -59,12 +61,14 @@ def check_info_str(info_str: str) -> None:
         raise InvalidRecord(f"not valid JSON: {exc}") from exc
     # Valid for us; now the keys Go would read and we would not.
     top = _untyped.decode(info_str)
-    _check_keys(top, tuple(_FIELDS), "$")
+    _check_keys(top, _TOP_FIELDS, "$")
     for name in _PERF_FIELDS:
         _check_keys(top.get(name, {}), ("RTT",), f"$.{name}")
 
 
 def _check_keys(obj: dict[str, Any], fields: tuple[str, ...], where: str) -> None:
+    if obj.keys() <= _EXACT.get(fields, frozenset()):
+        return  # only exact field names (the usual record): nothing to case-fold
     folded = {name.casefold(): name for name in fields}
     for key in obj:
         field = folded.get(key.casefold())

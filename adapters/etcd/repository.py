@@ -11,7 +11,9 @@ from typing import Any
 from etcd3 import etcdrpc
 
 from adapters.etcd.connection import DEFAULT_TIMEOUT, EtcdConnection
-from adapters.etcd.keyspace import ALL_KEYS, as_text
+from adapters.etcd.keyspace import ALL_KEYS, as_text, page_range
+from domain.list_wire import PagedRecord
+from domain.record_pages import RecordPage
 
 
 class EtcdServiceRepository:
@@ -70,6 +72,26 @@ class EtcdServiceRepository:
         )
         response = await self._range(request)
         return {as_text(kv.key): as_text(kv.value) for kv in response.kvs}
+
+    async def page(self, prefix: str, after: str, limit: int, max_bytes: int) -> RecordPage:
+        """`/list/0.2` from etcd (while the watched copy is off, or without quorum)."""
+        key, range_end = page_range(prefix, after)
+        request = etcdrpc.RangeRequest(
+            key=key, range_end=range_end, limit=limit,
+            sort_order=etcdrpc.RangeRequest.ASCEND, sort_target=etcdrpc.RangeRequest.KEY,
+        )
+        response = await self._range(request)
+        records: list[PagedRecord] = []
+        size = 0
+        for kv in response.kvs:
+            if records and size >= max_bytes:
+                break
+            name, info_str = as_text(kv.key), as_text(kv.value)
+            records.append(PagedRecord(name=name, info_str=info_str,
+                                       revision=int(kv.mod_revision)))
+            size += len(name) + len(info_str)
+        more = bool(response.more) or len(records) < len(response.kvs)
+        return RecordPage(records, int(response.header.revision), more)
 
     async def delete(self, name: str) -> int:
         if not name:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from application.watch import WatchHub
 from application.watch_ports import HistoryCompacted
 from domain.record_change import RecordChange
+from domain.record_pages import RecordPage, page_of
 from domain.revision_wire import WriteOutcome
 
 
@@ -18,6 +19,7 @@ class InMemoryRevisionedStore:
         self.revision = 1  # etcd's empty store is at revision 1
         self.history: list[RecordChange] = []
         self.compacted_through = 0
+        self.pages_read = 0  # `/list/0.2` pages served (tests)
         self.hub.loaded(self.entries, self.revision)
 
     async def get_with_revision(self, name: str) -> tuple[str | None, int]:
@@ -45,6 +47,11 @@ class InMemoryRevisionedStore:
         if after < self.compacted_through:
             raise HistoryCompacted(f"compacted through {self.compacted_through}")
         return [c for c in self.history if after < c.revision <= through and keep(c.name)]
+
+    async def page(self, prefix: str, after: str, limit: int, max_bytes: int) -> RecordPage:
+        self.pages_read += 1
+        return page_of(sorted(self.entries), self.entries.__getitem__, prefix=prefix,
+                       after=after, limit=limit, max_bytes=max_bytes, revision=self.revision)
 
     def compact(self) -> None:
         self.compacted_through = self.revision

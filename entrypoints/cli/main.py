@@ -93,12 +93,19 @@ def get(service_name: str, /, *, options: _Options) -> int:
 
 
 @app.command(name="list")
-def list_(*, options: _Options) -> int:
-    """List all microservices and information stored by the registry-service."""
+def list_(*, prefix: str | None = None, options: _Options) -> int:
+    """List all microservices and information stored by the registry-service.
+
+    Parameters
+    ----------
+    prefix
+        Only the services whose names start with this, listed a page at a time
+        (/list/0.2; an instance without it answers the whole list, filtered here).
+    """
     from entrypoints.cli.output import human_list, json_text
     from entrypoints.library import list_services
 
-    entries = _run(options, list_services)
+    entries = _run(options, functools.partial(list_services, prefix=prefix))
     print(json_text(entries) if options.json else human_list(entries))
     return 0
 

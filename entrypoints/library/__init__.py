@@ -18,9 +18,10 @@ import trio
 from libp2p.abc import IHost
 
 from application import client as use_cases
-from application import conditional_client
+from application import conditional_client, paged_list_client
 from application.client import UnreadableRecord, UnreadableRecordsWarning
 from application.conditional_client import RevisionConflict
+from application.paged_list_client import ListedWithoutPages
 from application.status import remote_status
 from application.write_policy import WriteRefused
 from domain.instance_status import InstanceStatus
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from entrypoints.library.client_node import Libp2pRegistryClient
 
 __all__ = [
+    "ListedWithoutPages",
     "PerfInd",
     "RevisionConflict",
     "ServiceInfo",
@@ -129,9 +131,20 @@ async def list_services(
     *,
     keyfile: KeyFile = None,
     instance: str | None = None,
+    prefix: str | None = None,
 ) -> dict[str, ServiceInfo]:
-    """Every readable record; unreadable ones are named in an UnreadableRecordsWarning."""
-    return await _with_client(bootstraps, psk, use_cases.list_services, keyfile, instance)
+    """Every readable record; unreadable ones are named in an UnreadableRecordsWarning.
+
+    With ``prefix``, only the names starting with it, listed a page at a time over
+    `/list/0.2` (a registry-service without it answers over `/list/0.1`; a
+    ListedWithoutPages warning says so)."""
+    return await _with_client(bootstraps, psk, _lister(prefix), keyfile, instance)
+
+
+def _lister(prefix: str | None) -> Callable[[Any], Any]:
+    if prefix is None:
+        return use_cases.list_services
+    return lambda client: paged_list_client.list_with_prefix(client, prefix)
 
 
 async def delete_service(
@@ -199,9 +212,9 @@ async def get_service_with_host_routing(host: IHost, routing: Routing, query: st
 
 
 async def list_services_with_host_routing(
-    host: IHost, routing: Routing
+    host: IHost, routing: Routing, *, prefix: str | None = None
 ) -> dict[str, ServiceInfo]:
-    return await use_cases.list_services(_client_for(host, routing))
+    return await _lister(prefix)(_client_for(host, routing))  # type: ignore[no-any-return]
 
 
 async def delete_service_with_host_routing(

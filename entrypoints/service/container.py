@@ -23,11 +23,13 @@ from adapters.prometheus.metrics import PrometheusRegistryMetrics
 from application.cluster.quorum import QuorumStatus
 from application.conditional_write import RevisionRequestHandler
 from application.member_add_answer import MemberAddWithReason
+from application.paged_list import PagedListHandler
 from application.server import RegistryRequestHandler
 from application.status import StatusRequestHandler
 from application.watch import WatchHub
 from application.write_policy import WritePolicy
 from domain.instance_status import STATUS_PROTOCOL_ID
+from domain.list_wire import PAGED_LIST_PROTOCOL
 from domain.member_add_answer import MEMBER_ADD_WITH_REASON
 
 
@@ -93,6 +95,11 @@ class ServiceContainer(containers.DeclarativeContainer):
         RevisionRequestHandler, repository=repository, metrics=metrics,
         local_reads=local_reads, quorum=quorum, write_policy=write_policy,
     )
+    # /list/0.2: the registry a page at a time, from the same copy (stale reads likewise).
+    paged_list_handler = providers.Singleton(
+        PagedListHandler, pages=repository, metrics=metrics, local_pages=local_reads,
+        quorum=quorum,
+    )
     server = providers.Singleton(
         Libp2pRegistryServer, handler=handler, request_timeout=config.request_timeout,
         extra=providers.Callable(
@@ -100,6 +107,7 @@ class ServiceContainer(containers.DeclarativeContainer):
             providers.Dict({
                 MEMBER_ADD_WITH_REASON: member_add_with_reason.provided.handle,
                 STATUS_PROTOCOL_ID: status_handler.provided.handle,
+                PAGED_LIST_PROTOCOL: paged_list_handler.provided.handle,
             }),
             revision_handler.provided.protocol_handles,
         ),
