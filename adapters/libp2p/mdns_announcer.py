@@ -1,0 +1,60 @@
+"""registry-service --mdns: answer libp2p mDNS queries with our peer id and addresses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+from adapters.libp2p.mdns_socket import open_mdns_socket, send_to_group
+from adapters.libp2p.mdns_wire import PORT, is_our_query, new_peer_name, response
+
+log = logging.getLogger("registry-service")
+
+# A query flood must not turn us into an amplifier: at most one multicast answer per
+# interval, and a bounded number of unicast ones (legacy queriers, RFC 6762 6.7) per second.
+MULTICAST_INTERVAL = 0.1
+UNICAST_PER_SECOND = 20
+
+
+async def announce_forever(
+    addresses: Callable[[], list[str]],
+    *,
+    task_status: Any = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Answer every PTR _p2p._udp.local query until cancelled.
+
+    ``addresses`` gives our full addresses (ending in /p2p/<peer id>) at answer time.
+    """
+    peer_name = new_peer_name()
+    sock = await open_mdns_socket()
+    with sock:
+        log.info("mDNS: announcing this instance on the LAN as %s._p2p._udp.local", peer_name)
+        task_status.started()
+        last_multicast = -MULTICAST_INTERVAL
+        unicast_window, unicast_count = 0.0, 0
+        while True:
+            data, source = await sock.recvfrom(9000)
+            if not is_our_query(data):
+                continue
+            answer = response(peer_name, addresses())
+            now = trio.current_time()
+            if source[1] != PORT:  # a one-shot querier: it hears only a unicast answer
+                if now - unicast_window >= 1.0:
+                    unicast_window, unicast_count = now, 0
+                if unicast_count < UNICAST_PER_SECOND:
+                    unicast_count += 1
+                    await _send_quietly(sock, answer, source)
+                continue
+            if now - last_multicast >= MULTICAST_INTERVAL:
+                last_multicast = now
+                await send_to_group(sock, answer)
+
+
+async def _send_quietly(sock: trio.socket.SocketType, payload: bytes, to: tuple) -> None:
+    try:
+        await sock.sendto(payload, to)
+    except OSError as exc:
+        log.debug("mDNS: answer to %s not sent: %s", to, exc)
