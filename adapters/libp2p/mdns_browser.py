@@ -17,11 +17,13 @@ SETTLE = 0.15
 
 
 async def find_peers(
-    timeout: float, *, first: bool = True, exclude: str | None = None
+    timeout: float, *, first: bool = True, exclude: str | None = None,
+    wanted: str | None = None,
 ) -> list[BootstrapAddress]:
     """One address per peer that answered within ``timeout`` s (``exclude``: our peer id).
 
-    ``first``: return shortly after the first answer, for a client that needs just one.
+    ``first``: return shortly after the first answer (of ``wanted``, if given: a peer id),
+    for a client that needs just one.
     """
     found: dict[str, BootstrapAddress] = {}
     sock = await open_mdns_socket()
@@ -40,7 +42,7 @@ async def find_peers(
                 for peer_id, address in _best_per_peer(peers_in_response(data), source[0]):
                     if peer_id != exclude and peer_id not in found:
                         found[peer_id] = address
-                        if first:
+                        if first and wanted in (None, peer_id):
                             window.deadline = min(window.deadline, trio.current_time() + SETTLE)
     return list(found.values())
 

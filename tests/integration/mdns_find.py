@@ -1,0 +1,44 @@
+"""Run inside a namespace: look for peers by mDNS, and optionally get a record, timed.
+
+    mdns_find.py find                 -> {"found": [...], "lookup_s": s}
+    mdns_find.py get PASSPHRASE NAME  -> {"found": [...], "lookup_s", "total_s", "record"}
+    mdns_find.py put PASSPHRASE NAME CONTENT_HASH -> {"answer": ...}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import trio
+
+from adapters.libp2p.mdns_browser import find_peers
+from domain.psk import psk_from_passphrase
+from domain.service_info import ServiceInfo, encode_service_info
+from entrypoints import library
+from entrypoints.library.lan_bootstraps import MDNS_WAIT
+
+
+async def main(argv: list[str]) -> dict:
+    if argv[0] == "find":
+        started = time.monotonic()
+        found = await find_peers(MDNS_WAIT, first=False)
+        return {"found": [str(a) for a in found], "lookup_s": time.monotonic() - started}
+    passphrase, name = argv[1], argv[2]
+    if argv[0] == "put":
+        info = ServiceInfo(content_hash=argv[3], cpu_req=1)
+        return {"answer": await library.add_service([], psk_from_passphrase(passphrase), name,
+                                                    info)}
+    started = time.monotonic()
+    found = await find_peers(MDNS_WAIT)
+    looked = time.monotonic()
+    # What registry-cli does with no --bootstrap: the library looks by mDNS itself.
+    info = await library.get_service([], psk_from_passphrase(passphrase), name)
+    return {"found": [str(a) for a in found], "lookup_s": looked - started,
+            "total_s": time.monotonic() - looked,
+            "record": json.loads(encode_service_info(info))}
+
+
+if __name__ == "__main__":
+    print(json.dumps(trio.run(main, sys.argv[1:])))
