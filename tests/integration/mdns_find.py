@@ -3,6 +3,7 @@
     mdns_find.py find                 -> {"found": [...], "lookup_s": s}
     mdns_find.py get PASSPHRASE NAME  -> {"found": [...], "lookup_s", "total_s", "record"}
     mdns_find.py put PASSPHRASE NAME CONTENT_HASH -> {"answer": ...}
+    mdns_find.py raw                  -> every record of every answer heard in 1 s
 """
 
 from __future__ import annotations
@@ -20,7 +21,30 @@ from entrypoints import library
 from entrypoints.library.lan_bootstraps import MDNS_WAIT
 
 
+async def raw_answers(listen: float) -> dict:
+    """One query; then each answer's records as text (what anyone on the LAN can see)."""
+    import dns.message
+
+    from adapters.libp2p.mdns_socket import open_mdns_socket, send_to_group
+    from adapters.libp2p.mdns_wire import query
+
+    answers = []
+    sock = await open_mdns_socket()
+    with sock, trio.move_on_after(listen):
+        await send_to_group(sock, query())
+        while True:
+            data, source = await sock.recvfrom(9000)
+            message = dns.message.from_wire(data)
+            if message.answer or message.additional:
+                answers.append({"from": source[0], "records": [
+                    line for section in (message.answer, message.additional)
+                    for rrset in section for line in rrset.to_text().splitlines()]})
+    return {"answers": answers}
+
+
 async def main(argv: list[str]) -> dict:
+    if argv[0] == "raw":
+        return await raw_answers(1.0)
     if argv[0] == "find":
         started = time.monotonic()
         found = await find_peers(MDNS_WAIT, first=False)
