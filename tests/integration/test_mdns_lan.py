@@ -115,6 +115,21 @@ def test_no_lan_interface_at_all_is_a_one_line_error_naming_both_fixes():
     assert "--bootstrap" in got.stderr and "--mdns" in got.stderr
 
 
+def test_add_with_no_bootstrap_looks_by_mdns_before_it_builds(tmp_path):
+    # Loopback only (unshare -n): nothing answers, and the error comes before any build.
+    config = tmp_path / "conf.json"
+    config.write_text(json.dumps({"CpuReq": 1, "DockerConf": {"From": "scratch"}}))
+    started = time.monotonic()
+    got = subprocess.run(["unshare", "-n", str(VENV_BIN / "registry-cli"), "add", str(config),
+                          "h28m/never-built:1", "svc"], capture_output=True, text=True,
+                         timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    assert got.returncode == 2, got.stderr
+    assert len(got.stderr.strip().splitlines()) == 1, got.stderr
+    assert "--bootstrap" in got.stderr and "--mdns" in got.stderr
+    assert got.stderr.strip().endswith("or pass --no-add")
+    assert time.monotonic() - started < 30
+
+
 def test_a_js_libp2p_peer_with_libp2p_mdns_finds_our_daemon(lan, tmp_path):
     lab, daemon = lan
     node = lab.nodes[2]
