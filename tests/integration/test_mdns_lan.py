@@ -188,6 +188,9 @@ def test_a_second_daemon_joins_the_cluster_it_finds_by_mdns(lan, tmp_path):
                   "--json", "get", "before-join")
         assert got.returncode == 0, got.stderr
         assert json.loads(got.stdout)["ContentHash"] == "QmLan"
+        # `status` with no bootstrap: found by mDNS too, and the cluster has quorum.
+        status = cli(lab.nodes[1], "status")
+        assert status.returncode == 0, status.stdout + status.stderr
     finally:
         second.stop()
 
