@@ -36,8 +36,13 @@ async def announce_forever(
         last_multicast = -MULTICAST_INTERVAL
         unicast_window, unicast_count = 0.0, 0
         while True:
-            data, source = await sock.recvfrom(9000)
-            if not is_our_query(data):
+            try:
+                data, source = await sock.recvfrom(9000)
+            except OSError as exc:  # a datagram lost or refused: keep answering others
+                log.debug("mDNS: receive failed: %s", exc)
+                await trio.sleep(0.01)
+                continue
+            if not is_our_query(data):  # junk and other services' traffic included
                 continue
             answer = response(peer_name, addresses())
             now = trio.current_time()

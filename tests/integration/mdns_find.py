@@ -3,7 +3,7 @@
     mdns_find.py find                 -> {"found": [...], "lookup_s": s}
     mdns_find.py get PASSPHRASE NAME  -> {"found": [...], "lookup_s", "total_s", "record"}
     mdns_find.py put PASSPHRASE NAME CONTENT_HASH -> {"answer": ...}
-    mdns_find.py raw                  -> every record of every answer heard in 1 s
+    mdns_find.py raw                  -> junk, 51 queries; every answer heard in 1 s
 """
 
 from __future__ import annotations
@@ -29,17 +29,29 @@ async def raw_answers(listen: float) -> dict:
     from adapters.libp2p.mdns_wire import query
 
     answers = []
+    flood_s = 0.0
     sock = await open_mdns_socket()
     with sock, trio.move_on_after(listen):
+        # Junk first (random bytes, a cut-off query, a flood): the answer must still come.
+        for junk in (b"", b"\xff" * 12, query()[:-3], bytes(range(256)) * 4):
+            await send_to_group(sock, junk)
+        flood_started = trio.current_time()
+        for _ in range(50):
+            await send_to_group(sock, query())
+        flood_s = trio.current_time() - flood_started
+        await trio.sleep(0.2)  # past the announcer's 100 ms between multicast answers
         await send_to_group(sock, query())
         while True:
             data, source = await sock.recvfrom(9000)
-            message = dns.message.from_wire(data)
+            try:
+                message = dns.message.from_wire(data)
+            except Exception:  # our own junk, looped back
+                continue
             if message.answer or message.additional:
                 answers.append({"from": source[0], "records": [
                     line for section in (message.answer, message.additional)
                     for rrset in section for line in rrset.to_text().splitlines()]})
-    return {"answers": answers}
+    return {"answers": answers, "flood_s": flood_s}
 
 
 async def main(argv: list[str]) -> dict:

@@ -197,9 +197,14 @@ def test_a_second_daemon_joins_the_cluster_it_finds_by_mdns(lan, tmp_path):
 
 def test_what_mdns_tells_the_lan_is_a_peer_name_the_peer_id_and_the_addresses(lan):
     lab, daemon = lan
-    heard = find(lab.nodes[1], "raw")["answers"]
+    raw = find(lab.nodes[1], "raw")
+    heard = raw["answers"]
     ours = [a for a in heard if a["from"] == lab.nodes[0].ip]
-    assert len(ours) == 1, heard
+    # Junk did not stop it; 51 queries in a burst got a few answers (one multicast answer
+    # per 100 ms of the announcer's time), not 51. Seen: 3.
+    print(f"{len(ours)} answers to 51 queries sent over {raw['flood_s']:.3f} s")
+    assert 1 <= len(ours) <= 10, (len(ours), raw["flood_s"])
+    assert all(a["records"] == ours[0]["records"] for a in ours)
     records = ours[0]["records"]
     # A PTR to a random name, and one TXT per address: nothing else (no SRV, A, host
     # name, version or protocol list).
