@@ -33,6 +33,9 @@ async def announce_forever(
     with sock:
         log.info("mDNS: announcing this instance on the LAN as %s._p2p._udp.local", peer_name)
         task_status.started()
+        # Unasked, once at start (RFC 6762 8.3): peers that query every 10 s, as
+        # @libp2p/mdns does by default, learn of us now rather than at their next query.
+        await send_to_group(sock, response(peer_name, addresses()))
         last_multicast = -MULTICAST_INTERVAL
         unicast_window, unicast_count = 0.0, 0
         while True:
