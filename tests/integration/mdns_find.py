@@ -4,6 +4,7 @@
     mdns_find.py get PASSPHRASE NAME  -> {"found": [...], "lookup_s", "total_s", "record"}
     mdns_find.py put PASSPHRASE NAME CONTENT_HASH -> {"answer": ...}
     mdns_find.py raw                  -> junk, 51 queries; every answer heard in 1 s
+    mdns_find.py listen IP SECONDS    -> asks nothing; the first answer from IP, if any
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 import trio
 
 from adapters.libp2p.mdns_browser import find_peers
+from adapters.libp2p.mdns_wire import peers_in_response
 from domain.psk import psk_from_passphrase
 from domain.service_info import ServiceInfo, encode_service_info
 from entrypoints import library
@@ -54,7 +56,23 @@ async def raw_answers(listen: float) -> dict:
     return {"answers": answers, "flood_s": flood_s}
 
 
+async def listen_for(source_ip: str, seconds: float) -> dict:
+    """Send nothing; the first answer from ``source_ip`` within ``seconds``, if any."""
+    from adapters.libp2p.mdns_socket import open_mdns_socket
+
+    sock = await open_mdns_socket()
+    print(json.dumps({"listening": True}), flush=True)
+    with sock, trio.move_on_after(seconds):
+        while True:
+            data, source = await sock.recvfrom(9000)
+            if source[0] == source_ip and peers_in_response(data):
+                return {"heard": [str(a) for a in peers_in_response(data)]}
+    return {"heard": []}
+
+
 async def main(argv: list[str]) -> dict:
+    if argv[0] == "listen":
+        return await listen_for(argv[1], float(argv[2]))
     if argv[0] == "raw":
         return await raw_answers(1.0)
     if argv[0] == "find":

@@ -176,8 +176,17 @@ def test_a_second_daemon_joins_the_cluster_it_finds_by_mdns(lan, tmp_path):
         listen_port=4001, etcd_client_port=2379, etcd_peer_port=2380, prom_port=9102,
         extra_args=["--mdns"], netns=node.netns,
     )
+    # Nobody queries while it starts (it asks before its own announcer runs, and only the
+    # first daemon answers that): what node 2 hears from it is its unasked announcement.
+    listener = subprocess.Popen(
+        lab.nodes[2].argv(sys.executable, str(_FIND), "listen", node.ip, "120"),
+        stdout=subprocess.PIPE, text=True)
+    assert listener.stdout is not None
+    assert json.loads(listener.stdout.readline()) == {"listening": True}
     second.start(timeout=120)
     try:
+        heard = json.loads(listener.communicate(timeout=30)[0])["heard"]
+        assert heard == second.addrs, heard
         log = second.log_file.read_text()
         assert f"mDNS: found {daemon.addrs[0]}" in log, log[-3000:]
         members = node.run("etcdctl", "--endpoints", "unix://client.sock:2379",
@@ -192,6 +201,9 @@ def test_a_second_daemon_joins_the_cluster_it_finds_by_mdns(lan, tmp_path):
         status = cli(lab.nodes[1], "status")
         assert status.returncode == 0, status.stdout + status.stderr
     finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()
         second.stop()
 
 
