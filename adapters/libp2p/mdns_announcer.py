@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,8 @@ from adapters.libp2p.mdns_wire import PORT, is_our_query, new_peer_name, respons
 log = logging.getLogger("registry-service")
 
 # A query flood must not turn us into an amplifier: at most one multicast answer per
-# interval, and a bounded number of unicast ones (legacy queriers, RFC 6762 6.7) per second.
+# interval (later queries wait for it, none goes unanswered), and a bounded number of
+# unicast ones (legacy queriers, RFC 6762 6.7) per second.
 MULTICAST_INTERVAL = 0.1
 UNICAST_PER_SECOND = 20
 
@@ -36,29 +38,42 @@ async def announce_forever(
         # Unasked, once at start (RFC 6762 8.3): peers that query every 10 s, as
         # @libp2p/mdns does by default, learn of us now rather than at their next query.
         await send_to_group(sock, response(peer_name, addresses()))
-        last_multicast = -MULTICAST_INTERVAL
-        unicast_window, unicast_count = 0.0, 0
-        while True:
-            try:
-                data, source = await sock.recvfrom(9000)
-            except OSError as exc:  # a datagram lost or refused: keep answering others
-                log.debug("mDNS: receive failed: %s", exc)
-                await trio.sleep(0.01)
-                continue
-            if not is_our_query(data):  # junk and other services' traffic included
-                continue
-            answer = response(peer_name, addresses())
-            now = trio.current_time()
-            if source[1] != PORT:  # a one-shot querier: it hears only a unicast answer
-                if now - unicast_window >= 1.0:
-                    unicast_window, unicast_count = now, 0
-                if unicast_count < UNICAST_PER_SECOND:
-                    unicast_count += 1
-                    await _send_quietly(sock, answer, source)
-                continue
-            if now - last_multicast >= MULTICAST_INTERVAL:
-                last_multicast = now
-                await send_to_group(sock, answer)
+        # Queries that arrive while an answer is pending share it: every query is answered
+        # within MULTICAST_INTERVAL, and never more often than that.
+        due, pending = trio.open_memory_channel[None](1)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_multicast_answers, sock, pending, peer_name, addresses)
+            unicast_window, unicast_count = 0.0, 0
+            while True:
+                try:
+                    data, source = await sock.recvfrom(9000)
+                except OSError as exc:  # a datagram lost or refused: keep answering others
+                    log.debug("mDNS: receive failed: %s", exc)
+                    await trio.sleep(0.01)
+                    continue
+                if not is_our_query(data):  # junk and other services' traffic included
+                    continue
+                if source[1] != PORT:  # a one-shot querier: it hears only a unicast answer
+                    now = trio.current_time()
+                    if now - unicast_window >= 1.0:
+                        unicast_window, unicast_count = now, 0
+                    if unicast_count < UNICAST_PER_SECOND:
+                        unicast_count += 1
+                        await _send_quietly(sock, response(peer_name, addresses()), source)
+                    continue
+                with contextlib.suppress(trio.WouldBlock):
+                    due.send_nowait(None)
+
+
+async def _multicast_answers(
+    sock: trio.socket.SocketType,
+    pending: trio.MemoryReceiveChannel[None],
+    peer_name: str,
+    addresses: Callable[[], list[str]],
+) -> None:
+    async for _ in pending:
+        await send_to_group(sock, response(peer_name, addresses()))
+        await trio.sleep(MULTICAST_INTERVAL)
 
 
 async def _send_quietly(sock: trio.socket.SocketType, payload: bytes, to: tuple) -> None:

@@ -12,8 +12,9 @@ from domain.bootstrap import BootstrapAddress
 
 # Queries go out at these offsets (s): a lost datagram costs a few hundred ms, not the wait.
 QUERY_TIMES = (0.0, 0.25, 0.75, 1.5)
-# After the first answer, this long for others that answer the same query.
-SETTLE = 0.15
+# After the first answer, this long for others that answer the same query (a responder
+# may hold its answer back up to 100 ms, as ours does when it answered just before).
+SETTLE = 0.25
 
 
 async def find_peers(
