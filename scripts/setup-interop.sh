@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the interop tests run against: the pinned js-libp2p peer
-# (tests/integration/interop, from the npm registry) and Debian's Go toolchain, whose
+# (tests/integration/interop, from the npm registry; @libp2p/mdns included, for
+# test_mdns_lan.py) and Debian's Go toolchain, whose
 # encoding/json checks the golden vectors. Idempotent: `npm ci` runs only when
 # node_modules is missing or package-lock.json changed since the last install.
 set -euo pipefail

@@ -89,11 +89,16 @@ def add_command(
         return _fail(str(exc), EXIT_USAGE)
     except OSError as exc:
         return _fail(f"cannot read config {config}: {exc.strerror or exc}", EXIT_USAGE)
-    if not no_add and not bootstraps:  # fail before a long build, not after it
-        return _fail(
-            "no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS), or pass --no-add",
-            EXIT_USAGE,
-        )
+    if not no_add and not bootstraps:  # look by mDNS before a long build, not after it
+        import trio
+
+        from domain.bootstrap import InvalidBootstrapAddress
+        from entrypoints.library.lan_bootstraps import bootstraps_on_the_lan
+
+        try:
+            bootstraps = [str(b) for b in trio.run(bootstraps_on_the_lan)]
+        except InvalidBootstrapAddress as exc:
+            return _fail(f"{exc}; or pass --no-add", EXIT_USAGE)
     if custom_proxy is not None and proxy_version is not None:
         return _fail("--custom-proxy and --proxy-version exclude each other", EXIT_USAGE)
 

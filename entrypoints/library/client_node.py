@@ -24,7 +24,7 @@ from adapters.libp2p.registry_client import Libp2pRegistryClient
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.watch_client import Libp2pWatchTransport
 from application.ports import RegistryUnavailable
-from domain.bootstrap import BootstrapAddress, InvalidBootstrapAddress, parse_bootstraps
+from domain.bootstrap import BootstrapAddress, parse_bootstraps
 from domain.instance_target import InstanceTarget, parse_instance
 from domain.psk import check_psk
 from entrypoints.common.errors import single_error
@@ -52,20 +52,23 @@ async def registry_client(
     One bootstrap, picked at random, is dialled; the next one only if it fails or is
     slow (see connect_first). Requests go first to the bootstraps, the connected one
     first (see Libp2pRegistryClient). ``instance`` (a peer id or a multiaddr ending in
-    /p2p/<peer id>) sends every request to that one registry-service only.
+    /p2p/<peer id>) sends every request to that one registry-service only. With no
+    bootstraps, the peers on the LAN that answer mDNS within 2 s are the bootstraps.
     """
     addresses = parse_bootstraps([str(b) for b in bootstraps])
     target = parse_instance(instance) if instance is not None else None
+    if not addresses and (target is None or target.address is None):
+        # None given: the instances on the LAN that answer mDNS within 2 s.
+        from entrypoints.library.lan_bootstraps import bootstraps_on_the_lan
+
+        addresses = await bootstraps_on_the_lan(
+            wanted=None if target is None else target.peer_id)
     if target is not None and target.address is None:
         # Named by peer id: a bootstrap with that id says where it is.
         known = next((a for a in addresses if a.peer_id == target.peer_id), None)
         target = InstanceTarget(peer_id=target.peer_id, address=known)
     if target is not None and target.address is not None and target.address not in addresses:
         addresses.append(target.address)
-    if not addresses:
-        raise InvalidBootstrapAddress(
-            "no bootstrap peer given (use --bootstrap or P2P_BOOTSTRAPS)"
-        )
     settings = NodeSettings(
         key_pair=ephemeral_identity() if keyfile is None else read_identity(keyfile),
         psk=check_psk(psk) if psk is not None else None,

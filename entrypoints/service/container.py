@@ -17,6 +17,7 @@ from adapters.etcd.watched_repository import WatchedServiceRepository
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.daemon_network import DaemonNetwork
 from adapters.libp2p.daemon_network import PeerIdInUse as PeerIdInUse  # the daemon names it
+from adapters.libp2p.lan_presence import LanPresence
 from adapters.libp2p.registry_server import Libp2pRegistryServer
 from adapters.libp2p.watch_server import Libp2pWatchServer
 from adapters.prometheus.metrics import PrometheusRegistryMetrics
@@ -132,3 +133,5 @@ class ServiceContainer(containers.DeclarativeContainer):
         max_streams_per_connection=settings.provided.max_streams_per_connection,
         advertise_interval=settings.provided.advertise_interval,
     )
+    # --mdns: announce this instance on the LAN, and find a cluster there to join.
+    lan_presence = providers.Singleton(LanPresence)

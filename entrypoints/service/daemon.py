@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import shutil
@@ -88,6 +89,10 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
         ran_before=container.member_host().holds_member(),
     )
     async with network.node(key_pair) as node:
+        if _joins_by_mdns(settings):
+            found = await container.lan_presence().peers_to_join(node)
+            settings = dataclasses.replace(settings, bootstraps=found)
+            network.bootstraps = found
         try:
             await network.refuse_a_twin_at_the_bootstraps(node)
             metrics.observe_peer_state(node.figures)
@@ -128,6 +133,8 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                 if http_api is not None:
                     others = functools.partial(network.other_instances, node)
                     await nursery.start(http_api.run, others)
+                if settings.mdns:
+                    await nursery.start(functools.partial(container.lan_presence().announce, node))
                 addrs = node.full_addrs()
                 for addr in addrs:
                     log.info("registry-service listening on %s", addr)
@@ -155,6 +162,12 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     log.info("removed the data dir %s of the departed member",
                              settings.etcd_data_dir)
     return code
+
+
+def _joins_by_mdns(settings: DaemonSettings) -> bool:
+    """--mdns without a bootstrap: a new instance joins the cluster it finds on the LAN."""
+    return (settings.mdns and not settings.bootstraps and not settings.local
+            and not settings.new_etcd_cluster)
 
 
 def _member_start(settings: DaemonSettings) -> MemberStart:

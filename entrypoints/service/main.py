@@ -74,6 +74,7 @@ def serve(
     http_key: Path | None = None,
     http_tokens_file: Path | None = None,
     http_max_connections: int = 1024,
+    mdns: Annotated[bool, _Flag] = False,
 ) -> int:
     """Run a registry-service instance until SIGINT or SIGTERM.
 
@@ -166,6 +167,10 @@ def serve(
     http_max_connections
         Open HTTP connections at most; more wait until one closes (each needs a file
         descriptor, counted in the open-file limit the daemon asks for at start).
+    mdns
+        Announce this instance on the LAN by libp2p mDNS (_p2p._udp.local: its peer id and
+        addresses). With no --bootstrap and no --new-etcd-cluster, join the cluster of the
+        peers that answer mDNS within 2 s. The passphrase still guards every connection.
     """
     from entrypoints.service.etcd_exposure import peer_tls_wanted
     from entrypoints.service.http_settings import http_settings
@@ -209,6 +214,7 @@ def serve(
         etcd_timeout=etcd_timeout,
         writers_file=writers_file,
         http=http,
+        mdns=mdns,
     )
     from entrypoints.common.log_levels import route_libp2p_into_our_log
     from entrypoints.service.daemon import run_daemon
@@ -414,6 +420,7 @@ _FLAGS = (
     "unstarted-member-grace", "join-timeout", "etcd-timeout", "insecure-etcd",
     "etcd-plaintext-peers", "psk-file", "writers-file", "keep", "every-member",
     "http-listen", "http-cert", "http-key", "http-tokens-file", "http-max-connections",
+    "mdns",
 )
 
 

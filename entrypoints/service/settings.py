@@ -43,6 +43,8 @@ class DaemonSettings:
     writers_file: Path | None = None
     # The HTTP API (--http-listen and friends); None: off.
     http: HttpSettings | None = None
+    # --mdns: answer libp2p mDNS queries; with no bootstrap, join what answers.
+    mdns: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -139,8 +139,15 @@ def js_peer(
     *,
     canned_get: str | None = None,
     muxer: str = "yamux",
+    listen: str | None = None,
+    mdns: bool = False,
+    netns_argv: list[str] | None = None,
 ) -> Iterator[JsPeer]:
-    """Start the JS peer on 127.0.0.1 and stop it afterwards."""
+    """Start the JS peer (on 127.0.0.1 unless ``listen``) and stop it afterwards.
+
+    ``netns_argv``: a prefix such as ``ip netns exec NAME`` to run it in a namespace;
+    ``mdns``: with @libp2p/mdns (it then prints "discovered" events).
+    """
     check_installed()
     workdir.mkdir(parents=True, exist_ok=True)
     argv = ["node", "--import", "./polyfill.mjs", "peer.mjs", "--muxer", muxer]
@@ -148,6 +155,11 @@ def js_peer(
         argv += ["--passphrase", passphrase]
     if canned_get is not None:
         argv += ["--canned-get", canned_get]
+    if listen is not None:
+        argv += ["--listen", listen]
+    if mdns:
+        argv.append("--mdns")
+    argv = [*(netns_argv or []), *argv]
     log_path = workdir / "js-peer.stderr"
     with log_path.open("ab") as log:
         process = subprocess.Popen(

@@ -1,14 +1,15 @@
 // A js-libp2p peer for the interop tests, driven over stdin/stdout with JSON lines.
 //
 //   node --import ./polyfill.mjs peer.mjs [--passphrase P] [--listen MA] [--canned-get JSON]
-//                                          [--muxer yamux|mplex]
+//                                          [--muxer yamux|mplex] [--mdns]
 //
 // It prints {"event":"ready", ...} once listening, then answers each command line
 // {"id": n, "op": ..., ...} with one line {"id": n, "ok": true|false, ...}. Commands run
 // concurrently. End of stdin (or {"op":"stop"}) stops the node.
 //
 // Everything here is stock js-libp2p: TCP, PSK v1 (@libp2p/pnet), Noise, Yamux (or mplex),
-// identify, ping and kad-dht in server mode. The swarm key is derived here from the
+// identify, ping and kad-dht in server mode; with --mdns, @libp2p/mdns too (it answers
+// _p2p._udp.local queries and prints {"event":"discovered", ...} for each peer it finds). The swarm key is derived here from the
 // passphrase (SHA3-256, node:crypto), independently of the Python code under test.
 
 import { createHash } from 'node:crypto'
@@ -18,6 +19,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
 import { mplex } from '@libp2p/mplex'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
@@ -36,7 +38,9 @@ const { values: args } = parseArgs({
     listen: { type: 'string', default: '/ip4/127.0.0.1/tcp/0' },
     'canned-get': { type: 'string' },
     // yamux (js-libp2p's and go-libp2p's default) or mplex (py-libp2p's second choice)
-    muxer: { type: 'string', default: 'yamux' }
+    muxer: { type: 'string', default: 'yamux' },
+    // @libp2p/mdns, querying every second (its default is every 10 s)
+    mdns: { type: 'boolean', default: false }
   }
 })
 
@@ -64,6 +68,7 @@ const node = await createLibp2p({
   connectionProtector: swarmKey === undefined ? undefined : preSharedKey({ psk: fromString(swarmKey) }),
   connectionEncrypters: [noise()],
   streamMuxers: [muxers[args.muxer]()],
+  peerDiscovery: args.mdns ? [mdns({ interval: 1000 })] : [],
   services: {
     identify: identify(),
     ping: ping(),
@@ -75,6 +80,17 @@ const node = await createLibp2p({
 
 function emit (obj) {
   process.stdout.write(JSON.stringify(obj) + '\n')
+}
+
+if (args.mdns) {
+  // Every discovery (kad-dht's too), and only with --mdns: other tests read events.
+  node.addEventListener('peer:discovery', (event) => {
+    emit({
+      event: 'discovered',
+      peer: event.detail.id.toString(),
+      addrs: event.detail.multiaddrs.map(String)
+    })
+  })
 }
 
 async function readAll (stream) {
