@@ -2,7 +2,7 @@
 
 Each namespace gets a route for 224.0.0.0/4 on its eth0 (without one a multicast send
 fails with "Network is unreachable": the namespaces have no default route). Names start
-with ``h28m-<pid>-``; a sweep removes labs whose creating process is gone.
+with ``mdns-<pid>-``; a sweep removes labs whose creating process is gone.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from netns_fixtures import NetnsLab, _pid_alive, _remove_netns, require_tools, sh
 
-PREFIX = "h28m"
+PREFIX = "mdns"
 
 
 def _sweep_stale() -> None:

@@ -121,7 +121,7 @@ def test_add_with_no_bootstrap_looks_by_mdns_before_it_builds(tmp_path):
     config.write_text(json.dumps({"CpuReq": 1, "DockerConf": {"From": "scratch"}}))
     started = time.monotonic()
     got = subprocess.run(["unshare", "-n", str(VENV_BIN / "registry-cli"), "add", str(config),
-                          "h28m/never-built:1", "svc"], capture_output=True, text=True,
+                          "mdns/never-built:1", "svc"], capture_output=True, text=True,
                          timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
     assert got.returncode == 2, got.stderr
     assert len(got.stderr.strip().splitlines()) == 1, got.stderr
