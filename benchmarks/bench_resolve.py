@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integrat
 from registry_process import RegistryProcess
 
 from adapters.libp2p.identity import ephemeral_identity
+from adapters.libp2p.instance_routing import advertise_until_held
 from adapters.libp2p.node import NodeSettings, connect_bootstraps, running_node
 from adapters.libp2p.upstream.dht_keys import provider_key
 from domain import PerfInd, ServiceInfo, parse_bootstrap, psk_from_passphrase
@@ -71,7 +72,8 @@ async def instances_child(addr: str, count: int, content_hash: str) -> None:
         async def one() -> None:
             async with running_node(_settings(listen=True)) as node:
                 assert not await connect_bootstraps(node, [boot], 10)
-                await node.rendezvous.advertise(content_hash)
+                # As announce_instance does: checked with the registry, repeated until held.
+                assert await advertise_until_held(node.rendezvous, content_hash)
                 ready.release()
                 await trio.sleep_forever()
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
+
 import trio
+from libp2p.abc import IHost
+from libp2p.kad_dht.kad_dht import KadDHT
 
 from adapters.libp2p.advertiser import AdvertisingNode, advertise_forever
 from adapters.libp2p.rendezvous import DhtRendezvous
@@ -13,6 +18,46 @@ MAX_PROVIDERS = 1000
 # py-libp2p and go-libp2p keep provider records 48 h; we re-advertise long before, and
 # within seconds of a DHT peer that restarted (advertise_forever).
 ANNOUNCE_INTERVAL = 300.0
+
+
+# A py-libp2p DHT server resets inbound DHT streams past 12 at once, and ADD_PROVIDER is
+# fire-and-forget: when many instances start together most records were lost unseen
+# (12 of 50 held, measured). So an advertisement is checked with the servers, and
+# repeated after a jittered back-off until they hold it (8 attempts span ~1 min).
+CHECK_DELAY = 0.2
+ADVERTISE_ATTEMPTS = 8
+FIRST_BACKOFF = 0.25
+
+
+async def advertise_until_held(rendezvous: DhtRendezvous, namespace: str) -> bool:
+    """Advertise ``namespace``; True once a connected DHT server names us as a provider
+    (also True with no server connected: nobody to ask; False after every attempt)."""
+    me = str(rendezvous.dht.host.get_id())
+    for attempt in range(ADVERTISE_ATTEMPTS):
+        await rendezvous.advertise(namespace)
+        await trio.sleep(CHECK_DELAY)  # the server stores it after reading our message
+        held = await rendezvous.neighbour_providers(namespace)
+        if held is None or any(str(p.peer_id) == me for p in held):
+            return True
+        await trio.sleep(FIRST_BACKOFF * 2**attempt * random.uniform(0.5, 1.5))
+    return False
+
+
+class _CheckedRendezvous:
+    """A DhtRendezvous whose advertise checks the servers hold the record."""
+
+    def __init__(self, inner: DhtRendezvous) -> None:
+        self.inner = inner
+
+    async def advertise(self, namespace: str) -> bool:
+        return await advertise_until_held(self.inner, namespace)
+
+
+@dataclass(frozen=True)
+class _CheckedNode:
+    host: IHost
+    dht: KadDHT
+    rendezvous: _CheckedRendezvous
 
 
 class DhtProviderFinder:
@@ -29,7 +74,8 @@ class SwitchingAdvertiser:
     string given to ``advertise``; a new one cancels the old one's loop at once."""
 
     def __init__(self, node: AdvertisingNode, interval: float = ANNOUNCE_INTERVAL) -> None:
-        self.node = node
+        self.node: AdvertisingNode = _CheckedNode(  # type: ignore[assignment]
+            node.host, node.dht, _CheckedRendezvous(node.rendezvous))
         self.interval = interval
         self.current: str | None = None
         self.advertised: str | None = None  # the last one an attempt was made for

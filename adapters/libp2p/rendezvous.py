@@ -45,12 +45,21 @@ class DhtRendezvous:
         cid = rendezvous_cid(namespace)
         return await self._ask_neighbours(cid) or await self.dht.find_providers(cid, count=limit)
 
-    async def _ask_neighbours(self, cid: str) -> list[PeerInfo]:
-        key = _multihash_of(cid)
-        neighbours = [
+    async def neighbour_providers(self, namespace: str) -> list[PeerInfo] | None:
+        """The providers the connected DHT servers name (None: no server connected)."""
+        if not self._neighbours():
+            return None
+        return await self._ask_neighbours(rendezvous_cid(namespace))
+
+    def _neighbours(self) -> list[ID]:
+        return [
             peer for peer in self.dht.routing_table.get_peer_ids()
             if self.dht.host.get_network().connections.get(peer)
         ]
+
+    async def _ask_neighbours(self, cid: str) -> list[PeerInfo]:
+        key = _multihash_of(cid)
+        neighbours = self._neighbours()
         found: list[PeerInfo] = []
         first_answer = trio.Event()  # providers named, or every neighbour done
         all_done = trio.Event()

@@ -12,6 +12,7 @@ from delay_relay import probe_multistream_rtt
 from instance_fixtures import AnnounceProcess, DelayRelay
 from registry_process import free_port
 
+from adapters.libp2p.pinger import connect_timeout
 from domain import PerfInd, ServiceInfo, psk_from_passphrase
 from domain.instance_verdict import Verdict
 from entrypoints import library
@@ -20,8 +21,10 @@ PASSPHRASE = "test passphrase"  # RegistryProcess's default
 PSK = psk_from_passphrase(PASSPHRASE)
 MS = 1_000_000
 # Round trips the relays add, and requirements between them.
-RTTS_MS = (10, 80, 250)
-SOFT_MS, HARD_MS = 40, 150
+# Far apart, so that a loaded machine's scheduling delays (tens of ms) cannot move an
+# instance across a requirement.
+RTTS_MS = (10, 150, 600)
+SOFT_MS, HARD_MS = 80, 300
 
 
 async def test_three_instances_are_ranked_judged_and_the_unusable_one_left_out(registry, tmp_path):
@@ -45,8 +48,8 @@ async def test_three_instances_are_ranked_judged_and_the_unusable_one_left_out(r
                 # The delay is there: a multistream round trip to the instance through it.
                 measured = await trio.to_thread.run_sync(probe_multistream_rtt, relay.port, PSK)
                 direct = await trio.to_thread.run_sync(probe_multistream_rtt, port, PSK)
-                assert rtt_ms / 1000 <= measured < rtt_ms / 1000 + 0.05, (rtt_ms, measured)
-                assert direct < 0.01
+                assert rtt_ms / 1000 <= measured < rtt_ms / 1000 + 0.06, (rtt_ms, measured)
+                assert direct < 0.02
                 ids.append(announced.peer_id)
             near, mid, far = ids
 
@@ -62,8 +65,8 @@ async def test_three_instances_are_ranked_judged_and_the_unusable_one_left_out(r
             assert [(i.peer_id, i.verdict) for i in every] == [
                 (near, Verdict.GOOD), (mid, Verdict.SLOW), (far, Verdict.UNUSABLE)]
             assert every[2].rtt_ns is None  # no answer within the hard requirement
-            # The lookup, connecting through the relays, then one hard interval at most.
-            assert took < 5, took
+            # The lookup, connecting through the relays (bounded), then one hard interval.
+            assert took < connect_timeout(HARD_MS / 1000) + HARD_MS / 1000 + 2, took
     finally:
         for relay in relays:
             relay.stop()
