@@ -30,14 +30,17 @@ FIRST_BACKOFF = 0.25
 
 
 async def advertise_until_held(rendezvous: DhtRendezvous, namespace: str) -> bool:
-    """Advertise ``namespace``; True once a connected DHT server names us as a provider
-    (also True with no server connected: nobody to ask; False after every attempt)."""
+    """Advertise ``namespace``; True once a connected DHT server names us as a provider,
+    False after every attempt. No server in the routing table yet (a bootstrap's identify
+    still running) counts as not held: the advertisement reached nobody."""
     me = str(rendezvous.dht.host.get_id())
     for attempt in range(ADVERTISE_ATTEMPTS):
         await rendezvous.advertise(namespace)
+        if attempt:  # the lookup's k closest peers left our DHT servers out
+            await rendezvous.advertise_to_neighbours(namespace)
         await trio.sleep(CHECK_DELAY)  # the server stores it after reading our message
         held = await rendezvous.neighbour_providers(namespace)
-        if held is None or any(str(p.peer_id) == me for p in held):
+        if held is not None and any(str(p.peer_id) == me for p in held):
             return True
         await trio.sleep(FIRST_BACKOFF * 2**attempt * random.uniform(0.5, 1.5))
     return False

@@ -16,8 +16,8 @@ def _fake_node(advertised: list[tuple[float, str]]) -> Any:
         advertised.append((trio.current_time(), namespace))
         return True
 
-    async def no_servers(namespace: str) -> None:
-        return None  # nobody to ask whether they hold it
+    async def held(namespace: str) -> list[Any]:
+        return [SimpleNamespace(peer_id="me")]  # the server holds it at once
 
     table = SimpleNamespace(get_peer_ids=lambda: [])
     network = SimpleNamespace(connections={})
@@ -25,7 +25,7 @@ def _fake_node(advertised: list[tuple[float, str]]) -> Any:
     dht = SimpleNamespace(routing_table=table, host=host)
     return SimpleNamespace(dht=dht, host=host,
                            rendezvous=SimpleNamespace(advertise=advertise, dht=dht,
-                                                      neighbour_providers=no_servers))
+                                                      neighbour_providers=held))
 
 
 def test_switching_re_advertises_on_interval_moves_and_stops():
@@ -61,8 +61,12 @@ def test_an_advertisement_the_servers_dropped_is_repeated_until_they_hold_it():
         # The server reset our first two ADD_PROVIDER streams (past its 12 at once).
         return [SimpleNamespace(peer_id="me")] if len(attempts) >= 3 else []
 
+    async def to_neighbours(namespace: str) -> int:
+        return 1
+
     host = SimpleNamespace(get_id=lambda: "me")
     rendezvous = SimpleNamespace(advertise=advertise, neighbour_providers=held,
+                                 advertise_to_neighbours=to_neighbours,
                                  dht=SimpleNamespace(host=host))
 
     async def main() -> bool:
