@@ -10,8 +10,6 @@ import trio
 from libp2p.abc import IHost
 from libp2p.kad_dht.kad_dht import KadDHT
 
-from adapters.libp2p.rendezvous import DhtRendezvous
-
 log = logging.getLogger("registry-service")
 
 # How often to look for new DHT peers, and the least time between two advertisements
@@ -20,6 +18,10 @@ NEW_PEER_POLL = 1.0
 NEW_PEER_MIN_GAP = 10.0
 # A known peer connected again (restarted: its store is empty) is rare and pressing.
 RETURNED_PEER_MIN_GAP = 1.0
+
+
+class Advertises(Protocol):
+    async def advertise(self, namespace: str) -> bool: ...
 
 
 class AdvertisingNode(Protocol):
@@ -32,7 +34,7 @@ class AdvertisingNode(Protocol):
     def dht(self) -> KadDHT: ...
 
     @property
-    def rendezvous(self) -> DhtRendezvous: ...
+    def rendezvous(self) -> Advertises: ...
 
 
 async def advertise_forever(

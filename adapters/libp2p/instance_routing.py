@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
 import trio
 from libp2p.abc import IHost
 from libp2p.kad_dht.kad_dht import KadDHT
 
-from adapters.libp2p.advertiser import AdvertisingNode, advertise_forever
+from adapters.libp2p.advertiser import advertise_forever
 from adapters.libp2p.rendezvous import DhtRendezvous
 from domain.instance_verdict import Provider
 
@@ -56,6 +57,17 @@ class _CheckedRendezvous:
         return await advertise_until_held(self.inner, namespace)
 
 
+class _HostRouting(Protocol):
+    @property
+    def host(self) -> IHost: ...
+
+    @property
+    def dht(self) -> KadDHT: ...
+
+    @property
+    def rendezvous(self) -> DhtRendezvous: ...
+
+
 @dataclass(frozen=True)
 class _CheckedNode:
     host: IHost
@@ -76,9 +88,8 @@ class SwitchingAdvertiser:
     """RendezvousAdvertiser: ``run()`` (in a nursery) advertises the latest rendezvous
     string given to ``advertise``; a new one cancels the old one's loop at once."""
 
-    def __init__(self, node: AdvertisingNode, interval: float = ANNOUNCE_INTERVAL) -> None:
-        self.node: AdvertisingNode = _CheckedNode(  # type: ignore[assignment]
-            node.host, node.dht, _CheckedRendezvous(node.rendezvous))
+    def __init__(self, node: _HostRouting, interval: float = ANNOUNCE_INTERVAL) -> None:
+        self.node = _CheckedNode(node.host, node.dht, _CheckedRendezvous(node.rendezvous))
         self.interval = interval
         self.current: str | None = None
         self.advertised: str | None = None  # the last one an attempt was made for
