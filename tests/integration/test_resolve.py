@@ -7,6 +7,7 @@ import signal
 import time
 from contextlib import AsyncExitStack
 
+import pytest
 import trio
 from delay_relay import probe_multistream_rtt
 from instance_fixtures import AnnounceProcess, DelayRelay
@@ -136,8 +137,9 @@ async def test_no_usable_instance_exits_7_with_one_line(registry, tmp_path):
         announcer.stop(signal.SIGKILL)
 
 
-async def test_announce_stops_on_sigterm_with_exit_0(registry, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_announce_stops_on_sigterm_or_sigint_with_exit_0(registry, tmp_path, sig):
     await library.add_service(registry.addrs, PSK, "svc", ServiceInfo(content_hash="QmT"))
     announcer = AnnounceProcess("svc", registry.addrs, PASSPHRASE, tmp_path / "a.log").start()
     assert announcer.addrs and all(a.endswith(f"/p2p/{announcer.peer_id}") for a in announcer.addrs)
-    assert await trio.to_thread.run_sync(announcer.stop) == 0
+    assert await trio.to_thread.run_sync(announcer.stop, sig) == 0
