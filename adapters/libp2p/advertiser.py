@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Protocol
 
 import trio
-
-from adapters.libp2p.node import Libp2pNode
+from libp2p.abc import IHost
+from libp2p.kad_dht.kad_dht import KadDHT
 
 log = logging.getLogger("registry-service")
 
@@ -18,7 +20,29 @@ NEW_PEER_MIN_GAP = 10.0
 RETURNED_PEER_MIN_GAP = 1.0
 
 
-async def advertise_forever(node: Libp2pNode, namespace: str, interval: float) -> None:
+class Advertises(Protocol):
+    async def advertise(self, namespace: str) -> bool: ...
+
+
+class AdvertisingNode(Protocol):
+    """A Libp2pNode, or a caller's host with its DHT (entrypoints.library.announce)."""
+
+    @property
+    def host(self) -> IHost: ...
+
+    @property
+    def dht(self) -> KadDHT: ...
+
+    @property
+    def rendezvous(self) -> Advertises: ...
+
+
+async def advertise_forever(
+    node: AdvertisingNode,
+    namespace: str,
+    interval: float,
+    on_advertised: Callable[[str], None] = lambda _: None,
+) -> None:
     """Advertise every ``interval`` s, and within seconds of new peers in the routing table
     or peers connected again (a restarted instance holds nobody's record until then).
 
@@ -47,5 +71,6 @@ async def advertise_forever(node: Libp2pNode, namespace: str, interval: float) -
                 log.debug("advertised %s (remote copies: %s)", namespace, stored)
             except Exception as exc:
                 log.warning("advertising failed: %s", exc)
+            on_advertised(namespace)
             pending, returned, last, next_due = False, False, now, now + interval
         await trio.sleep(NEW_PEER_POLL)

@@ -58,6 +58,9 @@ class NodeSettings:
     # Streams open at once on one inbound connection; one more is refused.
     max_streams_per_connection: int = DEFAULT_MAX_STREAMS_PER_CONNECTION
     on_inbound_refused: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
+    # The addresses others are told (identify, provider records) instead of the listening
+    # ones: a port forward, or a relay in front (go-libp2p's AddrsFactory). Empty: ours.
+    announce: Sequence[str] = ()
 
 
 @dataclass
@@ -129,7 +132,7 @@ def build_host(settings: NodeSettings) -> IHost:
         transports=transports,
         connection_config=connection_config,
         negotiate_timeout=int(max(1, settings.dial_timeout)),
-        addrs_factory=expand_wildcards,
+        addrs_factory=_announced(settings.announce) if settings.announce else expand_wildcards,
     )
     network: Any = host.get_network()  # the Swarm; its interface omits retry_config
     network.retry_config = RetryConfig(
@@ -142,6 +145,13 @@ def build_host(settings: NodeSettings) -> IHost:
         on_inbound_refused=settings.on_inbound_refused,
     )
     return host
+
+
+def _announced(
+    announce: Sequence[str],
+) -> Callable[[list[multiaddr.Multiaddr]], list[multiaddr.Multiaddr]]:
+    fixed = [multiaddr.Multiaddr(a) for a in announce]
+    return lambda _listening: list(fixed)
 
 
 @asynccontextmanager

@@ -45,12 +45,43 @@ class DhtRendezvous:
         cid = rendezvous_cid(namespace)
         return await self._ask_neighbours(cid) or await self.dht.find_providers(cid, count=limit)
 
-    async def _ask_neighbours(self, cid: str) -> list[PeerInfo]:
-        key = _multihash_of(cid)
-        neighbours = [
+    async def advertise_to_neighbours(self, namespace: str) -> int:
+        """ADD_PROVIDER straight to each connected DHT server; how many were sent.
+
+        ``provide`` sends it to the k peers closest to the key as a lookup finds them,
+        which can leave out the servers we know (seen with 50 instances starting at once:
+        8 of them never reached the registry). The servers we are connected to are the
+        ones a resolver asks first.
+        """
+        key = _multihash_of(rendezvous_cid(namespace))
+        sent = 0
+
+        async def send(peer: ID) -> None:
+            nonlocal sent
+            with trio.move_on_after(NEIGHBOUR_TIMEOUT):
+                if await self.dht.provider_store._send_add_provider(peer, key):
+                    sent += 1
+
+        async with trio.open_nursery() as nursery:
+            for peer in self._neighbours():
+                nursery.start_soon(send, peer)
+        return sent
+
+    async def neighbour_providers(self, namespace: str) -> list[PeerInfo] | None:
+        """The providers the connected DHT servers name (None: no server connected)."""
+        if not self._neighbours():
+            return None
+        return await self._ask_neighbours(rendezvous_cid(namespace))
+
+    def _neighbours(self) -> list[ID]:
+        return [
             peer for peer in self.dht.routing_table.get_peer_ids()
             if self.dht.host.get_network().connections.get(peer)
         ]
+
+    async def _ask_neighbours(self, cid: str) -> list[PeerInfo]:
+        key = _multihash_of(cid)
+        neighbours = self._neighbours()
         found: list[PeerInfo] = []
         first_answer = trio.Event()  # providers named, or every neighbour done
         all_done = trio.Event()

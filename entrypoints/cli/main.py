@@ -242,6 +242,20 @@ app.command(
     help="Register a record given in the Go JSON shape; prints its revision.",
 )
 
+# Announce and resolve instances (issue 23).
+app.command(
+    "entrypoints.cli.instances:announce_command",
+    name="announce",
+    help="Announce a running instance of a service (advertise its ContentHash, answer "
+    "ping) until SIGTERM or SIGINT.",
+)
+app.command(
+    "entrypoints.cli.instances:instances_command",
+    name="instances",
+    help="Live instances of a service, closest first, judged against its requirements; "
+    "exit 7 when none is usable.",
+)
+
 
 @app.meta.default
 def _launcher(
@@ -296,10 +310,11 @@ _GLOBAL_FLAGS = ("bootstrap", "psk", "psk-file", "keyfile", "json", "instance")
 _ADD_FLAGS = ("dir", "custom-proxy", "proxy-version", "proxy-cmd", "no-add",
               "use-existing-image", "content-id")
 _WATCH_FLAGS = ("prefix", "since", "if-absent", "if-revision")
+_INSTANCE_FLAGS = ("listen", "announce-addr", "all")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    known = _GLOBAL_FLAGS + _ADD_FLAGS + _WATCH_FLAGS
+    known = _GLOBAL_FLAGS + _ADD_FLAGS + _WATCH_FLAGS + _INSTANCE_FLAGS
     args = go_style_flags(sys.argv[1:] if argv is None else argv, known)
     try:
         code = app.meta(args, result_action="return_value")

@@ -50,12 +50,16 @@ if TYPE_CHECKING:
     from entrypoints.library.client_node import Libp2pRegistryClient
 
 __all__ = [
+    "AnnouncedInstance",
+    "Instance",
     "ListedWithoutPages",
     "PerfInd",
+    "RecordDeleted",
     "RevisionConflict",
     "ServiceInfo",
     "UnreadableRecord",
     "UnreadableRecordsWarning",
+    "Verdict",
     "WatchEvent",
     "WriteRefused",
     "WrongPrivateNetwork",
@@ -63,6 +67,9 @@ __all__ = [
     "add_service_asyncio",
     "add_service_blocking",
     "add_service_with_host_routing",
+    "announce_instance",
+    "announce_instance_blocking",
+    "announce_instance_with_host_routing",
     "delete_service",
     "delete_service_asyncio",
     "delete_service_blocking",
@@ -80,6 +87,9 @@ __all__ = [
     "list_services_with_host_routing",
     "psk_from_passphrase",
     "registry_status",
+    "resolve_instances",
+    "resolve_instances_blocking",
+    "resolve_instances_with_host_routing",
     "watch_services",
     "watch_services_blocking",
     "watch_services_with_host_routing",
@@ -257,8 +267,22 @@ list_services_asyncio = _asyncio(list_services_blocking)
 delete_service_asyncio = _asyncio(delete_service_blocking)
 
 
-# Watch and revisions (issue 11): their own module, re-exported here.
+# Watch and revisions (issue 11), announce and resolve (issue 23): their own modules,
+# re-exported here.
+from application.announce import RecordDeleted  # noqa: E402
+from domain.instance_verdict import Instance, Verdict  # noqa: E402
 from domain.watch_wire import WatchEvent  # noqa: E402
+from entrypoints.library.announce import (  # noqa: E402
+    AnnouncedInstance,
+    announce_instance,
+    announce_instance_blocking,
+    announce_instance_with_host_routing,
+)
+from entrypoints.library.resolve import (  # noqa: E402
+    resolve_instances,
+    resolve_instances_blocking,
+    resolve_instances_with_host_routing,
+)
 from entrypoints.library.watch import (  # noqa: E402
     get_service_revision,
     get_service_revision_blocking,

@@ -51,6 +51,10 @@ NEEDS: tuple[Needs, ...] = (
           "_query_single_peer_for_closest", ("self", "peer")),
     Needs("server-mode DHT", "libp2p.kad_dht.kad_dht:KadDHT.add_peer", ("self", "peer_id")),
     Needs("DHT keys", "libp2p.kad_dht.kad_dht:_encode_key", ("key",)),
+    Needs("provider cap", "libp2p.kad_dht.provider_store:ProviderStore.add_provider",
+          ("self", "key", "provider")),
+    Needs("provider cap", "libp2p.kad_dht.provider_store:BUCKET_SIZE"),
+    Needs("provider cap", "libp2p.kad_dht.provider_store:ProviderRecord"),
 )
 
 

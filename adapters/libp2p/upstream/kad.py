@@ -27,6 +27,8 @@ from libp2p.kad_dht.kad_dht import KadDHT
 from libp2p.kad_dht.peer_routing import PeerRouting
 from libp2p.peer.id import ID
 
+from adapters.libp2p.upstream.provider_cap import raise_provider_cap
+
 # How long an inbound DHT peer may take to answer our identify.
 IDENTIFY_WAIT = 5.0
 
@@ -58,6 +60,7 @@ class ServerModeKadDHT(KadDHT):
         super().__init__(host, *args, **kwargs)
         self.peer_routing = ServerModePeerRouting(host, self.routing_table)
         self.provider_store.peer_routing = self.peer_routing
+        raise_provider_cap(self.provider_store)
         self._awaiting_identify: set[ID] = set()
 
     async def add_peer(self, peer_id: ID, *, skip_server_mode_check: bool = False) -> bool:
