@@ -210,6 +210,9 @@ def serve(
         writers_file=writers_file,
         http=http,
     )
+    from entrypoints.service.lean_daemon import load_lean
+
+    load_lean()
     from entrypoints.common.log_levels import route_libp2p_into_our_log
     from entrypoints.service.daemon import run_daemon
     from entrypoints.service.quick_exit import exit_at_once
