@@ -47,7 +47,7 @@ ISSUE_FLOOR = (
     "import libp2p.stream_muxer.yamux.yamux, trio, etcd3, prometheus_client, msgspec\n"
 )
 DAEMON_IMPORTS = (
-    "from entrypoints.service.lean_daemon import load_lean; load_lean()\n"
+    "from entrypoints.service.lean_daemon import load_lean; load_lean(http=False)\n"
     "import entrypoints.service.main, entrypoints.service.daemon\n"
     "import entrypoints.service.container, adapters.libp2p.node\n"
 )
@@ -139,8 +139,10 @@ def idle_daemon_kb(work: Path, idle_seconds: float,
         daemon.stop()
 
 
-def gets_per_second(daemon: RegistryProcess, psk: bytes, count: int) -> float:
-    """Gets through one kept-open client, a new stream each (the daemon's get path)."""
+def gets_per_second(daemon: RegistryProcess, psk: bytes, count: int) -> tuple[float, float]:
+    """Gets through one kept-open client, a new stream each (the daemon's get path):
+    gets/s, and the daemon's CPU ms per get (robust to load from elsewhere)."""
+    import psutil
     import trio
 
     from application.client import get_service
@@ -155,7 +157,11 @@ def gets_per_second(daemon: RegistryProcess, psk: bytes, count: int) -> float:
                 await get_service(client, "svc")
             return count / (time.perf_counter() - started)
 
-    return trio.run(run)
+    server = psutil.Process(daemon.process.pid if daemon.process else 0)
+    cpu_before = sum(server.cpu_times()[:2])
+    rate = trio.run(run)
+    cpu_ms = (sum(server.cpu_times()[:2]) - cpu_before) * 1000 / (count + 20)
+    return rate, cpu_ms
 
 
 def _mb(kb: float) -> str:
@@ -202,25 +208,30 @@ def before_after_rows(before_tree: Path, rounds: int, idle_seconds: float, gets:
     rss: dict[str, list[int]] = {side: [] for side in sides}
     starts: dict[str, list[float]] = {side: [] for side in sides}
     rates: dict[str, list[float]] = {side: [] for side in sides}
+    cpu: dict[str, list[float]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory(prefix="footprint-ab-") as tmp:
         for i in range(rounds):
-            for side, env in sides.items():
-                daemon, start_s = start_daemon(Path(tmp) / f"{side}-{i}", env)
+            # ABBA: whichever side goes second in a round has gone first in the one before.
+            for side in (["before", "after"] if i % 2 == 0 else ["after", "before"]):
+                daemon, start_s = start_daemon(Path(tmp) / f"{side}-{i}", sides[side])
                 try:
                     psk = add_one_record(daemon)
                     time.sleep(idle_seconds)
                     rss[side].append(rss_kb(daemon.process.pid if daemon.process else 0))
-                    rates[side].append(gets_per_second(daemon, psk, gets))
+                    rate, cpu_ms = gets_per_second(daemon, psk, gets)
+                    rates[side].append(rate)
+                    cpu[side].append(cpu_ms)
                     starts[side].append(start_s)
                 finally:
                     daemon.stop()
                 log(f"round {i + 1} {side}: RSS {_mb(rss[side][-1])} MB, start "
-                    f"{starts[side][-1]:.2f} s, {rates[side][-1]:.0f} gets/s")
+                    f"{starts[side][-1]:.2f} s, {rates[side][-1]:.0f} gets/s, "
+                    f"{cpu[side][-1]:.2f} daemon CPU ms/get")
 
     def med(values: dict[str, list]) -> tuple[float, float]:
         return statistics.median(values["after"]), statistics.median(values["before"])
 
-    (ra, rb), (sa, sb), (ga, gb) = med(rss), med(starts), med(rates)
+    (ra, rb), (sa, sb), (ga, gb), (ca, cb) = med(rss), med(starts), med(rates), med(cpu)
     return [
         {"measure": "idle daemon RSS, after / before", "goal": "lower",
          "result": f"{_mb(ra)} vs {_mb(rb)} MB", "ratio": f"{ra / rb:.2f}x"},
@@ -228,6 +239,8 @@ def before_after_rows(before_tree: Path, rounds: int, idle_seconds: float, gets:
          "result": f"{sa:.2f} vs {sb:.2f} s", "ratio": f"{sa / sb:.2f}x"},
         {"measure": "gets through the daemon (one client, a new stream each), after / before",
          "goal": "≥ 1.0x", "result": f"{ga:.0f} vs {gb:.0f} gets/s", "ratio": f"{ga / gb:.2f}x"},
+        {"measure": "the daemon's CPU per get, after / before", "goal": "≤ 1.0x",
+         "result": f"{ca:.2f} vs {cb:.2f} ms", "ratio": f"{ca / cb:.2f}x"},
     ]
 
 

@@ -146,7 +146,7 @@ class _StandInFinder:
     checked = False
 
     def __init__(self) -> None:
-        self.kept_out = dict(KEPT_OUT)
+        self.kept_out: dict[str, str] = {}
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
@@ -188,15 +188,15 @@ def _check_version() -> None:
         )
 
 
-def activate(also_keep_out: Mapping[str, str] | None = None) -> bool:
+def activate(keep_out: Mapping[str, str] = KEPT_OUT) -> bool:
     """Stand in for py-libp2p's unused parts; False if py-libp2p is already imported.
 
     Cheap: nothing is imported until py-libp2p is. Its first import then raises
     LeanImportOutdated if the installed py-libp2p is not the version the stand-ins
-    were checked against. ``also_keep_out`` names more modules (with the reason) whose
-    import fails, for optional imports of other libraries the process never uses.
+    were checked against. ``keep_out`` names the modules (with the reason) whose import
+    fails: optional imports of libraries that the process never uses.
     """
-    _FINDER.kept_out.update(also_keep_out or {})
+    _FINDER.kept_out = dict(keep_out)
     if _FINDER in sys.meta_path:
         return True
     if "libp2p" in sys.modules:
