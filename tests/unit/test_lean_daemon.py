@@ -39,7 +39,8 @@ def test_a_daemon_without_http_imports_no_quic_pydantic_yaml_or_http_stack() -> 
 
 def test_a_daemon_with_http_loads_the_http_stack_after_the_lean_import() -> None:
     probe = _PROBE.replace("load_lean(http=False)", "load_lean(http=True)").replace(
-        "import adapters.libp2p.node,", "import entrypoints.service.http_api, adapters.libp2p.node,")
+        "import adapters.libp2p.node,",
+        "import entrypoints.service.http_api, adapters.libp2p.node,")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2]).stdout
     loaded = set(json.loads(out))
