@@ -120,7 +120,7 @@ def test_two_thousand_short_lived_clients_leave_the_daemon_as_it_was(daemon) -> 
 
     Each connection's objects are freed when it closes (upstream/connection_cycles.py);
     before that they waited for the cyclic GC and the heap rose by 4-6 MB over the
-    first ~600 clients. Measured since: +0.1 to +0.3 MB from client 100 to 2 000.
+    first ~600 clients. Measured since: +0.3 to +0.7 MB from client 100 to 2 000.
     """
     psk = psk_from_passphrase(daemon.passphrase or "")
     pid = daemon.process.pid
