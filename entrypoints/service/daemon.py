@@ -28,7 +28,6 @@ from entrypoints.common.instance_file import (
 )
 from entrypoints.common.local_etcd import LocalEtcd
 from entrypoints.service.container import PeerIdInUse, ServiceContainer
-from entrypoints.service.http_api import HttpApi
 from entrypoints.service.open_files import ensure_open_files
 from entrypoints.service.settings import DaemonSettings
 from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
@@ -39,6 +38,8 @@ if TYPE_CHECKING:  # built by the container (entrypoints/service/container.py)
     from adapters.files.writers_file import WritersFile
     from adapters.libp2p.daemon_network import DaemonNetwork
     from adapters.libp2p.node import Libp2pNode
+    from entrypoints.service.http_api import HttpApi
+    from entrypoints.service.http_settings import HttpSettings
 
 __all__ = ["StartupError", "run_daemon"]
 
@@ -76,7 +77,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
     if writers is not None:
         log.info("only the %d peers in %s may add and delete", len(writers.peer_ids),
                  writers.path)
-    http_api = None if settings.http is None else HttpApi(settings.http, container)
+    http_api = None if settings.http is None else _http_api(settings.http, container)
     metrics = container.metrics()
     prom_host, prom_port = metrics.serve(settings.prom_listen_addr)
     log.info("metrics at http://%s:%d/metrics", prom_host, prom_port)
@@ -253,3 +254,10 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+def _http_api(settings: HttpSettings, container: ServiceContainer) -> HttpApi:
+    # Imported only when asked for: Hypercorn and Starlette are ~5 MB of an idle daemon.
+    from entrypoints.service.http_api import HttpApi
+
+    return HttpApi(settings, container)

@@ -216,6 +216,9 @@ def serve(
         http=http,
         mdns=mdns,
     )
+    from entrypoints.service.lean_daemon import load_lean
+
+    load_lean(http=http is not None)
     from entrypoints.common.log_levels import route_libp2p_into_our_log
     from entrypoints.service.daemon import run_daemon
     from entrypoints.service.quick_exit import exit_at_once

@@ -55,6 +55,14 @@ NEEDS: tuple[Needs, ...] = (
           ("self", "key", "provider")),
     Needs("provider cap", "libp2p.kad_dht.provider_store:BUCKET_SIZE"),
     Needs("provider cap", "libp2p.kad_dht.provider_store:ProviderRecord"),
+    Needs("connection cycles", f"{_SWARM}.add_conn", ("self", "muxed_conn", "direction")),
+    Needs("connection cycles", "libp2p.network.connection.swarm_connection:SwarmConn."
+          "_on_muxed_conn_closed", ("self",)),
+    Needs("connection cycles", "libp2p.network.connection.swarm_connection:SwarmConn."
+          "remove_stream", ("self", "stream")),
+    Needs("connection cycles", "libp2p.rcmgr.manager:ResourceManager.open_connection"),
+    Needs("connection cycles", "libp2p.transport.upgrader:TransportUpgrader.upgrade_security",
+          ("self", "raw_conn", "is_initiator", "peer_id")),
 )
 
 
@@ -85,6 +93,7 @@ def apply(
 ) -> None:
     """Every per-host change, after the check."""
     from adapters.libp2p.upstream.auto_dialer import disable_auto_dialer
+    from adapters.libp2p.upstream.connection_cycles import free_connections_when_closed
     from adapters.libp2p.upstream.inbound_slots import InboundConnectionSlots
     from adapters.libp2p.upstream.peer_records import accept_older_peer_records
     from adapters.libp2p.upstream.rate_limiter_memory import cap_rate_limiter_memory
@@ -97,6 +106,7 @@ def apply(
     )
     disable_auto_dialer(network)
     cap_rate_limiter_memory(network)
+    free_connections_when_closed(network)
     accept_older_peer_records(host.get_peerstore())
     # Our listener's negotiation (the fast path) enforces it; the bare stack has none.
     host.registry_stream_slots = StreamSlots(max_streams_per_connection)

@@ -14,8 +14,9 @@ refuse every use. So a code path that really needs one of these parts fails at o
 fails at import with :class:`LeanImportOutdated` (tests/unit/test_lean_import.py
 checks both, and that every stood-in name exists in the real package).
 
-Only whole short-lived processes (``registry-cli``) activate it: the stand-ins
-stay for the process's lifetime, so a library user's process is never changed.
+Only whole processes of ours activate it (``registry-cli``, and the daemon:
+``entrypoints/service/lean_daemon.py``): the stand-ins stay for the process's
+lifetime, so a library user's process is never changed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import importlib.machinery
 import sys
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from adapters.libp2p.upstream.requirements import PINNED_VERSION as PY_LIBP2P_VERSION
 from adapters.libp2p.upstream.requirements import installed_version
@@ -144,14 +145,17 @@ class _StandInFinder:
 
     checked = False
 
+    def __init__(self) -> None:
+        self.kept_out: dict[str, str] = {}
+
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname == "libp2p" and not self.checked:
             _check_version()
             self.checked = True
-        if fullname in KEPT_OUT:
-            raise ImportError(f"{fullname} is kept out by lean_import ({KEPT_OUT[fullname]})")
+        if fullname in self.kept_out:
+            raise ImportError(f"{fullname} is kept out by lean_import ({self.kept_out[fullname]})")
         if fullname in STAND_INS:
             return importlib.machinery.ModuleSpec(
                 fullname, self, is_package=True  # type: ignore[arg-type]  # a Loader by duck typing
@@ -184,13 +188,15 @@ def _check_version() -> None:
         )
 
 
-def activate() -> bool:
+def activate(keep_out: Mapping[str, str] = KEPT_OUT) -> bool:
     """Stand in for py-libp2p's unused parts; False if py-libp2p is already imported.
 
     Cheap: nothing is imported until py-libp2p is. Its first import then raises
     LeanImportOutdated if the installed py-libp2p is not the version the stand-ins
-    were checked against.
+    were checked against. ``keep_out`` names the modules (with the reason) whose import
+    fails: optional imports of libraries that the process never uses.
     """
+    _FINDER.kept_out = dict(keep_out)
     if _FINDER in sys.meta_path:
         return True
     if "libp2p" in sys.modules:
