@@ -7,8 +7,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from adapters.libp2p.mdns_announcer import announce_forever
-from adapters.libp2p.mdns_browser import find_peers
 from adapters.libp2p.node import Libp2pNode
 from application.cluster.member_start import StartupError
 from domain.bootstrap import BootstrapAddress
@@ -21,6 +19,9 @@ JOIN_LOOKUP = 2.0  # seconds of answers to collect before joining
 class LanPresence:
     async def peers_to_join(self, node: Libp2pNode) -> list[BootstrapAddress]:
         """Every other libp2p peer that answered mDNS within JOIN_LOOKUP s."""
+        # Loaded only with --mdns: dnspython stays out of every other daemon.
+        from adapters.libp2p.mdns_browser import find_peers
+
         with _no_mdns_is_a_startup_error():
             found = await find_peers(JOIN_LOOKUP, first=False, exclude=str(node.peer_id))
         for address in found:
@@ -31,6 +32,8 @@ class LanPresence:
 
     async def announce(self, node: Libp2pNode, *, task_status: Any) -> None:
         """Answer mDNS queries with our peer id and addresses until cancelled."""
+        from adapters.libp2p.mdns_announcer import announce_forever
+
         with _no_mdns_is_a_startup_error():
             await announce_forever(node.full_addrs, task_status=task_status)
 
