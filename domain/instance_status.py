@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from domain.etcd_timing import EtcdTiming
+
 STATUS_PROTOCOL_ID = "/status/0.1"
 STATUS_FORMAT = 1
 
@@ -40,6 +42,7 @@ class InstanceIdentity(msgspec.Struct, frozen=True, kw_only=True):
     peer_id: str
     addresses: tuple[str, ...]
     metrics: str | None = None  # host:port of its /metrics (None: not known)
+    etcd_timing: EtcdTiming | None = None  # what its etcd member runs with (None: not known)
 
 
 class InstanceStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,11 +56,14 @@ class InstanceStatus(msgspec.Struct, frozen=True, kw_only=True):
     db_size: int
     members: tuple[MemberStatus, ...]
     metrics: str | None = None  # host:port of the instance's /metrics, for Prometheus
+    # Its etcd member's heartbeat and election timeout, and why (None: an older instance)
+    etcd_timing: EtcdTiming | None = None
 
     @classmethod
     def of(cls, identity: InstanceIdentity, cluster: ClusterStatus) -> InstanceStatus:
         return cls(
             peer_id=identity.peer_id, addresses=identity.addresses, metrics=identity.metrics,
+            etcd_timing=identity.etcd_timing,
             **msgspec.structs.asdict(cluster),
         )
 

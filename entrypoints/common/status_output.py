@@ -28,6 +28,7 @@ def human_status(status: InstanceStatus) -> str:
         f"registry   {status.services} services at revision {status.revision}, "
         f"db {_size(status.db_size)}",
         f"members    {status.healthy_members} of {len(status.members)} healthy",
+        *_timing_line(status),
     ]
     rows = [("", "NAME", "PEER URL", "ROLE", "HEALTHY", "RAFT INDEX", "DB")]
     # This instance's own member first (marked *), then etcd's order.
@@ -48,6 +49,14 @@ def human_status(status: InstanceStatus) -> str:
         for row in rows
     )
     return "\n".join(lines)
+
+
+def _timing_line(status: InstanceStatus) -> list[str]:
+    timing = status.etcd_timing
+    if timing is None:
+        return []
+    why = f"{timing.source}: {timing.reason}" if timing.reason else timing.source
+    return [f"etcd timing {timing.short()} ({why})"]
 
 
 def _role(member: MemberStatus) -> str:

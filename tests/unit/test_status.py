@@ -87,7 +87,7 @@ async def test_status_answer_is_the_documented_json():
     answer = json.loads(await handler.handle(b""))
     assert list(answer) == [
         "format", "peer_id", "addresses", "member", "quorum", "revision", "services",
-        "db_size", "members", "metrics",
+        "db_size", "members", "metrics", "etcd_timing",
     ]
     assert answer["format"] == 1
     assert list(answer["members"][0]) == [
