@@ -105,8 +105,9 @@ class WanCluster:
         if result.returncode != 0:
             return None
         [status] = json.loads(result.stdout)
-        st = status["Status"]
-        return int(st["header"]["member_id"]), int(st.get("leader", 0)), int(st["header"]["raft_term"])
+        header = status["Status"]["header"]
+        leader = int(status["Status"].get("leader", 0))
+        return int(header["member_id"]), leader, int(header["raft_term"])
 
     def leader_and_term(self) -> tuple[int, int]:
         views = [v for v in (self.raft(n) for n in self.nodes) if v is not None]
