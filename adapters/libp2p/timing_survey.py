@@ -26,6 +26,9 @@ log = logging.getLogger("registry-service")
 PINGS = 10  # per peer, one after another on one stream
 LOOKUP_TIMEOUT = 3.0
 PEER_TIMEOUT = 10.0  # 10 pings at 300 ms and a status answer fit well
+# The whole survey: a join may wait for its measurement; a restart, which only asks
+# what the others run, must not hold up an instance whose peers are all down.
+SURVEY_BOUND = {True: 15.0, False: 4.0}
 
 
 class Libp2pTimingSurvey:
@@ -34,17 +37,18 @@ class Libp2pTimingSurvey:
         self._bootstraps = bootstraps
 
     async def survey(self, *, measure: bool) -> list[PeerTiming]:
-        peers = await self._instances()
         found: list[PeerTiming] = []
 
         async def one(peer: PeerInfo) -> None:
             with trio.move_on_after(PEER_TIMEOUT):
                 found.append(await self._ask(peer, measure=measure))
 
-        async with trio.open_nursery() as nursery:
-            for peer in peers:
-                nursery.start_soon(one, peer)
-        return found
+        with trio.move_on_after(SURVEY_BOUND[measure]):
+            peers = await self._instances()
+            async with trio.open_nursery() as nursery:
+                for peer in peers:
+                    nursery.start_soon(one, peer)
+        return list(found)
 
     async def _instances(self) -> list[PeerInfo]:
         """The bootstraps, and the providers of the registry the DHT names."""

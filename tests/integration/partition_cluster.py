@@ -242,8 +242,9 @@ class PartitionCluster:
 
 
 @contextlib.contextmanager
-def partition_cluster(root: Path, size: int = 3) -> Iterator[PartitionCluster]:
-    with netns_lab(size) as lab:
+def partition_cluster(root: Path, size: int = 3,
+                      prefix: str | None = None) -> Iterator[PartitionCluster]:
+    with netns_lab(size, **({} if prefix is None else {"prefix": prefix})) as lab:
         cluster = PartitionCluster(lab, root)
         try:
             cluster.start()

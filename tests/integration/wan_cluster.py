@@ -61,6 +61,26 @@ def prove_delay(lab: NetnsLab, rtt: float, count: int = 100) -> list[LinkFigures
     return figures
 
 
+def raft_view(cluster: PartitionCluster, node: Node) -> tuple[int, int, int] | None:
+    """(its member id, the leader it knows (0: none), raft term), or None."""
+    result = cluster.etcdctl(node, "endpoint", "status", "-w", "json", timeout=5)
+    if result.returncode != 0:
+        return None
+    [status] = json.loads(result.stdout)
+    header = status["Status"]["header"]
+    leader = int(status["Status"].get("leader", 0))
+    return int(header["member_id"]), leader, int(header["raft_term"])
+
+
+def leader_and_term(cluster: PartitionCluster) -> tuple[int, int]:
+    """The leader every answering member names, and the highest raft term among them."""
+    views = [v for v in (raft_view(cluster, n) for n in cluster.nodes) if v is not None]
+    leaders = {v[1] for v in views if v[1]}
+    if len(leaders) != 1:
+        raise AssertionError(f"members disagree on the leader: {views}")
+    return leaders.pop(), max(v[2] for v in views)
+
+
 @dataclass
 class WanCluster:
     cluster: PartitionCluster
@@ -100,21 +120,10 @@ class WanCluster:
         return starts[-1]
 
     def raft(self, node: Node) -> tuple[int, int, int] | None:
-        """(its member id, the leader it knows (0: none), raft term), or None."""
-        result = self.cluster.etcdctl(node, "endpoint", "status", "-w", "json", timeout=5)
-        if result.returncode != 0:
-            return None
-        [status] = json.loads(result.stdout)
-        header = status["Status"]["header"]
-        leader = int(status["Status"].get("leader", 0))
-        return int(header["member_id"]), leader, int(header["raft_term"])
+        return raft_view(self.cluster, node)
 
     def leader_and_term(self) -> tuple[int, int]:
-        views = [v for v in (self.raft(n) for n in self.nodes) if v is not None]
-        leaders = {v[1] for v in views if v[1]}
-        if len(leaders) != 1:
-            raise AssertionError(f"members disagree on the leader: {views}")
-        return leaders.pop(), max(v[2] for v in views)
+        return leader_and_term(self.cluster)
 
     # --- the member that started the cluster adopts the cluster's values -----------------
 
