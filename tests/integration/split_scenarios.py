@@ -20,11 +20,14 @@ from wan_cluster import leader_and_term
 
 
 def split(cluster: PartitionCluster, sides: Sequence[Sequence[Node]]) -> None:
-    """Drop every packet between nodes of different sides."""
+    """Drop every packet between nodes of different sides: two iptables calls a node (a
+    rule per address pair would take seconds to put in, and leave the sides half-joined
+    meanwhile)."""
     for side in sides:
-        outside = [n for n in cluster.nodes if n not in side]
+        outside = ",".join(n.ip for n in cluster.nodes if n not in side)
         for node in side:
-            cluster.lab.cut(node, outside)
+            for direction in ("-s", "-d"):
+                node.run("iptables", "-A", "PARTITION", direction, outside, "-j", "DROP")
 
 
 def heal_all(cluster: PartitionCluster) -> None:
@@ -59,6 +62,7 @@ class SplitFigures:
     sides: list[SideFigures] = field(default_factory=list)
     writers: list[SteadyWriter] = field(default_factory=list)
     cut_at: float = 0.0
+    split_complete_at: float = 0.0
     healed_at: float = 0.0
     # the majority side's writer: first acknowledged write after the cut
     majority_resume_s: float | None = None
@@ -71,7 +75,8 @@ class SplitFigures:
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"scenario": self.scenario}
+        out: dict[str, Any] = {"scenario": self.scenario,
+                               "split_took_s": round(self.split_complete_at - self.cut_at, 2)}
         for key in ("majority_resume_s", "acknowledged_during_split",
                     "writes_resume_after_heal_s", "acknowledged", "lost", "replicas_agree"):
             value = getattr(self, key)
@@ -103,12 +108,16 @@ def split_scenario(cluster: PartitionCluster, sides: Sequence[Sequence[Node]], s
     writers = [SteadyWriter(cluster.probes[side[0].index], f"{scenario}-{i}")
                for i, side in enumerate(sides)]
     figures.writers = writers
+    # a client of its own for the reads: the writer's waits on a refused write
+    readers = [Probe(side[0], cluster.procs[side[0].index].addrs[0]) for side in sides]
     for writer in writers:
         writer.__enter__()
     try:
         _until_each_acknowledged(writers, 3)
+        # Time bounds run from the first rule; "nothing acknowledged" from the last.
         cut = figures.cut_at = time.monotonic()
         split(cluster, sides)
+        figures.split_complete_at = time.monotonic()
         timers = [threading.Timer(0.3, _side_write, (cluster.second_probes[side[-1].index],
                                                      f"{scenario}-side-{i}", figures.sides[i]))
                   for i, side in enumerate(sides) if side is not majority]
@@ -120,7 +129,7 @@ def split_scenario(cluster: PartitionCluster, sides: Sequence[Sequence[Node]], s
                     continue
                 latest = writers[0].last_acknowledged()
                 assert latest is not None
-                answer = cluster.probes[side[0].index].get(latest.name)
+                answer = readers[list(sides).index(side)].get(latest.name)
                 seen.reads.append({key: answer.get(key) for key in ("ok", "stale", "seconds")}
                                   | {"since_cut": round(answer["started"] - cut, 2)})
                 if answer["stale"] and seen.first_stale_s is None:
@@ -134,8 +143,10 @@ def split_scenario(cluster: PartitionCluster, sides: Sequence[Sequence[Node]], s
     finally:
         for writer in writers:
             writer.__exit__(None, None, None)
+        for reader in readers:
+            reader.close()
     during = [w for writer in writers for w in writer.writes
-              if w.ok and cut <= w.started and w.ended < figures.healed_at]
+              if w.ok and figures.split_complete_at <= w.started and w.ended < figures.healed_at]
     figures.acknowledged_during_split = len(during)
     if majority is not None:
         resumed = [w for w in writers[list(sides).index(majority)].writes
