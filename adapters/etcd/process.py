@@ -130,6 +130,7 @@ class EtcdProcess:
         self.client_socket = client_socket
         self.peer_tls = peer_tls
         self.timing = timing
+        self.relaunching = False  # see relaunch()
         self.restarted = False  # set by start(): did the data dir already hold the member?
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -262,6 +263,18 @@ class EtcdProcess:
                 process.kill()
                 await trio.to_thread.run_sync(process.wait)
         self._close_log()
+
+    async def relaunch(self, timing: EtcdTiming) -> None:
+        """Stop and start again on the same data dir with ``timing`` (not waiting for
+        quorum); ``relaunching`` is true meanwhile, so that nobody takes the stop for a
+        death."""
+        self.relaunching = True
+        try:
+            await self.stop()
+            self.timing = timing
+            await self.start(wait=False)
+        finally:
+            self.relaunching = False
 
     def stop_sync(self) -> None:
         """stop() for code outside trio (atexit, plain pytest fixtures)."""

@@ -57,7 +57,9 @@ class Libp2pTimingSurvey:
         for address in self._bootstraps:
             info = peer_info_of(address)
             peers.setdefault(info.peer_id, info)
-        if peers:  # a first member (nothing to bootstrap from) has nobody to find
+        # A first member at its start (no bootstraps, no connections) has nobody to find;
+        # later, the instances that joined it are connected.
+        if peers or self._node.host.get_network().connections:
             with trio.move_on_after(LOOKUP_TIMEOUT), contextlib.suppress(Exception):
                 for info in await self._node.rendezvous.find_peers(REGISTRY_RENDEZVOUS):
                     peers.setdefault(info.peer_id, info)

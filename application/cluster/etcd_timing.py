@@ -80,21 +80,28 @@ async def choose_etcd_timing(
     return chosen
 
 
-def _kept(stored: EtcdTiming | None, peers: Sequence[PeerTiming]) -> tuple[EtcdTiming, str]:
-    # A member from before this choice existed ran with etcd's defaults.
-    own = stored or DEFAULT_TIMING
+def raised_to_the_cluster(own: EtcdTiming, peers: Sequence[PeerTiming]) -> EtcdTiming | None:
+    """``own`` raised to the highest values the others run; None when none runs more."""
     cluster = highest(p.timing for p in peers if p.timing is not None)
     if cluster is None or (own.heartbeat_ms >= cluster.heartbeat_ms
                            and own.election_ms >= cluster.election_ms):
-        kept = EtcdTiming(heartbeat_ms=own.heartbeat_ms, election_ms=own.election_ms,
-                          source="kept", reason=own.reason)
-        return kept, f"auto, restart: kept from the last run ({own.reason or own.source})"
+        return None
     raised = highest([own, cluster])
     assert raised is not None
-    chosen = EtcdTiming(
+    return EtcdTiming(
         heartbeat_ms=raised.heartbeat_ms, election_ms=raised.election_ms, source="cluster",
         reason=f"raised to the highest the other members run ({cluster.short()})",
     )
+
+
+def _kept(stored: EtcdTiming | None, peers: Sequence[PeerTiming]) -> tuple[EtcdTiming, str]:
+    # A member from before this choice existed ran with etcd's defaults.
+    own = stored or DEFAULT_TIMING
+    chosen = raised_to_the_cluster(own, peers)
+    if chosen is None:
+        kept = EtcdTiming(heartbeat_ms=own.heartbeat_ms, election_ms=own.election_ms,
+                          source="kept", reason=own.reason)
+        return kept, f"auto, restart: kept from the last run ({own.reason or own.source})"
     return chosen, f"auto, restart: {chosen.reason}; ran {own.short()} before"
 
 

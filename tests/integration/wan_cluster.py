@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from netns_fixtures import LinkFigures, NetnsLab, Node, netns_lab
-from partition_cluster import PartitionCluster, Probe
+from partition_cluster import PartitionCluster
 from partition_scenarios import percentile
 from registry_process import VENV_BIN
 
@@ -125,21 +125,19 @@ class WanCluster:
     def leader_and_term(self) -> tuple[int, int]:
         return leader_and_term(self.cluster)
 
-    # --- the member that started the cluster adopts the cluster's values -----------------
+    # --- the member that started the cluster rises to the others' values -------------
 
-    def restart_first_with_the_others_as_bootstraps(self) -> None:
-        """What docs/cluster.md asks of the first instance once the others exist."""
-        proc = self.cluster.procs[0]
-        for probes in (self.cluster.probes, self.cluster.second_probes):
-            probes[0].close()
-        proc.stop()
-        proc.new_cluster = False
-        proc.bootstraps = [a for p in self.cluster.procs[1:] for a in p.addrs]
-        proc.start(timeout=120)
-        node = self.nodes[0]
-        self.cluster.probes[0] = Probe(node, proc.addrs[0])
-        self.cluster.second_probes[0] = Probe(node, proc.addrs[0])
-        self.cluster.wait_all_healthy(within=60)
+    def wait_for_one_timing(self, within: float = 90) -> dict[str, Any]:
+        """Until every member reports the same values (the first member, which had
+        nobody to measure, adopts the joiners' while running); returns them."""
+        deadline = time.monotonic() + within
+        while True:
+            timings = [self.timing(node) for node in self.nodes]
+            if len({(t["heartbeat_ms"], t["election_ms"]) for t in timings}) == 1:
+                return timings[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"members still differ after {within} s: {timings}")
+            time.sleep(2)
 
 
 @dataclass
@@ -229,7 +227,7 @@ def time_to_new_leader(wan: WanCluster, within: float = 60) -> tuple[float, Node
 @contextlib.contextmanager
 def wan_cluster(root: Path, rtt: float, timing_args: list[str]) -> Iterator[WanCluster]:
     """Links slowed to ``rtt`` (proved), then three instances with ``timing_args``; with auto
-    timing the first instance is restarted once the others joined (docs/cluster.md)."""
+    timing, until the first instance has risen to the joiners' values."""
     with netns_lab(3, prefix=LAB_PREFIX) as lab:
         slow_every_link(lab, rtt)
         links = prove_delay(lab, rtt)
@@ -239,7 +237,8 @@ def wan_cluster(root: Path, rtt: float, timing_args: list[str]) -> Iterator[WanC
             wan = WanCluster(cluster, rtt, links)
             cluster.wait_all_healthy(within=120)
             if timing_args is AUTO:
-                wan.restart_first_with_the_others_as_bootstraps()
+                wan.wait_for_one_timing()
+                cluster.wait_all_healthy(within=120)
             yield wan
         finally:
             cluster.stop()

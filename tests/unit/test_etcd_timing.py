@@ -117,3 +117,62 @@ def test_the_etcd_command_line_carries_the_timing() -> None:
                            timing=_timing(160, 1600))
     assert argv[argv.index("--heartbeat-interval") + 1] == "160"
     assert argv[argv.index("--election-timeout") + 1] == "1600"
+
+
+class _Relaunches:
+    def __init__(self) -> None:
+        self.timings: list[EtcdTiming] = []
+
+    async def relaunch(self, timing: EtcdTiming) -> None:
+        self.timings.append(timing)
+
+
+class _Rounds:
+    """A sleep that lets the loop run ``rounds`` times, then stops it."""
+
+    def __init__(self, rounds: int) -> None:
+        self.left = rounds
+
+    async def __call__(self, seconds: float) -> None:
+        if self.left == 0:
+            raise _Stop
+        self.left -= 1
+
+
+class _Stop(Exception):
+    pass
+
+
+def _adopt(own: EtcdTiming, peers: list[PeerTiming], *, quorum: bool = True,
+           rounds: int = 3) -> tuple[list[EtcdTiming], MemoryTimingStore, list[EtcdTiming]]:
+    from application.cluster.timing_adoption import adopt_the_clusters_timing
+
+    current = [own]
+    relaunches, store = _Relaunches(), MemoryTimingStore()
+
+    async def run() -> None:
+        with pytest.raises(_Stop):
+            await adopt_the_clusters_timing(
+                own=lambda: current[-1], survey=FixedTimingSurvey(peers), store=store,
+                member=relaunches, has_quorum=lambda: quorum, adopted=current.append,
+                sleep=_Rounds(rounds))
+
+    trio.run(run)
+    return relaunches.timings, store, current
+
+
+def test_a_running_member_rises_to_the_clusters_timing_once() -> None:
+    """The first member of a cluster (etcd's defaults) after a joiner measured 160 ms."""
+    peers = [PeerTiming("a", [], _timing(160, 1600)), PeerTiming("b", [], _timing(160, 1600))]
+    relaunched, store, current = _adopt(DEFAULT_TIMING, peers)
+    assert [(t.heartbeat_ms, t.election_ms) for t in relaunched] == [(160, 1600)]  # once
+    assert store.stored == relaunched[0] and current[-1] == relaunched[0]
+    assert relaunched[0].source == "cluster"
+
+
+def test_no_restart_without_quorum_or_when_nobody_runs_more() -> None:
+    higher = [PeerTiming("a", [], _timing(160, 1600))]
+    assert _adopt(DEFAULT_TIMING, higher, quorum=False)[0] == []
+    same = [PeerTiming("a", [], _timing(160, 1600)), PeerTiming("b", [], None)]
+    assert _adopt(_timing(160, 1600), same)[0] == []
+    assert _adopt(_timing(300, 3000), higher)[0] == []  # values never fall by themselves
