@@ -25,6 +25,8 @@ class MemberStatus(msgspec.Struct, frozen=True, kw_only=True):
     healthy: bool  # its etcd answered and knows a leader
     raft_index: int | None = None  # None when it did not answer
     db_size: int | None = None
+    # what the member's etcd runs with, as its own instance says (None: not known here)
+    etcd_timing: EtcdTiming | None = None
 
 
 class ClusterStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,10 +63,14 @@ class InstanceStatus(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def of(cls, identity: InstanceIdentity, cluster: ClusterStatus) -> InstanceStatus:
+        fields = msgspec.structs.asdict(cluster)
+        if identity.etcd_timing is not None:  # our own member's row says it too
+            fields["members"] = tuple(
+                msgspec.structs.replace(m, etcd_timing=identity.etcd_timing)
+                if m.name and m.name == cluster.member else m for m in cluster.members)
         return cls(
             peer_id=identity.peer_id, addresses=identity.addresses, metrics=identity.metrics,
-            etcd_timing=identity.etcd_timing,
-            **msgspec.structs.asdict(cluster),
+            etcd_timing=identity.etcd_timing, **fields,
         )
 
     @property
