@@ -155,8 +155,9 @@ def serve(
     etcd_timing
         auto: a new member measures the round trip to the other instances and runs etcd's
         heartbeat at about it and its election timeout at 10 times it (never below etcd's
-        defaults, never below what the others run); a restart keeps its values, raised to
-        the others'. defaults: etcd's 100 ms / 1000 ms. See docs/cluster.md.
+        defaults, never below what the others run); a restart keeps its values, and a member
+        rises to the highest values the others run. defaults: etcd's 100 ms / 1000 ms. See
+        docs/cluster.md, "Members far apart".
     etcd_heartbeat_ms
         etcd heartbeat interval in ms; overrides --etcd-timing (with --etcd-election-ms, or
         10 times this).
