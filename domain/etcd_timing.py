@@ -37,6 +37,12 @@ class EtcdTiming(msgspec.Struct, frozen=True, kw_only=True):
     source: str = "default"
     reason: str = ""
 
+    def acceptable(self) -> bool:
+        """Values etcd would start with (another instance's answer may be anything)."""
+        return (self.heartbeat_ms >= 1
+                and MIN_ELECTIONS_PER_HEARTBEAT * self.heartbeat_ms <= self.election_ms
+                <= MAX_ELECTION_MS)
+
     def same_values(self, other: EtcdTiming) -> bool:
         return (self.heartbeat_ms, self.election_ms) == (other.heartbeat_ms, other.election_ms)
 
@@ -102,8 +108,9 @@ def from_round_trips(round_trips_ms: Iterable[float]) -> EtcdTiming | None:
 
 
 def highest(timings: Iterable[EtcdTiming]) -> EtcdTiming | None:
-    """The highest heartbeat and the highest election timeout among ``timings``."""
-    known = list(timings)
+    """The highest heartbeat and the highest election timeout among ``timings`` (those
+    etcd would refuse left out)."""
+    known = [t for t in timings if t.acceptable()]
     if not known:
         return None
     heartbeat = max(t.heartbeat_ms for t in known)

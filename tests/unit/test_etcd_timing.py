@@ -176,3 +176,12 @@ def test_no_restart_without_quorum_or_when_nobody_runs_more() -> None:
     same = [PeerTiming("a", [], _timing(160, 1600)), PeerTiming("b", [], None)]
     assert _adopt(_timing(160, 1600), same)[0] == []
     assert _adopt(_timing(300, 3000), higher)[0] == []  # values never fall by themselves
+
+
+def test_values_etcd_would_refuse_from_another_instance_are_ignored() -> None:
+    """One odd answer must not leave every member unable to start its etcd."""
+    survey = FixedTimingSurvey([PeerTiming("a", [150], _timing(10**9, 10**10)),
+                                PeerTiming("b", [150], _timing(200, 300))])
+    chosen = _choose(explicit=None, restart=False, survey=survey, store=MemoryTimingStore())
+    assert (chosen.heartbeat_ms, chosen.election_ms) == (150, 1500)
+    assert _adopt(DEFAULT_TIMING, [PeerTiming("a", [], _timing(10**9, 10**10))])[0] == []
