@@ -1,6 +1,7 @@
 """WAN figures: three registry-services whose links are 50, 150 and 300 ms ± 10 % apart.
 
 Run (as root): .venv/bin/python benchmarks/bench_wan.py [--minutes 3] [--rtt-ms 50 150 300]
+[--loss 0.02]
 
 For each round trip it starts the cluster twice, with ``--etcd-timing auto`` (the default:
 timing from the measured round trip) and with etcd's defaults (100 ms / 1 s), and measures:
@@ -53,10 +54,10 @@ def through_the_leader(wan: WanCluster) -> list[float]:
     return seconds
 
 
-def one_run(rtt_ms: int, mode: str, minutes: float) -> dict[str, Any]:
+def one_run(rtt_ms: int, mode: str, minutes: float, loss: float) -> dict[str, Any]:
     args = AUTO if mode == "auto" else ETCD_DEFAULTS
     with tempfile.TemporaryDirectory(prefix="bench-wan-") as root, \
-            wan_cluster(Path(root), rtt_ms / 1000, args) as wan:
+            wan_cluster(Path(root), rtt_ms / 1000, args, loss=loss) as wan:
         timing = wan.timing(wan.nodes[0])
         consistent = len({(t["heartbeat_ms"], t["election_ms"])
                           for t in (wan.timing(n) for n in wan.nodes)}) == 1
@@ -65,7 +66,7 @@ def one_run(rtt_ms: int, mode: str, minutes: float) -> dict[str, Any]:
         cuts = [time_to_new_leader(wan)[0] for _ in range(CUTS)]
         links = [round(link.median_rtt * 1000, 1) for link in wan.links]
         return {
-            "rtt_ms": rtt_ms, "mode": mode, "heartbeat_ms": timing["heartbeat_ms"],
+            "rtt_ms": rtt_ms, "loss": loss, "mode": mode, "heartbeat_ms": timing["heartbeat_ms"],
             "election_ms": timing["election_ms"], "consistent": consistent,
             "link_median_rtt_ms": links, **quiet.summary(),
             "leader_write_p50_ms": round(percentile(leader_writes, 50) * 1000, 1),
@@ -82,11 +83,13 @@ def main() -> None:
     parser.add_argument("--rtt-ms", type=int, nargs="+", default=[50, 150, 300])
     parser.add_argument("--modes", nargs="+", default=["auto", "defaults"],
                         choices=["auto", "defaults"])
+    parser.add_argument("--loss", type=float, default=0.0,
+                        help="fraction of packets each node drops on the way out (default 0)")
     options = parser.parse_args()
     print(f"load before: {os.getloadavg()}", flush=True)
     for rtt_ms in options.rtt_ms:
         for mode in options.modes:
-            figures = one_run(rtt_ms, mode, options.minutes)
+            figures = one_run(rtt_ms, mode, options.minutes, options.loss)
             print(json.dumps(figures), flush=True)
     print(f"load after: {os.getloadavg()}", flush=True)
 

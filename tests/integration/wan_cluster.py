@@ -32,12 +32,14 @@ class LinkNotDelayed(AssertionError):
     """The link is not as slow as asked: the delay is not really on it."""
 
 
-def slow_every_link(lab: NetnsLab, rtt: float) -> None:
+def slow_every_link(lab: NetnsLab, rtt: float, loss: float = 0.0) -> None:
+    """``loss``: the fraction of packets each node drops on the way out."""
     for node in lab.nodes:
-        lab.slow(node, rtt / 2, rtt / 20, 0.0)
+        lab.slow(node, rtt / 2, rtt / 20, loss)
 
 
-def prove_delay(lab: NetnsLab, rtt: float, count: int = 100) -> list[LinkFigures]:
+def prove_delay(lab: NetnsLab, rtt: float, count: int = 100,
+                loss: float = 0.0) -> list[LinkFigures]:
     """Measure each link from node 0 and between 1 and 2; raise LinkNotDelayed if any is
     faster than asked (or slower by far), or a delayer is dead or may be bypassed."""
     for node in lab.nodes:
@@ -53,7 +55,7 @@ def prove_delay(lab: NetnsLab, rtt: float, count: int = 100) -> list[LinkFigures
         link = lab.measure_link(source, target, count)
         where = f"{source.ip} -> {target.ip}: {link.summary()}, fastest " \
                 f"{min(link.rtts) * 1000:.0f} ms (asked {rtt * 1000:.0f} ms ± 10 %)"
-        if link.loss > 0.05 or min(link.rtts) < rtt * 0.9 - 0.005:
+        if link.loss > 2 * loss + 0.05 or min(link.rtts) < rtt * 0.9 - 0.005:
             raise LinkNotDelayed(where)
         if not rtt * 0.9 <= link.median_rtt <= rtt * 1.1 + 0.03:
             raise LinkNotDelayed(where)
@@ -225,12 +227,13 @@ def time_to_new_leader(wan: WanCluster, within: float = 60) -> tuple[float, Node
 
 
 @contextlib.contextmanager
-def wan_cluster(root: Path, rtt: float, timing_args: list[str]) -> Iterator[WanCluster]:
+def wan_cluster(root: Path, rtt: float, timing_args: list[str],
+                loss: float = 0.0) -> Iterator[WanCluster]:
     """Links slowed to ``rtt`` (proved), then three instances with ``timing_args``; with auto
     timing, until the first instance has risen to the joiners' values."""
     with netns_lab(3, prefix=LAB_PREFIX) as lab:
-        slow_every_link(lab, rtt)
-        links = prove_delay(lab, rtt)
+        slow_every_link(lab, rtt, loss)
+        links = prove_delay(lab, rtt, loss=loss)
         cluster = PartitionCluster(lab, root, extra_args=timing_args)
         try:
             cluster.start()
