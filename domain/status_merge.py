@@ -28,6 +28,7 @@ def _filled(row: MemberStatus, known: MemberStatus | None) -> MemberStatus:
         row,
         raft_index=row.raft_index if row.raft_index is not None else known.raft_index,
         db_size=row.db_size if row.db_size is not None else known.db_size,
+        etcd_timing=row.etcd_timing if row.etcd_timing is not None else known.etcd_timing,
     )
 
 

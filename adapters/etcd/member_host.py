@@ -20,6 +20,7 @@ from adapters.etcd.process_args import holds_member
 from adapters.etcd.status import fetch_status
 from application.ports import StorageUnavailable
 from domain.cluster import EtcdEndpoint
+from domain.etcd_timing import EtcdTiming
 
 log = logging.getLogger("registry-service")
 
@@ -39,6 +40,7 @@ class EtcdMemberHost:
         self._psk = psk
         self._binary = binary
         self._start_timeout = start_timeout
+        self.timing: EtcdTiming | None = None  # set once chosen (None: etcd's defaults)
 
     def holds_member(self) -> bool:
         return holds_member(self._data_dir)
@@ -68,7 +70,7 @@ class EtcdMemberHost:
             shutil.rmtree(peer_tls_dir, ignore_errors=True)
         return EtcdProcess(
             self._endpoint, self._data_dir, binary=self._binary,
-            client_socket=True, peer_tls=peer_tls, **options,
+            client_socket=True, peer_tls=peer_tls, timing=self.timing, **options,
         )
 
     async def wait_for_leader(self, process: EtcdProcess, seconds: float) -> bool:

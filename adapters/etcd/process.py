@@ -31,6 +31,7 @@ from adapters.etcd.process_args import (
 )
 from adapters.etcd.status import answers, check_health
 from domain.cluster import EtcdEndpoint
+from domain.etcd_timing import EtcdTiming
 
 _POLL_INTERVAL = 0.05
 _PROBE_TIMEOUT = 1.0
@@ -114,6 +115,7 @@ class EtcdProcess:
         require_quorum: bool = True,
         client_socket: bool = False,
         peer_tls: PeerTlsFiles | None = None,
+        timing: EtcdTiming | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.data_dir = (data_dir or default_etcd_data_dir(endpoint)).expanduser().absolute()
@@ -127,6 +129,8 @@ class EtcdProcess:
         self.require_quorum = require_quorum
         self.client_socket = client_socket
         self.peer_tls = peer_tls
+        self.timing = timing
+        self.relaunching = False  # see relaunch()
         self.restarted = False  # set by start(): did the data dir already hold the member?
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -173,6 +177,7 @@ class EtcdProcess:
             restart=holds_member(self.data_dir),
             client_socket=self.client_socket,
             peer_tls=self.peer_tls,
+            timing=self.timing,
         )
 
     async def start(self, *, wait: bool = True) -> None:
@@ -258,6 +263,18 @@ class EtcdProcess:
                 process.kill()
                 await trio.to_thread.run_sync(process.wait)
         self._close_log()
+
+    async def relaunch(self, timing: EtcdTiming) -> None:
+        """Stop and start again on the same data dir with ``timing`` (not waiting for
+        quorum); ``relaunching`` is true meanwhile, so that nobody takes the stop for a
+        death."""
+        self.relaunching = True
+        try:
+            await self.stop()
+            self.timing = timing
+            await self.start(wait=False)
+        finally:
+            self.relaunching = False
 
     def stop_sync(self) -> None:
         """stop() for code outside trio (atexit, plain pytest fixtures)."""

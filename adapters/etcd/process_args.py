@@ -9,6 +9,7 @@ from typing import Literal
 from adapters.etcd.local_client import listen_client_url
 from adapters.etcd.peer_tls import PeerTlsFiles
 from domain.cluster import EtcdEndpoint
+from domain.etcd_timing import EtcdTiming
 
 ClusterState = Literal["new", "existing"]
 
@@ -35,12 +36,15 @@ def build_etcd_argv(
     restart: bool = False,
     client_socket: bool = False,
     peer_tls: PeerTlsFiles | None = None,
+    timing: EtcdTiming | None = None,
 ) -> list[str]:
     """argv for ``etcd``; ``restart`` = the data dir already holds this member.
 
     ``client_socket``: clients on a unix socket in the data dir (etcd must run
     with the data dir as its working directory), instead of http on the
     endpoint's IP. ``peer_tls``: peers only with a certificate from our CA.
+    ``timing``: heartbeat and election timeout (None: etcd's defaults); given on
+    restarts too, where etcd takes them as on a first start.
 
     On restart the member's identity and peers come from its WAL and etcd
     ignores the bootstrap flags; we leave them out so that nobody reading the
@@ -66,6 +70,11 @@ def build_etcd_argv(
         # deposes the healthy majority's leader (writes stall for an election).
         "--pre-vote=true",
     ]  # fmt: skip
+    if timing is not None:
+        argv += [
+            "--heartbeat-interval", str(timing.heartbeat_ms),
+            "--election-timeout", str(timing.election_ms),
+        ]  # fmt: skip
     if peer_tls is not None:
         argv += [
             "--peer-client-cert-auth",

@@ -35,6 +35,7 @@ from adapters.libp2p.node import (
     running_node,
 )
 from adapters.libp2p.registry_client import Libp2pRegistryClient
+from adapters.libp2p.timing_survey import Libp2pTimingSurvey
 from application.status import remote_status
 from domain.bootstrap import BootstrapAddress
 from domain.instance_status import InstanceStatus
@@ -114,6 +115,10 @@ class DaemonNetwork:
             node.host, node.rendezvous, preferred=preferred, attempts=1, **client_options
         )
         return DeadlineTransport(client, deadline)
+
+    def timing_survey(self, node: Libp2pNode) -> Libp2pTimingSurvey:
+        """The other instances' round trips and etcd timing, for our member's timing."""
+        return Libp2pTimingSurvey(node, self.bootstraps)
 
     def run_beside(self, node: Libp2pNode, nursery: trio.Nursery) -> None:
         """Advertising, reconnecting bootstraps and forgetting departed peers, until cancelled."""

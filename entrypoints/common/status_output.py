@@ -28,8 +28,11 @@ def human_status(status: InstanceStatus) -> str:
         f"registry   {status.services} services at revision {status.revision}, "
         f"db {_size(status.db_size)}",
         f"members    {status.healthy_members} of {len(status.members)} healthy",
+        *_timing_line(status),
     ]
-    rows = [("", "NAME", "PEER URL", "ROLE", "HEALTHY", "RAFT INDEX", "DB")]
+    timing = any(m.etcd_timing is not None for m in status.members)
+    rows = [("", "NAME", "PEER URL", "ROLE", "HEALTHY", "RAFT INDEX", "DB",
+             *(("HEARTBEAT/ELECTION",) if timing else ()))]
     # This instance's own member first (marked *), then etcd's order.
     for m in sorted(status.members, key=lambda m: not (m.name and m.name == status.member)):
         role = _role(m)
@@ -41,6 +44,7 @@ def human_status(status: InstanceStatus) -> str:
             "yes" if m.healthy else "NO",
             "-" if m.raft_index is None else str(m.raft_index),
             "-" if m.db_size is None else _size(m.db_size),
+            *((_timing_cell(m),) if timing else ()),
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines.extend(
@@ -48,6 +52,19 @@ def human_status(status: InstanceStatus) -> str:
         for row in rows
     )
     return "\n".join(lines)
+
+
+def _timing_cell(member: MemberStatus) -> str:
+    t = member.etcd_timing
+    return "-" if t is None else f"{t.heartbeat_ms}/{t.election_ms} ms"
+
+
+def _timing_line(status: InstanceStatus) -> list[str]:
+    timing = status.etcd_timing
+    if timing is None:
+        return []
+    why = f"{timing.source}: {timing.reason}" if timing.reason else timing.source
+    return [f"etcd timing {timing.short()} ({why})"]
 
 
 def _role(member: MemberStatus) -> str:

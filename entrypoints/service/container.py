@@ -14,6 +14,7 @@ from adapters.etcd.member_host import EtcdMemberHost
 from adapters.etcd.membership import EtcdClusterMembership
 from adapters.etcd.repository import EtcdServiceRepository
 from adapters.etcd.watched_repository import WatchedServiceRepository
+from adapters.files.etcd_timing_file import EtcdTimingFile, etcd_timing_file
 from adapters.files.writers_file import WritersFile
 from adapters.libp2p.daemon_network import DaemonNetwork
 from adapters.libp2p.daemon_network import PeerIdInUse as PeerIdInUse  # the daemon names it
@@ -122,6 +123,10 @@ class ServiceContainer(containers.DeclarativeContainer):
         EtcdMemberHost, settings.provided.etcd, settings.provided.etcd_data_dir,
         psk=settings.provided.psk, binary=settings.provided.etcd_binary,
         start_timeout=settings.provided.join_timeout,
+    )
+    # The heartbeat and election timeout of the last run, kept for the next.
+    etcd_timing_store = providers.Singleton(
+        EtcdTimingFile, providers.Callable(etcd_timing_file, settings.provided.etcd_data_dir)
     )
     # The libp2p side: identity, node, bootstraps, advertising; and the join's client.
     network = providers.Singleton(

@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Any
 import trio
 from dependency_injector import providers
 
+from application.cluster.etcd_timing import choose_etcd_timing
 from application.cluster.health_watch import HEALTH_LEASE, watch_cluster
 from application.cluster.janitor import MemberJanitor
 from application.cluster.leave import leave_cluster
 from application.cluster.member_start import MemberStart, StartupError, start_member
+from application.cluster.timing_adoption import adopt_the_clusters_timing
 from application.ports import RegistryTransport
 from application.prometheus_targets import advertised_metrics_address
+from domain.etcd_timing import DEFAULT_TIMING, EtcdTiming
 from domain.instance_status import InstanceIdentity
 from entrypoints.common.instance_file import (
     instance_file,
@@ -100,15 +103,21 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             await network.connect_bootstraps(node)
         except PeerIdInUse as exc:
             raise _refused_twin(exc, key_file) from None
+        member_host = container.member_host()
+        member_host.timing = await choose_etcd_timing(
+            explicit=settings.etcd_timing, restart=member_host.holds_member(),
+            survey=network.timing_survey(node), store=container.etcd_timing_store(),
+        )
         etcd = await start_member(
-            _member_start(settings), container.member_host(),
+            _member_start(settings), member_host,
             functools.partial(_join_transport, network, settings, node), sleep=trio.sleep,
         )
         code = EXIT_FAILED
         try:
-            container.status_identity.override(
-                providers.Object(functools.partial(_identity_of, node, metrics_address))
-            )
+            def identity() -> InstanceIdentity:  # the timing may rise while we run
+                return _identity_of(node, metrics_address, member_host.timing)
+
+            container.status_identity.override(providers.Object(identity))
             container.server().attach(node.host)
             container.watch_server().attach(node.host)
             # Not earlier: the watch server's etcd connection needs the member's data dir.
@@ -141,8 +150,20 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
                     log.info("registry-service listening on %s", addr)
                 if settings.addr_file:
                     _write_atomically(settings.addr_file, "".join(a + "\n" for a in addrs))
-                write_instance_file(instance_file(settings.etcd_data_dir),
-                                    _identity_of(node, metrics_address))
+                write_instance_file(instance_file(settings.etcd_data_dir), identity())
+                if settings.etcd_timing is None:  # auto: rise to the cluster's values
+
+                    def adopted(timing: EtcdTiming) -> None:
+                        member_host.timing = timing
+                        write_instance_file(instance_file(settings.etcd_data_dir), identity())
+
+                    nursery.start_soon(functools.partial(
+                        adopt_the_clusters_timing, own=lambda: member_host.timing or DEFAULT_TIMING,
+                        survey=network.timing_survey(node),
+                        store=container.etcd_timing_store(), member=etcd,
+                        has_quorum=lambda: not container.quorum().lost, adopted=adopted,
+                        sleep=trio.sleep,
+                    ))
                 if ready is not None:
                     ready.set()
                 code = await _until_stopped(etcd)
@@ -199,7 +220,7 @@ async def _until_stopped(etcd: EtcdProcess) -> int:
 
         async def on_etcd_exit() -> None:
             nonlocal code
-            while etcd.running:
+            while etcd.running or etcd.relaunching:  # (auto timing restarts it)
                 await trio.sleep(_ETCD_POLL)
             code = EXIT_FAILED
             if etcd.was_removed():
@@ -228,9 +249,10 @@ async def _leave(settings: DaemonSettings, container: ServiceContainer, etcd: Et
     return True
 
 
-def _identity_of(node: Libp2pNode, metrics: str | None = None) -> InstanceIdentity:
-    return InstanceIdentity(
-        peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()), metrics=metrics)
+def _identity_of(node: Libp2pNode, metrics: str | None = None,
+                 etcd_timing: EtcdTiming | None = None) -> InstanceIdentity:
+    return InstanceIdentity(peer_id=str(node.peer_id), addresses=tuple(node.full_addrs()),
+                            metrics=metrics, etcd_timing=etcd_timing)
 
 
 async def _reload_on_sighup(

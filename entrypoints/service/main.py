@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import trio
 from cyclopts import App, Parameter
@@ -21,6 +21,9 @@ from entrypoints.common.flags import (
 from entrypoints.common.local_etcd import local_etcd
 from entrypoints.operator.etcd_member_flags import EtcdMemberFlags
 from entrypoints.service.settings import DaemonSettings
+
+if TYPE_CHECKING:
+    from domain.etcd_timing import EtcdTiming
 
 app = App(
     name="registry-service",
@@ -66,6 +69,9 @@ def serve(
     unstarted_member_grace: float = 60.0,
     join_timeout: float = 120.0,
     etcd_timeout: float = 3.0,
+    etcd_timing: str = "auto",
+    etcd_heartbeat_ms: int | None = None,
+    etcd_election_ms: int | None = None,
     insecure_etcd: Annotated[bool, _Flag] = False,
     etcd_plaintext_peers: Annotated[bool, _Flag] = False,
     log_level: str = "INFO",
@@ -147,6 +153,17 @@ def serve(
     etcd_timeout
         Seconds any one etcd call may take. A write caught by the death of the etcd leader
         fails after this, and the client then tries another instance.
+    etcd_timing
+        auto: a new member measures the round trip to the other instances and runs etcd's
+        heartbeat at about it and its election timeout at 10 times it (never below etcd's
+        defaults, never below what the others run); a restart keeps its values, and a member
+        rises to the highest values the others run. defaults: etcd's 100 ms / 1000 ms. See
+        docs/cluster.md, "Members far apart".
+    etcd_heartbeat_ms
+        etcd heartbeat interval in ms; overrides --etcd-timing (with --etcd-election-ms, or
+        10 times this).
+    etcd_election_ms
+        etcd election timeout in ms (at least 5 heartbeats); overrides --etcd-timing.
     insecure_etcd
         Without a passphrase, allow a non-loopback --etcd-ip: etcd's peer port is then open
         to every host that reaches it.
@@ -179,6 +196,7 @@ def serve(
         http_listen, http_cert, http_key, http_tokens_file, http_max_connections)
 
     _configure_logging(log_level)
+    timing = _explicit_etcd_timing(etcd_timing, etcd_heartbeat_ms, etcd_election_ms)
     key = resolve_psk(psk, psk_file)
     peer_tls, warning = peer_tls_wanted(
         psk=key, etcd_ip=etcd_ip, insecure_etcd=insecure_etcd,
@@ -215,6 +233,7 @@ def serve(
         writers_file=writers_file,
         http=http,
         mdns=mdns,
+        etcd_timing=timing,
     )
     from entrypoints.service.lean_daemon import load_lean
 
@@ -227,6 +246,23 @@ def serve(
 
     exit_at_once(int(trio.run(run_daemon, settings)))
     return 0  # not reached
+
+
+def _explicit_etcd_timing(
+    mode: str, heartbeat_ms: int | None, election_ms: int | None
+) -> EtcdTiming | None:
+    """None: auto. A bad value stops the start with a one-line error."""
+    from application.cluster.member_start import StartupError
+    from domain.etcd_timing import DEFAULT_ELECTION_MS, DEFAULT_HEARTBEAT_MS, explicit_timing
+
+    if mode not in ("auto", "defaults"):
+        raise StartupError(f"--etcd-timing must be auto or defaults, not {mode!r}")
+    if mode == "defaults" and heartbeat_ms is None and election_ms is None:
+        heartbeat_ms, election_ms = DEFAULT_HEARTBEAT_MS, DEFAULT_ELECTION_MS
+    try:
+        return explicit_timing(heartbeat_ms, election_ms)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
 
 
 # --- operator commands on an instance's etcd member ------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from domain.bootstrap import BootstrapAddress
 from domain.cluster import EtcdEndpoint
+from domain.etcd_timing import EtcdTiming
 from entrypoints.service.http_settings import HttpSettings
 
 
@@ -41,6 +42,8 @@ class DaemonSettings:
     join_timeout: float = 120.0
     # Only the peers listed there may add and delete (re-read on SIGHUP).
     writers_file: Path | None = None
+    # etcd's heartbeat and election timeout as given (flags); None: auto (measured on join)
+    etcd_timing: EtcdTiming | None = None
     # The HTTP API (--http-listen and friends); None: off.
     http: HttpSettings | None = None
     # --mdns: answer libp2p mDNS queries; with no bootstrap, join what answers.

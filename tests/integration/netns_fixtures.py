@@ -97,8 +97,13 @@ class Node:
 @dataclass
 class NetnsLab:
     size: int
-    name: str = field(default_factory=lambda: f"{PREFIX}-{os.getpid()}-{secrets.token_hex(3)}")
+    name: str = ""  # default: <prefix>-<our pid>-<random>
     nodes: list[Node] = field(default_factory=list)
+    prefix: str = PREFIX
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = f"{self.prefix}-{os.getpid()}-{secrets.token_hex(3)}"
 
     @property
     def bridge_netns(self) -> str:
@@ -208,13 +213,13 @@ def _remove_netns(netns: str) -> None:
     sh("ip", "netns", "del", netns, check=False)
 
 
-def sweep_stale() -> list[str]:
+def sweep_stale(prefix: str = PREFIX) -> list[str]:
     """Remove labs whose creating process is gone (a run that was killed)."""
     removed = []
     for line in sh("ip", "netns", "list").stdout.splitlines():
         netns = line.split()[0] if line.split() else ""
         parts = netns.split("-")
-        if len(parts) < 4 or parts[0] != PREFIX or not parts[1].isdigit():
+        if len(parts) < 4 or parts[0] != prefix or not parts[1].isdigit():
             continue
         if _pid_alive(int(parts[1])):
             continue
@@ -231,10 +236,11 @@ def _pid_alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def netns_lab(size: int) -> Iterator[NetnsLab]:
+def netns_lab(size: int, prefix: str = PREFIX) -> Iterator[NetnsLab]:
+    """``prefix``: of every namespace's name (a test may want its own)."""
     require_tools()
-    sweep_stale()
-    lab = NetnsLab(size)
+    sweep_stale(prefix)
+    lab = NetnsLab(size, prefix=prefix)
     try:
         lab.create()
         yield lab

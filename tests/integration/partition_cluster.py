@@ -139,6 +139,7 @@ class PartitionCluster:
     probes: list[Probe] = field(default_factory=list)
     # A second client per instance, for a request made while the first one waits.
     second_probes: list[Probe] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)  # for every instance
 
     @property
     def nodes(self) -> list[Node]:
@@ -156,7 +157,7 @@ class PartitionCluster:
                 etcd_client_port=2379,
                 etcd_peer_port=2380,
                 prom_port=9102,
-                extra_args=["--etcd-timeout", str(ETCD_TIMEOUT)],
+                extra_args=["--etcd-timeout", str(ETCD_TIMEOUT), *self.extra_args],
                 netns=node.netns,
             )
             proc.start(timeout=120)
@@ -241,8 +242,9 @@ class PartitionCluster:
 
 
 @contextlib.contextmanager
-def partition_cluster(root: Path, size: int = 3) -> Iterator[PartitionCluster]:
-    with netns_lab(size) as lab:
+def partition_cluster(root: Path, size: int = 3,
+                      prefix: str | None = None) -> Iterator[PartitionCluster]:
+    with netns_lab(size, **({} if prefix is None else {"prefix": prefix})) as lab:
         cluster = PartitionCluster(lab, root)
         try:
             cluster.start()

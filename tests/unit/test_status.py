@@ -87,12 +87,12 @@ async def test_status_answer_is_the_documented_json():
     answer = json.loads(await handler.handle(b""))
     assert list(answer) == [
         "format", "peer_id", "addresses", "member", "quorum", "revision", "services",
-        "db_size", "members", "metrics",
+        "db_size", "members", "metrics", "etcd_timing",
     ]
     assert answer["format"] == 1
     assert list(answer["members"][0]) == [
         "name", "id", "peer_url", "client_url", "leader", "learner", "healthy",
-        "raft_index", "db_size",
+        "raft_index", "db_size", "etcd_timing",
     ]
     assert answer["members"][2]["raft_index"] is None
 
@@ -152,3 +152,23 @@ def test_garbled_instance_file_is_a_clear_error(tmp_path):
     path.write_text("not json")
     with pytest.raises(ValueError, match="not an instance file"):
         read_instance_file(path)
+
+
+def test_each_members_etcd_timing_comes_from_its_own_instance():
+    from domain.etcd_timing import EtcdTiming
+    from domain.status_merge import with_each_members_own_figures
+
+    def timed(name: str, heartbeat: int) -> InstanceStatus:
+        timing = EtcdTiming(heartbeat_ms=heartbeat, election_ms=10 * heartbeat,
+                            source="measured", reason="round trip measured")
+        identity = msgspec.structs.replace(IDENTITY, etcd_timing=timing)
+        return InstanceStatus.of(identity, msgspec.structs.replace(cluster(), member=name))
+
+    merged = with_each_members_own_figures(timed("a", 160), [timed("b", 180)])
+    cells = {m.name: m.etcd_timing and m.etcd_timing.heartbeat_ms for m in merged.members}
+    assert cells == {"a": 160, "b": 180, "c": None}
+    text = human_status(merged)
+    assert "HEARTBEAT/ELECTION" in text and "160/1600 ms" in text and "180/1800 ms" in text
+    assert "etcd timing heartbeat 160 ms, election timeout 1600 ms (measured: round trip" in text
+    # without any timing known (older instances), the table is as before
+    assert "HEARTBEAT" not in human_status(InstanceStatus.of(IDENTITY, cluster()))

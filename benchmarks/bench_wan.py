@@ -1,0 +1,98 @@
+"""WAN figures: three registry-services whose links are 50, 150 and 300 ms ± 10 % apart.
+
+Run (as root): .venv/bin/python benchmarks/bench_wan.py [--minutes 3] [--rtt-ms 50 150 300]
+[--loss 0.02]
+
+For each round trip it starts the cluster twice, with ``--etcd-timing auto`` (the default:
+timing from the measured round trip) and with etcd's defaults (100 ms / 1 s), and measures:
+
+- leader changes and elections (raft term rise) during ``--minutes`` without faults;
+- write latency through a follower's instance (its write goes to the leader: two round
+  trips) and through the leader's own, against the round trip;
+- read latency from the local copy (through the follower's instance);
+- the time until the other two agree on a new leader after the leader's site is cut,
+  against the election timeout.
+
+The delay is user-space (tests/integration/link_delay.py, NFQUEUE) and is measured on
+every link before each cluster starts (the run stops if it is not there). Load averages
+are printed before and after each run: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
+
+from partition_scenarios import percentile
+from wan_cluster import (
+    AUTO,
+    ETCD_DEFAULTS,
+    WanCluster,
+    quiet_window,
+    time_to_new_leader,
+    wan_cluster,
+)
+
+LEADER_WRITES = 40
+CUTS = 2
+
+
+def through_the_leader(wan: WanCluster) -> list[float]:
+    probe = wan.cluster.probes[wan.cluster.leader().index]
+    seconds = []
+    for i in range(LEADER_WRITES):
+        answer = probe.put(f"wan-leader-{i:04d}", i)
+        if answer["ok"]:
+            seconds.append(answer["seconds"])
+    return seconds
+
+
+def one_run(rtt_ms: int, mode: str, minutes: float, loss: float) -> dict[str, Any]:
+    args = AUTO if mode == "auto" else ETCD_DEFAULTS
+    with tempfile.TemporaryDirectory(prefix="bench-wan-") as root, \
+            wan_cluster(Path(root), rtt_ms / 1000, args, loss=loss) as wan:
+        timing = wan.timing(wan.nodes[0])
+        consistent = len({(t["heartbeat_ms"], t["election_ms"])
+                          for t in (wan.timing(n) for n in wan.nodes)}) == 1
+        quiet = quiet_window(wan, minutes * 60)
+        leader_writes = through_the_leader(wan)
+        cuts = [time_to_new_leader(wan)[0] for _ in range(CUTS)]
+        links = [round(link.median_rtt * 1000, 1) for link in wan.links]
+        return {
+            "rtt_ms": rtt_ms, "loss": loss, "mode": mode, "heartbeat_ms": timing["heartbeat_ms"],
+            "election_ms": timing["election_ms"], "consistent": consistent,
+            "link_median_rtt_ms": links, **quiet.summary(),
+            "leader_write_p50_ms": round(percentile(leader_writes, 50) * 1000, 1),
+            "leader_write_p99_ms": round(percentile(leader_writes, 99) * 1000, 1),
+            "new_leader_s": [round(c, 2) for c in cuts],
+            "load_end": os.getloadavg(),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=3.0,
+                        help="length of the no-fault window per run (default 3)")
+    parser.add_argument("--rtt-ms", type=int, nargs="+", default=[50, 150, 300])
+    parser.add_argument("--modes", nargs="+", default=["auto", "defaults"],
+                        choices=["auto", "defaults"])
+    parser.add_argument("--loss", type=float, default=0.0,
+                        help="fraction of packets each node drops on the way out (default 0)")
+    options = parser.parse_args()
+    print(f"load before: {os.getloadavg()}", flush=True)
+    for rtt_ms in options.rtt_ms:
+        for mode in options.modes:
+            figures = one_run(rtt_ms, mode, options.minutes, options.loss)
+            print(json.dumps(figures), flush=True)
+    print(f"load after: {os.getloadavg()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""etcd's Raft timing (heartbeat interval, election timeout) and how a member chooses it.
+
+etcd's tuning guide: the heartbeat should be about the round trip between members,
+the election timeout at least 10 times that, and every member of a cluster should
+run the same values. Its defaults (100 ms, 1 s) suit a LAN; across links of hundreds
+of milliseconds they are below the round trip and cost repeated elections.
+
+The rule here: never below etcd's defaults, the heartbeat the highest measured round
+trip (rounded up to 10 ms), the election 10 heartbeats, and never below what the rest
+of the cluster runs: values only rise, so members that learn each other's values
+converge on one pair (see docs/cluster.md, "Members far apart").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import msgspec
+
+DEFAULT_HEARTBEAT_MS = 100  # etcd's defaults
+DEFAULT_ELECTION_MS = 1000
+ELECTIONS_PER_HEARTBEAT = 10  # etcd's guide: election timeout >= 10 x round trip
+MAX_ELECTION_MS = 50_000  # etcd refuses more
+MIN_ELECTIONS_PER_HEARTBEAT = 5  # etcd refuses an election timeout below 5 heartbeats
+
+
+class EtcdTiming(msgspec.Struct, frozen=True, kw_only=True):
+    """The values one member's etcd runs with, and why (``source`` and ``reason``).
+
+    ``source``: "default" (nothing measured), "measured", "cluster" (raised to what
+    the others run), "kept" (a restart reusing its values) or "flags".
+    """
+
+    heartbeat_ms: int
+    election_ms: int
+    source: str = "default"
+    reason: str = ""
+
+    def acceptable(self) -> bool:
+        """Values etcd would start with (another instance's answer may be anything)."""
+        return (self.heartbeat_ms >= 1
+                and MIN_ELECTIONS_PER_HEARTBEAT * self.heartbeat_ms <= self.election_ms
+                <= MAX_ELECTION_MS)
+
+    def same_values(self, other: EtcdTiming) -> bool:
+        return (self.heartbeat_ms, self.election_ms) == (other.heartbeat_ms, other.election_ms)
+
+    def short(self) -> str:
+        return f"heartbeat {self.heartbeat_ms} ms, election timeout {self.election_ms} ms"
+
+
+DEFAULT_TIMING = EtcdTiming(
+    heartbeat_ms=DEFAULT_HEARTBEAT_MS, election_ms=DEFAULT_ELECTION_MS, source="default",
+    reason="etcd's defaults: no other member to measure",
+)
+
+
+class TimingFlagError(ValueError):
+    """Explicit values that etcd would refuse."""
+
+
+def explicit_timing(heartbeat_ms: int | None, election_ms: int | None) -> EtcdTiming | None:
+    """The values --etcd-heartbeat-ms / --etcd-election-ms ask for (None: neither given).
+
+    One alone: the other follows the 10x rule.
+    """
+    if heartbeat_ms is None and election_ms is None:
+        return None
+    heartbeat = heartbeat_ms if heartbeat_ms is not None else max(
+        1, (election_ms or 0) // ELECTIONS_PER_HEARTBEAT)
+    election = election_ms if election_ms is not None else heartbeat * ELECTIONS_PER_HEARTBEAT
+    if heartbeat < 1:
+        raise TimingFlagError(f"--etcd-heartbeat-ms must be at least 1, not {heartbeat}")
+    if election < MIN_ELECTIONS_PER_HEARTBEAT * heartbeat:
+        raise TimingFlagError(
+            f"--etcd-election-ms ({election}) must be at least "
+            f"{MIN_ELECTIONS_PER_HEARTBEAT} x --etcd-heartbeat-ms ({heartbeat}): etcd refuses less"
+        )
+    if election > MAX_ELECTION_MS:
+        raise TimingFlagError(f"--etcd-election-ms must be at most {MAX_ELECTION_MS}, "
+                              f"not {election}")
+    return EtcdTiming(heartbeat_ms=heartbeat, election_ms=election, source="flags",
+                      reason="--etcd-heartbeat-ms/--etcd-election-ms")
+
+
+def typical_round_trip_ms(samples_ms: Sequence[float]) -> float:
+    """The median of one peer's round trips (jitter goes both ways)."""
+    ordered = sorted(samples_ms)
+    return ordered[len(ordered) // 2]
+
+
+def from_round_trips(round_trips_ms: Iterable[float]) -> EtcdTiming | None:
+    """What the measured round trips (one per member) call for; None: none measured."""
+    measured = list(round_trips_ms)
+    if not measured:
+        return None
+    worst = max(measured)
+    heartbeat = max(DEFAULT_HEARTBEAT_MS, math.ceil(worst / 10.0) * 10)
+    election = min(MAX_ELECTION_MS, max(DEFAULT_ELECTION_MS,
+                                        heartbeat * ELECTIONS_PER_HEARTBEAT))
+    heartbeat = min(heartbeat, election // ELECTIONS_PER_HEARTBEAT)
+    return EtcdTiming(
+        heartbeat_ms=heartbeat, election_ms=election, source="measured",
+        reason=f"round trip to {len(measured)} member(s) measured, highest median "
+               f"{worst:.0f} ms",
+    )
+
+
+def highest(timings: Iterable[EtcdTiming]) -> EtcdTiming | None:
+    """The highest heartbeat and the highest election timeout among ``timings`` (those
+    etcd would refuse left out)."""
+    known = [t for t in timings if t.acceptable()]
+    if not known:
+        return None
+    heartbeat = max(t.heartbeat_ms for t in known)
+    election = max(t.election_ms for t in known)
+    return EtcdTiming(heartbeat_ms=heartbeat, election_ms=max(election, heartbeat * 5),
+                      source="cluster")
