@@ -23,7 +23,7 @@ from partition_cluster import PartitionCluster
 from partition_scenarios import percentile
 from registry_process import VENV_BIN
 
-LAB_PREFIX = "h28w"  # every namespace this harness makes is named h28w-<pid>-…
+LAB_PREFIX = "wan"  # every namespace this harness makes is named wan-<pid>-…
 ETCD_DEFAULTS = ["--etcd-timing", "defaults"]
 AUTO: list[str] = []  # --etcd-timing auto is the default
 
