@@ -108,7 +108,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             # Not earlier: the watch server's etcd connection needs the member's data dir.
             hub, watch_server = container.watch_hub(), container.watch_server()
             metrics.observe_watches(lambda: hub.watchers, lambda: watch_server.events_sent,
-                                    lambda: hub.dropped_behind)
+                                    lambda: hub.dropped_behind, lambda: watch_server.refused)
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
             )
