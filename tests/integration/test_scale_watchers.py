@@ -22,6 +22,7 @@ from bench_scale import PASSPHRASE, Probe, with_probe
 from watch_load import WatchLoad
 
 CLIENTS = 50
+PAST_UPSTREAM_DEFAULT = 300
 PUTS = 5
 
 
@@ -56,6 +57,23 @@ def test_fifty_clients_each_on_its_own_connection_all_follow_every_put(tmp_path:
             assert 0 < max(delays) < 30, max(delays)
             assert load.status().ended == 0
         assert proc.alive()
+    finally:
+        proc.stop()
+
+
+def test_more_clients_than_py_libp2p_s_default_of_256_inbound_connections_are_all_served(
+    tmp_path: Path,
+) -> None:
+    """py-libp2p's resource manager dropped the 257th connection (upstream/connection_limits)."""
+    proc = RegistryProcess(tmp_path / "past-256", passphrase=PASSPHRASE).start()
+    try:
+        with WatchLoad(proc.addrs[0], PASSPHRASE, PAST_UPSTREAM_DEFAULT) as load:
+            assert load.start_status.served == PAST_UPSTREAM_DEFAULT, load.start_status
+            acked = trio.run(with_probe, proc.addrs[0], lambda probe: probe.put("load-300"))
+            arrivals = load.arrivals({"load-300"}, timeout=60)["load-300"]
+            assert len(arrivals) == PAST_UPSTREAM_DEFAULT
+            assert min(arrivals) > acked - 1  # (the event may overtake the ack a little)
+        assert "ADDCONN_DENY" not in proc.log_file.read_text()
     finally:
         proc.stop()
 
