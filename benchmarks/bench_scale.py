@@ -146,10 +146,15 @@ def idle_cpu_percent(pid: int, seconds: float = IDLE_SECONDS) -> float:
     return (cpu_seconds(pid) - before) * 100 / seconds
 
 
-def put_latencies(addr: str, load: WatchLoad, tag: str, puts: int = PUTS) -> dict[str, Any]:
-    """Puts one after another; each one's ack -> arrival at every served client (ms)."""
+def put_latencies(addr: str, pid: int, load: WatchLoad, tag: str,
+                  puts: int = PUTS) -> dict[str, Any]:
+    """Puts one at a time, each once the one before reached every client (or 30 s
+    passed): each one's ack -> arrival at every served client (ms), and the server's
+    CPU per put, which on a loaded machine says more than the latency."""
 
     failed: list[str] = []
+    arrivals: dict[str, list[float]] = {}
+    cpu_before = cpu_seconds(pid)
 
     async def work(probe: Probe) -> tuple[dict[str, float], dict[str, float]]:
         acked, sent = {}, {}
@@ -161,11 +166,13 @@ def put_latencies(addr: str, load: WatchLoad, tag: str, puts: int = PUTS) -> dic
                 failed.append(repr(exc)[:200])
                 continue
             sent[name] = probe.last_sent
-            await trio.sleep(0.1)
+            arrivals.update(await trio.to_thread.run_sync(load.arrivals, {name}, 30.0))
         return acked, sent
 
+    started = time.monotonic()
     acked, sent = trio.run(with_probe, addr, work)
-    arrivals = load.arrivals(set(acked), timeout=60)
+    cpu_per_put = (cpu_seconds(pid) - cpu_before) / max(1, len(acked))
+    seconds_per_put = (time.monotonic() - started) / max(1, len(acked))
     served = load.status().served
     latencies = [(t - acked[name]) * 1000 for name, times in arrivals.items() for t in times]
     from_send = [(t - sent[name]) * 1000 for name, times in arrivals.items() for t in times]
@@ -173,7 +180,10 @@ def put_latencies(addr: str, load: WatchLoad, tag: str, puts: int = PUTS) -> dic
     return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
             "max": max(latencies, default=float("nan")), "missing": missing,
             "deliveries": len(latencies), "send_p50": percentile(from_send, 0.5),
-            "send_p99": percentile(from_send, 0.99), "failed_puts": failed}
+            "send_p99": percentile(from_send, 0.99), "failed_puts": failed,
+            "cpu_ms_per_put": cpu_per_put * 1000,
+            "cpu_us_per_delivery": cpu_per_put * 1e6 / max(1, served),
+            "seconds_per_put": seconds_per_put}
 
 
 def burst_names(prefix: str, tag: str, burst: int = BURST) -> list[str]:
@@ -286,7 +296,7 @@ def measure_load(addr: str, pid: int, count: int, tag: str, *, gets: bool) -> di
             "connect_seconds": round(connect_seconds, 1),
             "rss_per_watcher": (rss_bytes(pid) - rss_before) / max(1, status.served),
             "idle_cpu": idle_cpu_percent(pid),
-            "latency": put_latencies(addr, load, tag),
+            "latency": put_latencies(addr, pid, load, tag),
         }
         if gets:
             figures["burst"] = gets_during_burst(addr, load, tag)
@@ -325,7 +335,9 @@ def _watcher_rows(count: int, ours: dict[str, Any], base: dict[str, Any] | None,
         {"measure": f"{count} watchers: put ack → event at every client, p50 / p99 / max",
          "result": f"{lat['p50']:.0f} / {lat['p99']:.0f} / {lat['max']:.0f} ms "
                    f"({lat['missing']} missing of {lat['deliveries'] + lat['missing']}; "
-                   f"{len(lat['failed_puts'])} puts failed)",
+                   f"{len(lat['failed_puts'])} puts failed); server CPU "
+                   f"{lat['cpu_ms_per_put']:.0f} ms per put, "
+                   f"{lat['cpu_us_per_delivery']:.0f} us per delivery",
          "baseline": f"from the put's send: ours p99 {lat['send_p99']:.0f} ms, bare fan-out "
                      f"{blat['send_p99']:.0f} ms (it sends before it acks)",
          "ratio": f"{lat['send_p99'] / blat['send_p99']:.2f}x (p99 from send)"
