@@ -27,6 +27,7 @@ from entrypoints.common.instance_file import (
 )
 from entrypoints.common.local_etcd import LocalEtcd
 from entrypoints.service.container import PeerIdInUse, ServiceContainer
+from entrypoints.service.gc_thresholds import relax_garbage_collection
 from entrypoints.service.http_api import HttpApi
 from entrypoints.service.open_files import ensure_open_files
 from entrypoints.service.settings import DaemonSettings
@@ -58,6 +59,7 @@ def _refused_twin(exc: PeerIdInUse, key_file: Path | None) -> StartupError:
 
 async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (exit code 0) or until etcd dies (1)."""
+    relax_garbage_collection()
     # HTTP connections are sockets too.
     ensure_open_files(settings.max_inbound_connections
                       + (0 if settings.http is None else settings.http.max_connections))
