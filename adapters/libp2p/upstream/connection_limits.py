@@ -10,13 +10,16 @@ failed stream negotiation instead of our readable refusal.
 
 InboundConnectionSlots already bounds inbound connections, handshaking or established,
 and refuses the one over the limit readably. So the resource manager's inbound limits
-are set to that same number (never reached before ours refuses), its outbound limit
-kept (at least ``outbound``), and its totals to their sum.
+are set a little above that number (its count of a closing connection may lag ours, and
+ours must be the one that refuses), its outbound limit kept (at least ``outbound``), and
+its totals to their sum.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+SLACK = 64  # connections the resource manager may still count after our slot is free
 
 
 def size_resource_manager(network: Any, max_inbound: int, outbound: int) -> None:
@@ -24,8 +27,9 @@ def size_resource_manager(network: Any, max_inbound: int, outbound: int) -> None
     if manager is None:
         return
     limits = manager.connection_limits  # shared with its tracker and lifecycle manager
-    limits.max_pending_inbound = max_inbound
-    limits.max_established_inbound = max_inbound
+    limits.max_pending_inbound = max_inbound + SLACK
+    limits.max_established_inbound = max_inbound + SLACK
     limits.max_established_outbound = max(outbound, limits.max_established_outbound or 0)
-    limits.max_established_total = max_inbound + limits.max_established_outbound
+    limits.max_established_total = (limits.max_established_inbound
+                                    + limits.max_established_outbound)
     manager.limits.max_connections = limits.max_established_total
