@@ -1,8 +1,9 @@
 """Baseline for bench_watch: bare py-libp2p fan-out on the registry's stack, no etcd, no hub.
 
-It speaks just enough of `/watch/0.1` and `/add/0.2` for bench_watch's watchers and
-writer: each add writes one PUT line, the same bytes registry-service would send, to
-every open watch stream in turn, then answers. The difference to registry-service is
+It speaks just enough of `/watch/0.1` and `/add/0.2` for the watchers and writers of
+bench_watch and bench_scale (a SYNCED line when a watch opens, no PROGRESS): each add
+writes one PUT line, the same bytes registry-service would send, to every open watch
+stream in turn, then answers. The difference to registry-service is
 exactly etcd, the in-memory copy and the watch hub. Prints its address, serves until
 killed.
 """
@@ -35,6 +36,8 @@ async def main(passphrase: str) -> None:
 
         async def watch(stream):  # type: ignore[no-untyped-def]
             await read_to_end(stream, 1 << 16)
+            # What registry-service sends after its (here empty) snapshot.
+            await stream.write(event_line(WatchEvent(type=EventType.SYNCED, revision=revision)))
             streams.append(stream)
             await trio.sleep_forever()
 

@@ -143,6 +143,7 @@ def build_host(settings: NodeSettings) -> IHost:
         max_inbound_connections=settings.max_inbound_connections,
         max_streams_per_connection=settings.max_streams_per_connection,
         on_inbound_refused=settings.on_inbound_refused,
+        outbound_connections=OUTBOUND_CONNECTIONS,
     )
     return host
 

@@ -13,6 +13,7 @@ gets what it missed from etcd's history, then that it is back.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 
 import msgspec
@@ -42,6 +43,9 @@ PROGRESS_INTERVAL = 5.0
 ERROR_WRITE_TIMEOUT = 1.0
 # How often a held watch looks whether the change feed is back.
 FEED_POLL_INTERVAL = 0.25
+# Watches served at once by default: one per connection at --max-inbound-connections.
+DEFAULT_MAX_WATCHES = 1024
+REFUSAL_LOG_INTERVAL = 60.0
 
 _encoder = msgspec.json.Encoder()
 
@@ -58,11 +62,18 @@ class Libp2pWatchServer:
         *,
         request_timeout: float = 10.0,
         progress_interval: float = PROGRESS_INTERVAL,
+        max_watches: int = DEFAULT_MAX_WATCHES,
     ) -> None:
+        if max_watches < 1:
+            raise ValueError("the watch limit must be at least 1")
         self._hub = hub
         self._history = history
         self._timeout = request_timeout
         self._progress_interval = progress_interval
+        self.max_watches = max_watches
+        self.open_watches = 0  # streams being served now, held or streaming
+        self.refused = 0  # watches refused at max_watches, since the start
+        self._last_refusal_log = -REFUSAL_LOG_INTERVAL
         self.events_sent: Counter[str] = Counter()  # event lines written, by type (metrics)
 
     protocol_ids = [WATCH_PROTOCOL]
@@ -71,6 +82,26 @@ class Libp2pWatchServer:
         host.set_stream_handler(TProtocol(WATCH_PROTOCOL), self._serve)
 
     async def _serve(self, stream: INetStream) -> None:
+        if self.open_watches >= self.max_watches:
+            await self._refuse(stream)
+            return
+        self.open_watches += 1
+        try:
+            await self._serve_one(stream)
+        finally:
+            self.open_watches -= 1
+
+    async def _refuse(self, stream: INetStream) -> None:
+        """One ERROR line with the reason (docs/protocol.md, "Watch limit"), then close."""
+        self.refused += 1
+        now = time.monotonic()
+        if now - self._last_refusal_log >= REFUSAL_LOG_INTERVAL:
+            self._last_refusal_log = now
+            log.info("refused a watch: all %d watch slots are in use (--max-watches); "
+                     "%d refused so far", self.max_watches, self.refused)
+        await _send_error(stream, watch_limit_reason(self.max_watches))
+
+    async def _serve_one(self, stream: INetStream) -> None:
         peer = stream.muxed_conn.peer_id
         wakeup = _Wakeup()
         try:
@@ -193,6 +224,11 @@ async def _send_error(stream: INetStream, message: str) -> None:
             log.debug("could not send the watch ERROR: %r", exc)
     if not sent:
         await reset_quietly(stream)
+
+
+def watch_limit_reason(limit: int) -> str:
+    return (f"watch limit reached: this registry-service serves at most {limit} watches "
+            "at once (--max-watches); try again later or another instance")
 
 
 def _first_line(exc: BaseException) -> str:

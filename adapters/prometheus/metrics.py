@@ -113,11 +113,12 @@ class PrometheusRegistryMetrics:
         watchers: Callable[[], int],
         events_sent: Callable[[], Mapping[str, int]],
         dropped_behind: Callable[[], int],
+        refused: Callable[[], int] = lambda: 0,
     ) -> None:
-        """Export the watch figures (open watches, events sent, dropped) at every scrape."""
+        """Export the watch figures (open, events sent, dropped, refused) at every scrape."""
         from adapters.prometheus.watch_metrics import register_watch_metrics
 
-        register_watch_metrics(self.registry, watchers, events_sent, dropped_behind)
+        register_watch_metrics(self.registry, watchers, events_sent, dropped_behind, refused)
 
     def serve(self, listen: str) -> tuple[str, int]:
         """Serve /metrics on ``host:port`` (``:9102`` = all interfaces); returns the address."""

@@ -19,10 +19,12 @@ class WatchCollector(Collector):
         watchers: Callable[[], int],
         events_sent: Callable[[], Mapping[str, int]],
         dropped_behind: Callable[[], int],
+        refused: Callable[[], int] = lambda: 0,
     ) -> None:
         self._watchers = watchers
         self._events_sent = events_sent
         self._dropped_behind = dropped_behind
+        self._refused = refused
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         yield GaugeMetricFamily(
@@ -41,6 +43,11 @@ class WatchCollector(Collector):
             "Watchers ended because they fell more than the queue limit behind (a slow reader)",
             value=self._dropped_behind(),
         )
+        yield CounterMetricFamily(
+            "registry_watches_refused",
+            "/watch/0.1 streams refused at the watch limit (--max-watches)",
+            value=self._refused(),
+        )
 
 
 def register_watch_metrics(
@@ -48,5 +55,6 @@ def register_watch_metrics(
     watchers: Callable[[], int],
     events_sent: Callable[[], Mapping[str, int]],
     dropped_behind: Callable[[], int],
+    refused: Callable[[], int] = lambda: 0,
 ) -> None:
-    registry.register(WatchCollector(watchers, events_sent, dropped_behind))
+    registry.register(WatchCollector(watchers, events_sent, dropped_behind, refused))

@@ -116,7 +116,8 @@ class ServiceContainer(containers.DeclarativeContainer):
     )
     history = providers.Singleton(EtcdChangeHistory, etcd_store.provided.connection)
     watch_server = providers.Singleton(
-        Libp2pWatchServer, hub=watch_hub, history=history, request_timeout=config.request_timeout
+        Libp2pWatchServer, hub=watch_hub, history=history, request_timeout=config.request_timeout,
+        max_watches=settings.provided.max_watches,
     )
     # Our etcd member's processes, on its data dir (application/cluster/member_start.py).
     member_host = providers.Singleton(

@@ -31,6 +31,7 @@ from entrypoints.common.instance_file import (
 )
 from entrypoints.common.local_etcd import LocalEtcd
 from entrypoints.service.container import PeerIdInUse, ServiceContainer
+from entrypoints.service.gc_thresholds import relax_garbage_collection
 from entrypoints.service.open_files import ensure_open_files
 from entrypoints.service.settings import DaemonSettings
 from entrypoints.service.watch_cut_off import tell_watchers_of_quorum
@@ -63,6 +64,7 @@ def _refused_twin(exc: PeerIdInUse, key_file: Path | None) -> StartupError:
 
 async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (exit code 0) or until etcd dies (1)."""
+    relax_garbage_collection()
     # HTTP connections are sockets too.
     ensure_open_files(settings.max_inbound_connections
                       + (0 if settings.http is None else settings.http.max_connections))
@@ -123,7 +125,7 @@ async def run_daemon(settings: DaemonSettings, *, ready: trio.Event | None = Non
             # Not earlier: the watch server's etcd connection needs the member's data dir.
             hub, watch_server = container.watch_hub(), container.watch_server()
             metrics.observe_watches(lambda: hub.watchers, lambda: watch_server.events_sent,
-                                    lambda: hub.dropped_behind)
+                                    lambda: hub.dropped_behind, lambda: watch_server.refused)
             janitor = MemberJanitor(
                 container.membership(), grace=settings.unstarted_member_grace
             )

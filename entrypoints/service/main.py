@@ -65,6 +65,7 @@ def serve(
     request_timeout: float = 10.0,
     max_inbound_connections: int = 1024,
     max_streams_per_connection: int = 256,
+    max_watches: int = 1024,
     leave: Annotated[bool, _Flag] = False,
     unstarted_member_grace: float = 60.0,
     join_timeout: float = 120.0,
@@ -139,6 +140,9 @@ def serve(
     max_streams_per_connection
         Most streams open at once on one inbound libp2p connection. One more is refused
         with a reason the client reports; the connection's other streams go on.
+    max_watches
+        Most /watch/0.1 streams served at once. One more gets an ERROR event saying so
+        ("watch limit reached"); the watches already served go on.
     advertise_interval
         Seconds between re-advertisements of the rendezvous in the DHT.
     leave
@@ -226,6 +230,7 @@ def serve(
         request_timeout=request_timeout,
         max_inbound_connections=max_inbound_connections,
         max_streams_per_connection=max_streams_per_connection,
+        max_watches=max_watches,
         leave=leave,
         unstarted_member_grace=unstarted_member_grace,
         join_timeout=join_timeout,
@@ -455,7 +460,7 @@ _FLAGS = (
     "algo", "bits", "bootstrap", "ephemeral", "etcd-client-port", "etcd-ip", "etcd-peer-port",
     "etcd-data-dir", "keyfile", "local", "new-etcd-cluster", "prom-listen-addr", "psk", "listen",
     "addr-file", "advertise-interval", "request-timeout", "log-level", "leave",
-    "max-inbound-connections", "max-streams-per-connection",
+    "max-inbound-connections", "max-streams-per-connection", "max-watches",
     "unstarted-member-grace", "join-timeout", "etcd-timeout", "insecure-etcd",
     "etcd-plaintext-peers", "psk-file", "writers-file", "keep", "every-member",
     "http-listen", "http-cert", "http-key", "http-tokens-file", "http-max-connections",

@@ -30,6 +30,7 @@ class DaemonSettings:
     request_timeout: float = 10.0
     max_inbound_connections: int = 1024
     max_streams_per_connection: int = 256
+    max_watches: int = 1024
     # Every etcd call ends within this: a write stuck on a member whose leader
     # just died fails after it, and the client tries another instance.
     etcd_timeout: float = 3.0

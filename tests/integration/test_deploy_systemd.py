@@ -82,11 +82,15 @@ def test_exec_start_reads_the_credential_and_stops_on_sigterm(tmp_path):
         f"--prom-listen-addr 127.0.0.1:{free_port()}"
     )
     http_listen = f"127.0.0.1:{free_port()}"  # the unit's 127.0.0.1:8500, on a free port
+    limits = UNIT.read_text().split('Environment="REGISTRY_LIMITS=', 1)[1].split('"')[0]
+    assert limits == "--max-inbound-connections 1024 --max-watches 1024"
     assert service_section()["Environment"].endswith("REGISTRY_HTTP_LISTEN=127.0.0.1:8500")
     argv: list[str] = []
     for word in shlex.split(service_section()["ExecStart"]):
         if word == "$REGISTRY_ARGS":  # a word of its own: split at whitespace
             argv += registry_args.split()
+        elif word == "$REGISTRY_LIMITS":
+            argv += limits.split()
         elif word == "${REGISTRY_HTTP_LISTEN}":
             argv.append(http_listen)
         else:

@@ -34,6 +34,19 @@ NEEDS: tuple[Needs, ...] = (
     Needs("auto dialer", "libp2p.network.auto_connector:AutoConnector.record_disconnect",
           ("self", "peer_id")),
     Needs("rate limiter memory", "libp2p.rcmgr.rate_limiter:RateLimitConfig.max_peers"),
+    Needs("own peer record", "libp2p.peer.peerstore:PeerStore.__init__",
+          ("self", "max_records", "max_peers")),
+    Needs("own peer record", "libp2p.peer.peerstore:PeerStore._enforce_peer_limit", ("self",)),
+    Needs("connection limits", "libp2p.rcmgr.manager:ResourceManager.__init__",
+          ("self", "limits")),
+    Needs("connection limits", "libp2p.rcmgr.manager:ResourceLimits.__init__",
+          ("self", "max_connections")),
+    Needs("connection limits",
+          "libp2p.rcmgr.connection_limits:ConnectionLimits.max_established_inbound"),
+    Needs("connection limits",
+          "libp2p.rcmgr.connection_limits:ConnectionLimits.max_pending_inbound"),
+    Needs("connection limits",
+          "libp2p.rcmgr.connection_limits:ConnectionLimits.max_established_total"),
     Needs("peer records", "libp2p.peer.peerstore:PeerStore.consume_peer_record",
           ("self", "envelope", "ttl")),
     Needs("peer records", "libp2p.peer.peerstore:PeerStore.get_peer_record", ("self", "peer_id")),
@@ -90,11 +103,14 @@ def apply(
     max_inbound_connections: int,
     max_streams_per_connection: int,
     on_inbound_refused: Callable[[], None],
+    outbound_connections: int = 128,
 ) -> None:
     """Every per-host change, after the check."""
     from adapters.libp2p.upstream.auto_dialer import disable_auto_dialer
     from adapters.libp2p.upstream.connection_cycles import free_connections_when_closed
+    from adapters.libp2p.upstream.connection_limits import size_resource_manager
     from adapters.libp2p.upstream.inbound_slots import InboundConnectionSlots
+    from adapters.libp2p.upstream.own_peer_record import keep_own_peer
     from adapters.libp2p.upstream.peer_records import accept_older_peer_records
     from adapters.libp2p.upstream.rate_limiter_memory import cap_rate_limiter_memory
     from adapters.libp2p.upstream.stream_slots import StreamSlots
@@ -104,6 +120,8 @@ def apply(
     InboundConnectionSlots(max_inbound_connections, on_refused=on_inbound_refused).install(
         network
     )
+    size_resource_manager(network, max_inbound_connections, outbound_connections)
+    keep_own_peer(host, max_inbound_connections + outbound_connections)
     disable_auto_dialer(network)
     cap_rate_limiter_memory(network)
     free_connections_when_closed(network)

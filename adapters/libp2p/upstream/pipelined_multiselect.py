@@ -18,6 +18,7 @@ are the same either way; only the number of writes differs.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any, cast
 
 import trio
@@ -36,6 +37,8 @@ from adapters.libp2p.multistream_messages import (
 )
 from adapters.libp2p.upstream.final_write import write_final
 from adapters.libp2p.upstream.stream_slots import StreamSlots, stream_slots_of
+
+log = logging.getLogger(__name__)
 
 _MAX_MESSAGE = 1024  # go-multistream's limit for a protocol id line is lower still
 _READ_SIZE = 4096
@@ -106,6 +109,14 @@ def _holding_a_slot(
     async def handle(stream: INetStream) -> None:
         try:
             await handler(stream)
+        except Exception as exc:
+            # py-libp2p lets a handler's exception end the connection's task group and,
+            # with it, the Swarm service: the whole daemon stopped on one failed
+            # identify (PeerStoreError). A failed handler ends its own stream only.
+            log.warning("the %s handler failed: %r; its stream is reset",
+                        getattr(stream, "get_protocol", lambda: "?")(), exc)
+            with contextlib.suppress(Exception):
+                await stream.reset()
         finally:
             slots.give_back(conn)
 
