@@ -284,5 +284,10 @@ def main() -> None:
     print(f"load average after: {os.getloadavg()}")
 
 
+def rows() -> list[dict[str, str]]:
+    """For benchmarks/bench_scale.py."""
+    return footprint_rows()
+
+
 if __name__ == "__main__":
     main()

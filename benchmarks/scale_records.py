@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import etcd3
@@ -311,6 +311,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     print_rows(measure(args.records, args.starts, args.rounds))
+
+
+def rows() -> list[dict[str, str]]:
+    """For benchmarks/bench_scale.py: the whole measure at 100 000 records."""
+    return [asdict(row) for row in measure()]
 
 
 if __name__ == "__main__":
