@@ -1,0 +1,274 @@
+"""A local copy of the registry (or of a prefix, or of some names), kept current by a watch.
+
+The view answers ``lookup`` from memory: no I/O, no await, nothing that can block. It
+keeps each record as the InfoStr string the watch delivered (the registry's own JSON,
+which is the most compact form Python holds it in) and decodes it on lookup; msgspec
+does that in about a microsecond.
+
+The view is fed watch events (``apply``) by ``application.registry_view_feed`` and is told
+when a stream to an instance opens or is lost (``following`` / ``lost``), so that it can
+say how fresh it is: :class:`ViewFreshness`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import msgspec
+
+from application.client import UnreadableRecord
+from application.ports import Clock
+from domain.service_info import InvalidServiceInfo, ServiceInfo, decode_service_info
+from domain.watch_wire import EventType, WatchEvent, WatchRequest
+
+log = logging.getLogger(__name__)
+
+
+class ViewFreshness(msgspec.Struct, frozen=True, kw_only=True):
+    """How current a view is.
+
+    ``revision``: every change up to this registry revision is in the view.
+    ``following``: the peer id of the registry-service whose watch stream feeds the view,
+    or None while none does. ``cut_off``: that instance says it lost its etcd quorum (no
+    changes reach it). ``synced``: the view has held a complete state at least once.
+    ``stale_since``: wall-clock time (``time.time()``) since when the view is not known
+    current (not synced, no instance followed, or the one followed is cut off); None while
+    it is current.
+    """
+
+    revision: int
+    following: str | None
+    cut_off: bool
+    synced: bool
+    stale_since: float | None
+
+    @property
+    def current(self) -> bool:
+        return self.stale_since is None
+
+
+class ViewChange:
+    """One record's change as the view applied it. ``old`` and ``new`` are the records
+    before and after (None: absent), decoded on first access; ``revision`` the registry
+    revision of the change (of the whole new state after a RESET)."""
+
+    __slots__ = ("_new", "_old", "name", "new_info_str", "old_info_str", "revision")
+
+    def __init__(
+        self, name: str, old_info_str: str | None, new_info_str: str | None, revision: int
+    ) -> None:
+        self.name = name
+        self.old_info_str = old_info_str
+        self.new_info_str = new_info_str
+        self.revision = revision
+        self._old: ServiceInfo | None = None
+        self._new: ServiceInfo | None = None
+
+    @property
+    def old(self) -> ServiceInfo | None:
+        if self._old is None and self.old_info_str is not None:
+            self._old = _decode(self.name, self.old_info_str)
+        return self._old
+
+    @property
+    def new(self) -> ServiceInfo | None:
+        if self._new is None and self.new_info_str is not None:
+            self._new = _decode(self.name, self.new_info_str)
+        return self._new
+
+    @property
+    def content_hash_changed(self) -> bool:
+        """Whether the ContentHash differs (or the record appeared or went): cached
+        instances of the old one are no longer instances of this service."""
+        old, new = _content_hash(self.old_info_str), _content_hash(self.new_info_str)
+        return old != new
+
+    def __repr__(self) -> str:
+        kind = "put" if self.new_info_str is not None else "delete"
+        return f"ViewChange({kind} {self.name!r} at {self.revision})"
+
+
+ChangeListener = Callable[[ViewChange], object]
+
+
+class RegistryView:
+    """The records, the revision they are current to, and who is told of changes.
+
+    ``request`` says which names the view holds (all, a prefix, a set of names); ``clock``
+    gives wall-clock seconds for ``stale_since``.
+    """
+
+    def __init__(self, request: WatchRequest, clock: Clock) -> None:
+        self.request = request
+        self._clock = clock
+        self._records: dict[str, str] = {}
+        self._rebuild: dict[str, str] | None = None  # a state arriving (before SYNCED)
+        self._revision = 0
+        self._synced = False
+        self._following: str | None = None
+        self._cut_off = False
+        self._stale_since: float | None = clock()
+        self._listeners: list[ChangeListener] = []
+        self.changes_applied = 0
+
+    # --- reading (from memory only) ---------------------------------------------------
+
+    def lookup(self, name: str) -> ServiceInfo | None:
+        """The record of ``name`` as the view holds it, or None; UnreadableRecord if it is
+        not ServiceInfo JSON (as get_service)."""
+        info_str = self._records.get(name)
+        if info_str is None:
+            return None
+        return _decode(name, info_str)
+
+    def lookup_info_str(self, name: str) -> str | None:
+        """The stored string itself (what ``/get/0.1`` returns), or None."""
+        return self._records.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._records
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+    @property
+    def freshness(self) -> ViewFreshness:
+        return ViewFreshness(
+            revision=self._revision, following=self._following, cut_off=self._cut_off,
+            synced=self._synced, stale_since=self._stale_since,
+        )
+
+    # --- change notifications ------------------------------------------------------------
+
+    def on_change(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call ``listener(change)`` for each change applied from now on (in the feeding
+        task, in revision order; it must not block). Returns a function that unsubscribes."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    # --- feeding ----------------------------------------------------------------------
+
+    def since_revision(self) -> int:
+        """Where a new watch must start: after the last revision held, or (0) from a whole
+        state when the view has none yet."""
+        return self._revision if self._synced else 0
+
+    def following(self, provider: str) -> None:
+        """A watch stream to ``provider`` is open and feeds the view."""
+        self._following = provider
+        self._cut_off = False
+        if not self._synced:
+            self._rebuild = {}  # the stream starts with the whole state
+        self._refresh_staleness()
+
+    def lost(self) -> None:
+        """The stream that fed the view is gone (the instance died, stopped answering, or
+        ended the watch); the view keeps what it has and is stale until the next one."""
+        self._following = None
+        self._rebuild = None if self._synced else {}
+        self._refresh_staleness()
+
+    def apply(self, event: WatchEvent) -> None:
+        kind = event.type
+        if kind is EventType.PUT:
+            self._put(event.name or "", event.info_str or "", event.revision or 0)
+        elif kind is EventType.DELETE:
+            self._delete(event.name or "", event.revision or 0)
+        elif kind is EventType.SYNCED:
+            self._synced_at(event.revision or 0)
+        elif kind is EventType.RESET:
+            self._rebuild = {}  # the whole state follows, then SYNCED
+        elif kind is EventType.PROGRESS:
+            self._revision = max(self._revision, event.revision or 0)
+            if event.cut_off is not None:
+                self._cut_off = event.cut_off
+                self._refresh_staleness()
+
+    def _put(self, name: str, info_str: str, revision: int) -> None:
+        if self._rebuild is not None:
+            self._rebuild[name] = info_str
+            return
+        if revision <= self._revision:
+            log.warning("ignoring a change to %r at revision %d: the view is at %d",
+                        name, revision, self._revision)
+            return
+        old = self._records.get(name)
+        self._records[name] = info_str
+        self._revision = revision
+        self._changed(ViewChange(name, old, info_str, revision))
+
+    def _delete(self, name: str, revision: int) -> None:
+        if revision <= self._revision:
+            log.warning("ignoring a delete of %r at revision %d: the view is at %d",
+                        name, revision, self._revision)
+            return
+        self._revision = revision
+        old = self._records.pop(name, None)
+        if old is not None:
+            self._changed(ViewChange(name, old, None, revision))
+
+    def _synced_at(self, revision: int) -> None:
+        state, self._rebuild = self._rebuild or {}, None
+        before, self._records = self._records, state  # one swap: a lookup sees one or the other
+        self._revision = revision
+        self._synced = True
+        self._refresh_staleness()
+        if self._listeners:
+            for name, old in before.items():
+                new = state.get(name)
+                if new != old:
+                    self._changed(ViewChange(name, old, new, revision))
+            for name, new in state.items():
+                if name not in before:
+                    self._changed(ViewChange(name, None, new, revision))
+
+    def _changed(self, change: ViewChange) -> None:
+        self.changes_applied += 1
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception:  # one listener's bug must not stop the view
+                log.exception("a registry view change listener failed on %r", change)
+
+    def _refresh_staleness(self) -> None:
+        current = self._synced and self._following is not None and not self._cut_off
+        if current:
+            self._stale_since = None
+        elif self._stale_since is None:
+            self._stale_since = self._clock()
+
+
+def _decode(name: str, info_str: str) -> ServiceInfo:
+    try:
+        return decode_service_info(info_str)
+    except InvalidServiceInfo as exc:
+        raise UnreadableRecord(name, str(exc)) from None
+
+
+class _HashOnly(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
+    content_hash: str = ""
+
+
+_hash_decoder = msgspec.json.Decoder(_HashOnly)
+
+
+def _content_hash(info_str: str | None) -> str | None:
+    if info_str is None:
+        return None
+    try:
+        return _hash_decoder.decode(info_str).content_hash
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return info_str  # unreadable: any other string counts as a change

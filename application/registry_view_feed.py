@@ -1,0 +1,98 @@
+"""Keeping a RegistryView current for the life of a process.
+
+One watch at a time (``follow_watch``: resumes on another instance from the last revision,
+with no gap and no duplicate). When it cannot be resumed at all (every instance dead,
+stopped or unreachable), the view stays as it is, marked stale, and a new watch is tried
+from the view's revision after a pause that doubles up to ``max_pause``, for as long as
+the caller lets ``keep_view_current`` run.
+
+The transport is wrapped so that the view learns when a stream opens (it follows that
+instance) and when one is lost (it is stale until the next one). Noticing that a stopped
+instance no longer answers is the transport's job (adapters/libp2p/watch_heartbeat.py):
+it ends such a stream within its deadline, and TCP's minutes are not waited for.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+
+from application.ports import (
+    NoProvider,
+    ProtocolNotSpoken,
+    RegistryUnavailable,
+    RequestRejected,
+    Sleep,
+)
+from application.registry_view import RegistryView
+from application.watch_client import WatchLost, WatchPosition, follow_watch
+from application.watch_ports import WatchStream, WatchTransport
+from domain.wire import MalformedMessage
+
+log = logging.getLogger(__name__)
+
+# What ends one watch but not the view: try again later from the view's revision.
+_RETRIED = (
+    WatchLost, RegistryUnavailable, NoProvider, RequestRejected, ProtocolNotSpoken,
+    MalformedMessage, OSError, ConnectionError,
+)
+
+
+async def keep_view_current(
+    view: RegistryView,
+    transport: WatchTransport,
+    sleep: Sleep,
+    *,
+    first_pause: float = 0.25,
+    max_pause: float = 2.0,
+) -> None:
+    """Feed ``view`` until cancelled. WatchRefused (the request itself is refused) ends it."""
+    observed = _ObservedTransport(transport, view)
+    pause = first_pause
+    while True:
+        request = msgspec.structs.replace(view.request, since_revision=view.since_revision())
+        try:
+            async for event in follow_watch(observed, request, WatchPosition(), sleep=sleep):
+                view.apply(event)
+                pause = first_pause
+        except _RETRIED as exc:
+            log.info("registry view: no registry-service follows (%s); trying again in %.2f s",
+                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__, pause)
+        view.lost()
+        await sleep(pause)
+        pause = min(pause * 2, max_pause)
+
+
+class _ObservedTransport:
+    """Tells the view when a stream opens and when it is lost."""
+
+    def __init__(self, inner: WatchTransport, view: RegistryView) -> None:
+        self._inner = inner
+        self._view = view
+
+    async def open_watch(self, request: bytes, avoid: frozenset[str]) -> WatchStream:
+        stream = await self._inner.open_watch(request, avoid)
+        self._view.following(stream.provider)
+        return _ObservedStream(stream, self._view)
+
+
+class _ObservedStream:
+    def __init__(self, inner: WatchStream, view: RegistryView) -> None:
+        self._inner = inner
+        self._view = view
+        self.provider = inner.provider
+
+    async def next_line(self) -> bytes | None:
+        try:
+            line = await self._inner.next_line()
+        except BaseException:
+            self._view.lost()
+            raise
+        if line is None:
+            self._view.lost()
+        return line
+
+    async def close(self) -> None:
+        self._view.lost()
+        await self._inner.close()

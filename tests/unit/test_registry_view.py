@@ -1,0 +1,211 @@
+"""The registry view in memory: fed by the real watch use case through in-memory instances."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from adapters.memory.revisioned import InMemoryRevisionedStore
+from adapters.memory.watch_transport import InMemoryWatchTransport
+from application.client import UnreadableRecord
+from application.registry_view import RegistryView, ViewChange
+from application.registry_view_feed import keep_view_current
+from domain.service_info import PerfInd, ServiceInfo, encode_service_info
+from domain.watch_wire import EventType, WatchEvent, WatchRequest
+
+
+def _info(content_hash: str, soft_ms: int = 0) -> str:
+    return encode_service_info(ServiceInfo(content_hash=content_hash,
+                                           network_soft_req=PerfInd.from_millis(soft_ms)))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _put(store: InMemoryRevisionedStore, name: str, value: str) -> int:
+    return (await store.put_if(name, value, None)).revision
+
+
+async def _until(check, within: float = 2.0) -> None:  # type: ignore[no-untyped-def]
+    with trio.fail_after(within):
+        while not check():
+            await trio.sleep(0.001)
+
+
+def _view(request: WatchRequest | None = None) -> tuple[RegistryView, Clock]:
+    clock = Clock()
+    return RegistryView(request or WatchRequest(), clock), clock
+
+
+async def test_the_view_holds_the_state_then_follows_changes_and_answers_from_memory():
+    store = InMemoryRevisionedStore()
+    await _put(store, "web-a", _info("QmA", 100))
+    await _put(store, "db", _info("QmD"))
+    transport = InMemoryWatchTransport(store, ["i1"])
+    view, _ = _view(WatchRequest(prefix="web-"))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_view_current, view, transport, trio.sleep)
+        await _until(lambda: view.freshness.synced)
+        assert view.lookup("web-a") == ServiceInfo(
+            content_hash="QmA", network_soft_req=PerfInd.from_millis(100))
+        assert view.lookup("db") is None  # outside the prefix
+        assert view.freshness.current and view.freshness.following == "i1"
+        revision = await _put(store, "web-b", _info("QmB"))
+        await _until(lambda: view.revision == revision)
+        assert view.lookup("web-b") == ServiceInfo(content_hash="QmB")
+        await store.delete_if("web-a", None)
+        await _until(lambda: "web-a" not in view)
+        assert view.lookup("web-a") is None and len(view) == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_changes_carry_the_old_and_new_record_and_whether_the_content_hash_moved():
+    store = InMemoryRevisionedStore()
+    await _put(store, "svc", _info("QmOld", 50))
+    view, _ = _view()
+    changes: list[ViewChange] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_view_current, view, InMemoryWatchTransport(store, ["i1"]),
+                           trio.sleep)
+        await _until(lambda: view.freshness.synced)
+        view.on_change(changes.append)
+        await _put(store, "svc", _info("QmOld", 80))  # requirements only
+        r_new = await _put(store, "svc", _info("QmNew", 80))
+        await store.delete_if("svc", None)
+        await _until(lambda: len(changes) == 3)
+        nursery.cancel_scope.cancel()
+    moved, renamed, deleted = changes
+    assert moved.old is not None and moved.new is not None
+    assert (moved.old.network_soft_req.rtt_millis, moved.new.network_soft_req.rtt_millis) == (
+        50, 80)
+    assert not moved.content_hash_changed
+    assert renamed.content_hash_changed and renamed.revision == r_new
+    assert renamed.old is not None and renamed.old.content_hash == "QmOld"
+    assert renamed.new is not None and renamed.new.content_hash == "QmNew"
+    assert deleted.new is None and deleted.content_hash_changed
+
+
+async def test_an_instance_killed_mid_stream_costs_no_change_and_repeats_none():
+    store = InMemoryRevisionedStore()
+    transport = InMemoryWatchTransport(store, ["i1", "i2"])
+    view, _ = _view()
+    seen: list[int] = []
+    view.on_change(lambda change: seen.append(change.revision))
+    written: list[int] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_view_current, view, transport, trio.sleep)
+        await _until(lambda: view.freshness.synced)
+        for n in range(40):
+            written.append(await _put(store, f"n{n % 7}", _info(f"Qm{n}")))
+            if n % 3 == 0:
+                outcome = await store.delete_if(f"n{(n + 1) % 7}", None)
+                if outcome.deleted:
+                    written.append(outcome.revision)
+            if n == 20:
+                transport.kill(view.freshness.following or "")
+            await trio.sleep(0)
+        await _until(lambda: view.revision == store.revision)
+        nursery.cancel_scope.cancel()
+    assert seen == written  # every change once, in order
+    assert [since for _, since in transport.opened][1] > 0  # resumed, not started over
+    assert {name: view.lookup_info_str(name) for name in view.names()} == {
+        name: value for name, (value, _) in store.entries.items()}
+
+
+async def test_with_every_instance_gone_lookups_go_on_marked_stale_and_a_revival_heals():
+    store = InMemoryRevisionedStore()
+    await _put(store, "svc", _info("QmA"))
+    transport = InMemoryWatchTransport(store, ["i1", "i2"])
+    view, clock = _view()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_view_current, view, transport, trio.sleep)
+        await _until(lambda: view.freshness.synced)
+        assert view.freshness.stale_since is None
+        clock.now = 2000.0
+        transport.kill("i1")
+        transport.kill("i2")
+        await _until(lambda: view.freshness.following is None)
+        assert view.freshness.stale_since == 2000.0 and not view.freshness.current
+        assert view.lookup("svc") == ServiceInfo(content_hash="QmA")  # from what it has
+        revision = await _put(store, "svc", _info("QmB"))  # made while nobody is reachable
+        transport.revive("i2")
+        await _until(lambda: view.revision == revision, within=5)
+        assert view.freshness.current and view.freshness.following == "i2"
+        assert view.lookup("svc") == ServiceInfo(content_hash="QmB")
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_cut_off_instance_makes_the_view_stale_until_it_is_back():
+    store = InMemoryRevisionedStore()
+    view, clock = _view()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_view_current, view, InMemoryWatchTransport(store, ["i1"]),
+                           trio.sleep)
+        await _until(lambda: view.freshness.synced)
+        clock.now = 3000.0
+        store.hub.set_cut_off(True)
+        await _until(lambda: view.freshness.cut_off)
+        assert view.freshness.stale_since == 3000.0 and view.freshness.following == "i1"
+        store.hub.set_cut_off(False)
+        await _until(lambda: not view.freshness.cut_off)
+        assert view.freshness.current
+        nursery.cancel_scope.cancel()
+
+
+def test_a_reset_replaces_the_state_and_tells_what_differs():
+    view, _ = _view()
+    view.following("i1")
+    for name, value, revision in (("a", "A", 3), ("b", "B", 4)):
+        view.apply(WatchEvent(type=EventType.PUT, name=name, info_str=value, revision=revision))
+    view.apply(WatchEvent(type=EventType.SYNCED, revision=5))
+    changes: list[ViewChange] = []
+    view.on_change(changes.append)
+    view.apply(WatchEvent(type=EventType.RESET, revision=9))
+    assert view.lookup_info_str("a") == "A"  # still answered while the new state comes
+    view.apply(WatchEvent(type=EventType.PUT, name="b", info_str="B2", revision=8))
+    view.apply(WatchEvent(type=EventType.PUT, name="c", info_str="C", revision=7))
+    view.apply(WatchEvent(type=EventType.SYNCED, revision=9))
+    assert sorted((c.name, c.old_info_str, c.new_info_str) for c in changes) == [
+        ("a", "A", None), ("b", "B", "B2"), ("c", None, "C")]
+    assert view.revision == 9 and sorted(view.names()) == ["b", "c"]
+
+
+def test_a_change_at_or_below_the_view_s_revision_is_not_applied_twice():
+    view, _ = _view()
+    view.following("i1")
+    view.apply(WatchEvent(type=EventType.SYNCED, revision=5))
+    view.apply(WatchEvent(type=EventType.PUT, name="a", info_str="A", revision=6))
+    view.apply(WatchEvent(type=EventType.PUT, name="a", info_str="stale", revision=6))
+    view.apply(WatchEvent(type=EventType.DELETE, name="a", revision=4))
+    assert view.lookup_info_str("a") == "A" and view.changes_applied == 1
+
+
+def test_an_unreadable_record_is_named_on_lookup_and_a_failing_listener_stops_nothing():
+    view, _ = _view()
+    view.following("i1")
+    view.apply(WatchEvent(type=EventType.SYNCED, revision=1))
+    got: list[str] = []
+
+    def broken(change: ViewChange) -> None:
+        raise RuntimeError("listener bug")
+
+    view.on_change(broken)
+    unsubscribe = view.on_change(lambda change: got.append(change.name))
+    view.apply(WatchEvent(type=EventType.PUT, name="bad", info_str="not json", revision=2))
+    with pytest.raises(UnreadableRecord, match="'bad'"):
+        view.lookup("bad")
+    unsubscribe()
+    view.apply(WatchEvent(type=EventType.PUT, name="x", info_str="{}", revision=3))
+    assert got == ["bad"] and view.lookup("x") == ServiceInfo()
+
+
+def test_freshness_is_a_plain_value():
+    view, clock = _view()
+    fresh = view.freshness
+    assert (fresh.revision, fresh.following, fresh.synced, fresh.stale_since) == (
+        0, None, False, clock.now)
