@@ -30,15 +30,17 @@ class ViewFreshness(msgspec.Struct, frozen=True, kw_only=True):
 
     ``revision``: every change up to this registry revision is in the view.
     ``following``: the peer id of the registry-service whose watch stream feeds the view,
-    or None while none does. ``cut_off``: that instance says it lost its etcd quorum (no
-    changes reach it). ``synced``: the view has held a complete state at least once.
-    ``stale_since``: wall-clock time (``time.time()``) since when the view is not known
-    current (not synced, no instance followed, or the one followed is cut off); None while
-    it is current.
+    or None while none does. ``silent``: that instance has answered neither a line nor a
+    ping for a while (1.2 s in the library; after 4 s the view leaves it for another).
+    ``cut_off``: it says it lost its etcd quorum (no changes reach it). ``synced``: the
+    view has held a complete state at least once. ``stale_since``: wall-clock time
+    (``time.time()``) since when the view is not known current (not synced, or no live
+    instance followed: none, silent or cut off); None while it is current.
     """
 
     revision: int
     following: str | None
+    silent: bool
     cut_off: bool
     synced: bool
     stale_since: float | None
@@ -46,6 +48,11 @@ class ViewFreshness(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def current(self) -> bool:
         return self.stale_since is None
+
+    @property
+    def live(self) -> bool:
+        """Whether the view follows an instance that answers and has its quorum."""
+        return self.following is not None and not self.silent and not self.cut_off
 
 
 class ViewChange:
@@ -108,6 +115,7 @@ class RegistryView:
         self._synced = False
         self._following: str | None = None
         self._cut_off = False
+        self._silent = False
         self._stale_since: float | None = clock()
         self._listeners: list[ChangeListener] = []
         self.changes_applied = 0
@@ -142,8 +150,8 @@ class RegistryView:
     @property
     def freshness(self) -> ViewFreshness:
         return ViewFreshness(
-            revision=self._revision, following=self._following, cut_off=self._cut_off,
-            synced=self._synced, stale_since=self._stale_since,
+            revision=self._revision, following=self._following, silent=self._silent,
+            cut_off=self._cut_off, synced=self._synced, stale_since=self._stale_since,
         )
 
     # --- change notifications ------------------------------------------------------------
@@ -170,6 +178,7 @@ class RegistryView:
         """A watch stream to ``provider`` is open and feeds the view."""
         self._following = provider
         self._cut_off = False
+        self._silent = False
         if not self._synced:
             self._rebuild = {}  # the stream starts with the whole state
         self._refresh_staleness()
@@ -178,8 +187,15 @@ class RegistryView:
         """The stream that fed the view is gone (the instance died, stopped answering, or
         ended the watch); the view keeps what it has and is stale until the next one."""
         self._following = None
+        self._silent = False
         self._rebuild = None if self._synced else {}
         self._refresh_staleness()
+
+    def instance_silent(self, provider: str, silent: bool) -> None:
+        """The instance followed has stopped answering (True), or answers again (False)."""
+        if provider == self._following:
+            self._silent = silent
+            self._refresh_staleness()
 
     def apply(self, event: WatchEvent) -> None:
         kind = event.type
@@ -244,7 +260,8 @@ class RegistryView:
                 log.exception("a registry view change listener failed on %r", change)
 
     def _refresh_staleness(self) -> None:
-        current = self._synced and self._following is not None and not self._cut_off
+        current = (self._synced and self._following is not None and not self._cut_off
+                   and not self._silent)
         if current:
             self._stale_since = None
         elif self._stale_since is None:

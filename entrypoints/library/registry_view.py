@@ -41,8 +41,6 @@ Bootstraps = Sequence[Any]
 
 # How long open_registry_view waits for the first whole state by default.
 START_TIMEOUT = 30.0
-# A quiet stream is pinged after IDLE s; no answer within TIMEOUT ends it (stale by then).
-HEARTBEAT_IDLE, HEARTBEAT_TIMEOUT = 0.5, 0.8
 # The view's own client: one pass over the instances per try (the view retries itself,
 # with pauses of at most 2 s), each stream opened within 3 s.
 _CLIENT_OPTIONS: dict[str, Any] = {"attempts": 1, "request_timeout": 3.0}
@@ -96,11 +94,11 @@ async def _running_view(
     start_timeout: float | None,
 ) -> AsyncIterator[RegistryView]:
     view = RegistryView(watch_request(names, prefix, None), time.time)
+    # Stale 1.2 s after the last line or ping answer; another instance after 4 s.
+    transport = HeartbeatWatchTransport(
+        Libp2pWatchTransport(client), client.host, on_silence=view.instance_silent,
+    )
     async with trio.open_nursery() as nursery:
-        transport = HeartbeatWatchTransport(
-            Libp2pWatchTransport(client), client.host, nursery,
-            idle=HEARTBEAT_IDLE, timeout=HEARTBEAT_TIMEOUT,
-        )
         nursery.start_soon(keep_view_current, view, transport, trio.sleep)
         if start_timeout is not None:
             with trio.move_on_after(start_timeout):

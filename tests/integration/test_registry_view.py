@@ -167,12 +167,20 @@ async def test_with_every_instance_stopped_lookups_go_on_marked_stale_within_2s_
                     await trio.sleep(0.005)
             noticed = time.time() - stopped_at
             stale = view.freshness
-            assert stale.stale_since is not None and stale.following is None
+            assert stale.stale_since is not None and stale.silent and not stale.live
             assert noticed <= STALE_WITHIN, f"marked stale after {noticed:.2f} s"
-            # lookups go on from what the view has, while nothing answers
-            for _ in range(200):
+            # lookups go on from what the view has, while nothing answers; after 4 s of
+            # silence the view leaves the instance, and finds none other
+            with trio.fail_after(15):
+                while view.freshness.following is not None:
+                    slowest_lookup = max(slowest_lookup, _timed_lookup(view, "stopped-7"))
+                    await trio.sleep(0.005)
+            left = time.time() - stopped_at
+            for _ in range(100):
                 slowest_lookup = max(slowest_lookup, _timed_lookup(view, "stopped-7"))
                 await trio.sleep(0.005)
+            assert not view.freshness.current
+            assert view.freshness.stale_since == stale.stale_since  # stale since, not again
             assert view.lookup("stopped-7") == _info_of(records["stopped-7"])
             assert slowest_lookup < 0.01, f"a lookup took {slowest_lookup * 1000:.1f} ms"
             # made meanwhile, straight into etcd (its members still have quorum)
@@ -189,7 +197,8 @@ async def test_with_every_instance_stopped_lookups_go_on_marked_stale_within_2s_
         assert [(c.name, c.new_info_str is None) for c in changes] == [
             ("stopped-new", False), ("stopped-3", True)]
         assert (await local_entries(cluster.instances[0])).keys() >= set(view.names())
-    print(f"stale {noticed:.2f} s after SIGSTOP of every instance; current again "
+    print(f"stale {noticed:.2f} s after SIGSTOP of every instance, left it after {left:.2f} s; "
+          f"current again "
           f"{healed:.2f} s after SIGCONT; slowest lookup {slowest_lookup * 1e6:.0f} µs")
 
 

@@ -209,3 +209,19 @@ def test_freshness_is_a_plain_value():
     fresh = view.freshness
     assert (fresh.revision, fresh.following, fresh.synced, fresh.stale_since) == (
         0, None, False, clock.now)
+    assert not fresh.live and not fresh.current
+
+
+def test_a_silent_instance_makes_the_view_stale_and_its_next_answer_current_again():
+    view, clock = _view()
+    view.following("i1")
+    view.apply(WatchEvent(type=EventType.SYNCED, revision=1))
+    assert view.freshness.current
+    clock.now = 5000.0
+    view.instance_silent("i2", True)  # not the one followed: nothing to say
+    assert view.freshness.current
+    view.instance_silent("i1", True)
+    assert view.freshness.stale_since == 5000.0 and view.freshness.silent
+    assert view.freshness.following == "i1" and not view.freshness.live
+    view.instance_silent("i1", False)
+    assert view.freshness.current and view.freshness.live

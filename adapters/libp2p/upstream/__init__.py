@@ -51,6 +51,9 @@ NEEDS: tuple[Needs, ...] = (
           "_query_single_peer_for_closest", ("self", "peer")),
     Needs("server-mode DHT", "libp2p.kad_dht.kad_dht:KadDHT.add_peer", ("self", "peer_id")),
     Needs("DHT keys", "libp2p.kad_dht.kad_dht:_encode_key", ("key",)),
+    Needs("yamux ping", f"{_YAMUX}:Yamux._write_frame", ("self", "data")),
+    Needs("yamux ping", f"{_YAMUX}:Yamux._measure_rtt_loop", ("self",)),
+    Needs("yamux ping", f"{_YAMUX}:TYPE_PING"),
 )
 
 
