@@ -166,6 +166,7 @@ async def views_child(addr: str, views: int) -> None:
         for _ in range(views % 10):
             await ready.acquire()
         print("ready", flush=True)
+        cpu_start = time.process_time()
         await trio.to_thread.run_sync(sys.stdin.readline)
         quiet_since, seen = time.monotonic(), -1
         while time.monotonic() - quiet_since < 3:
@@ -174,6 +175,7 @@ async def views_child(addr: str, views: int) -> None:
                 quiet_since, seen = time.monotonic(), total
             await trio.sleep(0.2)
         print(json.dumps({str(k): v for k, v in arrivals.items()}), flush=True)
+        print(json.dumps({"cpu_s": time.process_time() - cpu_start}), flush=True)
         nursery.cancel_scope.cancel()
 
 
@@ -203,6 +205,7 @@ def put_to_visible(addr: str, views: int, adds: int, gap: float) -> dict:
         child.stdin.write("done\n")
         child.stdin.flush()
         arrivals = {int(k): v for k, v in json.loads(child.stdout.readline()).items()}
+        child_cpu = json.loads(child.stdout.readline())["cpu_s"]
     finally:
         child.kill()
         child.wait(30)
@@ -217,6 +220,7 @@ def put_to_visible(addr: str, views: int, adds: int, gap: float) -> dict:
         "per_view_p50_ms": percentile(per_view, 0.5), "per_view_p99_ms": percentile(per_view, 0.99),
         "all_views_p50_ms": percentile(per_put, 0.5), "all_views_p99_ms": percentile(per_put, 0.99),
         "missing": missing, "load_during": f"{load_before} -> {load_after}",
+        "child_cpu_us_per_event_per_view": child_cpu * 1e6 / max(1, len(per_view)),
     }
 
 
@@ -274,7 +278,9 @@ def main() -> None:
               f"{args.adds} adds one per {args.gap * 1000:.0f} ms: per view p50 "
               f"{p['per_view_p50_ms']:.1f} ms, p99 {p['per_view_p99_ms']:.1f} ms; in all "
               f"{args.views} views p50 {p['all_views_p50_ms']:.1f} ms, p99 "
-              f"{p['all_views_p99_ms']:.1f} ms; missing {p['missing']}; load {p['load_during']}",
+              f"{p['all_views_p99_ms']:.1f} ms; missing {p['missing']}; the views' process "
+              f"spent {p['child_cpu_us_per_event_per_view']:.0f} µs of CPU per change per view; "
+              f"load {p['load_during']}",
               flush=True)
     finally:
         daemon.stop()

@@ -25,10 +25,6 @@ class Libp2pWatchStream:
         """The multiplexed connection the stream runs on (its heartbeat pings over it)."""
         return self._stream.muxed_conn
 
-    def has_line(self) -> bool:
-        """Whether next_line can answer from what was read already, without waiting."""
-        return b"\n" in self._buffer
-
     async def next_line(self) -> bytes | None:
         while True:
             end = self._buffer.find(b"\n")

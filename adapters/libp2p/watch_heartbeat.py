@@ -39,10 +39,13 @@ SilenceListener = Callable[[str, bool], object]
 
 
 class HeartbeatWatchTransport:
+    """Each stream's heartbeat runs in ``nursery`` until the stream is closed."""
+
     def __init__(
         self,
         inner: Libp2pWatchTransport,
         host: IHost,
+        nursery: trio.Nursery,
         *,
         on_silence: SilenceListener | None = None,
         idle: float = 0.4,
@@ -52,13 +55,16 @@ class HeartbeatWatchTransport:
     ) -> None:
         self._inner = inner
         self._host = host
+        self._nursery = nursery
         self._on_silence = on_silence or (lambda provider, silent: None)
         self._timing = (idle, ping_timeout, silent_after, abandon_after)
 
     async def open_watch(self, request: bytes, avoid: frozenset[str]) -> HeartbeatWatchStream:
         stream = await self._inner.open_watch(request, avoid)
-        return HeartbeatWatchStream(stream, _pings(self._host, stream),
-                                    self._on_silence, *self._timing)
+        watched = HeartbeatWatchStream(stream, _pings(self._host, stream), self._on_silence,
+                                       *self._timing)
+        self._nursery.start_soon(watched.heartbeat)
+        return watched
 
 
 class HeartbeatWatchStream:
@@ -81,49 +87,52 @@ class HeartbeatWatchStream:
         self._last_line = trio.current_time()
         self._silent = False
         self._dead: str | None = None
+        self._reading: trio.CancelScope | None = None
+        self._beating = trio.CancelScope()
 
     async def next_line(self) -> bytes | None:
         if self._dead:
             raise ConnectionError(self._dead)
-        if self._inner.has_line():  # read already: no wait to watch over
-            return await self._inner.next_line()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._watchdog, nursery.cancel_scope)
+        self._reading = trio.CancelScope()
+        with self._reading:
             line = await self._inner.next_line()
-            nursery.cancel_scope.cancel()
             self._last_line = trio.current_time()
-            self._heard()
+            if self._silent:
+                self._heard()
             return line
-        raise ConnectionError(self._dead)
+        raise ConnectionError(self._dead or "watch stream abandoned")
 
     async def close(self) -> None:
+        self._beating.cancel()
         await self._inner.close()
 
     def _quiet(self) -> float:
         return trio.current_time() - max(self._last_line, self._pings.last_answer)
 
-    async def _watchdog(self, reading: trio.CancelScope) -> None:
-        while True:
-            quiet = self._quiet()
-            if quiet >= self._abandon_after:
-                self._dead = (f"{self.provider} answered neither a line nor a ping for "
-                              f"{quiet:.1f} s")
-                reading.cancel()
-                return
-            if quiet >= self._silent_after and not self._silent:
-                self._silent = True
-                self._on_silence(self.provider, True)
-            if quiet < self._idle:
-                await trio.sleep(self._idle - quiet)
-                continue
-            # The attempt ends when the next verdict (silent, abandoned) is due, at latest.
-            due = (self._abandon_after if self._silent else self._silent_after) - quiet
-            with trio.move_on_after(max(0.01, min(self._ping_timeout, due))):
-                await self._pings.ping_unless_heard_within(self._idle)
-            if self._quiet() < self._idle:
-                self._heard()
-            else:
-                await trio.sleep(0.05)  # a failed ping: try again, without spinning
+    async def heartbeat(self) -> None:
+        with self._beating:
+            while True:
+                quiet = self._quiet()
+                if quiet >= self._abandon_after:
+                    self._dead = (f"{self.provider} answered neither a line nor a ping for "
+                                  f"{quiet:.1f} s")
+                    if self._reading is not None:
+                        self._reading.cancel()
+                    return
+                if quiet >= self._silent_after and not self._silent:
+                    self._silent = True
+                    self._on_silence(self.provider, True)
+                if quiet < self._idle:
+                    await trio.sleep(self._idle - quiet)
+                    continue
+                # The attempt ends when the next verdict (silent, abandoned) is due, at latest.
+                due = (self._abandon_after if self._silent else self._silent_after) - quiet
+                with trio.move_on_after(max(0.01, min(self._ping_timeout, due))):
+                    await self._pings.ping_unless_heard_within(self._idle)
+                if self._quiet() < self._idle:
+                    self._heard()
+                else:
+                    await trio.sleep(0.05)  # a failed ping: try again, without spinning
 
     def _heard(self) -> None:
         if self._silent:

@@ -94,11 +94,12 @@ async def _running_view(
     start_timeout: float | None,
 ) -> AsyncIterator[RegistryView]:
     view = RegistryView(watch_request(names, prefix, None), time.time)
-    # Stale 1.2 s after the last line or ping answer; another instance after 4 s.
-    transport = HeartbeatWatchTransport(
-        Libp2pWatchTransport(client), client.host, on_silence=view.instance_silent,
-    )
     async with trio.open_nursery() as nursery:
+        # Stale 1.2 s after the last line or ping answer; another instance after 4 s.
+        transport = HeartbeatWatchTransport(
+            Libp2pWatchTransport(client), client.host, nursery,
+            on_silence=view.instance_silent,
+        )
         nursery.start_soon(keep_view_current, view, transport, trio.sleep)
         if start_timeout is not None:
             with trio.move_on_after(start_timeout):
