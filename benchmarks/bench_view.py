@@ -227,7 +227,7 @@ def put_to_visible(addr: str, views: int, adds: int, gap: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--views", type=int, default=100)
+    parser.add_argument("--views", default="1,100", help="view counts, comma-separated")
     parser.add_argument("--adds", type=int, default=200)
     parser.add_argument("--gap", type=float, default=0.05)
     parser.add_argument("--lookups", type=int, default=100_000)
@@ -273,18 +273,22 @@ def main() -> None:
               f"held (dict, names, InfoStr) {m['python_objects'] / 1e6:.2f} MB; load {load()}",
               flush=True)
 
-        p = put_to_visible(addr, args.views, args.adds, args.gap)
-        print(f"put acknowledged -> visible, {args.views} views (a node each, one process), "
-              f"{args.adds} adds one per {args.gap * 1000:.0f} ms: per view p50 "
-              f"{p['per_view_p50_ms']:.1f} ms, p99 {p['per_view_p99_ms']:.1f} ms; in all "
-              f"{args.views} views p50 {p['all_views_p50_ms']:.1f} ms, p99 "
-              f"{p['all_views_p99_ms']:.1f} ms; missing {p['missing']}; the views' process "
-              f"spent {p['child_cpu_us_per_event_per_view']:.0f} µs of CPU per change per view; "
-              f"load {p['load_during']}",
-              flush=True)
+        for views in [int(v) for v in args.views.split(",")]:
+            put_and_report(addr, views, args.adds, args.gap)
     finally:
         daemon.stop()
     print(f"load after: {load()}", flush=True)
+
+
+def put_and_report(addr: str, views: int, adds: int, gap: float) -> None:
+    p = put_to_visible(addr, views, adds, gap)
+    print(f"put acknowledged -> visible, {views} views (a node each, one process), "
+          f"{adds} adds one per {gap * 1000:.0f} ms: per view p50 "
+          f"{p['per_view_p50_ms']:.1f} ms, p99 {p['per_view_p99_ms']:.1f} ms; in all "
+          f"{views} views p50 {p['all_views_p50_ms']:.1f} ms, p99 "
+          f"{p['all_views_p99_ms']:.1f} ms; missing {p['missing']}; the views' process "
+          f"spent {p['child_cpu_us_per_event_per_view']:.0f} µs of CPU per change per view; "
+          f"load {p['load_during']}", flush=True)
 
 
 if __name__ == "__main__":
