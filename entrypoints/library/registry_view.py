@@ -82,8 +82,11 @@ async def open_registry_view_with_host_routing(
 ) -> AsyncIterator[RegistryView]:
     rendezvous = routing if isinstance(routing, DhtRendezvous) else DhtRendezvous(routing)
     client = Libp2pRegistryClient(host, rendezvous, **_CLIENT_OPTIONS)
-    async with _running_view(client, names, prefix, start_timeout) as view:
-        yield view
+    try:
+        async with _running_view(client, names, prefix, start_timeout) as view:
+            yield view
+    except BaseExceptionGroup as group:
+        raise single_error(group) from None
 
 
 @contextlib.asynccontextmanager

@@ -212,3 +212,29 @@ def _info_of(info_str: str) -> ServiceInfo:
     from domain.service_info import decode_service_info
 
     return decode_service_info(info_str)
+
+
+async def test_the_blocking_form_serves_lookups_to_plain_threads(cluster: Cluster):
+    await trio.to_thread.run_sync(bring_back_every_instance, cluster)
+    await _etcd_writes(cluster.instances[0].client_url, {"blocking-a": _record(1)})
+
+    def plain_thread() -> tuple[ServiceInfo | None, bool, int]:
+        with library.open_registry_view_blocking(cluster.addrs, PSK, prefix="blocking-") as view:
+            return view.lookup("blocking-a"), view.freshness.current, len(view)
+
+    info, current, count = await trio.to_thread.run_sync(plain_thread)
+    assert (info, current, count) == (_info_of(_record(1)), True, 1)
+
+
+async def test_a_view_over_the_caller_s_own_node_finds_the_registry_through_the_dht(
+    cluster: Cluster,
+):
+    await trio.to_thread.run_sync(bring_back_every_instance, cluster)
+    await _etcd_writes(cluster.instances[0].client_url, {"own-node-a": _record(2)})
+    async with (
+        library.registry_client(cluster.addrs, PSK) as client,
+        library.open_registry_view_with_host_routing(
+            client.host, client.rendezvous, prefix="own-node-") as view,
+    ):
+        assert view.lookup("own-node-a") == _info_of(_record(2))
+        assert view.freshness.following in {i.peer_id for i in cluster.instances}

@@ -225,3 +225,29 @@ def test_a_silent_instance_makes_the_view_stale_and_its_next_answer_current_agai
     assert view.freshness.following == "i1" and not view.freshness.live
     view.instance_silent("i1", False)
     assert view.freshness.current and view.freshness.live
+
+
+async def test_view_changes_is_an_async_iterator_and_a_slow_consumer_is_told_not_waited_for():
+    from entrypoints.library import ViewChangesOverflowed, view_changes
+
+    view, _ = _view()
+    view.following("i1")
+    view.apply(WatchEvent(type=EventType.SYNCED, revision=1))
+    async with view_changes(view) as changes:
+        view.apply(WatchEvent(type=EventType.PUT, name="a", info_str="{}", revision=2))
+        view.apply(WatchEvent(type=EventType.DELETE, name="a", revision=3))
+        got = [await changes.receive(), await changes.receive()]
+    assert [(c.name, c.revision, c.new_info_str) for c in got] == [("a", 2, "{}"), ("a", 3, None)]
+    async with view_changes(view, buffer=2) as changes:
+        for n in range(4):  # the feed goes on: nothing here waits for the consumer
+            view.apply(WatchEvent(type=EventType.PUT, name=f"n{n}", info_str="{}",
+                                  revision=10 + n))
+        assert [c.name async for c in _first(changes, 2)] == ["n0", "n1"]
+        with pytest.raises(ViewChangesOverflowed, match="more than 2 changes"):
+            await changes.receive()
+    assert len(view) == 4  # the view itself is exact
+
+
+async def _first(changes, count: int):  # type: ignore[no-untyped-def]
+    for _ in range(count):
+        yield await changes.receive()
