@@ -119,6 +119,8 @@ class RegistryView:
         self._stale_since: float | None = clock()
         self._listeners: list[ChangeListener] = []
         self.changes_applied = 0
+        # Why the last watch could not go on (for diagnosis), or None.
+        self.last_failure: str | None = None
 
     # --- reading (from memory only) ---------------------------------------------------
 

@@ -57,8 +57,9 @@ async def keep_view_current(
                 view.apply(event)
                 pause = first_pause
         except _RETRIED as exc:
+            view.last_failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.info("registry view: no registry-service follows (%s); trying again in %.2f s",
-                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__, pause)
+                     view.last_failure, pause)
         view.lost()
         await sleep(pause)
         pause = min(pause * 2, max_pause)

@@ -110,8 +110,9 @@ async def _running_view(
                     await trio.sleep(0.01)
             if not view.freshness.synced:
                 nursery.cancel_scope.cancel()
+                why = f": {view.last_failure}" if view.last_failure else ""
                 raise RegistryUnavailable(
-                    f"no registry-service delivered the state within {start_timeout:g} s"
+                    f"no registry-service delivered the state within {start_timeout:g} s{why}"
                 )
         try:
             yield view

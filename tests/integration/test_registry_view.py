@@ -182,7 +182,9 @@ async def test_with_every_instance_stopped_lookups_go_on_marked_stale_within_2s_
             assert not view.freshness.current
             assert view.freshness.stale_since == stale.stale_since  # stale since, not again
             assert view.lookup("stopped-7") == _info_of(records["stopped-7"])
-            assert slowest_lookup < 0.01, f"a lookup took {slowest_lookup * 1000:.1f} ms"
+            # memory only: no lookup waits for the silent instances (a descheduled process
+            # on this shared machine may still stretch one to a few ms)
+            assert slowest_lookup < 0.1, f"a lookup took {slowest_lookup * 1000:.1f} ms"
             # made meanwhile, straight into etcd (its members still have quorum)
             healed_revision = await _etcd_writes(
                 cluster.instances[1].client_url, {"stopped-new": _record(99)}, ["stopped-3"])

@@ -251,3 +251,24 @@ async def test_view_changes_is_an_async_iterator_and_a_slow_consumer_is_told_not
 async def _first(changes, count: int):  # type: ignore[no-untyped-def]
     for _ in range(count):
         yield await changes.receive()
+
+
+async def test_with_no_instance_up_the_feed_keeps_trying_and_says_why():
+    store = InMemoryRevisionedStore()
+    transport = InMemoryWatchTransport(store, ["i1"])
+    transport.kill("i1")
+    view, _ = _view()
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 5:
+            transport.revive("i1")
+        await trio.sleep(0)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_view_current, view, transport, sleep)
+        await _until(lambda: view.freshness.synced)
+        nursery.cancel_scope.cancel()
+    assert pauses[:5] == [0.25, 0.5, 1.0, 2.0, 2.0]  # doubling, at most 2 s
+    assert view.last_failure == "no in-memory registry-service is up"
