@@ -115,6 +115,7 @@ class RegistryView:
         self._synced = False
         self._following: str | None = None
         self._cut_off = False
+        self._unconfirmed = False
         self._silent = False
         self._stale_since: float | None = clock()
         self._listeners: list[ChangeListener] = []
@@ -176,10 +177,12 @@ class RegistryView:
         state when the view has none yet."""
         return self._revision if self._synced else 0
 
-    def following(self, provider: str) -> None:
-        """A watch stream to ``provider`` is open and feeds the view."""
+    def following(self, provider: str, *, was_cut_off: bool = False) -> None:
+        """A watch stream to ``provider`` is open and feeds the view. ``was_cut_off``: it
+        said it was cut off from its quorum last time; it counts as such until the new
+        stream's first line (a cut-off instance sends CutOff first) says otherwise."""
         self._following = provider
-        self._cut_off = False
+        self._cut_off = self._unconfirmed = was_cut_off
         self._silent = False
         if not self._synced:
             self._rebuild = {}  # the stream starts with the whole state
@@ -201,6 +204,10 @@ class RegistryView:
 
     def apply(self, event: WatchEvent) -> None:
         kind = event.type
+        if self._unconfirmed:
+            self._unconfirmed = False
+            self._cut_off = kind is EventType.PROGRESS and event.cut_off is True
+            self._refresh_staleness()
         if kind is EventType.PUT:
             self._put(event.name or "", event.info_str or "", event.revision or 0)
         elif kind is EventType.DELETE:

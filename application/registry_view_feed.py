@@ -7,9 +7,12 @@ from the view's revision after a pause that doubles up to ``max_pause``, for as 
 the caller lets ``keep_view_current`` run.
 
 The transport is wrapped so that the view learns when a stream opens (it follows that
-instance) and when one is lost (it is stale until the next one). Noticing that a stopped
-instance no longer answers is the transport's job (adapters/libp2p/watch_heartbeat.py):
-it ends such a stream within its deadline, and TCP's minutes are not waited for.
+instance) and when one is lost (it is stale until the next one). An instance that says
+it is cut off from its etcd quorum (PROGRESS with CutOff) is left at once for another,
+asked last from then on: a view on the majority side of a partition stays current.
+Noticing that a stopped instance no longer answers is the transport's job
+(adapters/libp2p/watch_heartbeat.py): it ends such a stream within its deadline, and
+TCP's minutes are not waited for.
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ async def keep_view_current(
         try:
             async for event in follow_watch(observed, request, WatchPosition(), sleep=sleep):
                 view.apply(event)
+                if view.freshness.cut_off:
+                    # Another instance may have its quorum: resume there (this one last).
+                    view.last_failure = f"{view.freshness.following} is cut off from its quorum"
+                    observed.prefer_not(view.freshness.following)
+                    break
+                observed.prefer_not(None)
                 pause = first_pause
         except _RETRIED as exc:
             view.last_failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -71,10 +80,15 @@ class _ObservedTransport:
     def __init__(self, inner: WatchTransport, view: RegistryView) -> None:
         self._inner = inner
         self._view = view
+        self._last_resort: frozenset[str] = frozenset()
+
+    def prefer_not(self, provider: str | None) -> None:
+        """Ask ``provider`` last from now on (None: forget it)."""
+        self._last_resort = frozenset() if provider is None else frozenset({provider})
 
     async def open_watch(self, request: bytes, avoid: frozenset[str]) -> WatchStream:
-        stream = await self._inner.open_watch(request, avoid)
-        self._view.following(stream.provider)
+        stream = await self._inner.open_watch(request, avoid | self._last_resort)
+        self._view.following(stream.provider, was_cut_off=stream.provider in self._last_resort)
         return _ObservedStream(stream, self._view)
 
 

@@ -2,7 +2,8 @@
 
 Each named instance serves `/watch/0.1` through the real use case (application.watch),
 without I/O. A test can ``kill`` an instance (its streams end as a reset connection
-would, and it refuses new ones) and ``revive`` it.
+would, and it refuses new ones) and ``revive`` it. An instance named in ``cut_off`` answers
+a new watch as one cut off from its quorum does: a PROGRESS with CutOff, then nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import trio
 from adapters.memory.revisioned import InMemoryRevisionedStore
 from application.ports import RegistryUnavailable
 from application.watch import Subscription, WatchClosed, open_watch
-from domain.watch_wire import EventType, WatchEvent, WatchRequest
+from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notice
 
 _encoder = msgspec.json.Encoder()
 
@@ -23,6 +24,7 @@ class InMemoryWatchTransport:
         self.store = store
         self.instances = list(instances)
         self.down: set[str] = set()
+        self.cut_off: set[str] = set()
         self.opened: list[tuple[str, int]] = []  # (instance, SinceRevision) per stream
         self._streams: list[InMemoryWatchStream] = []
 
@@ -33,12 +35,15 @@ class InMemoryWatchTransport:
                 continue
             asked = msgspec.json.decode(request, type=WatchRequest)
             stream = InMemoryWatchStream(name)
+            self.opened.append((name, asked.since_revision))
+            self._streams.append(stream)
+            if name in self.cut_off:
+                stream.hold(cut_off_notice(asked.since_revision, True))
+                return stream
             subscription, first = await open_watch(
                 self.store.hub, self.store, asked, stream.wake
             )
             stream.start(subscription, first)
-            self.opened.append((name, asked.since_revision))
-            self._streams.append(stream)
             return stream
         raise RegistryUnavailable("no in-memory registry-service is up")
 
@@ -58,11 +63,17 @@ class InMemoryWatchStream:
         self._lines: list[bytes] = []
         self._news = trio.Event()
         self._cut = False
+        self._held = False
         self._subscription: Subscription | None = None
 
     def start(self, subscription: Subscription, first: list[WatchEvent]) -> None:
         self._subscription = subscription
         self._lines = [_encoder.encode(e) for e in first]
+
+    def hold(self, notice: WatchEvent) -> None:
+        """Send ``notice``, then nothing until the stream is cut or closed."""
+        self._lines = [_encoder.encode(notice)]
+        self._held = True
 
     def wake(self) -> None:
         self._news.set()
@@ -84,7 +95,7 @@ class InMemoryWatchStream:
                     self._subscription = None
             if self._lines:
                 return self._lines.pop(0)
-            if self._subscription is None:
+            if self._subscription is None and not self._held:
                 return None
             self._news = trio.Event()
             await self._news.wait()

@@ -144,16 +144,22 @@ async def test_a_cut_off_instance_makes_the_view_stale_until_it_is_back():
     store = InMemoryRevisionedStore()
     view, clock = _view()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(keep_view_current, view, InMemoryWatchTransport(store, ["i1"]),
-                           trio.sleep)
+        transport = InMemoryWatchTransport(store, ["i1"])
+        nursery.start_soon(keep_view_current, view, transport, lambda s: trio.sleep(s / 20))
         await _until(lambda: view.freshness.synced)
         clock.now = 3000.0
-        store.hub.set_cut_off(True)
-        await _until(lambda: view.freshness.cut_off)
-        assert view.freshness.stale_since == 3000.0 and view.freshness.following == "i1"
+        store.hub.set_cut_off(True)  # the only instance: the view goes back to it, stale
+        await _until(lambda: view.last_failure == "i1 is cut off from its quorum")
+        clock.now = 3001.0
+        for _ in range(3):  # it goes back to it (the only one) and leaves again
+            opened = len(transport.opened)
+            await _until(lambda n=opened: len(transport.opened) > n, within=5)
+            assert view.freshness.stale_since == 3000.0 and not view.freshness.current
+        clock.now = 3002.0
         store.hub.set_cut_off(False)
-        await _until(lambda: not view.freshness.cut_off)
-        assert view.freshness.current
+        revision = await _put(store, "later", "{}")
+        await _until(lambda: view.revision == revision, within=5)
+        assert view.freshness.current and view.freshness.following == "i1"
         nursery.cancel_scope.cancel()
 
 
@@ -272,3 +278,20 @@ async def test_with_no_instance_up_the_feed_keeps_trying_and_says_why():
         nursery.cancel_scope.cancel()
     assert pauses[:5] == [0.25, 0.5, 1.0, 2.0, 2.0]  # doubling, at most 2 s
     assert view.last_failure == "no in-memory registry-service is up"
+
+
+async def test_an_instance_cut_off_from_its_quorum_is_left_for_one_that_has_it():
+    store = InMemoryRevisionedStore()
+    await _put(store, "svc", _info("QmA"))
+    transport = InMemoryWatchTransport(store, ["i1", "i2"])
+    transport.cut_off.add("i1")  # asked first (the fake asks in name order)
+    view, _ = _view()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(keep_view_current, view, transport, trio.sleep)
+        await _until(lambda: view.freshness.current)
+        assert view.freshness.following == "i2" and view.lookup("svc") is not None
+        assert [name for name, _ in transport.opened] == ["i1", "i2"]
+        revision = await _put(store, "svc", _info("QmB"))
+        await _until(lambda: view.revision == revision)
+        nursery.cancel_scope.cancel()
+    assert view.last_failure == "i1 is cut off from its quorum"
