@@ -1,9 +1,9 @@
 """A local copy of the registry (or of a prefix, or of some names), kept current by a watch.
 
 The view answers ``lookup`` from memory: no I/O, no await, nothing that can block. It
-keeps each record as the InfoStr string the watch delivered (the registry's own JSON,
-which is the most compact form Python holds it in) and decodes it on lookup; msgspec
-does that in about a microsecond.
+keeps each record packed (application/compact_record.py: ServiceInfo's fields without
+their names, about half the JSON) and makes a ServiceInfo of it on lookup, in about a
+microsecond.
 
 The view is fed watch events (``apply``) by ``application.registry_view_feed`` and is told
 when a stream to an instance opens or is lost (``following`` / ``lost``), so that it can
@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 import msgspec
 
-from application.client import UnreadableRecord
+from application.compact_record import Stored, content_hash, pack, unpack
 from application.ports import Clock
-from domain.service_info import InvalidServiceInfo, ServiceInfo, decode_service_info
+from domain.service_info import ServiceInfo
 from domain.watch_wire import EventType, WatchEvent, WatchRequest
 
 log = logging.getLogger(__name__)
@@ -57,42 +57,46 @@ class ViewFreshness(msgspec.Struct, frozen=True, kw_only=True):
 
 class ViewChange:
     """One record's change as the view applied it. ``old`` and ``new`` are the records
-    before and after (None: absent), decoded on first access; ``revision`` the registry
-    revision of the change (of the whole new state after a RESET)."""
+    before and after (None: absent), made on first access (UnreadableRecord if one was
+    not ServiceInfo JSON); ``revision`` the registry revision of the change (of the whole
+    new state after a RESET)."""
 
-    __slots__ = ("_new", "_old", "name", "new_info_str", "old_info_str", "revision")
+    __slots__ = ("_new", "_old", "name", "new_stored", "old_stored", "revision")
 
     def __init__(
-        self, name: str, old_info_str: str | None, new_info_str: str | None, revision: int
+        self, name: str, old_stored: Stored | None, new_stored: Stored | None, revision: int
     ) -> None:
         self.name = name
-        self.old_info_str = old_info_str
-        self.new_info_str = new_info_str
+        self.old_stored = old_stored
+        self.new_stored = new_stored
         self.revision = revision
         self._old: ServiceInfo | None = None
         self._new: ServiceInfo | None = None
 
     @property
     def old(self) -> ServiceInfo | None:
-        if self._old is None and self.old_info_str is not None:
-            self._old = _decode(self.name, self.old_info_str)
+        if self._old is None and self.old_stored is not None:
+            self._old = unpack(self.name, self.old_stored)
         return self._old
 
     @property
     def new(self) -> ServiceInfo | None:
-        if self._new is None and self.new_info_str is not None:
-            self._new = _decode(self.name, self.new_info_str)
+        if self._new is None and self.new_stored is not None:
+            self._new = unpack(self.name, self.new_stored)
         return self._new
+
+    @property
+    def deleted(self) -> bool:
+        return self.new_stored is None
 
     @property
     def content_hash_changed(self) -> bool:
         """Whether the ContentHash differs (or the record appeared or went): cached
         instances of the old one are no longer instances of this service."""
-        old, new = _content_hash(self.old_info_str), _content_hash(self.new_info_str)
-        return old != new
+        return content_hash(self.old_stored) != content_hash(self.new_stored)
 
     def __repr__(self) -> str:
-        kind = "put" if self.new_info_str is not None else "delete"
+        kind = "delete" if self.deleted else "put"
         return f"ViewChange({kind} {self.name!r} at {self.revision})"
 
 
@@ -109,8 +113,8 @@ class RegistryView:
     def __init__(self, request: WatchRequest, clock: Clock) -> None:
         self.request = request
         self._clock = clock
-        self._records: dict[str, str] = {}
-        self._rebuild: dict[str, str] | None = None  # a state arriving (before SYNCED)
+        self._records: dict[str, Stored] = {}
+        self._rebuild: dict[str, Stored] | None = None  # a state arriving (before SYNCED)
         self._revision = 0
         self._synced = False
         self._following: str | None = None
@@ -128,14 +132,10 @@ class RegistryView:
     def lookup(self, name: str) -> ServiceInfo | None:
         """The record of ``name`` as the view holds it, or None; UnreadableRecord if it is
         not ServiceInfo JSON (as get_service)."""
-        info_str = self._records.get(name)
-        if info_str is None:
+        stored = self._records.get(name)
+        if stored is None:
             return None
-        return _decode(name, info_str)
-
-    def lookup_info_str(self, name: str) -> str | None:
-        """The stored string itself (what ``/get/0.1`` returns), or None."""
-        return self._records.get(name)
+        return unpack(name, stored)
 
     def names(self) -> list[str]:
         return list(self._records)
@@ -224,16 +224,16 @@ class RegistryView:
 
     def _put(self, name: str, info_str: str, revision: int) -> None:
         if self._rebuild is not None:
-            self._rebuild[name] = info_str
+            self._rebuild[name] = pack(info_str)
             return
         if revision <= self._revision:
             log.warning("ignoring a change to %r at revision %d: the view is at %d",
                         name, revision, self._revision)
             return
         old = self._records.get(name)
-        self._records[name] = info_str
+        new = self._records[name] = pack(info_str)
         self._revision = revision
-        self._changed(ViewChange(name, old, info_str, revision))
+        self._changed(ViewChange(name, old, new, revision))
 
     def _delete(self, name: str, revision: int) -> None:
         if revision <= self._revision:
@@ -275,26 +275,3 @@ class RegistryView:
             self._stale_since = None
         elif self._stale_since is None:
             self._stale_since = self._clock()
-
-
-def _decode(name: str, info_str: str) -> ServiceInfo:
-    try:
-        return decode_service_info(info_str)
-    except InvalidServiceInfo as exc:
-        raise UnreadableRecord(name, str(exc)) from None
-
-
-class _HashOnly(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
-    content_hash: str = ""
-
-
-_hash_decoder = msgspec.json.Decoder(_HashOnly)
-
-
-def _content_hash(info_str: str | None) -> str | None:
-    if info_str is None:
-        return None
-    try:
-        return _hash_decoder.decode(info_str).content_hash
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return info_str  # unreadable: any other string counts as a change

@@ -17,7 +17,10 @@ TCP's minutes are not waited for.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncGenerator
+from typing import cast
 
 import msgspec
 
@@ -31,6 +34,7 @@ from application.ports import (
 from application.registry_view import RegistryView
 from application.watch_client import WatchLost, WatchPosition, follow_watch
 from application.watch_ports import WatchStream, WatchTransport
+from domain.watch_wire import WatchEvent
 from domain.wire import MalformedMessage
 
 log = logging.getLogger(__name__)
@@ -56,15 +60,21 @@ async def keep_view_current(
     while True:
         request = msgspec.structs.replace(view.request, since_revision=view.since_revision())
         try:
-            async for event in follow_watch(observed, request, WatchPosition(), sleep=sleep):
-                view.apply(event)
-                if view.freshness.cut_off:
-                    # Another instance may have its quorum: resume there (this one last).
-                    view.last_failure = f"{view.freshness.following} is cut off from its quorum"
-                    observed.prefer_not(view.freshness.following)
-                    break
-                observed.prefer_not(None)
-                pause = first_pause
+            # The state's PUTs as they come: the view packs each at once (its rebuild
+            # starts again with each new stream before SYNCED), so they are not all held.
+            events = cast(AsyncGenerator[WatchEvent, None], follow_watch(
+                observed, request, WatchPosition(), sleep=sleep, hold_state=False))
+            async with contextlib.aclosing(events):  # its stream closed here, not at GC
+                async for event in events:
+                    view.apply(event)
+                    if view.freshness.cut_off:
+                        # Another instance may have its quorum: resume there (this one last).
+                        view.last_failure = (
+                            f"{view.freshness.following} is cut off from its quorum")
+                        observed.prefer_not(view.freshness.following)
+                        break
+                    observed.prefer_not(None)
+                    pause = first_pause
         except _RETRIED as exc:
             view.last_failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.info("registry view: no registry-service follows (%s); trying again in %.2f s",
@@ -81,6 +91,7 @@ class _ObservedTransport:
         self._inner = inner
         self._view = view
         self._last_resort: frozenset[str] = frozenset()
+        self.current: _ObservedStream | None = None
 
     def prefer_not(self, provider: str | None) -> None:
         """Ask ``provider`` last from now on (None: forget it)."""
@@ -89,25 +100,31 @@ class _ObservedTransport:
     async def open_watch(self, request: bytes, avoid: frozenset[str]) -> WatchStream:
         stream = await self._inner.open_watch(request, avoid | self._last_resort)
         self._view.following(stream.provider, was_cut_off=stream.provider in self._last_resort)
-        return _ObservedStream(stream, self._view)
+        self.current = _ObservedStream(stream, self)
+        return self.current
+
+    def ended(self, stream: _ObservedStream) -> None:
+        if stream is self.current:  # not an older stream closed late
+            self.current = None
+            self._view.lost()
 
 
 class _ObservedStream:
-    def __init__(self, inner: WatchStream, view: RegistryView) -> None:
+    def __init__(self, inner: WatchStream, observer: _ObservedTransport) -> None:
         self._inner = inner
-        self._view = view
+        self._observer = observer
         self.provider = inner.provider
 
     async def next_line(self) -> bytes | None:
         try:
             line = await self._inner.next_line()
         except BaseException:
-            self._view.lost()
+            self._observer.ended(self)
             raise
         if line is None:
-            self._view.lost()
+            self._observer.ended(self)
         return line
 
     async def close(self) -> None:
-        self._view.lost()
+        self._observer.ended(self)
         await self._inner.close()

@@ -56,23 +56,25 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def fill_values(daemon: RegistryProcess, count: int) -> list[str]:
-    """``count`` records of a typical size (~260 B: a CID, a docker digest, requirements)."""
+def fill_values(daemon: RegistryProcess, count: int) -> tuple[list[str], int]:
+    """``count`` records of a typical size (~280 B: a CID, a docker digest, requirements);
+    their names and the bytes of their JSON (InfoStr)."""
     client = etcd_client(daemon)
     names = [f"svc-{i:05d}" for i in range(count)]
+    values = [encode_service_info(ServiceInfo(
+        content_hash=f"QmView{i:06d}" + "y" * 40,
+        docker_hash=f"127.0.0.1:5000/svc-{i}@sha256:{i:064x}",
+        network_soft_req=PerfInd.from_millis(20 + i % 80),
+        network_hard_req=PerfInd.from_millis(300), cpu_req=1 + i % 4,
+        memory_req=128 * (1 + i % 8))) for i in range(count)]
     try:
         for start in range(0, count, 100):
             client.transaction(compare=[], success=[
-                client.transactions.put(name, encode_service_info(ServiceInfo(
-                    content_hash=f"QmView{i:06d}" + "y" * 40,
-                    docker_hash=f"127.0.0.1:5000/svc-{i}@sha256:{i:064x}",
-                    network_soft_req=PerfInd.from_millis(20 + i % 80),
-                    network_hard_req=PerfInd.from_millis(300), cpu_req=1 + i % 4,
-                    memory_req=128 * (1 + i % 8))))
-                for i, name in enumerate(names[start:start + 100], start)], failure=[])
+                client.transactions.put(names[i], values[i])
+                for i in range(start, min(count, start + 100))], failure=[])
     finally:
         client.close()
-    return names
+    return names, sum(len(v.encode()) for v in values)
 
 
 # --- 1. lookup against get --------------------------------------------------------------
@@ -129,12 +131,10 @@ async def rss_child(addr: str) -> None:
             await trio.sleep(0.5)
             after = me.memory_info().rss
             names = view.names()
-            info_bytes = sum(len((view.lookup_info_str(n) or "").encode()) for n in names)
-            name_bytes = sum(len(n.encode()) for n in names)
-            held = sys.getsizeof(view._records) + sum(
-                sys.getsizeof(n) + sys.getsizeof(view.lookup_info_str(n)) for n in names)
+            held = sys.getsizeof(view._records) + sum(  # what the view's dict holds
+                sys.getsizeof(n) + sys.getsizeof(view._records[n]) for n in names)
             print(json.dumps({"records": len(names), "rss_rise": after - before,
-                              "info_bytes": info_bytes, "name_bytes": name_bytes,
+                              "name_bytes": sum(len(n.encode()) for n in names),
                               "python_objects": held}), flush=True)
 
 
@@ -251,7 +251,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-view-"))
     daemon = RegistryProcess(work / "registry", passphrase=PASSPHRASE).start()
     try:
-        names = fill_values(daemon, args.records)
+        names, json_bytes = fill_values(daemon, args.records)
         addr = daemon.addrs[0]
 
         r = trio.run(lookups_and_gets, addr, names, args.lookups, args.gets)
@@ -265,12 +265,13 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--rss-child", addr],
                              capture_output=True, text=True, check=True, timeout=300)
         m = json.loads(out.stdout.strip().splitlines()[-1])
-        ratio = m["rss_rise"] / m["info_bytes"]
+        ratio = m["rss_rise"] / json_bytes
         print(f"RSS of a view of {m['records']} records: +{m['rss_rise'] / 1e6:.2f} MB; their "
-              f"JSON (InfoStr) {m['info_bytes'] / 1e6:.2f} MB -> x{ratio:.2f}"
-              f" (with the names {m['info_bytes'] + m['name_bytes']:,} B -> "
-              f"x{m['rss_rise'] / (m['info_bytes'] + m['name_bytes']):.2f}); the Python objects "
-              f"held (dict, names, InfoStr) {m['python_objects'] / 1e6:.2f} MB; load {load()}",
+              f"JSON (InfoStr) {json_bytes / 1e6:.2f} MB -> x{ratio:.2f}"
+              f" (with the names {json_bytes + m['name_bytes']:,} B -> "
+              f"x{m['rss_rise'] / (json_bytes + m['name_bytes']):.2f}); the Python objects "
+              f"held (dict, names, packed records) {m['python_objects'] / 1e6:.2f} MB; "
+              f"load {load()}",
               flush=True)
 
         for views in [int(v) for v in args.views.split(",")]:

@@ -8,9 +8,10 @@ import trio
 from adapters.memory.revisioned import InMemoryRevisionedStore
 from adapters.memory.watch_transport import InMemoryWatchTransport
 from application.client import UnreadableRecord
+from application.compact_record import pack, unpack
 from application.registry_view import RegistryView, ViewChange
 from application.registry_view_feed import keep_view_current
-from domain.service_info import PerfInd, ServiceInfo, encode_service_info
+from domain.service_info import PerfInd, ServiceInfo, decode_service_info, encode_service_info
 from domain.watch_wire import EventType, WatchEvent, WatchRequest
 
 
@@ -113,8 +114,8 @@ async def test_an_instance_killed_mid_stream_costs_no_change_and_repeats_none():
         nursery.cancel_scope.cancel()
     assert seen == written  # every change once, in order
     assert [since for _, since in transport.opened][1] > 0  # resumed, not started over
-    assert {name: view.lookup_info_str(name) for name in view.names()} == {
-        name: value for name, (value, _) in store.entries.items()}
+    assert {name: view.lookup(name) for name in view.names()} == {
+        name: decode_service_info(value) for name, (value, _) in store.entries.items()}
 
 
 async def test_with_every_instance_gone_lookups_go_on_marked_stale_and_a_revival_heals():
@@ -166,18 +167,20 @@ async def test_a_cut_off_instance_makes_the_view_stale_until_it_is_back():
 def test_a_reset_replaces_the_state_and_tells_what_differs():
     view, _ = _view()
     view.following("i1")
-    for name, value, revision in (("a", "A", 3), ("b", "B", 4)):
-        view.apply(WatchEvent(type=EventType.PUT, name=name, info_str=value, revision=revision))
+    for name, value, revision in (("a", "QmA", 3), ("b", "QmB", 4)):
+        view.apply(WatchEvent(type=EventType.PUT, name=name, info_str=_info(value),
+                              revision=revision))
     view.apply(WatchEvent(type=EventType.SYNCED, revision=5))
     changes: list[ViewChange] = []
     view.on_change(changes.append)
     view.apply(WatchEvent(type=EventType.RESET, revision=9))
-    assert view.lookup_info_str("a") == "A"  # still answered while the new state comes
-    view.apply(WatchEvent(type=EventType.PUT, name="b", info_str="B2", revision=8))
-    view.apply(WatchEvent(type=EventType.PUT, name="c", info_str="C", revision=7))
+    assert view.lookup("a") == ServiceInfo(content_hash="QmA")  # answered while the state comes
+    view.apply(WatchEvent(type=EventType.PUT, name="b", info_str=_info("QmB2"), revision=8))
+    view.apply(WatchEvent(type=EventType.PUT, name="c", info_str=_info("QmC"), revision=7))
     view.apply(WatchEvent(type=EventType.SYNCED, revision=9))
-    assert sorted((c.name, c.old_info_str, c.new_info_str) for c in changes) == [
-        ("a", "A", None), ("b", "B", "B2"), ("c", None, "C")]
+    hashes = sorted((c.name, c.old and c.old.content_hash, c.new and c.new.content_hash)
+                    for c in changes)
+    assert hashes == [("a", "QmA", None), ("b", "QmB", "QmB2"), ("c", None, "QmC")]
     assert view.revision == 9 and sorted(view.names()) == ["b", "c"]
 
 
@@ -185,10 +188,10 @@ def test_a_change_at_or_below_the_view_s_revision_is_not_applied_twice():
     view, _ = _view()
     view.following("i1")
     view.apply(WatchEvent(type=EventType.SYNCED, revision=5))
-    view.apply(WatchEvent(type=EventType.PUT, name="a", info_str="A", revision=6))
-    view.apply(WatchEvent(type=EventType.PUT, name="a", info_str="stale", revision=6))
+    view.apply(WatchEvent(type=EventType.PUT, name="a", info_str=_info("QmA"), revision=6))
+    view.apply(WatchEvent(type=EventType.PUT, name="a", info_str=_info("QmStale"), revision=6))
     view.apply(WatchEvent(type=EventType.DELETE, name="a", revision=4))
-    assert view.lookup_info_str("a") == "A" and view.changes_applied == 1
+    assert view.lookup("a") == ServiceInfo(content_hash="QmA") and view.changes_applied == 1
 
 
 def test_an_unreadable_record_is_named_on_lookup_and_a_failing_listener_stops_nothing():
@@ -208,6 +211,22 @@ def test_an_unreadable_record_is_named_on_lookup_and_a_failing_listener_stops_no
     unsubscribe()
     view.apply(WatchEvent(type=EventType.PUT, name="x", info_str="{}", revision=3))
     assert got == ["bad"] and view.lookup("x") == ServiceInfo()
+
+
+def test_a_record_is_kept_packed_at_about_half_its_json_and_comes_back_whole():
+    record = ServiceInfo(
+        content_hash="QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+        docker_hash="127.0.0.1:5000/web@sha256:" + "ab" * 32,
+        network_soft_req=PerfInd.from_millis(20), network_hard_req=PerfInd.from_millis(300),
+        cpu_req=2, memory_req=256)
+    info_str = encode_service_info(record)
+    stored = pack(info_str)
+    assert isinstance(stored, bytes) and len(stored) < 0.6 * len(info_str)
+    assert unpack("web", stored) == record
+    assert unpack("web", pack('{"ContentHash":"Qm1","Newer":1}')) == ServiceInfo(
+        content_hash="Qm1")  # a newer writer's extra field is dropped, as on decoding
+    with pytest.raises(UnreadableRecord, match="'web'"):
+        unpack("web", pack("[1, 2]"))
 
 
 def test_freshness_is_a_plain_value():
@@ -243,7 +262,7 @@ async def test_view_changes_is_an_async_iterator_and_a_slow_consumer_is_told_not
         view.apply(WatchEvent(type=EventType.PUT, name="a", info_str="{}", revision=2))
         view.apply(WatchEvent(type=EventType.DELETE, name="a", revision=3))
         got = [await changes.receive(), await changes.receive()]
-    assert [(c.name, c.revision, c.new_info_str) for c in got] == [("a", 2, "{}"), ("a", 3, None)]
+    assert [(c.name, c.revision, c.new) for c in got] == [("a", 2, ServiceInfo()), ("a", 3, None)]
     async with view_changes(view, buffer=2) as changes:
         for n in range(4):  # the feed goes on: nothing here waits for the consumer
             view.apply(WatchEvent(type=EventType.PUT, name=f"n{n}", info_str="{}",
@@ -295,3 +314,16 @@ async def test_an_instance_cut_off_from_its_quorum_is_left_for_one_that_has_it()
         await _until(lambda: view.revision == revision)
         nursery.cancel_scope.cancel()
     assert view.last_failure == "i1 is cut off from its quorum"
+
+
+def test_a_state_cut_short_is_dropped_and_the_next_stream_s_state_alone_is_kept():
+    view, _ = _view()
+    view.following("i1")
+    for name in ("a", "b"):  # the state's PUTs come as they arrive (not held until SYNCED)
+        view.apply(WatchEvent(type=EventType.PUT, name=name, info_str=_info("Qm1"), revision=3))
+    view.lost()  # before SYNCED: b may be gone by now
+    view.following("i2")
+    view.apply(WatchEvent(type=EventType.PUT, name="a", info_str=_info("Qm2"), revision=4))
+    view.apply(WatchEvent(type=EventType.SYNCED, revision=6))
+    assert view.names() == ["a"] and view.lookup("a") == ServiceInfo(content_hash="Qm2")
+    assert view.revision == 6 and view.freshness.current
