@@ -32,7 +32,7 @@ from application.ports import (
     Sleep,
 )
 from application.registry_view import RegistryView
-from application.watch_client import WatchLost, WatchPosition, follow_watch
+from application.watch_client import WatchLost, WatchPosition, WatchRefused, follow_watch
 from application.watch_ports import WatchStream, WatchTransport
 from domain.watch_wire import WatchEvent
 from domain.wire import MalformedMessage
@@ -54,7 +54,8 @@ async def keep_view_current(
     first_pause: float = 0.25,
     max_pause: float = 2.0,
 ) -> None:
-    """Feed ``view`` until cancelled. WatchRefused (the request itself is refused) ends it."""
+    """Feed ``view`` until cancelled. WatchRefused before the first state (the request
+    itself is refused) ends it; after it, an ERROR line is one more reason to resume."""
     observed = _ObservedTransport(transport, view)
     pause = first_pause
     while True:
@@ -75,10 +76,15 @@ async def keep_view_current(
                         break
                     observed.prefer_not(None)
                     pause = first_pause
-        except _RETRIED as exc:
-            view.last_failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            log.info("registry view: no registry-service follows (%s); trying again in %.2f s",
-                     view.last_failure, pause)
+        except (*_RETRIED, WatchRefused) as exc:
+            if isinstance(exc, WatchRefused) and not view.freshness.synced:
+                raise  # the request itself is refused: an invalid prefix or name
+            failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            # Once per outage at INFO (a proxy may wait hours for the registry), then DEBUG.
+            level = logging.DEBUG if failure == view.last_failure else logging.INFO
+            view.last_failure = failure
+            log.log(level, "registry view: no registry-service follows (%s); trying again "
+                    "in %.2f s", failure, pause)
         view.lost()
         await sleep(pause)
         pause = min(pause * 2, max_pause)

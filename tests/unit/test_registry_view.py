@@ -327,3 +327,12 @@ def test_a_state_cut_short_is_dropped_and_the_next_stream_s_state_alone_is_kept(
     view.apply(WatchEvent(type=EventType.SYNCED, revision=6))
     assert view.names() == ["a"] and view.lookup("a") == ServiceInfo(content_hash="Qm2")
     assert view.revision == 6 and view.freshness.current
+
+
+async def test_an_invalid_request_ends_the_view_at_once():
+    from domain.service_name import InvalidServiceName
+
+    view, _ = _view(WatchRequest(names=[" bad name"]))
+    transport = InMemoryWatchTransport(InMemoryRevisionedStore(), ["i1"])
+    with pytest.raises(InvalidServiceName), trio.fail_after(2):
+        await keep_view_current(view, transport, trio.sleep)
