@@ -116,6 +116,7 @@ class RegistryView:
         self._records: dict[str, Stored] = {}
         self._rebuild: dict[str, Stored] | None = None  # a state arriving (before SYNCED)
         self._revision = 0
+        self._names_at_revision: set[str] = set()  # changed at _revision (one transaction)
         self._synced = False
         self._following: str | None = None
         self._cut_off = False
@@ -217,7 +218,9 @@ class RegistryView:
         elif kind is EventType.RESET:
             self._rebuild = {}  # the whole state follows, then SYNCED
         elif kind is EventType.PROGRESS:
-            self._revision = max(self._revision, event.revision or 0)
+            if (event.revision or 0) > self._revision:
+                self._revision = event.revision or 0
+                self._names_at_revision = set()
             if event.cut_off is not None:
                 self._cut_off = event.cut_off
                 self._refresh_staleness()
@@ -226,29 +229,39 @@ class RegistryView:
         if self._rebuild is not None:
             self._rebuild[name] = pack(info_str)
             return
-        if revision <= self._revision:
-            log.warning("ignoring a change to %r at revision %d: the view is at %d",
-                        name, revision, self._revision)
+        if self._seen(name, revision):
             return
         old = self._records.get(name)
         new = self._records[name] = pack(info_str)
-        self._revision = revision
         self._changed(ViewChange(name, old, new, revision))
 
     def _delete(self, name: str, revision: int) -> None:
-        if revision <= self._revision:
-            log.warning("ignoring a delete of %r at revision %d: the view is at %d",
-                        name, revision, self._revision)
+        if self._seen(name, revision):
             return
-        self._revision = revision
         old = self._records.pop(name, None)
         if old is not None:
             self._changed(ViewChange(name, old, None, revision))
+
+    def _seen(self, name: str, revision: int) -> bool:
+        """Whether this change is in the view already; if not, the view is now at its
+        revision. One etcd transaction writes several names at one revision: a change at
+        the view's revision is new unless its name was changed at that revision."""
+        if revision > self._revision:
+            self._revision = revision
+            self._names_at_revision = {name}
+            return False
+        if revision == self._revision and name not in self._names_at_revision:
+            self._names_at_revision.add(name)
+            return False
+        log.warning("ignoring a change to %r at revision %d: the view has it (at %d)",
+                    name, revision, self._revision)
+        return True
 
     def _synced_at(self, revision: int) -> None:
         state, self._rebuild = self._rebuild or {}, None
         before, self._records = self._records, state  # one swap: a lookup sees one or the other
         self._revision = revision
+        self._names_at_revision = set()
         self._synced = True
         self._refresh_staleness()
         if self._listeners:

@@ -104,7 +104,9 @@ async def test_a_view_mirrors_10000_records_exactly(cluster: Cluster):
             content_hash="QmView04321" + "x" * 36, docker_hash=f"r/s@sha256:{4321:064d}",
             network_soft_req=PerfInd.from_millis(20 + 4321 % 50),
             network_hard_req=PerfInd.from_millis(300), cpu_req=4321 % 8, memory_req=256)
-        assert view.freshness.current
+        # current: following a live instance (on this loaded machine a ping may once go
+        # unanswered for 1.2 s while 3 MB of state queue ahead of it: stale, then current)
+        await _until(lambda: view.freshness.current, 10, f"current: {view.freshness}")
     print(f"10 000 records mirrored in {took:.2f} s")
 
 
@@ -154,7 +156,8 @@ async def test_with_every_instance_stopped_lookups_go_on_marked_stale_within_2s_
     await _etcd_writes(cluster.instances[0].client_url, records)
     changes: list[ViewChange] = []
     async with library.open_registry_view(cluster.addrs, PSK, prefix="stopped-") as view:
-        assert view.freshness.current and len(view) == 20
+        await _until(lambda: view.freshness.current, 10, f"current: {view.freshness}")
+        assert len(view) == 20
         view.on_change(changes.append)
         pids = [i.proc.process.pid for i in cluster.instances if i.proc.process is not None]
         stopped_at = time.time()

@@ -194,6 +194,18 @@ def test_a_change_at_or_below_the_view_s_revision_is_not_applied_twice():
     assert view.lookup("a") == ServiceInfo(content_hash="QmA") and view.changes_applied == 1
 
 
+def test_the_names_of_one_transaction_share_a_revision_and_each_is_applied():
+    view, _ = _view()
+    view.following("i1")
+    view.apply(WatchEvent(type=EventType.SYNCED, revision=5))
+    for name in ("a", "b", "c"):  # one etcd transaction: three names at revision 6
+        view.apply(WatchEvent(type=EventType.PUT, name=name, info_str=_info("Qm6"), revision=6))
+    view.apply(WatchEvent(type=EventType.DELETE, name="b", revision=7))
+    view.apply(WatchEvent(type=EventType.DELETE, name="c", revision=7))
+    view.apply(WatchEvent(type=EventType.PUT, name="c", info_str=_info("Qm6"), revision=6))
+    assert view.names() == ["a"] and view.changes_applied == 5 and view.revision == 7
+
+
 def test_an_unreadable_record_is_named_on_lookup_and_a_failing_listener_stops_nothing():
     view, _ = _view()
     view.following("i1")
