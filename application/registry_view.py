@@ -30,8 +30,9 @@ class ViewFreshness(msgspec.Struct, frozen=True, kw_only=True):
 
     ``revision``: every change up to this registry revision is in the view.
     ``following``: the peer id of the registry-service whose watch stream feeds the view,
-    or None while none does. ``silent``: that instance has answered neither a line nor a
-    ping for a while (1.2 s in the library; after 4 s the view leaves it for another).
+    or None while none does. ``silent``: that instance has not been heard since the stream
+    opened, or has answered neither a line nor a ping for a while (1.2 s in the library;
+    after 4 s the view leaves it for another).
     ``cut_off``: it says it lost its etcd quorum (no changes reach it). ``synced``: the
     view has held a complete state at least once. ``stale_since``: wall-clock time
     (``time.time()``) since when the view is not known current (not synced, or no live
@@ -184,7 +185,9 @@ class RegistryView:
         stream's first line (a cut-off instance sends CutOff first) says otherwise."""
         self._following = provider
         self._cut_off = self._unconfirmed = was_cut_off
-        self._silent = False
+        # Not current before a first sign of life: opening a stream to a stopped process
+        # can succeed (the request sits in the socket's buffer).
+        self._silent = True
         if not self._synced:
             self._rebuild = {}  # the stream starts with the whole state
         self._refresh_staleness()
@@ -205,6 +208,9 @@ class RegistryView:
 
     def apply(self, event: WatchEvent) -> None:
         kind = event.type
+        if self._silent:  # a line from the instance followed: it is alive
+            self._silent = False
+            self._refresh_staleness()
         if self._unconfirmed:
             self._unconfirmed = False
             self._cut_off = kind is EventType.PROGRESS and event.cut_off is True

@@ -85,7 +85,7 @@ class HeartbeatWatchStream:
         self._idle, self._ping_timeout = idle, ping_timeout
         self._silent_after, self._abandon_after = silent_after, abandon_after
         self._last_line = trio.current_time()
-        self._silent = False
+        self._silent = True  # until a first line or ping answer (the view waits for one)
         self._dead: str | None = None
         self._reading: trio.CancelScope | None = None
         self._beating = trio.CancelScope()
