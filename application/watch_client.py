@@ -56,11 +56,15 @@ async def follow_watch(
     position: WatchPosition | None = None,
     *,
     sleep: Sleep | None = None,
+    hold_state: bool = True,
 ) -> AsyncIterator[WatchEvent]:
     """Yield PUT, DELETE, SYNCED, RESET and PROGRESS events until the caller stops.
 
     ``sleep`` paces resumptions that an instance refuses (it refuses new watches
     while its feed is being rebuilt, e.g. just after a partition heals).
+    ``hold_state`` False: the PUTs of a state come as they arrive, not held until
+    SYNCED (less memory for a large state); a caller that sees a new stream open
+    before SYNCED (its transport tells it) must drop the PUTs of the state so far.
     """
     validate_watch_request(request)
     position = position or WatchPosition()
@@ -108,7 +112,10 @@ async def follow_watch(
                     held = []
                     yield event
                 elif held is not None and event.type is EventType.PUT:
-                    held.append(event)
+                    if hold_state:
+                        held.append(event)
+                    else:
+                        yield event
                 elif event.type is EventType.SYNCED:
                     for put in held or ():
                         yield put

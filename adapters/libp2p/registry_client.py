@@ -98,6 +98,11 @@ class Libp2pRegistryClient:
         self._only = only
         self.last_provider: PeerInfo | None = None
 
+    @property
+    def host(self) -> IHost:
+        """The node the requests go out from (a watch's heartbeat pings over it)."""
+        return self._host
+
     def aimed_at(self, peer: PeerInfo) -> Libp2pRegistryClient:
         """A client on the same node that asks ``peer`` alone, once (diagnosis, status)."""
         return Libp2pRegistryClient(

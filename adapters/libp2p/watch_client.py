@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from libp2p.abc import INetStream
+from libp2p.abc import IMuxedConn, INetStream
 from libp2p.network.stream.exceptions import StreamEOF
 
 from adapters.libp2p.registry_client import Libp2pRegistryClient
@@ -19,6 +19,11 @@ class Libp2pWatchStream:
         self._stream = stream
         self._buffer = bytearray()
         self._ended = False
+
+    @property
+    def connection(self) -> IMuxedConn:
+        """The multiplexed connection the stream runs on (its heartbeat pings over it)."""
+        return self._stream.muxed_conn
 
     async def next_line(self) -> bytes | None:
         while True:

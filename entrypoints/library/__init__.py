@@ -291,3 +291,25 @@ from entrypoints.library.watch import (  # noqa: E402
     watch_services_blocking,
     watch_services_with_host_routing,
 )
+
+# The registry view (issue 23): a watch-fed local copy; its own module, re-exported here.
+__all__ += [
+    "RegistryView",
+    "ViewChange",
+    "ViewChanges",
+    "ViewChangesOverflowed",
+    "ViewFreshness",
+    "open_registry_view",
+    "open_registry_view_blocking",
+    "open_registry_view_with_host_routing",
+    "view_changes",
+]
+from application.registry_view import RegistryView, ViewChange, ViewFreshness  # noqa: E402
+from entrypoints.library.registry_view import (  # noqa: E402
+    ViewChanges,
+    ViewChangesOverflowed,
+    open_registry_view,
+    open_registry_view_blocking,
+    open_registry_view_with_host_routing,
+    view_changes,
+)

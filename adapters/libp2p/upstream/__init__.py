@@ -76,6 +76,9 @@ NEEDS: tuple[Needs, ...] = (
     Needs("connection cycles", "libp2p.rcmgr.manager:ResourceManager.open_connection"),
     Needs("connection cycles", "libp2p.transport.upgrader:TransportUpgrader.upgrade_security",
           ("self", "raw_conn", "is_initiator", "peer_id")),
+    Needs("yamux ping", f"{_YAMUX}:Yamux._write_frame", ("self", "data")),
+    Needs("yamux ping", f"{_YAMUX}:Yamux._measure_rtt_loop", ("self",)),
+    Needs("yamux ping", f"{_YAMUX}:TYPE_PING"),
 )
 
 
