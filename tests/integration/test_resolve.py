@@ -66,6 +66,12 @@ async def test_three_instances_are_ranked_judged_and_the_unusable_one_left_out(r
             assert [(i.peer_id, i.verdict) for i in every] == [
                 (near, Verdict.GOOD), (mid, Verdict.SLOW), (far, Verdict.UNUSABLE)]
             assert every[2].rtt_ns is None  # no answer within the hard requirement
+            # The same from a registry view (the record from memory): the same ranking.
+            async with library.open_registry_view(registry.addrs, PSK, names=["svc"]) as view:
+                from_view = await library.resolve_instances(registry.addrs, PSK, "svc",
+                                                            view=view)
+            assert [(i.peer_id, i.verdict) for i in from_view] == [
+                (near, Verdict.GOOD), (mid, Verdict.SLOW)]
             # The lookup, connecting through the relays (bounded), then one hard interval.
             assert took < connect_timeout(HARD_MS / 1000) + HARD_MS / 1000 + 2, took
     finally:
