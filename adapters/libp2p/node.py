@@ -24,6 +24,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.tools.anyio_service import background_trio_service
 
 from adapters.libp2p import upstream
+from adapters.libp2p.dns_bootstrap import dialable_addrs
 from adapters.libp2p.peer_janitor import PeerJanitor
 from adapters.libp2p.rendezvous import DhtRendezvous
 from adapters.libp2p.upstream.inbound_slots import inbound_slots_of
@@ -198,8 +199,8 @@ def peer_info_of(address: BootstrapAddress) -> PeerInfo:
 
 async def connect_peer(node: Libp2pNode, address: BootstrapAddress, timeout: float) -> None:
     """Connect and put the peer in the DHT routing table (py-libp2p doesn't do that)."""
-    info = peer_info_of(address)
     with trio.fail_after(timeout):
+        info = PeerInfo(ID.from_base58(address.peer_id), await dialable_addrs(address.transport))
         await node.host.connect(info)
     await node.dht.add_known_server(info.peer_id)
 

@@ -157,6 +157,9 @@ class Cluster:
 
     def stop_all(self) -> None:
         for instance in self.instances:
+            if instance.proc.process is not None and instance.proc.alive():
+                # A test may have left it SIGSTOPped: it would not hear SIGTERM then.
+                os.kill(instance.proc.process.pid, signal.SIGCONT)
             instance.proc.stop()
 
 
@@ -269,6 +272,7 @@ def three_instances(root: Path) -> Iterator[Cluster]:
     try:
         for _ in range(3):
             cluster.add_instance()
+        wait_until(lambda: all_healthy(cluster), 60, "three healthy members")
         yield cluster
     finally:
         cluster.stop_all()

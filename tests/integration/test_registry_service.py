@@ -50,6 +50,23 @@ def test_add_by_library_then_get_list_delete_by_cli(registry):
     assert registry.cli("delete", "echo:1.0").returncode == 3
 
 
+def test_a_bootstrap_named_by_host_name_is_resolved_and_dialled(registry):
+    """/dns4/<name>/tcp/<port>/p2p/<id>, as with go-libp2p (the name from /etc/hosts)."""
+    psk = psk_from_passphrase(registry.passphrase)
+    library.add_service_blocking(registry.addrs, psk, "by-name:1", INFO)
+    by_name = [a.replace("/ip4/127.0.0.1/", "/dns4/localhost/") for a in registry.addrs
+               if a.startswith("/ip4/127.0.0.1/")]
+    assert by_name
+    got = registry.cli("get", "by-name:1", bootstraps=by_name)
+    assert got.returncode == 0, got.stderr
+    assert INFO.docker_hash in got.stdout
+    assert library.get_service_blocking(by_name, psk, "by-name:1") == INFO
+    unknown = registry.cli("get", "by-name:1", bootstraps=[
+        by_name[0].replace("/dns4/localhost/", "/dns4/::1/")])
+    assert unknown.returncode == 4
+    assert "cannot resolve '::1'" in unknown.stderr, unknown.stderr
+
+
 async def test_library_round_trip_with_a_short_lived_node_each_time(registry):
     psk = psk_from_passphrase(registry.passphrase)
     await library.add_service(registry.addrs, psk, "a", INFO)

@@ -5,7 +5,6 @@ every change accounted for, every instance stopped (SIGSTOP) and the heal."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from collections.abc import Iterator, Sequence
@@ -15,10 +14,9 @@ import trio
 from cluster_fixtures import (
     PSK,
     Cluster,
-    all_healthy,
     bring_back_every_instance,
     local_entries,
-    wait_until,
+    three_instances,
 )
 from etcd3 import etcdrpc
 
@@ -36,19 +34,8 @@ STALE_WITHIN = 2.0
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    if shutil.which("etcd") is None:
-        pytest.fail("etcd is not installed: run scripts/setup.sh (Debian etcd-server)")
-    cluster = Cluster(tmp_path_factory.mktemp("view-cluster"))
-    try:
-        for _ in range(3):
-            cluster.add_instance()
-        wait_until(lambda: all_healthy(cluster), 60, "three healthy members")
+    with three_instances(tmp_path_factory.mktemp("view-cluster")) as cluster:
         yield cluster
-    finally:
-        for instance in cluster.instances:  # a stopped process would not hear SIGTERM
-            if instance.proc.process is not None and instance.proc.alive():
-                os.kill(instance.proc.process.pid, signal.SIGCONT)
-        cluster.stop_all()
 
 
 def _record(n: int) -> str:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 import trio
-from cluster_fixtures import PSK, Cluster, all_healthy, wait_until
+from cluster_fixtures import PSK, Cluster, three_instances
 from watch_helpers import _info, _take
 
 from adapters.libp2p.node import peer_info_of
@@ -21,16 +20,8 @@ WRITES, KILL_AFTER = 30, 10
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    if shutil.which("etcd") is None:
-        pytest.fail("etcd is not installed: run scripts/setup.sh (Debian etcd-server)")
-    cluster = Cluster(tmp_path_factory.mktemp("watch-cluster"))
-    try:
-        for _ in range(3):
-            cluster.add_instance()
-        wait_until(lambda: all_healthy(cluster), 60, "three healthy members")
+    with three_instances(tmp_path_factory.mktemp("watch-cluster")) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
 
 
 async def test_a_watch_fails_over_to_another_instance_and_loses_no_event(cluster: Cluster):
