@@ -1,6 +1,7 @@
 """The registry view: lookup against get, put -> visible in 100 views, RSS of 10 000 records.
 
-Run: .venv/bin/python benchmarks/bench_view.py [--records 10000] [--views 100] [--adds 200]
+Run: .venv/bin/python benchmarks/bench_view.py [--records 10000] [--views 1,100]
+     [--processes 1,100] [--adds 200]
 
 Starts, in this run, a registry-service (own etcd member) holding --records records
 (written straight into its etcd, 100 per transaction), then:
@@ -9,10 +10,12 @@ Starts, in this run, a registry-service (own etcd member) holding --records reco
   2. RSS: a child process opens an empty view (prefix matching nothing: node, connection
      and watch code warm), then a view of the records over the same node; the rise in
      RSS against the records' JSON size (the InfoStr bytes, and with the names);
-  3. put -> visible: a child process holds --views views (each on its own libp2p node,
-     as so many proxies); the parent adds records (add_if, acknowledged with their revision) one
-     every --gap s; each view's change callback stamps CLOCK_MONOTONIC, which both
-     processes share. Per view and per put (the last of the views).
+  3. put -> visible: --views views, each on its own libp2p node (as so many proxies),
+     spread over child processes (--processes: one run for each count; 100 for 100 views
+     is a process per proxy, as deployed); the parent adds records (add_if, acknowledged
+     with their revision) one every --gap s; each view's change callback stamps
+     CLOCK_MONOTONIC, which all processes share. Per view and per put (the last of the
+     views), the views' CPU per change and their longest pauses of the cyclic GC.
 The load average is printed before and after.
 """
 
@@ -141,6 +144,21 @@ async def rss_child(addr: str) -> None:
 # --- 3. put -> visible in N views ------------------------------------------------------------
 
 
+def gc_pauses() -> list[float]:
+    """The cyclic collector's pauses from now on, in ms (a list that fills in)."""
+    pauses: list[float] = []
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((time.perf_counter() - started[0]) * 1000)
+
+    gc.callbacks.append(on_gc)
+    return pauses
+
+
 async def views_child(addr: str, views: int) -> None:
     """``views`` views, each on its own libp2p node (as ``views`` proxies would be),
     started 10 at a time."""
@@ -166,6 +184,7 @@ async def views_child(addr: str, views: int) -> None:
         for _ in range(views % 10):
             await ready.acquire()
         print("ready", flush=True)
+        pauses = gc_pauses()
         cpu_start = time.process_time()
         await trio.to_thread.run_sync(sys.stdin.readline)
         quiet_since, seen = time.monotonic(), -1
@@ -175,7 +194,8 @@ async def views_child(addr: str, views: int) -> None:
                 quiet_since, seen = time.monotonic(), total
             await trio.sleep(0.2)
         print(json.dumps({str(k): v for k, v in arrivals.items()}), flush=True)
-        print(json.dumps({"cpu_s": time.process_time() - cpu_start}), flush=True)
+        print(json.dumps({"cpu_s": time.process_time() - cpu_start,
+                          "gc_pauses_ms": sorted(pauses, reverse=True)[:5]}), flush=True)
         nursery.cancel_scope.cancel()
 
 
@@ -191,24 +211,39 @@ async def write_adds(addr: str, adds: int, gap: float) -> dict[int, float]:
     return acked
 
 
-def put_to_visible(addr: str, views: int, adds: int, gap: float) -> dict:
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--views-child", addr, str(views)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert child.stdout is not None and child.stdin is not None
+def put_to_visible(addr: str, views: int, adds: int, gap: float, processes: int = 1) -> dict:
+    """``views`` views spread over ``processes`` child processes (a proxy is a process of
+    its own: one process of 100 nodes adds 100-250 ms pauses of the cyclic GC over its
+    large heap, which a proxy's small one does not have)."""
+    shares = [views // processes + (1 if i < views % processes else 0) for i in range(processes)]
+    children = [subprocess.Popen(
+        [sys.executable, __file__, "--views-child", addr, str(share)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for share in shares if share]
+    arrivals: dict[int, list[float]] = {}
+    child_cpu, pauses = 0.0, []
     try:
-        assert child.stdout.readline().strip() == "ready"
+        for child in children:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
         time.sleep(2)
         load_before = load()
         acked = trio.run(write_adds, addr, adds, gap)
         load_after = load()
-        child.stdin.write("done\n")
-        child.stdin.flush()
-        arrivals = {int(k): v for k, v in json.loads(child.stdout.readline()).items()}
-        child_cpu = json.loads(child.stdout.readline())["cpu_s"]
+        for child in children:
+            assert child.stdout is not None and child.stdin is not None
+            child.stdin.write("done\n")
+            child.stdin.flush()
+        for child in children:
+            assert child.stdout is not None
+            for k, v in json.loads(child.stdout.readline()).items():
+                arrivals.setdefault(int(k), []).extend(v)
+            figures = json.loads(child.stdout.readline())
+            child_cpu += figures["cpu_s"]
+            pauses += figures["gc_pauses_ms"]
     finally:
-        child.kill()
-        child.wait(30)
+        for child in children:
+            child.kill()
+            child.wait(30)
     per_view, per_put, missing = [], [], 0
     for revision, at in acked.items():
         seen = arrivals.get(revision, [])
@@ -221,6 +256,7 @@ def put_to_visible(addr: str, views: int, adds: int, gap: float) -> dict:
         "all_views_p50_ms": percentile(per_put, 0.5), "all_views_p99_ms": percentile(per_put, 0.99),
         "missing": missing, "load_during": f"{load_before} -> {load_after}",
         "child_cpu_us_per_event_per_view": child_cpu * 1e6 / max(1, len(per_view)),
+        "gc_pauses_ms": sorted(pauses, reverse=True)[:5],
     }
 
 
@@ -230,6 +266,8 @@ def main() -> None:
     parser.add_argument("--views", default="1,100", help="view counts, comma-separated")
     parser.add_argument("--adds", type=int, default=200)
     parser.add_argument("--gap", type=float, default=0.05)
+    parser.add_argument("--processes", default="1,100",
+                        help="the views' child processes, comma-separated (a run for each)")
     parser.add_argument("--lookups", type=int, default=100_000)
     parser.add_argument("--gets", type=int, default=300)
     parser.add_argument("--rss-child", nargs=1)
@@ -275,20 +313,23 @@ def main() -> None:
               flush=True)
 
         for views in [int(v) for v in args.views.split(",")]:
-            put_and_report(addr, views, args.adds, args.gap)
+            for processes in sorted({min(views, int(p)) for p in args.processes.split(",")}):
+                put_and_report(addr, views, args.adds, args.gap, processes)
     finally:
         daemon.stop()
     print(f"load after: {load()}", flush=True)
 
 
-def put_and_report(addr: str, views: int, adds: int, gap: float) -> None:
-    p = put_to_visible(addr, views, adds, gap)
-    print(f"put acknowledged -> visible, {views} views (a node each, one process), "
+def put_and_report(addr: str, views: int, adds: int, gap: float, processes: int) -> None:
+    p = put_to_visible(addr, views, adds, gap, processes)
+    print(f"put acknowledged -> visible, {views} views (a node each, in {processes} "
+          f"process{'es' if processes > 1 else ''}), "
           f"{adds} adds one per {gap * 1000:.0f} ms: per view p50 "
           f"{p['per_view_p50_ms']:.1f} ms, p99 {p['per_view_p99_ms']:.1f} ms; in all "
           f"{views} views p50 {p['all_views_p50_ms']:.1f} ms, p99 "
-          f"{p['all_views_p99_ms']:.1f} ms; missing {p['missing']}; the views' process "
-          f"spent {p['child_cpu_us_per_event_per_view']:.0f} µs of CPU per change per view; "
+          f"{p['all_views_p99_ms']:.1f} ms; missing {p['missing']}; the views' processes "
+          f"spent {p['child_cpu_us_per_event_per_view']:.0f} µs of CPU per change per view, "
+          f"their longest GC pauses {', '.join(f'{g:.0f}' for g in p['gc_pauses_ms'])} ms; "
           f"load {p['load_during']}", flush=True)
 
 

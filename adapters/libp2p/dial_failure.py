@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 
-from libp2p.transport.exceptions import SecurityUpgradeFailure
+import trio
+from libp2p.io.exceptions import IOException
+from libp2p.transport.exceptions import OpenConnectionError, SecurityUpgradeFailure
 
 from adapters.libp2p.error_chain import causes
 from adapters.libp2p.pnet import find_private_network_mismatch
@@ -45,14 +47,27 @@ def dial_failure_reason(exc: BaseException) -> str:
 
 
 def handshake_cut_short(exc: BaseException) -> bool:
-    """Whether the security handshake failed (not for another PSK we could tell).
+    """Whether the connection was made and then failed in the handshake (not for another
+    PSK we could tell).
 
     A peer in a private network that we dial without its PSK reads our cleartext as
-    its nonce and noise, and drops us during the handshake: this is what we see.
+    its nonce and noise, and drops us during the handshake: this is what we see. Either
+    as a failed security negotiation, or, when its reset overtakes the nonce it sent us
+    (a close with our bytes unread resets the connection, and the reset discards what we
+    had not read yet), as a connection error that py-libp2p does not wrap.
     """
-    return find_private_network_mismatch(exc) is None and any(
-        isinstance(err, SecurityUpgradeFailure) for err in causes(exc)
-    )
+    chain = list(causes(exc))
+    if find_private_network_mismatch(exc) is not None or any(
+        isinstance(err, OpenConnectionError) for err in chain  # TCP never connected
+    ):
+        return False
+    return any(isinstance(err, (SecurityUpgradeFailure, *_CUT_CONNECTION)) for err in chain)
+
+
+# What a read or write on a connection that the peer reset raises, layer by layer.
+_CUT_CONNECTION: tuple[type[BaseException], ...] = (
+    IOException, ConnectionResetError, BrokenPipeError, trio.BrokenResourceError,
+)
 
 
 class DialFailures:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import trio
 from libp2p.exceptions import MultiError
 from libp2p.network.exceptions import SwarmDialAllFailedError, SwarmException
 from libp2p.protocol_muxer.exceptions import MultiselectError
@@ -96,7 +97,17 @@ def test_the_remembered_reasons_are_bounded() -> None:
     assert failures.describe("peer0", NEGATIVE) == str(NEGATIVE)
 
 
+def _reset_before_our_read() -> SwarmDialAllFailedError:
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    broken = trio.BrokenResourceError(f"socket connection broken: {reset}")
+    broken.__cause__ = reset
+    unexpected = SwarmException(f"Unexpected error dialing peer {PEER}")
+    unexpected.__cause__ = broken
+    return _wrapped(unexpected)
+
+
 def test_a_handshake_cut_short_is_told_apart_from_another_psk() -> None:
     assert handshake_cut_short(_handshake_cut())
+    assert handshake_cut_short(_reset_before_our_read())
     assert not handshake_cut_short(_other_network())
     assert not handshake_cut_short(_refused())
