@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 from libp2p.abc import IHost
@@ -51,7 +51,8 @@ async def advertise_forever(
     join it would not hold its record (nor could a twin of it find it) for ``interval``.
     """
     seen: set[str] = set()
-    connected: set[str] = set()
+    # The connections of the last poll, by id (held, so that no id is reused meanwhile).
+    connected: dict[int, tuple[str, Any]] = {}
     pending = False  # a peer appeared since the last advertisement
     returned = False  # a known peer connected again since the last advertisement
     last = next_due = float("-inf")
@@ -59,9 +60,15 @@ async def advertise_forever(
         now = trio.current_time()
         peers = {str(p) for p in node.dht.routing_table.get_peer_ids()}
         # A peer that restarted keeps its id, so it stays in the routing table; it comes
-        # back with an empty provider store, and only a new connection tells it apart.
-        now_connected = {str(p) for p in node.host.get_network().connections}
-        returned = returned or bool((now_connected - connected) & seen)
+        # back with an empty provider store, and only a new connection tells it apart: a
+        # new connection object, since a quick restart (the lean daemon starts in ~1 s)
+        # may be gone and back between two polls.
+        now_connected = {
+            id(conn): (str(peer), conn)
+            for peer, conns in node.host.get_network().connections.items() for conn in conns
+        }
+        new_conn_peers = {peer for key, (peer, _) in now_connected.items() if key not in connected}
+        returned = returned or bool(new_conn_peers & seen)
         pending, seen, connected = pending or not peers <= seen, peers, now_connected
         gap = now - last
         if (now >= next_due or (pending and gap >= NEW_PEER_MIN_GAP)

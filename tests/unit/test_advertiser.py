@@ -12,7 +12,7 @@ import trio.testing
 from adapters.libp2p.advertiser import NEW_PEER_MIN_GAP, advertise_forever
 
 
-def _fake_node(peers: list[str], times: list[float], connections: dict[str, object]) -> Any:
+def _fake_node(peers: list[str], times: list[float], connections: dict[str, list[object]]) -> Any:
     async def advertise(namespace: str) -> bool:
         times.append(trio.current_time())
         return True
@@ -28,7 +28,7 @@ def _advertisements(events: list[tuple[float, str]], until: float) -> list[float
     """``events``: a peer joins the routing table ("B"), connects ("+B") or goes ("-B")."""
     times: list[float] = []
     peers: list[str] = []
-    connections: dict[str, object] = {}
+    connections: dict[str, list[object]] = {}
     node = _fake_node(peers, times, connections)
 
     async def main() -> None:
@@ -37,7 +37,7 @@ def _advertisements(events: list[tuple[float, str]], until: float) -> list[float
             for at, event in events:
                 await trio.sleep_until(at)
                 if event.startswith("+"):
-                    connections[event[1:]] = object()
+                    connections[event[1:]] = [object()]  # a new connection
                 elif event.startswith("-"):
                     del connections[event[1:]]
                 else:
@@ -73,3 +73,10 @@ def test_a_known_peer_that_connects_again_brings_it_forward() -> None:
     # ...even soon after another advertisement: its store is empty now.
     times = _advertisements([(2.5, "B"), (2.5, "+B"), (12.2, "-B"), (13.5, "+B")], until=200.0)
     assert len(times) == 3 and times[1] == NEW_PEER_MIN_GAP and 13.5 < times[2] <= 15.0
+
+
+def test_a_peer_gone_and_back_between_two_polls_brings_it_forward() -> None:
+    """A restarted daemon (the lean one starts in about a second) may be gone and
+    connected again before the next poll: the connection is new, though the peer is not."""
+    times = _advertisements([(2.5, "B"), (2.5, "+B"), (50.2, "-B"), (50.4, "+B")], until=200.0)
+    assert len(times) == 3 and 50.4 < times[2] <= 52.0
