@@ -99,6 +99,30 @@ async def resolve(
     return Resolution(name=name, info=info, instances=ranked(instances))
 
 
+# How much longer than the limit the silent instances are given, to name the closest
+# in the reason when none is usable (registry-cli instances, before it exits 7).
+BEYOND_LIMIT_FACTOR = 4
+
+
+async def measure_the_silent(resolution: Resolution, pinger: Pinger) -> Resolution:
+    """When none is usable: ping the instances that did not answer within the limit once
+    more, for up to BEYOND_LIMIT_FACTOR times it, so that the reason can say how far the
+    closest one is (and one that answers within the limit this time is judged so)."""
+    silent = [Provider(peer_id=i.peer_id, addrs=list(i.addrs))
+              for i in resolution.instances if i.rtt_ns is None]
+    if not silent or resolution.usable():
+        return resolution
+    limit = ping_timeout_ns(resolution.info)
+    rtts = await pinger.ping_all(silent, BEYOND_LIMIT_FACTOR * limit)
+    instances = [
+        msgspec.structs.replace(i, rtt_ns=rtts[i.peer_id],
+                                verdict=judge(rtts[i.peer_id], resolution.info))
+        if i.rtt_ns is None and rtts.get(i.peer_id) is not None else i
+        for i in resolution.instances
+    ]
+    return msgspec.structs.replace(resolution, instances=ranked(instances))
+
+
 async def resolve_instances(
     name: str,
     records: RecordLookup,

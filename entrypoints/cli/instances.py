@@ -103,7 +103,8 @@ def instances_command(
     Every provider of the record's ContentHash is pinged at once, with NetworkHardReq as
     the timeout (1 s when the record has none). Verdicts: good (within NetworkSoftReq),
     slow (within NetworkHardReq), unusable (above it, or no answer; shown with --all).
-    Exits 7 with a one-line reason when no instance is usable. With --json: a list of
+    Exits 7 with a one-line reason when no instance is usable (the silent ones are then
+    given up to 4x the limit, so that it names the closest). With --json: a list of
     {"PeerID", "Addrs", "RTT" (ns, null: no answer), "Verdict"}.
 
     Parameters
@@ -118,7 +119,8 @@ def instances_command(
     from domain.instance_verdict import no_usable_reason
     from entrypoints.library.resolve import resolve_service
 
-    resolution = trio.run(lambda: resolve_service(bootstraps, psk, name, keyfile=keyfile))
+    resolution = trio.run(lambda: resolve_service(bootstraps, psk, name, keyfile=keyfile,
+                                                  measure_silent=True))
     shown = resolution.instances if all_ else resolution.usable()
     print(json_instances(shown) if json_output else human_instances(shown))
     if not resolution.usable():

@@ -40,11 +40,14 @@ class _ClientRecords:
 
 
 async def _resolve(client: Libp2pRegistryClient, host: IHost, name: str,
-                   view: RecordView | None) -> Resolution:
-    return await use_case.resolve(
-        name, _ClientRecords(client), DhtProviderFinder(client.rendezvous),
-        Libp2pPinger(host), view=view,
+                   view: RecordView | None, measure_silent: bool = False) -> Resolution:
+    pinger = Libp2pPinger(host)
+    resolution = await use_case.resolve(
+        name, _ClientRecords(client), DhtProviderFinder(client.rendezvous), pinger, view=view,
     )
+    if measure_silent:
+        resolution = await use_case.measure_the_silent(resolution, pinger)
+    return resolution
 
 
 async def resolve_service_with_host_routing(
@@ -57,10 +60,14 @@ async def resolve_service_with_host_routing(
 async def resolve_service(
     bootstraps: Bootstraps, psk: bytes | None, name: str, *,
     view: RecordView | None = None, keyfile: str | Path | None = None,
-    instance: str | None = None,
+    instance: str | None = None, measure_silent: bool = False,
 ) -> Resolution:
+    """``measure_silent``: when none is usable, give the silent instances up to
+    4 times the limit, to name the closest in the reason (``registry-cli instances``)."""
     return await _with_client(  # type: ignore[no-any-return]
-        bootstraps, psk, lambda c: _resolve(c, c.rendezvous.dht.host, name, view), keyfile, instance
+        bootstraps, psk,
+        lambda c: _resolve(c, c.rendezvous.dht.host, name, view, measure_silent),
+        keyfile, instance,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from contextlib import AsyncExitStack
@@ -26,6 +27,7 @@ MS = 1_000_000
 # instance across a requirement.
 RTTS_MS = (10, 150, 600)
 SOFT_MS, HARD_MS = 80, 300
+STRICT_HARD_MS = 9  # below the nearest link: nobody meets it
 
 
 async def test_three_instances_are_ranked_judged_and_the_unusable_one_left_out(registry, tmp_path):
@@ -75,6 +77,17 @@ async def test_three_instances_are_ranked_judged_and_the_unusable_one_left_out(r
             verdicts = {i.peer_id: i.verdict for i in from_view}
             assert from_view[0].peer_id == near and len(from_view) == 3
             assert verdicts[near] == Verdict.GOOD and verdicts[far] == Verdict.UNUSABLE
+            # A record of the same image that none of them meets: exit 7, and the reason
+            # names the closest (the silent ones get 4x the limit once more for it).
+            strict = ServiceInfo(content_hash="QmThreeLinks",
+                                 network_hard_req=PerfInd.from_millis(STRICT_HARD_MS))
+            await library.add_service(registry.addrs, PSK, "svc-strict", strict)
+            done = await trio.to_thread.run_sync(registry.cli, "instances", "svc-strict")
+            assert done.returncode == 7, done.stderr
+            reason = re.fullmatch(
+                r"registry-cli: 3 instances found, none within the hard requirement of "
+                r"9\.0 ms: closest (\d+) ms", done.stderr.strip())
+            assert reason and RTTS_MS[0] <= int(reason[1]) <= 4 * STRICT_HARD_MS, done.stderr
             # The lookup, connecting through the relays (bounded), then one hard interval.
             assert took < connect_timeout(HARD_MS / 1000) + HARD_MS / 1000 + 2, took
     finally:

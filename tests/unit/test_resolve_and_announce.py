@@ -13,7 +13,7 @@ from adapters.memory.instances import (
 )
 from application.announce import Announcement, follow_record
 from application.client import ServiceNotFound, UnreadableRecord
-from application.resolve import NotInView, resolve, resolve_instances
+from application.resolve import NotInView, measure_the_silent, resolve, resolve_instances
 from domain.instance_verdict import (
     DEFAULT_PING_TIMEOUT_NS,
     Provider,
@@ -139,3 +139,23 @@ async def test_a_reset_whose_state_lacks_the_record_counts_as_deleted():
               WatchEvent(type=EventType.SYNCED, revision=9)]
     deleted = await follow_record(Announcement("svc"), _feed(events), advertiser)
     assert advertiser.history == ["QmA", None] and deleted.revision == 9
+
+
+async def test_when_none_is_usable_the_silent_are_measured_to_name_the_closest():
+    records, providers, pinger = _world({"far": 200 * MS, "farther": 900 * MS})
+    resolution = await resolve("svc", records, providers, pinger)
+    assert resolution.usable() == [] and all(i.rtt_ns is None for i in resolution.instances)
+    measured = await measure_the_silent(resolution, pinger)
+    assert pinger.timeouts == [60 * MS, 4 * 60 * MS]
+    assert [(i.peer_id, i.rtt_ns, i.verdict) for i in measured.instances] == [
+        ("far", 200 * MS, Verdict.UNUSABLE), ("dead", None, Verdict.UNUSABLE),
+        ("farther", None, Verdict.UNUSABLE)]
+    assert no_usable_reason(measured.instances, INFO) == (
+        "3 instances found, none within the hard requirement of 60 ms: closest 200 ms")
+
+
+async def test_the_silent_are_not_measured_again_when_one_is_usable():
+    records, providers, pinger = _world({"near": 5 * MS, "far": 412 * MS})
+    resolution = await resolve("svc", records, providers, pinger)
+    assert await measure_the_silent(resolution, pinger) == resolution
+    assert pinger.timeouts == [60 * MS]
