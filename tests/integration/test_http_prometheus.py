@@ -63,9 +63,12 @@ def test_prometheus_discovers_and_scrapes_every_instance(two_instances, tmp_path
     try:
         def scraped_up() -> set[str] | None:
             try:
-                answer = httpx.get(f"http://127.0.0.1:{web}/api/v1/targets", timeout=5).json()
+                response = httpx.get(f"http://127.0.0.1:{web}/api/v1/targets", timeout=5)
             except httpx.TransportError:
                 return None
+            if response.status_code != 200:  # starting: 503 "Service Unavailable", not JSON
+                return None
+            answer = response.json()
             up = {t["labels"]["instance"] for t in answer["data"]["activeTargets"]
                   if t["health"] == "up"}
             return up if up == wanted else None
