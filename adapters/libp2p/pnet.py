@@ -52,9 +52,13 @@ class PskConnection(RawConnection):
     """A raw connection whose bytes are XSalsa20-protected with a pre-shared key.
 
     ``inner`` is what the TCP transport produces: a RawConnection when dialing, or the
-    listener's TrioTCPStream when accepting. Call ``send_nonce()`` right after wrapping
-    (the first ``write`` does it otherwise). With ``expect_multistream`` the first
-    decrypted bytes must be the multistream-select header, else PrivateNetworkMismatch.
+    listener's TrioTCPStream when accepting. A dialer calls ``send_nonce()`` right after
+    wrapping (the first ``write`` does it otherwise). An accepted connection holds its
+    first write until the dialer's nonce is in: a dialer always speaks first, and a peer
+    with no PSK then always shows its clear-text header (js-libp2p, reading our nonce as
+    multistream, used to fail and close before its header got out, which named nothing).
+    With ``expect_multistream`` the first decrypted bytes must be the multistream-select
+    header, else PrivateNetworkMismatch.
     """
 
     def __init__(
@@ -77,6 +81,8 @@ class PskConnection(RawConnection):
         self._encrypt: XSalsa20 | None = None
         self._decrypt: XSalsa20 | None = None
         self._pending = b""  # raw bytes received while the peer's nonce is incomplete
+        self._early = b""  # raw bytes after the nonce, read by a write that awaited it
+        self._peer_nonce_settled = trio.Event()  # its nonce is in, or it never will be
         self._buf = b""  # decrypted bytes not yet returned, from self._pos on
         self._pos = 0
         self._failure: PrivateNetworkMismatch | None = None
@@ -105,6 +111,8 @@ class PskConnection(RawConnection):
         if self._write_broken:
             raise ConnectionClosedError("an earlier write was interrupted", transport="tcp+psk")
         if self._encrypt is None:
+            if not self.is_initiator:
+                await self._await_peer_nonce()
             nonce = os.urandom(NONCE_SIZE)
             self._encrypt = XSalsa20(self._psk, nonce)
             out = nonce + self._encrypt.xor(data)
@@ -146,14 +154,37 @@ class PskConnection(RawConnection):
             self._pos += len(data)
             return data
 
+    async def _await_peer_nonce(self) -> None:
+        while not self._peer_nonce_settled.is_set():
+            if self._read_lock.locked():
+                await self._peer_nonce_settled.wait()  # a reader is taking it in
+                continue
+            async with self._read_lock:
+                if not self._peer_nonce_settled.is_set():
+                    self._early = await self._read_nonce()
+        if self._failure is not None:
+            raise self._failure
+
     async def _receive(self) -> bytes:
         """The next raw bytes after the peer's nonce, b"" at end of stream."""
+        if self._early:
+            early, self._early = self._early, b""
+            return early
+        if self._decrypt is None:
+            rest = await self._read_nonce()
+            if rest or self._decrypt is None:
+                return rest
+        return await super().read(_READ_CHUNK)
+
+    async def _read_nonce(self) -> bytes:
+        """Read until the peer's nonce is whole; return what came after it (b"" at EOF)."""
         while self._decrypt is None:
             chunk = await super().read(_READ_CHUNK)
             if not chunk:
+                self._peer_nonce_settled.set()
                 if self._expect and self._expect.startswith(bytes(self._pending)):
-                    # A peer that gave up (js-libp2p, on reading our nonce as its
-                    # multistream) may close before all or any of its header got out.
+                    # A peer that gave up may close before all or any of its header got
+                    # out (a dialer with no PSK, on reading a nonce as its multistream).
                     await self._fail(
                         "the peer is not in any private network (no PSK)" if self._pending
                         else "the peer closed the connection before sending a PSK nonce"
@@ -167,9 +198,9 @@ class PskConnection(RawConnection):
                 nonce, rest = self._pending[:NONCE_SIZE], self._pending[NONCE_SIZE:]
                 self._pending = b""
                 self._decrypt = XSalsa20(self._psk, nonce)
-                if rest:
-                    return rest
-        return await super().read(_READ_CHUNK)
+                self._peer_nonce_settled.set()
+                return rest
+        return b""
 
     async def _decrypt_checked(self, ciphertext: bytes) -> bytes:
         assert self._decrypt is not None
@@ -185,6 +216,7 @@ class PskConnection(RawConnection):
         remote = self.get_remote_address()
         where = f" (peer {remote[0]}:{remote[1]})" if remote else ""
         self._failure = PrivateNetworkMismatch(reason + where)
+        self._peer_nonce_settled.set()
         await _close_quietly(self)  # the error we raise matters, not how the socket went down
         raise self._failure
 
@@ -232,12 +264,8 @@ class PskTcpTransport(ITransport):
 
     def create_listener(self, handler_function: THandler) -> IListener:
         async def protected(stream: ReadWriteCloser) -> None:
+            # Its nonce goes with its first write, once the dialer's is in (see PskConnection).
             conn = self._wrap(stream, initiator=False)
-            try:
-                await conn.send_nonce()
-            except Exception:
-                await _close_quietly(conn)
-                return
             try:
                 await handler_function(conn)
             finally:

@@ -281,3 +281,33 @@ async def test_hosts_with_different_psk_fail_fast_and_server_keeps_serving() -> 
             assert await request(friend, server, b"still here") == b"still here"
         for host in (friend, stranger, server):
             await host.close()
+
+
+async def test_an_accepted_connection_speaks_only_after_the_dialers_nonce() -> None:
+    mine, peer = raw_pair()
+    conn = PskConnection(mine, PSK, initiator=False)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(conn.write, HEADER_MESSAGE)
+        with trio.move_on_after(0.05):
+            early = await peer.read()
+            pytest.fail(f"the listener spoke first: {early!r}")
+        nonce = bytes(range(24))
+        await peer.write(nonce + XSalsa20(PSK, nonce).xor(HEADER_MESSAGE))
+        with trio.fail_after(1):
+            wire = await peer.read()
+    assert len(wire) == 24 + len(HEADER_MESSAGE)
+    assert XSalsa20(PSK, wire[:24]).xor(wire[24:]) == HEADER_MESSAGE
+    # What came after the dialer's nonce is still read, in order.
+    with trio.fail_after(1):
+        assert await read_n(conn, len(HEADER_MESSAGE)) == HEADER_MESSAGE
+
+
+async def test_a_dialer_with_no_psk_is_named_from_its_header_not_its_close() -> None:
+    # Such a dialer (js-libp2p) fails on whatever the listener sends first; the listener
+    # sends nothing until it has judged the dialer's first bytes.
+    mine, peer = raw_pair()
+    conn = PskConnection(mine, PSK, initiator=False)
+    await peer.write(HEADER_MESSAGE + b"\x07/noise\n")
+    with trio.fail_after(1), pytest.raises(PrivateNetworkMismatch, match="any private network"):
+        await conn.write(HEADER_MESSAGE)
+    assert mine.closed
