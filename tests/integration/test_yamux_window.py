@@ -196,7 +196,7 @@ async def test_only_streams_we_opened_grow_their_window(monkeypatch: pytest.Monk
     """The window updates we send: a stream the peer opened never gets more than Yamux's
     256 KiB from us (what a peer that honours flow control can make us buffer); our own
     streams grow to GROWN_WINDOW once we have read FLUSH_AT of an answer (no stall every
-    128 KiB). A peer that ignores flow control is not tested here (docs/security.md)."""
+    128 KiB). A peer that ignores flow control: the next test."""
     from adapters.libp2p.upstream.yamux_window import FLUSH_AT, GROWN_WINDOW
 
     increments: dict[str, list[int]] = {"client": [], "server": []}
@@ -218,3 +218,57 @@ async def test_only_streams_we_opened_grow_their_window(monkeypatch: pytest.Monk
             assert await exchange(client, server, payload) == payload
     assert max(increments["server"]) < 2 * FLUSH_AT  # the upload: the peer's stream
     assert max(increments["client"]) >= GROWN_WINDOW - 256 * 1024  # the answer: ours
+
+
+HOARD = TProtocol("/test-hoard/0.1")
+
+
+@pytest.mark.parametrize("server_yamux", ["ours", "py-libp2p's"])
+async def test_a_peer_that_ignores_flow_control_gets_no_more_than_the_window_buffered(
+    server_yamux: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client writes 4 MiB of DATA frames to a stream whose handler is not reading, never
+    waiting for window updates. Ours keeps Yamux's 256 KiB and ends the stream; the
+    connection goes on. py-libp2p's own keeps it all (if that ever changes, the seam in
+    upstream/yamux_window.py can go)."""
+    release, seen = trio.Event(), trio.Event()
+    server_side: dict[str, object] = {}
+
+    async def hoard(stream):  # type: ignore[no-untyped-def]
+        server_side["muxer"] = stream.muxed_stream.conn
+        server_side["id"] = stream.muxed_stream.stream_id
+        seen.set()
+        await release.wait()
+        with trio.fail_after(10):  # the end comes without the client's FIN
+            server_side["read"] = len(await read_to_end(stream, 64 << 20))
+        await stream.close()
+
+    frame, frames = 64 * 1024, 64
+    async with two_nodes(bare_server=server_yamux != "ours", monkeypatch=monkeypatch) as (
+        server, client,
+    ):
+        server.host.set_stream_handler(HOARD, hoard)
+        stream = await client.host.new_stream(server.peer_id, [HOARD])
+        await stream.write(b"x")  # the handler starts
+        with trio.fail_after(5):
+            await seen.wait()
+        muxer = stream.muxed_stream.conn  # type: ignore[attr-defined]
+        stream_id = stream.muxed_stream.stream_id  # type: ignore[attr-defined]
+        for _ in range(frames):  # straight to the wire: no send window is consulted
+            header = struct.pack(yamux.YAMUX_HEADER_FORMAT, 0, yamux.TYPE_DATA, 0, stream_id, frame)
+            async with muxer._write_lock:
+                await muxer.secured_conn.write(header + bytes(frame))
+        # The frames are in once an exchange sent after them is answered.
+        assert await exchange(client, server, b"still serving") == b"still serving"
+        buffered = len(server_side["muxer"].stream_buffers.get(server_side["id"], b""))  # type: ignore[attr-defined]
+        release.set()
+        if server_yamux == "ours":
+            # "x" and the frames that fit the window, and nothing after the first that did not
+            assert buffered == 1 + 3 * frame, buffered
+            with trio.fail_after(15):
+                while "read" not in server_side:
+                    await trio.sleep(0.01)
+            assert server_side["read"] == buffered  # then the end, with no FIN sent
+        else:
+            assert buffered >= frames * frame, buffered  # upstream still buffers it all
+        await stream.reset()

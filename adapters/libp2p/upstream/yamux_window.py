@@ -23,6 +23,13 @@ that go-yamux, js-yamux and py-libp2p all read:
   frame of its own because js-yamux 8 handles a DATA frame's FIN flag before its
   data and drops the data.
 A one-shot request is then one Noise message where it was three (SYN, DATA, FIN).
+
+It also holds the peer to the window: py-libp2p 0.8.1 only logs "peer exceeded receive
+window" and keeps buffering, so a peer that ignores flow control could fill our memory
+through a stream whose handler is not reading. A stream's unread bytes can never
+legitimately pass the window we granted (256 KiB, or GROWN_WINDOW once grown); the bytes
+of a frame that would pass it are dropped and the stream is ended for receiving (its
+handler reads what came within the window, then the end), as go-yamux ends the session.
 """
 
 from __future__ import annotations
@@ -63,6 +70,57 @@ class _StreamsWithFixedWindow(dict[int, YamuxStream]):
         super().__setitem__(stream_id, stream)
 
 
+class ReceiveWindowExceeded(Exception):
+    """The peer sent a stream more than the window we granted it."""
+
+
+class _WindowBoundBuffer(bytearray):
+    """A stream's unread bytes, refusing to grow past the window the peer was granted.
+
+    py-libp2p appends each DATA frame with ``extend`` inside a ``try`` that, on any error,
+    logs it (one line) and ends the stream for receiving. Once refused, the stream keeps
+    nothing more. The opening frame of a stream the peer opens is refused without raising:
+    there py-libp2p would leave the stream registered and never announced.
+    """
+
+    def __init__(
+        self, stream_id: int, grown: set[int], initial: bytes, *, peer_opened: bool
+    ) -> None:
+        super().__init__(initial)
+        self._stream_id = stream_id
+        self._grown = grown  # the muxer's set, not the muxer: no reference cycle
+        self._fresh = peer_opened and not initial
+        self._refused = False
+
+    def extend(self, data: Any) -> None:
+        if self._refused:
+            return
+        window = GROWN_WINDOW if self._stream_id in self._grown else DEFAULT_WINDOW_SIZE
+        if len(self) + len(data) > window:
+            self._refused = True
+            if self._fresh:
+                return
+            raise ReceiveWindowExceeded(
+                f"the peer sent {len(self) + len(data)} unread bytes on a stream with a "
+                f"{window}-byte window (it ignores Yamux flow control); the stream is ended"
+            )
+        self._fresh = False
+        super().extend(data)
+
+
+class _BuffersBoundByWindow(dict[int, bytearray]):
+    def __init__(self, grown: set[int], *, we_dialled: bool) -> None:
+        super().__init__()
+        self._grown = grown
+        self._peer_parity = 0 if we_dialled else 1  # Yamux: the dialler's streams are odd
+
+    def __setitem__(self, stream_id: int, buffer: bytearray) -> None:
+        super().__setitem__(stream_id, _WindowBoundBuffer(
+            stream_id, self._grown, bytes(buffer),
+            peer_opened=stream_id % 2 == self._peer_parity,
+        ))
+
+
 class BatchedWindowYamux(Yamux):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -70,6 +128,9 @@ class BatchedWindowYamux(Yamux):
         self._withheld: dict[int, int] = {}
         self._unsent_syn: set[int] = set()
         self._grown: set[int] = set()
+        self.stream_buffers = _BuffersBoundByWindow(
+            self._grown, we_dialled=self.is_initiator_value
+        )
 
     async def _write_frame(self, data: bytes) -> None:
         version, kind, flags, stream_id, length = struct.unpack(
