@@ -17,10 +17,7 @@ case "$runs" in ''|*[!0-9]*) echo "usage: $0 [N] [PYTEST ARGS...]" >&2; exit 2 ;
 source scripts/lib/apt.sh
 apt_install stress-ng
 bash scripts/setup.sh >/dev/null
-for extra in scripts/setup-docker.sh scripts/setup-cid-reference.sh scripts/setup-interop.sh \
-    scripts/setup-deploy.sh; do
-    [ -f "$extra" ] && bash "$extra" >/dev/null
-done
+bash scripts/setup-integration.sh >/dev/null
 
 log_dir="${STRESS_LOG_DIR:-$(mktemp -d -t stress-suite.XXXXXX)}"
 mkdir -p "$log_dir"

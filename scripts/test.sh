@@ -13,10 +13,7 @@ case "${1:-}" in
 esac
 bash scripts/setup.sh
 if [ "$unit_only" -eq 0 ]; then
-    for extra in scripts/setup-docker.sh scripts/setup-cid-reference.sh scripts/setup-interop.sh \
-        scripts/setup-deploy.sh scripts/setup-http.sh scripts/setup-ui.sh; do
-        [ -f "$extra" ] && bash "$extra"
-    done
+    bash scripts/setup-integration.sh
 fi
 echo "== ruff";   .venv/bin/ruff check .
 echo "== mypy";   .venv/bin/mypy
