@@ -29,7 +29,8 @@ from domain.etcd_timing import (
 
 log = logging.getLogger("registry-service")
 
-GUIDE = "etcd's guide: heartbeat about the round trip, election timeout at least 10 times it"
+GUIDE = ("rule: election timeout etcd's 1 s or 3.3 round trips, heartbeat the round trip "
+         "up to a fifth of it; docs/cluster.md")
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def _measured(peers: Sequence[PeerTiming]) -> tuple[EtcdTiming, str]:
     if cluster is not None:
         reasons.append(f"the others run at most {cluster.short()}")
     source = "default"
-    if measured is not None and top.same_values(measured):
+    if measured is not None and not measured.same_values(DEFAULT_TIMING) and (
+            top.heartbeat_ms == measured.heartbeat_ms or top.election_ms == measured.election_ms):
         source = "measured"
     elif cluster is not None and top.same_values(cluster):
         source = "cluster"
