@@ -5,6 +5,10 @@ comes as PUTs followed by SYNCED (held back until SYNCED, so a stream cut in the
 middle of it is simply started again), and after a lost stream the watch
 resumes on another instance with SinceRevision = the last revision delivered.
 
+An instance at its watch limit (an ERROR that begins "watch limit reached:") is not a
+refusal of the request: the next instance is tried, and the watch is refused only when
+the search comes back to an instance that refused it so.
+
 PROGRESS with CutOff true/false (the instance lost / regained its etcd quorum)
 reaches the caller once per change of that state, across reconnections; lines
 of a Type this client does not know are skipped (newer servers may add some).
@@ -20,7 +24,13 @@ import msgspec
 from application.ports import RequestRejected, Sleep
 from application.watch import validate_watch_request
 from application.watch_ports import WatchStream, WatchTransport
-from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notice
+from domain.watch_wire import (
+    WATCH_LIMIT_REACHED,
+    EventType,
+    WatchEvent,
+    WatchRequest,
+    cut_off_notice,
+)
 from domain.wire import MalformedMessage, encode
 
 log = logging.getLogger(__name__)
@@ -71,6 +81,8 @@ async def follow_watch(
     last = position.revision = request.since_revision
     held: list[WatchEvent] | None = None if last else []  # the state, until SYNCED
     dead: set[str] = set()
+    at_limit: set[str] = set()  # instances that answered "watch limit reached"
+    ever_delivered = False
     fruitless = 0
     first_stream = True
     cut_off = False  # as last told to the caller
@@ -90,11 +102,23 @@ async def follow_watch(
                 await sleep(min(0.25 * 2**fruitless, 2.0))
             continue
         position.provider = stream.provider
-        delivered_any = False
+        delivered_any = limited = False
         try:
             async for event in _events(stream):
                 if event.type is EventType.ERROR:
-                    if first_stream and not delivered_any:
+                    refusal = not delivered_any and not ever_delivered
+                    if not delivered_any and (event.error or "").startswith(WATCH_LIMIT_REACHED):
+                        if stream.provider in at_limit:  # the search came back to it
+                            if refusal:
+                                raise WatchRefused(f"the watch was refused: {event.error}")
+                        else:
+                            at_limit.add(stream.provider)
+                            limited = True
+                        dead.add(stream.provider)  # asked last from now on
+                        log.info("%s is at its watch limit; trying another instance",
+                                 stream.provider)
+                        break
+                    if refusal:
                         raise WatchRefused(f"the watch was refused: {event.error}")
                     log.info("watch ended by %s: %s; resuming", stream.provider, event.error)
                     break
@@ -133,9 +157,10 @@ async def follow_watch(
         finally:
             await stream.close()
         first_stream = False
+        ever_delivered = ever_delivered or delivered_any
         if held:
             held = []  # the state is sent again in full
-        if not delivered_any:
+        if not delivered_any and not limited:  # a first limit refusal is no failure
             fruitless += 1
             if fruitless > MAX_FRUITLESS_RECONNECTS:
                 raise WatchLost(

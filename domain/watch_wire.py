@@ -52,6 +52,16 @@ class WatchEvent(msgspec.Struct, rename="pascal", omit_defaults=True, kw_only=Tr
     cut_off: bool | None = None
 
 
+# How the ERROR of an instance at its --max-watches begins (docs/protocol.md): not a bad
+# request, so a client tries another instance.
+WATCH_LIMIT_REACHED = "watch limit reached:"
+
+
+def watch_limit_reason(limit: int) -> str:
+    return (f"{WATCH_LIMIT_REACHED} this registry-service serves at most {limit} watches "
+            "at once (--max-watches); try again later or another instance")
+
+
 def cut_off_notice(revision: int, cut_off: bool) -> WatchEvent:
     """The PROGRESS line saying the serving instance was cut off from its quorum, or is back."""
     return WatchEvent(type=EventType.PROGRESS, revision=revision, cut_off=cut_off)

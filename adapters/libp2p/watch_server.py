@@ -32,6 +32,7 @@ from domain.watch_wire import (
     WatchEvent,
     WatchRequest,
     cut_off_notice,
+    watch_limit_reason,
 )
 from domain.wire import decode
 
@@ -224,11 +225,6 @@ async def _send_error(stream: INetStream, message: str) -> None:
             log.debug("could not send the watch ERROR: %r", exc)
     if not sent:
         await reset_quietly(stream)
-
-
-def watch_limit_reason(limit: int) -> str:
-    return (f"watch limit reached: this registry-service serves at most {limit} watches "
-            "at once (--max-watches); try again later or another instance")
 
 
 def _first_line(exc: BaseException) -> str:

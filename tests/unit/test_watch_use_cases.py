@@ -15,7 +15,7 @@ from application.watch_client import WatchLost, WatchRefused, follow_watch
 from application.watch_ports import FeedUnavailable
 from domain.revision_wire import ADD_IF_PROTOCOL, DELETE_IF_PROTOCOL, GET_REVISION_PROTOCOL
 from domain.service_name import InvalidServiceName
-from domain.watch_wire import EventType, WatchEvent, WatchRequest
+from domain.watch_wire import EventType, WatchEvent, WatchRequest, watch_limit_reason
 
 ALL = WatchRequest()
 
@@ -330,3 +330,39 @@ async def test_a_first_watch_that_is_refused_is_not_retried():
         async for _ in follow_watch(transport, ALL):
             pass
 
+
+
+def _limit_error() -> bytes:
+    return _line(WatchEvent(type=EventType.ERROR, error=watch_limit_reason(2)))
+
+
+async def test_an_instance_at_its_watch_limit_sends_the_watch_to_the_next_one():
+    transport = FakeTransport([
+        FakeStream("p1", [_limit_error()], None),
+        FakeStream("p2", [_limit_error()], None),
+        FakeStream("p3", [_ev("SYNCED", None, 4), _ev("PUT", "a", 5)], None),
+    ])
+    assert await _collect(transport, 2) == [("SYNCED", None, 4), ("PUT", "a", 5)]
+    assert transport.avoided == [frozenset(), frozenset({"p1"}), frozenset({"p1", "p2"})]
+
+
+async def test_a_watch_is_refused_once_every_instance_is_at_its_limit():
+    transport = FakeTransport([
+        FakeStream("p1", [_limit_error()], None),
+        FakeStream("p2", [_limit_error()], None),
+        FakeStream("p1", [_limit_error()], None),  # the search came back: none has room
+        FakeStream("p3", [_ev("SYNCED", None, 4)], None),
+    ])
+    with pytest.raises(WatchRefused, match="watch limit reached"):
+        await _collect(transport, 1)
+    assert len(transport.streams) == 1
+
+
+async def test_a_resumed_watch_at_a_full_instance_moves_on_too():
+    transport = FakeTransport([
+        FakeStream("p1", [_ev("SYNCED", None, 4)], ConnectionError("cut")),
+        FakeStream("p2", [_limit_error()], None),
+        FakeStream("p3", [_ev("PUT", "a", 5)], None),
+    ])
+    assert await _collect(transport, 2) == [("SYNCED", None, 4), ("PUT", "a", 5)]
+    assert transport.requests[-1].since_revision == 4
