@@ -8,7 +8,13 @@ outcome, so its exit code says so, whoever runs it (tests/unit/test_no_skips.py)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+
+# Before anything imports grpc: this process forks daemons and tools with a preexec_fn
+# (default signal dispositions) while its etcd clients are busy; gRPC's fork handlers
+# then aborted a child now and then (adapters/etcd/__init__.py says why).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import pytest
 
