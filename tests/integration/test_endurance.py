@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import trio
 from cluster_fixtures import Cluster
@@ -115,6 +116,11 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess
     proc.stop()
 
 
+def daemon_cpu_s(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 def test_two_thousand_short_lived_clients_leave_the_daemon_as_it_was(daemon) -> None:
     """RSS after 2 000 clients ≤ RSS after the first 100 + 5 MB (the issue's goal).
 
@@ -124,30 +130,36 @@ def test_two_thousand_short_lived_clients_leave_the_daemon_as_it_was(daemon) -> 
     """
     psk = psk_from_passphrase(daemon.passphrase or "")
     pid = daemon.process.pid
+    cpu_start = daemon_cpu_s(pid)
     first, failed_first = timed_gets(daemon.addrs, psk, 100)
+    cpu_first = (daemon_cpu_s(pid) - cpu_start) / 100
     rss_after_100 = rss_kb(pid)
     files_after_100 = open_files(pid)
     _, failed_warm = timed_gets(daemon.addrs, psk, HALF_WAY - 100)
     rss_half_way = rss_kb(pid)
-    rest, failed_rest = timed_gets(daemon.addrs, psk, SEQUENTIAL - HALF_WAY)
+    _, failed_rest = timed_gets(daemon.addrs, psk, SEQUENTIAL - HALF_WAY - 100)
+    cpu_before_last = daemon_cpu_s(pid)
+    last, failed_last = timed_gets(daemon.addrs, psk, 100)
+    cpu_last = (daemon_cpu_s(pid) - cpu_before_last) / 100
     figures = libp2p_figures(daemon.prom_port)
     rss_end = rss_kb(pid)
     print(f"RSS after 100 clients {rss_after_100} kB, after {HALF_WAY} {rss_half_way} kB, "
           f"after {SEQUENTIAL} {rss_end} kB")
+    print(f"daemon CPU per get: first 100 {cpu_first * 1000:.2f} ms, last 100 "
+          f"{cpu_last * 1000:.2f} ms; wall median {statistics.median(first) * 1000:.1f} / "
+          f"{statistics.median(last) * 1000:.1f} ms")
 
-    assert failed_first + failed_warm + failed_rest == [], (failed_first + failed_rest)[:3]
+    failed = failed_first + failed_warm + failed_rest + failed_last
+    assert failed == [], failed[:3]
     assert rss_end <= rss_after_100 + RSS_ALLOWANCE_KB, (rss_after_100, rss_half_way, rss_end)
     assert open_files(pid) <= files_after_100 + 5
     assert figures["peerstore_peers"] <= PEERSTORE_BOUND, figures
     assert figures["routing_table_peers"] <= ROUTING_TABLE_BOUND, figures
     assert figures["refused_connections_total"] == 0, figures
-    # The last 100 gets, compared with the first 100. A slow-down that clients caused
-    # stays; one from the machine's other load passes: up to two more windows of 100.
-    first_median = statistics.median(first)
-    windows = [statistics.median(rest[-100:])]
-    while windows[-1] > 1.2 * first_median and len(windows) < 3:
-        windows.append(statistics.median(timed_gets(daemon.addrs, psk, 100)[0]))
-    assert windows[-1] <= 1.2 * first_median, (first_median, windows)
+    # The daemon's CPU per client, last 100 against the first 100: what clients left
+    # behind in it would show there. (Not the wall time of a get: that is mostly the
+    # client's own handshake in this process, and moves with the machine's other load.)
+    assert cpu_last <= 1.2 * cpu_first + 0.0002, (cpu_first, cpu_last)
 
 
 def test_two_hundred_concurrent_clients_are_all_served(daemon) -> None:
