@@ -57,7 +57,8 @@ async def registry_client(
     """
     addresses = parse_bootstraps([str(b) for b in bootstraps])
     target = parse_instance(instance) if instance is not None else None
-    if not addresses and (target is None or target.address is None):
+    found_by_mdns = not addresses and (target is None or target.address is None)
+    if found_by_mdns:
         # None given: the instances on the LAN that answer mDNS within 2 s.
         from entrypoints.library.lan_bootstraps import bootstraps_on_the_lan
 
@@ -86,7 +87,8 @@ async def registry_client(
             timeout=BOOTSTRAP_TIMEOUT, background=background,
         )
         if not connected.live:
-            raise _unreachable(connected.failures, without_psk=psk is None)
+            raise _unreachable(connected.failures, without_psk=psk is None,
+                               found_by_mdns=found_by_mdns)
         for address, failure in connected.failures.items():  # its reason outlives the dial
             DIAL_FAILURES.describe(address.peer_id, failure)
         # The connected one first; the others not known dead stay candidates for fail-over.
@@ -110,17 +112,22 @@ def _target_info(target: InstanceTarget) -> PeerInfo:
 
 
 def _unreachable(
-    failures: dict[BootstrapAddress, BaseException], *, without_psk: bool
+    failures: dict[BootstrapAddress, BaseException], *, without_psk: bool,
+    found_by_mdns: bool = False,
 ) -> RegistryUnavailable:
     reasons = {addr: DIAL_FAILURES.describe(addr.peer_id, exc) for addr, exc in failures.items()}
+    # Peers that answered mDNS may be any libp2p software on the LAN, not registries.
+    peers = "the peers found on the LAN by mDNS" if found_by_mdns else "the bootstrap peers"
+    others = (" (or other libp2p software: give --bootstrap or P2P_BOOTSTRAPS to name the "
+              "registry-service)" if found_by_mdns else "")
     if any(DIAL_FAILURES.in_other_network(addr.peer_id) for addr in failures):
         return WrongPrivateNetwork(
-            "the bootstrap peers are in a different private network: check the passphrase"
+            f"{peers} are in a different private network{others}: check the passphrase"
         )
     if without_psk and all(handshake_cut_short(exc) for exc in failures.values()):
         return WrongPrivateNetwork(
-            "the bootstrap peers ended the connection during the handshake: they are in a "
-            "private network, and no passphrase was given"
+            f"{peers} ended the connection during the handshake: they are in a "
+            f"private network, and no passphrase was given{others}"
         )
     from adapters.libp2p.upstream.inbound_slots import is_connection_limit_refusal
 
@@ -131,7 +138,8 @@ def _unreachable(
             "connection limit (--max-inbound-connections); try again later or another instance"
         )
     detail = "; ".join(f"{addr}: {reason}" for addr, reason in reasons.items())
-    return RegistryUnavailable(f"could not connect to any bootstrap peer ({detail})")
+    what = "any peer found on the LAN by mDNS" if found_by_mdns else "any bootstrap peer"
+    return RegistryUnavailable(f"could not connect to {what}{others} ({detail})")
 
 
 # One client per caller's host, kept while the host lives: it remembers the provider
