@@ -83,6 +83,10 @@ def leader_and_term(cluster: PartitionCluster) -> tuple[int, int]:
     return leaders.pop(), max(v[2] for v in views)
 
 
+class StatusUnavailable(AssertionError):
+    """`registry-service status` did not answer (its instance busy restarting etcd)."""
+
+
 @dataclass
 class WanCluster:
     cluster: PartitionCluster
@@ -109,6 +113,9 @@ class WanCluster:
     def timing(self, node: Node) -> dict[str, Any]:
         """The etcd timing the instance reports in `registry-service status --json`."""
         result = self.status(node)
+        if result.returncode != 0:  # e.g. its etcd restarting to take new values
+            raise StatusUnavailable(
+                f"status of {node.ip} exited {result.returncode}: {result.stderr.strip()}")
         timing = json.loads(result.stdout).get("etcd_timing")
         if not timing:
             raise AssertionError(f"no etcd_timing in the status of {node.ip}: {result.stdout}")
@@ -134,9 +141,15 @@ class WanCluster:
         nobody to measure, adopts the joiners' while running); returns them."""
         deadline = time.monotonic() + within
         while True:
-            timings = [self.timing(node) for node in self.nodes]
-            if len({(t["heartbeat_ms"], t["election_ms"]) for t in timings}) == 1:
-                return timings[0]
+            try:
+                timings = [self.timing(node) for node in self.nodes]
+            except StatusUnavailable as exc:
+                # A member restarting its etcd to rise to the others' values does not
+                # answer status for a moment: that is this wait's event under way.
+                timings = [{"unavailable": str(exc)}]
+            else:
+                if len({(t["heartbeat_ms"], t["election_ms"]) for t in timings}) == 1:
+                    return timings[0]
             if time.monotonic() > deadline:
                 raise AssertionError(f"members still differ after {within} s: {timings}")
             time.sleep(2)
