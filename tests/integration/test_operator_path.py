@@ -133,10 +133,16 @@ def test_open_watches_and_their_events_show_in_the_metrics(cluster: Cluster) -> 
         run(_add_via, first, "watched")
         while '"Name":"watched"' not in watcher.stdout.readline():
             pass
+        # The daemon counts a line once its write returns, which may be after the client
+        # has read it: wait for the count rather than race it.
+        def put_counted() -> bool:
+            scraped = [_scrape(instance) for instance in cluster.instances]
+            return sum(s.get('registry_watch_events_sent_total{type="PUT"}', 0)
+                       for s in scraped) >= 1
+
+        wait_until(put_counted, 10, "the PUT counted in registry_watch_events_sent_total")
         scraped = [_scrape(instance) for instance in cluster.instances]
         assert sum(s.get("registry_watchers", 0) for s in scraped) == 1
-        assert sum(s.get('registry_watch_events_sent_total{type="PUT"}', 0)
-                   for s in scraped) >= 1
         assert all("registry_watchers_dropped_behind_total" in s for s in scraped)
     finally:
         watcher.terminate()
