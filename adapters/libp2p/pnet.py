@@ -157,7 +157,9 @@ class PskConnection(RawConnection):
     async def _await_peer_nonce(self) -> None:
         while not self._peer_nonce_settled.is_set():
             if self._read_lock.locked():
-                await self._peer_nonce_settled.wait()  # a reader is taking it in
+                # A reader is taking it in; look again now and then, in case it gives up.
+                with trio.move_on_after(0.05):
+                    await self._peer_nonce_settled.wait()
                 continue
             async with self._read_lock:
                 if not self._peer_nonce_settled.is_set():

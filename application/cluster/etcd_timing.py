@@ -29,8 +29,8 @@ from domain.etcd_timing import (
 
 log = logging.getLogger("registry-service")
 
-GUIDE = ("rule: election timeout etcd's 1 s or 3.3 round trips, heartbeat the round trip "
-         "up to a fifth of it; docs/cluster.md")
+TIMING_RULE = ("rule: election timeout etcd's 1 s or 3.3 round trips, heartbeat the round "
+               "trip up to a fifth of it; docs/cluster.md")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ async def choose_etcd_timing(
     else:
         peers = await survey.survey(measure=True)
         chosen, why = _measured(peers)
-    log.info("etcd timing: %s (%s; %s)", chosen.short(), why, GUIDE)
+    log.info("etcd timing: %s (%s; %s)", chosen.short(), why, TIMING_RULE)
     for peer in peers:
         if peer.timing is not None and not peer.timing.same_values(chosen):
             log.warning(
