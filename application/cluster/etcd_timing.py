@@ -29,8 +29,7 @@ from domain.etcd_timing import (
 
 log = logging.getLogger("registry-service")
 
-TIMING_RULE = ("rule: election timeout etcd's 1 s or 3.3 round trips, heartbeat the round "
-               "trip up to a fifth of it; docs/cluster.md")
+GUIDE = "etcd's guide: heartbeat about the round trip, election timeout at least 10 times it"
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ async def choose_etcd_timing(
     else:
         peers = await survey.survey(measure=True)
         chosen, why = _measured(peers)
-    log.info("etcd timing: %s (%s; %s)", chosen.short(), why, TIMING_RULE)
+    log.info("etcd timing: %s (%s; %s)", chosen.short(), why, GUIDE)
     for peer in peers:
         if peer.timing is not None and not peer.timing.same_values(chosen):
             log.warning(
@@ -117,8 +116,7 @@ def _measured(peers: Sequence[PeerTiming]) -> tuple[EtcdTiming, str]:
     if cluster is not None:
         reasons.append(f"the others run at most {cluster.short()}")
     source = "default"
-    if measured is not None and not measured.same_values(DEFAULT_TIMING) and (
-            top.heartbeat_ms == measured.heartbeat_ms or top.election_ms == measured.election_ms):
+    if measured is not None and top.same_values(measured):
         source = "measured"
     elif cluster is not None and top.same_values(cluster):
         source = "cluster"

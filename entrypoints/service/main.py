@@ -158,10 +158,9 @@ def serve(
         Seconds any one etcd call may take. A write caught by the death of the etcd leader
         fails after this, and the client then tries another instance.
     etcd_timing
-        auto: a new member measures the round trip to the other instances and runs an
-        election timeout of etcd's 1 s or 3.3 round trips, whichever is more, and a heartbeat
-        of about the round trip, at most a fifth of that (never below etcd's defaults, never
-        below what the others run); a restart keeps its values, and a member
+        auto: a new member measures the round trip to the other instances and runs etcd's
+        heartbeat at about it and its election timeout at 10 times it (never below etcd's
+        defaults, never below what the others run); a restart keeps its values, and a member
         rises to the highest values the others run. defaults: etcd's 100 ms / 1000 ms. See
         docs/cluster.md, "Members far apart".
     etcd_heartbeat_ms
