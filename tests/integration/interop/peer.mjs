@@ -71,7 +71,10 @@ const node = await createLibp2p({
   peerDiscovery: args.mdns ? [mdns({ interval: 1000 })] : [],
   services: {
     identify: identify(),
-    ping: ping(),
+    // js-libp2p's connection monitor pings every connection every 10 s on this same
+    // protocol; ping's default of 1 outbound stream would refuse a test's own ping
+    // that happens to overlap one.
+    ping: ping({ maxOutboundStreams: 4 }),
     // Server mode, and keep loopback/private addresses (the default mapper of the
     // public DHT drops them, which would hide every peer on 127.0.0.1).
     dht: kadDHT({ clientMode: false, peerInfoMapper: passthroughMapper })
