@@ -10,6 +10,8 @@ timing from the measured round trip) and with etcd's defaults (100 ms / 1 s), an
 - write latency through a follower's instance (its write goes to the leader: two round
   trips) and through the leader's own, against the round trip;
 - read latency from the local copy (through the follower's instance);
+- the same writes straight to etcd (benchmarks/bare_etcd_puts.py: a gRPC Put to the
+  follower's member and to the leader's, no registry): the floor under ours;
 - the time until the other two agree on a new leader after the leader's site is cut,
   against the election timeout.
 
@@ -30,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
+from netns_fixtures import Node
 from partition_scenarios import percentile
 from wan_cluster import (
     AUTO,
@@ -41,7 +44,9 @@ from wan_cluster import (
 )
 
 LEADER_WRITES = 40
+BARE_PUTS = 60
 CUTS = 2
+BARE_ETCD_PUTS = Path(__file__).with_name("bare_etcd_puts.py")
 
 
 def through_the_leader(wan: WanCluster) -> list[float]:
@@ -54,6 +59,21 @@ def through_the_leader(wan: WanCluster) -> list[float]:
     return seconds
 
 
+def straight_to_etcd(wan: WanCluster, node: Node) -> list[float]:
+    """Seconds of BARE_PUTS gRPC puts to ``node``'s own member, from its namespace."""
+    data_dir = wan.cluster.procs[node.index].data_dir
+    unix = (data_dir / "client.sock:2379").exists()
+    target = "unix:client.sock:2379" if unix else f"{node.ip}:2379"
+    result = node.run(sys.executable, str(BARE_ETCD_PUTS), target, str(BARE_PUTS), "0.2",
+                      cwd=data_dir if unix else None, timeout=BARE_PUTS * 5 + 30)
+    return list(json.loads(result.stdout)["seconds"])
+
+
+def milliseconds(name: str, seconds: list[float]) -> dict[str, float]:
+    return {f"{name}_p50_ms": round(percentile(seconds, 50) * 1000, 1),
+            f"{name}_p99_ms": round(percentile(seconds, 99) * 1000, 1)}
+
+
 def one_run(rtt_ms: int, mode: str, minutes: float, loss: float) -> dict[str, Any]:
     args = AUTO if mode == "auto" else ETCD_DEFAULTS
     with tempfile.TemporaryDirectory(prefix="bench-wan-") as root, \
@@ -63,14 +83,17 @@ def one_run(rtt_ms: int, mode: str, minutes: float, loss: float) -> dict[str, An
                           for t in (wan.timing(n) for n in wan.nodes)}) == 1
         quiet = quiet_window(wan, minutes * 60)
         leader_writes = through_the_leader(wan)
+        bare_follower = straight_to_etcd(wan, wan.cluster.follower())
+        bare_leader = straight_to_etcd(wan, wan.cluster.leader())
         cuts = [time_to_new_leader(wan)[0] for _ in range(CUTS)]
         links = [round(link.median_rtt * 1000, 1) for link in wan.links]
         return {
             "rtt_ms": rtt_ms, "loss": loss, "mode": mode, "heartbeat_ms": timing["heartbeat_ms"],
             "election_ms": timing["election_ms"], "consistent": consistent,
             "link_median_rtt_ms": links, **quiet.summary(),
-            "leader_write_p50_ms": round(percentile(leader_writes, 50) * 1000, 1),
-            "leader_write_p99_ms": round(percentile(leader_writes, 99) * 1000, 1),
+            **milliseconds("leader_write", leader_writes),
+            **milliseconds("bare_etcd_follower_put", bare_follower),
+            **milliseconds("bare_etcd_leader_put", bare_leader),
             "new_leader_s": [round(c, 2) for c in cuts],
             "load_end": os.getloadavg(),
         }
