@@ -1,14 +1,21 @@
 """etcd's Raft timing (heartbeat interval, election timeout) and how a member chooses it.
 
-etcd's tuning guide: the heartbeat should be about the round trip between members,
-the election timeout at least 10 times that, and every member of a cluster should
-run the same values. Its defaults (100 ms, 1 s) suit a LAN; across links of hundreds
-of milliseconds they are below the round trip and cost repeated elections.
+The rule here (see docs/cluster.md, "Members far apart"): the election timeout 4 times
+the highest measured round trip (rounded up to 10 ms), never below etcd's 1 s; the
+heartbeat a tenth of it; and never below what the rest of the cluster runs: values only
+rise, so members that learn each other's values converge on one pair.
 
-The rule here: never below etcd's defaults, the heartbeat the highest measured round
-trip (rounded up to 10 ms), the election 10 heartbeats, and never below what the rest
-of the cluster runs: values only rise, so members that learn each other's values
-converge on one pair (see docs/cluster.md, "Members far apart").
+Why 4 round trips, not the 10 of etcd's tuning guide (both measured, benchmarks/
+bench_wan.py): the timeout must outlast the silence one lost packet causes (TCP resends
+after about a round trip plus Linux's 200 ms floor, the copy takes half a round trip
+more, then the next heartbeat), about 1.5 round trips + 300 ms, which 4 round trips or
+1 s covers. Beyond that a longer timeout only slows fail-over: a follower waits a random
+1-2 timeouts, and two followers that fire within one one-way delay split their votes
+(about round trip / timeout of the time) and wait once more. With 10 round trips a new
+leader came 5.0-5.7 s after a cut at 300 ms; etcd's defaults held their leader there for
+3 minutes, with 2 % loss too. The heartbeat stays a tenth of the timeout, below the
+round trip on slow links: that costs nothing (heartbeats are tiny) and keeps etcd's
+randomized timeout fine-grained (it counts whole heartbeats).
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ import msgspec
 
 DEFAULT_HEARTBEAT_MS = 100  # etcd's defaults
 DEFAULT_ELECTION_MS = 1000
-ELECTIONS_PER_HEARTBEAT = 10  # etcd's guide: election timeout >= 10 x round trip
+ELECTIONS_PER_HEARTBEAT = 10  # an election timeout is 10 heartbeats, as etcd's defaults
+ROUND_TRIPS_PER_ELECTION = 4  # see above
 MAX_ELECTION_MS = 50_000  # etcd refuses more
 MIN_ELECTIONS_PER_HEARTBEAT = 5  # etcd refuses an election timeout below 5 heartbeats
 
@@ -96,10 +104,9 @@ def from_round_trips(round_trips_ms: Iterable[float]) -> EtcdTiming | None:
     if not measured:
         return None
     worst = max(measured)
-    heartbeat = max(DEFAULT_HEARTBEAT_MS, math.ceil(worst / 10.0) * 10)
-    election = min(MAX_ELECTION_MS, max(DEFAULT_ELECTION_MS,
-                                        heartbeat * ELECTIONS_PER_HEARTBEAT))
-    heartbeat = min(heartbeat, election // ELECTIONS_PER_HEARTBEAT)
+    election = min(MAX_ELECTION_MS, max(
+        DEFAULT_ELECTION_MS, math.ceil(worst * ROUND_TRIPS_PER_ELECTION / 10.0) * 10))
+    heartbeat = election // ELECTIONS_PER_HEARTBEAT
     return EtcdTiming(
         heartbeat_ms=heartbeat, election_ms=election, source="measured",
         reason=f"round trip to {len(measured)} member(s) measured, highest median "

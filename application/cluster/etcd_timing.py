@@ -29,7 +29,8 @@ from domain.etcd_timing import (
 
 log = logging.getLogger("registry-service")
 
-GUIDE = "etcd's guide: heartbeat about the round trip, election timeout at least 10 times it"
+TIMING_RULE = ("rule: election timeout 4 round trips and at least etcd's 1 s, heartbeat a "
+               "tenth of it")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ async def choose_etcd_timing(
     else:
         peers = await survey.survey(measure=True)
         chosen, why = _measured(peers)
-    log.info("etcd timing: %s (%s; %s)", chosen.short(), why, GUIDE)
+    log.info("etcd timing: %s (%s; %s)", chosen.short(), why, TIMING_RULE)
     for peer in peers:
         if peer.timing is not None and not peer.timing.same_values(chosen):
             log.warning(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from application.cluster.etcd_timing import (
-    GUIDE,
+    TIMING_RULE,
     TimingStore,
     TimingSurvey,
     raised_to_the_cluster,
@@ -55,7 +55,7 @@ async def adopt_the_clusters_timing(
         if chosen is None or not has_quorum():
             continue
         log.info("etcd timing: %s (auto, running: %s; ran %s; restarting this member's etcd "
-                 "to apply it; %s)", chosen.short(), chosen.reason, current.short(), GUIDE)
+                 "to apply it; %s)", chosen.short(), chosen.reason, current.short(), TIMING_RULE)
         store.save(chosen)
         await member.relaunch(chosen)
         adopted(chosen)

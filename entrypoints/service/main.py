@@ -159,9 +159,9 @@ def serve(
         fails after this, and the client then tries another instance.
     etcd_timing
         auto: a new member measures the round trip to the other instances and runs etcd's
-        heartbeat at about it and its election timeout at 10 times it (never below etcd's
-        defaults, never below what the others run); a restart keeps its values, and a member
-        rises to the highest values the others run. defaults: etcd's 100 ms / 1000 ms. See
+        election timeout at 4 times it and the heartbeat at a tenth of that (never below
+        etcd's defaults, never below what the others run); a restart keeps its values, and a
+        member rises to the highest values the others run. defaults: etcd's 100 ms / 1000 ms. See
         docs/cluster.md, "Members far apart".
     etcd_heartbeat_ms
         etcd heartbeat interval in ms; overrides --etcd-timing (with --etcd-election-ms, or

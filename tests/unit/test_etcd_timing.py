@@ -32,11 +32,23 @@ def _choose(**kwargs: object) -> EtcdTiming:
     return trio.run(run)
 
 
-def test_round_trips_set_the_heartbeat_and_ten_times_it_the_election() -> None:
+def test_the_highest_round_trip_sets_the_election_at_four_times_it_the_heartbeat_a_tenth(
+) -> None:
     timing = from_round_trips([151.0, 298.4])
     assert timing is not None
-    assert (timing.heartbeat_ms, timing.election_ms) == (300, 3000)
+    assert (timing.heartbeat_ms, timing.election_ms) == (120, 1200)
     assert "298 ms" in timing.reason
+    far = from_round_trips([1003.0])
+    assert far is not None and (far.heartbeat_ms, far.election_ms) == (402, 4020)
+    assert far.acceptable()
+
+
+def test_up_to_250_ms_etcds_one_second_stands() -> None:
+    for round_trip in (50.0, 150.0, 250.0):
+        timing = from_round_trips([round_trip])
+        assert timing is not None and timing.same_values(DEFAULT_TIMING), round_trip
+    beyond = from_round_trips([251.0])
+    assert beyond is not None and (beyond.heartbeat_ms, beyond.election_ms) == (101, 1010)
 
 
 def test_a_lan_keeps_etcds_defaults() -> None:
@@ -71,13 +83,14 @@ def test_a_new_member_takes_the_highest_of_what_it_measures_and_what_the_others_
 
 def test_a_new_member_measuring_more_than_the_others_run_raises_the_values(
         caplog: pytest.LogCaptureFixture) -> None:
-    survey = FixedTimingSurvey([PeerTiming("a", [301, 305, 299], _timing(160, 1600))])
+    survey = FixedTimingSurvey([PeerTiming("a", [301, 305, 299], _timing(110, 1100))])
     with caplog.at_level(logging.INFO, logger="registry-service"):
         chosen = _choose(explicit=None, restart=False, survey=survey, store=MemoryTimingStore())
-    assert (chosen.heartbeat_ms, chosen.election_ms, chosen.source) == (310, 3100, "measured")
+    assert (chosen.heartbeat_ms, chosen.election_ms, chosen.source) == (121, 1210, "measured")
     chose = [r.getMessage() for r in caplog.records if "etcd timing: heartbeat" in r.getMessage()]
     assert len(chose) == 1 and "301 ms" in chose[0], chose  # one line, with why
-    assert any("runs heartbeat 160 ms" in r.getMessage() for r in caplog.records)
+    assert "election timeout 4 round trips" in chose[0], chose  # and the rule
+    assert any("runs heartbeat 110 ms" in r.getMessage() for r in caplog.records)
 
 
 def test_a_first_member_with_nobody_to_measure_runs_etcds_defaults() -> None:
@@ -180,8 +193,8 @@ def test_no_restart_without_quorum_or_when_nobody_runs_more() -> None:
 
 def test_values_etcd_would_refuse_from_another_instance_are_ignored() -> None:
     """One odd answer must not leave every member unable to start its etcd."""
-    survey = FixedTimingSurvey([PeerTiming("a", [150], _timing(10**9, 10**10)),
-                                PeerTiming("b", [150], _timing(200, 300))])
+    survey = FixedTimingSurvey([PeerTiming("a", [400], _timing(10**9, 10**10)),
+                                PeerTiming("b", [400], _timing(200, 300))])
     chosen = _choose(explicit=None, restart=False, survey=survey, store=MemoryTimingStore())
-    assert (chosen.heartbeat_ms, chosen.election_ms) == (150, 1500)
+    assert (chosen.heartbeat_ms, chosen.election_ms) == (160, 1600)
     assert _adopt(DEFAULT_TIMING, [PeerTiming("a", [], _timing(10**9, 10**10))])[0] == []
