@@ -1,7 +1,7 @@
 """WAN figures: three registry-services whose links are 50, 150 and 300 ms ± 10 % apart.
 
 Run (as root): .venv/bin/python benchmarks/bench_wan.py [--minutes 3] [--rtt-ms 50 150 300]
-[--loss 0.02]
+[--modes auto defaults] [--loss 0.02] [--cuts 2]
 
 For each round trip it starts the cluster twice, with ``--etcd-timing auto`` (the default:
 timing from the measured round trip) and with etcd's defaults (100 ms / 1 s), and measures:
@@ -13,7 +13,8 @@ timing from the measured round trip) and with etcd's defaults (100 ms / 1 s), an
 - the same writes straight to etcd (benchmarks/bare_etcd_puts.py: a gRPC Put to the
   follower's member and to the leader's, no registry): the floor under ours;
 - the time until the other two agree on a new leader after the leader's site is cut,
-  against the election timeout.
+  against the election timeout, and the election rounds it took (more than one: the
+  remaining followers split their votes), ``--cuts`` times.
 
 The delay is user-space (tests/integration/link_delay.py, NFQUEUE) and is measured on
 every link before each cluster starts (the run stops if it is not there). Load averages
@@ -45,7 +46,6 @@ from wan_cluster import (
 
 LEADER_WRITES = 40
 BARE_PUTS = 60
-CUTS = 2
 BARE_ETCD_PUTS = Path(__file__).with_name("bare_etcd_puts.py")
 
 
@@ -74,7 +74,8 @@ def milliseconds(name: str, seconds: list[float]) -> dict[str, float]:
             f"{name}_p99_ms": round(percentile(seconds, 99) * 1000, 1)}
 
 
-def one_run(rtt_ms: int, mode: str, minutes: float, loss: float) -> dict[str, Any]:
+def one_run(rtt_ms: int, mode: str, minutes: float, loss: float,
+            cuts: int) -> dict[str, Any]:
     args = AUTO if mode == "auto" else ETCD_DEFAULTS
     with tempfile.TemporaryDirectory(prefix="bench-wan-") as root, \
             wan_cluster(Path(root), rtt_ms / 1000, args, loss=loss) as wan:
@@ -85,7 +86,7 @@ def one_run(rtt_ms: int, mode: str, minutes: float, loss: float) -> dict[str, An
         leader_writes = through_the_leader(wan)
         bare_follower = straight_to_etcd(wan, wan.cluster.follower())
         bare_leader = straight_to_etcd(wan, wan.cluster.leader())
-        cuts = [time_to_new_leader(wan)[0] for _ in range(CUTS)]
+        new_leaders = [time_to_new_leader(wan) for _ in range(cuts)]
         links = [round(link.median_rtt * 1000, 1) for link in wan.links]
         return {
             "rtt_ms": rtt_ms, "loss": loss, "mode": mode, "heartbeat_ms": timing["heartbeat_ms"],
@@ -94,7 +95,8 @@ def one_run(rtt_ms: int, mode: str, minutes: float, loss: float) -> dict[str, An
             **milliseconds("leader_write", leader_writes),
             **milliseconds("bare_etcd_follower_put", bare_follower),
             **milliseconds("bare_etcd_leader_put", bare_leader),
-            "new_leader_s": [round(c, 2) for c in cuts],
+            "new_leader_s": [round(c.seconds, 2) for c in new_leaders],
+            "election_rounds": [c.rounds for c in new_leaders],
             "load_end": os.getloadavg(),
         }
 
@@ -106,13 +108,15 @@ def main() -> None:
     parser.add_argument("--rtt-ms", type=int, nargs="+", default=[50, 150, 300])
     parser.add_argument("--modes", nargs="+", default=["auto", "defaults"],
                         choices=["auto", "defaults"])
+    parser.add_argument("--cuts", type=int, default=2,
+                        help="times the leader's site is cut, one after another (default 2)")
     parser.add_argument("--loss", type=float, default=0.0,
                         help="fraction of packets each node drops on the way out (default 0)")
     options = parser.parse_args()
     print(f"load before: {os.getloadavg()}", flush=True)
     for rtt_ms in options.rtt_ms:
         for mode in options.modes:
-            figures = one_run(rtt_ms, mode, options.minutes, options.loss)
+            figures = one_run(rtt_ms, mode, options.minutes, options.loss, options.cuts)
             print(json.dumps(figures), flush=True)
     print(f"load after: {os.getloadavg()}", flush=True)
 

@@ -214,13 +214,20 @@ def quiet_window(wan: WanCluster, seconds: float, *, interval: float = 0.2) -> Q
                         failed, load_before, os.getloadavg())
 
 
-def time_to_new_leader(wan: WanCluster, within: float = 60) -> tuple[float, Node]:
+@dataclass
+class NewLeader:
+    seconds: float  # from the cut until the other two agree on a new leader
+    rounds: int  # election rounds it took: the raft term's rise (more than 1: a split vote)
+
+
+def time_to_new_leader(wan: WanCluster, within: float = 60) -> NewLeader:
     """Cut the leader's site off; seconds until the others agree on a new leader. Heals and
     waits for the cluster to be whole again before returning."""
     cluster = wan.cluster
     leader = cluster.leader()
     old = wan.raft(leader)
     assert old is not None
+    _, term_before = wan.leader_and_term()
     others = cluster.lab.others(leader)
     cut_at = time.monotonic()
     cluster.lab.cut(leader)
@@ -232,11 +239,14 @@ def time_to_new_leader(wan: WanCluster, within: float = 60) -> tuple[float, Node
             views = [wan.raft(n) for n in others]
             known = {v[1] for v in views if v is not None}
             if len(known) == 1 and 0 not in known and old[0] not in known:
-                return elapsed, leader
+                break
             time.sleep(0.05)
     finally:
         cluster.lab.heal(leader)
         cluster.wait_all_healthy(within=120)
+    # Pre-vote keeps the cut-off leader's term; each round of the others raises it once.
+    _, term_after = wan.leader_and_term()
+    return NewLeader(elapsed, term_after - term_before)
 
 
 @contextlib.contextmanager
