@@ -1,8 +1,9 @@
 """etcd's Raft timing (heartbeat interval, election timeout) and how a member chooses it.
 
 The rule here (see docs/cluster.md, "Members far apart"): the election timeout 4 times
-the highest measured round trip (rounded up to 10 ms), never below etcd's 1 s; the
-heartbeat a tenth of it; and never below what the rest of the cluster runs: values only
+the highest measured round trip, rounded up to 100 ms (members that measured 307 and
+311 ms then choose the same values, and nobody restarts twice to agree), never below
+etcd's 1 s; the heartbeat a tenth of it; and never below what the rest of the cluster runs: values only
 rise, so members that learn each other's values converge on one pair.
 
 Why 4 round trips, not the 10 of etcd's tuning guide (both measured, benchmarks/
@@ -105,7 +106,7 @@ def from_round_trips(round_trips_ms: Iterable[float]) -> EtcdTiming | None:
         return None
     worst = max(measured)
     election = min(MAX_ELECTION_MS, max(
-        DEFAULT_ELECTION_MS, math.ceil(worst * ROUND_TRIPS_PER_ELECTION / 10.0) * 10))
+        DEFAULT_ELECTION_MS, math.ceil(worst * ROUND_TRIPS_PER_ELECTION / 100.0) * 100))
     heartbeat = election // ELECTIONS_PER_HEARTBEAT
     return EtcdTiming(
         heartbeat_ms=heartbeat, election_ms=election, source="measured",

@@ -39,7 +39,7 @@ def test_the_highest_round_trip_sets_the_election_at_four_times_it_the_heartbeat
     assert (timing.heartbeat_ms, timing.election_ms) == (120, 1200)
     assert "298 ms" in timing.reason
     far = from_round_trips([1003.0])
-    assert far is not None and (far.heartbeat_ms, far.election_ms) == (402, 4020)
+    assert far is not None and (far.heartbeat_ms, far.election_ms) == (410, 4100)
     assert far.acceptable()
 
 
@@ -48,7 +48,13 @@ def test_up_to_250_ms_etcds_one_second_stands() -> None:
         timing = from_round_trips([round_trip])
         assert timing is not None and timing.same_values(DEFAULT_TIMING), round_trip
     beyond = from_round_trips([251.0])
-    assert beyond is not None and (beyond.heartbeat_ms, beyond.election_ms) == (101, 1010)
+    assert beyond is not None and (beyond.heartbeat_ms, beyond.election_ms) == (110, 1100)
+
+
+def test_round_trips_a_little_apart_give_the_same_values() -> None:
+    """Jitter in what two joiners measure must not make the members rise twice."""
+    chosen = {from_round_trips([rtt]) for rtt in (301.0, 307.0, 311.0, 324.0)}
+    assert {(t.heartbeat_ms, t.election_ms) for t in chosen if t} == {(130, 1300)}
 
 
 def test_a_lan_keeps_etcds_defaults() -> None:
@@ -86,7 +92,7 @@ def test_a_new_member_measuring_more_than_the_others_run_raises_the_values(
     survey = FixedTimingSurvey([PeerTiming("a", [301, 305, 299], _timing(110, 1100))])
     with caplog.at_level(logging.INFO, logger="registry-service"):
         chosen = _choose(explicit=None, restart=False, survey=survey, store=MemoryTimingStore())
-    assert (chosen.heartbeat_ms, chosen.election_ms, chosen.source) == (121, 1210, "measured")
+    assert (chosen.heartbeat_ms, chosen.election_ms, chosen.source) == (130, 1300, "measured")
     chose = [r.getMessage() for r in caplog.records if "etcd timing: heartbeat" in r.getMessage()]
     assert len(chose) == 1 and "301 ms" in chose[0], chose  # one line, with why
     assert "election timeout 4 round trips" in chose[0], chose  # and the rule
