@@ -1,6 +1,8 @@
 """The other registry-services as a new etcd member sees them: round trips (libp2p ping,
 ``/ipfs/ping/1.0.0``, which every py-libp2p and js-libp2p host answers) and the etcd timing
-each reports in ``/status/0.1``. Bounded in time; whoever does not answer is left out."""
+each reports in ``/status/0.1``. Bounded in time: what a peer answered by then counts
+(on a slow, lossy link that may be a few pings of the 10), whoever answered nothing is
+left out."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import logging
 from collections.abc import Sequence
 
 import trio
-from libp2p.host.ping import PingService
+from libp2p.host.ping import ID as PING_PROTOCOL
+from libp2p.host.ping import perform_ping_roundtrip
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
@@ -25,7 +28,7 @@ log = logging.getLogger("registry-service")
 
 PINGS = 10  # per peer, one after another on one stream
 LOOKUP_TIMEOUT = 3.0
-PEER_TIMEOUT = 10.0  # 10 pings at 300 ms and a status answer fit well
+PEER_TIMEOUT = 10.0  # 10 pings at 300 ms and a status answer fit well; at 500 ms, some
 # The whole survey: a join may wait for its measurement; a restart, which only asks
 # what the others run, must not hold up an instance whose peers are all down.
 SURVEY_BOUND = {True: 15.0, False: 4.0}
@@ -40,8 +43,12 @@ class Libp2pTimingSurvey:
         found: list[PeerTiming] = []
 
         async def one(peer: PeerInfo) -> None:
+            answer = _Answer()
             with trio.move_on_after(PEER_TIMEOUT):
-                found.append(await self._ask(peer, measure=measure))
+                await self._ask(peer, answer, measure=measure)
+            if answer.timing is not None or answer.round_trips_ms:
+                found.append(PeerTiming(str(peer.peer_id), list(answer.round_trips_ms),
+                                        answer.timing))
 
         with trio.move_on_after(SURVEY_BOUND[measure]):
             peers = await self._instances()
@@ -66,19 +73,50 @@ class Libp2pTimingSurvey:
         peers.pop(own, None)
         return list(peers.values())
 
-    async def _ask(self, peer: PeerInfo, *, measure: bool) -> PeerTiming:
-        timing: EtcdTiming | None = None
-        round_trips: list[float] = []
+    async def _ask(self, peer: PeerInfo, answer: _Answer, *, measure: bool) -> None:
+        """Fill ``answer`` as the peer answers: its status and its pings side by side, on
+        one connection."""
+        try:
+            await self._node.host.connect(peer)
+        except Exception as exc:
+            log.info("etcd timing: could not reach %s: %r", peer.peer_id, exc)
+            return
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._status, peer, answer)
+            if measure:
+                nursery.start_soon(self._ping, peer, answer)
+
+    async def _status(self, peer: PeerInfo, answer: _Answer) -> None:
         client = Libp2pRegistryClient(self._node.host, self._node.rendezvous,
                                       request_timeout=PEER_TIMEOUT).aimed_at(peer)
         try:
-            timing = (await remote_status(client)).etcd_timing
+            answer.timing = (await remote_status(client)).etcd_timing
         except Exception as exc:  # an older instance, a Go one, or one that went away
             log.debug("etcd timing: no status from %s: %r", peer.peer_id, exc)
-        if measure:
-            try:
-                round_trips = [float(rtt) for rtt in
-                               await PingService(self._node.host).ping(peer.peer_id, PINGS)]
-            except Exception as exc:
-                log.info("etcd timing: could not ping %s: %r", peer.peer_id, exc)
-        return PeerTiming(str(peer.peer_id), round_trips, timing)
+
+    async def _ping(self, peer: PeerInfo, answer: _Answer) -> None:
+        """PINGS pings on one stream, each kept as it comes back."""
+        try:
+            stream = await self._node.host.new_stream(peer.peer_id, [PING_PROTOCOL])
+        except Exception as exc:
+            log.info("etcd timing: could not ping %s: %r", peer.peer_id, exc)
+            return
+        try:
+            for _ in range(PINGS):
+                answer.round_trips_ms.append(float(await perform_ping_roundtrip(stream)))
+            await stream.close()
+        except Exception as exc:
+            log.info("etcd timing: ping of %s ended after %d: %r", peer.peer_id,
+                     len(answer.round_trips_ms), exc)
+        finally:
+            if len(answer.round_trips_ms) < PINGS:  # cut short: nobody reads it any more
+                with trio.CancelScope(shield=True), trio.move_on_after(1):
+                    await stream.reset()
+
+
+class _Answer:
+    """What one peer has answered so far."""
+
+    def __init__(self) -> None:
+        self.timing: EtcdTiming | None = None
+        self.round_trips_ms: list[float] = []
