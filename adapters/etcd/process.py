@@ -35,6 +35,10 @@ from domain.etcd_timing import EtcdTiming
 
 _POLL_INTERVAL = 0.05
 _PROBE_TIMEOUT = 1.0
+# A linearizable read from a follower costs two round trips to the leader (its read index,
+# then the leader's heartbeat round): 1 s at 500 ms between members. Each probe that
+# times out waits twice as long, so a far member becomes ready instead of never.
+_PROBE_TIMEOUT_MAX = 8.0
 _TAIL_LINES = 20
 # What etcd logs, then exits, when it starts on the data dir of a removed member.
 _REMOVED_MARK = "the member has been permanently removed from the cluster"
@@ -220,12 +224,16 @@ class EtcdProcess:
 
     async def _wait_until_ready(self) -> None:
         started = time.monotonic()
-        connection = EtcdConnection(self.client_url, timeout=_PROBE_TIMEOUT)
+        connection = EtcdConnection(self.client_url, timeout=_PROBE_TIMEOUT_MAX)
         probe = check_health if self.require_quorum else answers
+        timeout = _PROBE_TIMEOUT
         try:
             while True:
-                if await probe(connection):
+                asked = time.monotonic()
+                if await probe(connection, timeout=timeout):
                     return
+                if time.monotonic() - asked >= timeout:
+                    timeout = min(2 * timeout, _PROBE_TIMEOUT_MAX)
                 assert self._process is not None
                 code = self._process.poll()
                 if code is not None:

@@ -109,3 +109,24 @@ async def test_watchers_hear_of_a_lapsed_lease_and_of_its_renewal() -> None:
     with pytest.raises(_Done):
         await tell_watchers_of_quorum(quorum, store.hub, sleep=sleep, interval=0.01)
     assert seen == [False, True, False]
+
+
+def test_a_member_whose_checks_take_a_second_keeps_its_lease_between_them() -> None:
+    """Far from its leader (500 ms), a quorum read takes two round trips: ~1.05 s."""
+    now = [0.0]
+    quorum = QuorumStatus(clock=lambda: now[0], max_age=1.0)
+    started = 0.0
+    for _ in range(5):  # one check after another, each 1.05 s
+        now[0] = started + 1.05
+        quorum.report(healthy=True, checked_at=started)
+        started = now[0]
+        now[0] += 1.0  # well into the next check: still confirmed
+        assert not quorum.lost
+        now[0] = started
+    now[0] = started + 2 * 1.05 + 0.25 + 0.01  # cut off: no check comes back
+    assert quorum.lost
+    # and a near member's checks keep the 1 s lease
+    near = QuorumStatus(clock=lambda: now[0], max_age=1.0)
+    near.report(healthy=True, checked_at=now[0] - 0.01)
+    now[0] += 1.0
+    assert near.lost
