@@ -136,9 +136,13 @@ class WanCluster:
 
     # --- the member that started the cluster rises to the others' values -------------
 
-    def wait_for_one_timing(self, within: float = 90) -> dict[str, Any]:
+    def wait_for_one_timing(self, within: float | None = None) -> dict[str, Any]:
         """Until every member reports the same values (the first member, which had
-        nobody to measure, adopts the joiners' while running); returns them."""
+        nobody to measure, adopts the joiners' while running); returns them. By default
+        within 90 s plus 300 round trips: joiners whose measurements fall either side of
+        a rounding step make the first member rise twice, each a 15 s round and a restart
+        across the slow link."""
+        within = 90 + 300 * self.rtt if within is None else within
         deadline = time.monotonic() + within
         while True:
             try:
