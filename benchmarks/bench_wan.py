@@ -61,11 +61,11 @@ def through_the_leader(wan: WanCluster) -> list[float]:
 
 def straight_to_etcd(wan: WanCluster, node: Node) -> list[float]:
     """Seconds of BARE_PUTS gRPC puts to ``node``'s own member, from its namespace."""
-    data_dir = wan.cluster.procs[node.index].data_dir
-    unix = (data_dir / "client.sock:2379").exists()
-    target = "unix:client.sock:2379" if unix else f"{node.ip}:2379"
+    socket_name = wan.cluster.client_socket(node)
+    target = f"unix:{socket_name}" if socket_name else f"{node.ip}:2379"
     result = node.run(sys.executable, str(BARE_ETCD_PUTS), target, str(BARE_PUTS), "0.2",
-                      cwd=data_dir if unix else None, timeout=BARE_PUTS * 5 + 30)
+                      cwd=wan.cluster.procs[node.index].data_dir if socket_name else None,
+                      timeout=BARE_PUTS * 5 + 30)
     return list(json.loads(result.stdout)["seconds"])
 
 

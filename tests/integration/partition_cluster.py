@@ -177,13 +177,18 @@ class PartitionCluster:
         self, node: Node, *args: str, timeout: float = 10
     ) -> subprocess.CompletedProcess[str]:
         # A member whose clients use a unix socket in its data dir is asked there.
-        data_dir = self.procs[node.index].data_dir
-        socket_name = "client.sock:2379"
-        unix = (data_dir / socket_name).exists()
-        endpoint = f"unix://{socket_name}" if unix else f"http://{node.ip}:2379"
+        socket_name = self.client_socket(node)
+        endpoint = f"unix://{socket_name}" if socket_name else f"http://{node.ip}:2379"
         return node.run("etcdctl", "--endpoints", endpoint,
                         "--dial-timeout=2s", "--command-timeout=3s", *args,
-                        check=False, timeout=timeout, cwd=data_dir if unix else None)
+                        check=False, timeout=timeout,
+                        cwd=self.procs[node.index].data_dir if socket_name else None)
+
+    def client_socket(self, node: Node) -> str | None:
+        """The name of the unix socket the member takes clients on, in its data dir (run
+        a client there), or None: it listens on ``node.ip``:2379."""
+        name = "client.sock:2379"
+        return name if (self.procs[node.index].data_dir / name).exists() else None
 
     def local_entries(self, node: Node) -> dict[str, str]:
         """Everything this member holds in its own copy (serializable read)."""
