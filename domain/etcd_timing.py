@@ -2,7 +2,7 @@
 
 The rule here (see docs/cluster.md, "Members far apart"): the election timeout 4 times
 the highest measured round trip, rounded up to 100 ms (members that measured 307 and
-311 ms then choose the same values, and nobody restarts twice to agree), never below
+311 ms then choose the same values: jitter seldom makes a member rise twice), never below
 etcd's 1 s; the heartbeat a tenth of it; and never below what the rest of the cluster
 runs: values only rise, so members that learn each other's values converge on one pair.
 
