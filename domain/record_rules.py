@@ -30,11 +30,11 @@ class InvalidRecord(ValueError):
     """An InfoStr a Go client could not decode into ServiceInfo (one line, names the field)."""
 
 
-class _GoPerfInd(msgspec.Struct, rename={"rtt": "RTT"}, forbid_unknown_fields=False):
+class _GoPerfInd(msgspec.Struct, rename={"rtt": "RTT"}, forbid_unknown_fields=False, gc=False):
     rtt: Int64 = 0
 
 
-class _GoServiceInfo(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
+class _GoServiceInfo(msgspec.Struct, rename="pascal", forbid_unknown_fields=False, gc=False):
     content_hash: str = ""
     docker_hash: str = ""
     network_soft_req: _GoPerfInd = msgspec.field(default_factory=_GoPerfInd)
@@ -43,16 +43,39 @@ class _GoServiceInfo(msgspec.Struct, rename="pascal", forbid_unknown_fields=Fals
     memory_req: Int64 = 0
 
 
+class _ExactGoPerfInd(msgspec.Struct, rename={"rtt": "RTT"}, forbid_unknown_fields=True, gc=False):
+    rtt: Int64 = 0
+
+
+class _ExactGoServiceInfo(msgspec.Struct, rename="pascal", forbid_unknown_fields=True, gc=False):
+    """The usual record: only the exact field names. One decode proves it readable."""
+
+    content_hash: str = ""
+    docker_hash: str = ""
+    network_soft_req: _ExactGoPerfInd = msgspec.field(default_factory=_ExactGoPerfInd)
+    network_hard_req: _ExactGoPerfInd = msgspec.field(default_factory=_ExactGoPerfInd)
+    cpu_req: Int64 = 0
+    memory_req: Int64 = 0
+
+
 _FIELDS = {f.encode_name: f for f in msgspec.structs.fields(_GoServiceInfo)}
 _PERF_FIELDS = ("NetworkSoftReq", "NetworkHardReq")
 _TOP_FIELDS = tuple(_FIELDS)
 _EXACT = {_TOP_FIELDS: frozenset(_FIELDS), ("RTT",): frozenset(("RTT",))}
+_exact = msgspec.json.Decoder(_ExactGoServiceInfo)
 _typed = msgspec.json.Decoder(_GoServiceInfo)
 _untyped = msgspec.json.Decoder()
 
 
 def check_info_str(info_str: str) -> None:
     """Raise InvalidRecord unless Go (and we) can decode ``info_str`` into ServiceInfo."""
+    try:
+        # The usual record in one decode (a list checks every record); what this
+        # accepts, the two decodes below accept too.
+        _exact.decode(info_str)
+        return
+    except msgspec.DecodeError:  # ValidationError included
+        pass  # unknown fields, or a broken record: the checks below decide and say why
     try:
         _typed.decode(info_str)
     except msgspec.ValidationError as exc:

@@ -20,7 +20,7 @@ def encoded(text: bytes) -> bytes:
 HEADER_MESSAGE = encoded(MULTISTREAM_HEADER)
 
 
-def next_message(data: bytes | bytearray, at: int = 0) -> tuple[int, int] | None:
+def next_message(data: bytes | bytearray | memoryview, at: int = 0) -> tuple[int, int] | None:
     """Where the text of the message at ``at`` starts and ends (newline included), or None
     while it is incomplete. ValueError if its length prefix is longer than ever sent."""
     length = 0

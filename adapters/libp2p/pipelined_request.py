@@ -99,7 +99,8 @@ async def read_pipelined_reply(
 
 
 def _answer(received: bytearray, protocol: str) -> bytes:
-    rest = _take_echo(received, MULTISTREAM_HEADER, protocol, "multistream header")
+    # Views, not slices: an answer of tens of MB is copied once, into the bytes returned.
+    rest = _take_echo(memoryview(received), MULTISTREAM_HEADER, protocol, "multistream header")
     return bytes(_take_echo(rest, protocol.encode(), protocol, "protocol id"))
 
 
@@ -108,7 +109,7 @@ def _echoes_in(data: bytearray) -> bool:
     return first is not None and next_message(data, first[1]) is not None
 
 
-def _take_echo(data: bytearray, expected: bytes, protocol: str, what: str) -> bytearray:
+def _take_echo(data: memoryview, expected: bytes, protocol: str, what: str) -> memoryview:
     """``data`` after its first multistream message, which must be ``expected``."""
     try:
         span = next_message(data)

@@ -30,7 +30,7 @@ from multiaddr import Multiaddr
 
 from adapters.libp2p.error_chain import causes
 from adapters.libp2p.multistream_messages import HEADER_MESSAGE
-from adapters.libp2p.xsalsa20 import NONCE_SIZE, XSalsa20
+from adapters.libp2p.xsalsa20 import NONCE_SIZE, KeyStream, XSalsa20
 from domain.psk import check_psk
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,8 @@ class PskConnection(RawConnection):
         self._psk = check_psk(psk)
         self._expect = HEADER_MESSAGE if expect_multistream else b""
         self._checked = 0
-        self._encrypt: XSalsa20 | None = None
-        self._decrypt: XSalsa20 | None = None
+        self._encrypt: KeyStream | None = None
+        self._decrypt: KeyStream | None = None
         self._pending = b""  # raw bytes received while the peer's nonce is incomplete
         self._early = b""  # raw bytes after the nonce, read by a write that awaited it
         self._peer_nonce_settled = trio.Event()  # its nonce is in, or it never will be

@@ -11,7 +11,11 @@ import random
 import nacl.bindings
 import pytest
 
-from adapters.libp2p.xsalsa20 import XSalsa20, hsalsa20
+from adapters.libp2p.xsalsa20 import PyCryptodomeXSalsa20, SodiumXSalsa20, hsalsa20
+
+# Both backends: libsodium's (used wherever it is found) and PyCryptodome's (the fallback).
+Cipher = type[SodiumXSalsa20] | type[PyCryptodomeXSalsa20]
+backends = pytest.mark.parametrize("XSalsa20", [SodiumXSalsa20, PyCryptodomeXSalsa20])
 
 # NaCl tests/core1.c: HSalsa20(shared secret of the box example, 16 zero bytes).
 SHARED = bytes.fromhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
@@ -33,13 +37,15 @@ def test_hsalsa20_nacl_core2() -> None:
     assert hsalsa20(FIRSTKEY, NONCE[:16]) == SECONDKEY
 
 
-def test_xsalsa20_nacl_stream_vectors() -> None:
+@backends
+def test_xsalsa20_nacl_stream_vectors(XSalsa20: Cipher) -> None:
     assert XSalsa20(FIRSTKEY, NONCE).xor(bytes(32)) == STREAM_FIRST_32
     stream = XSalsa20(FIRSTKEY, NONCE).xor(bytes(4 * 1024 * 1024))
     assert hashlib.sha256(stream).hexdigest() == STREAM_4MIB_SHA256
 
 
-def test_rejects_wrong_sizes() -> None:
+@backends
+def test_rejects_wrong_sizes(XSalsa20: Cipher) -> None:
     with pytest.raises(ValueError):
         XSalsa20(bytes(31), bytes(24))
     with pytest.raises(ValueError):
@@ -56,7 +62,8 @@ def _random_chunks(rng: random.Random, total: int) -> list[int]:
     return sizes
 
 
-def _xor_in_chunks(cipher: XSalsa20, data: bytes, sizes: list[int]) -> bytes:
+def _xor_in_chunks(cipher: SodiumXSalsa20 | PyCryptodomeXSalsa20, data: bytes,
+                   sizes: list[int]) -> bytes:
     out, pos = [], 0
     for size in sizes:
         out.append(cipher.xor(data[pos : pos + size]))
@@ -64,7 +71,8 @@ def _xor_in_chunks(cipher: XSalsa20, data: bytes, sizes: list[int]) -> bytes:
     return b"".join(out)
 
 
-def test_chunked_equals_one_shot() -> None:
+@backends
+def test_chunked_equals_one_shot(XSalsa20: Cipher) -> None:
     rng = random.Random(1)
     for _ in range(50):
         key, nonce = rng.randbytes(32), rng.randbytes(24)
@@ -75,7 +83,8 @@ def test_chunked_equals_one_shot() -> None:
         assert XSalsa20(key, nonce).xor(whole) == data  # XOR is its own inverse
 
 
-def test_matches_pynacl_secretbox() -> None:
+@backends
+def test_matches_pynacl_secretbox(XSalsa20: Cipher) -> None:
     # secretbox = XSalsa20-Poly1305: after a 16-byte tag, the message XOR key stream[32:].
     rng = random.Random(2)
     for _ in range(50):
@@ -97,7 +106,8 @@ def _libsodium() -> ctypes.CDLL:
     return lib
 
 
-def test_matches_libsodium_xsalsa20_and_hsalsa20() -> None:
+@backends
+def test_matches_libsodium_xsalsa20_and_hsalsa20(XSalsa20: Cipher) -> None:
     lib = _libsodium()
     rng = random.Random(3)
     for _ in range(100):
@@ -116,10 +126,21 @@ def test_matches_libsodium_xsalsa20_and_hsalsa20() -> None:
         assert hsalsa20(key, nonce[:16]) == subkey.raw
 
 
-def test_one_byte_chunks_match_libsodium() -> None:
+@backends
+def test_one_byte_chunks_match_libsodium(XSalsa20: Cipher) -> None:
     lib = _libsodium()
     key, nonce = os.urandom(32), os.urandom(24)
     stream = ctypes.create_string_buffer(300)
     assert lib.crypto_stream_xsalsa20(stream, ctypes.c_ulonglong(300), nonce, key) == 0
     cipher = XSalsa20(key, nonce)
     assert b"".join(cipher.xor(b"\0") for _ in range(300)) == stream.raw
+
+
+@backends
+def test_bytearray_and_memoryview_chunks(XSalsa20: Cipher) -> None:
+    key, nonce, data = os.urandom(32), os.urandom(24), os.urandom(1000)
+    whole = XSalsa20(key, nonce).xor(data)
+    cipher = XSalsa20(key, nonce)
+    parts = [cipher.xor(bytearray(data[:3])), cipher.xor(memoryview(data)[3:500]),
+             cipher.xor(data[500:])]
+    assert b"".join(parts) == whole
