@@ -27,7 +27,7 @@ class PageRequest(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
     limit: int = 0  # 0: DEFAULT_PAGE_RECORDS
 
 
-class PagedRecord(msgspec.Struct, rename="pascal"):
+class PagedRecord(msgspec.Struct, rename="pascal", gc=False):  # no cycles: strs and an int
     name: str
     info_str: str
     revision: int  # the record's mod revision

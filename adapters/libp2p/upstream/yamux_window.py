@@ -7,17 +7,17 @@ answer cost 20 frames, 10 of them window updates (benchmarks/trace_frames.py),
 each a Noise encryption, a PSK pass and a socket send.
 
 This muxer keeps the wire plain Yamux and changes only when window updates go out:
-- a stream's window stays at Yamux's initial 256 KiB, as go-yamux's does until a
-  transfer is limited by it (no doubling on every read); a stream we opened that
-  reads more than FLUSH_AT grows to 4 MiB at once;
+- a stream's window stays at Yamux's initial 256 KiB (no doubling on every read),
+  but a stream we open asks for 4 MiB in its SYN, as go-yamux does when configured
+  with a larger window;
 - consumed window is told to the peer once it adds up to FLUSH_AT (half the
   window), as go-yamux and js-yamux do. The peer can always send at least
   FLUSH_AT more bytes, so nothing stalls.
 SYN, ACK, FIN and RST frames and all data go out unchanged, but for two merges
 that go-yamux, js-yamux and py-libp2p all read:
-- the SYN of a stream we open rides on that stream's first frame, as the Yamux spec
-  allows (py-libp2p sends it as a frame of its own, and the opener always writes
-  next: the multistream header);
+- the SYN of a stream we open (a WINDOW_UPDATE with that grant, as go-yamux sends
+  it) goes out in one write with that stream's first frame (py-libp2p sends it on
+  its own, and the opener always writes next: the multistream header);
 - :meth:`BatchedWindowYamux.send_final` writes a last DATA frame and its FIN frame
   to the secure channel at once: one Noise message, one socket send. The FIN stays a
   frame of its own because js-yamux 8 handles a DATA frame's FIN flag before its
@@ -140,10 +140,11 @@ class BatchedWindowYamux(Yamux):
             self._unsent_syn.discard(stream_id)
             if flags & FLAG_RST:
                 return  # the peer never heard of the stream: nothing to reset
-            flags |= FLAG_SYN
-            data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, flags, stream_id, length) + (
-                data[HEADER_SIZE:]
+            syn = struct.pack(
+                YAMUX_HEADER_FORMAT, 0, TYPE_WINDOW_UPDATE, FLAG_SYN, stream_id,
+                self._grow(stream_id),
             )
+            data = syn + data
         elif kind == TYPE_WINDOW_UPDATE and stream_id != 0:
             if flags == FLAG_SYN and length == 0:
                 self._unsent_syn.add(stream_id)  # goes out with the stream's first frame
@@ -155,7 +156,6 @@ class BatchedWindowYamux(Yamux):
                     self._withhold(stream_id, owed)
                     await trio.lowlevel.checkpoint()
                     return
-                owed += self._growth(stream_id)
                 data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, 0, stream_id, owed)
         # py-libp2p's own _write_frame formats a debug line per frame, logged or not.
         async with self._write_lock:
@@ -184,12 +184,12 @@ class BatchedWindowYamux(Yamux):
             await self._write_frame(header + data + fin)  # the SYN, if owed, joins the first
         return True
 
-    def _growth(self, stream_id: int) -> int:
-        """Window added the first time a stream we opened has read FLUSH_AT: an answer
-        that large (a list of thousands) would otherwise stall its sender every
-        FLUSH_AT bytes, and py-libp2p's sender polls for window every 10 ms. Streams
-        the peer opened keep 256 KiB: their requests are small, and a peer must not
-        get to fill megabytes of our memory."""
+    def _grow(self, stream_id: int) -> int:
+        """The window a stream we open adds in its SYN: an answer larger than 256 KiB (a
+        list of thousands) would otherwise stall its sender until we had read half of it,
+        and py-libp2p's sender polls for window every 10 ms (a page of `/list/0.2` waited
+        ~7 ms for it). Streams the peer opened keep 256 KiB: their requests are small,
+        and a peer must not get to fill megabytes of our memory."""
         stream = self.streams.get(stream_id)
         if stream is None or not stream.is_initiator or stream_id in self._grown:
             return 0
