@@ -21,6 +21,7 @@ import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
 
+from adapters.libp2p.fair_turns import FairTurns
 from adapters.libp2p.request_stream import reset_quietly
 from adapters.libp2p.stream_io import read_to_end
 from application.watch import Subscription, WatchClosed, WatchHub, open_watch
@@ -76,6 +77,7 @@ class Libp2pWatchServer:
         self.refused = 0  # watches refused at max_watches, since the start
         self._last_refusal_log = -REFUSAL_LOG_INTERVAL
         self.events_sent: Counter[str] = Counter()  # event lines written, by type (metrics)
+        self._turns = FairTurns()  # a change wakes every watcher: they write a few at a time
 
     protocol_ids = [WATCH_PROTOCOL]
 
@@ -169,7 +171,8 @@ class Libp2pWatchServer:
         while True:
             events = subscription.take()
             if events:
-                await self._send(stream, wakeup, events)
+                await self._turns.turn()
+                await self._send(stream, wakeup, events + subscription.take())
                 continue
             if not await wakeup.wait(self._progress_interval):
                 await self._send(stream, wakeup, [subscription.progress()])
