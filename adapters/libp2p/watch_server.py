@@ -77,7 +77,7 @@ class Libp2pWatchServer:
         self.refused = 0  # watches refused at max_watches, since the start
         self._last_refusal_log = -REFUSAL_LOG_INTERVAL
         self.events_sent: Counter[str] = Counter()  # event lines written, by type (metrics)
-        self._turns = FairTurns()  # a change wakes every watcher: they write a few at a time
+        self._turns = FairTurns()  # a change wakes every watcher: a few per scheduler round
 
     protocol_ids = [WATCH_PROTOCOL]
 
@@ -106,7 +106,7 @@ class Libp2pWatchServer:
 
     async def _serve_one(self, stream: INetStream) -> None:
         peer = stream.muxed_conn.peer_id
-        wakeup = _Wakeup()
+        wakeup = _Wakeup(self._turns)
         try:
             with trio.fail_after(self._timeout):
                 raw = await read_to_end(stream, MAX_WATCH_REQUEST_BYTES)
@@ -171,8 +171,7 @@ class Libp2pWatchServer:
         while True:
             events = subscription.take()
             if events:
-                await self._turns.turn()
-                await self._send(stream, wakeup, events + subscription.take())
+                await self._send(stream, wakeup, events)
                 continue
             if not await wakeup.wait(self._progress_interval):
                 await self._send(stream, wakeup, [subscription.progress()])
@@ -183,19 +182,30 @@ class Libp2pWatchServer:
 
 
 class _Wakeup:
-    """Wakes the stream's task on news; an ended subscription also cancels a blocked write."""
+    """Wakes the stream's task on news, in its turn; an ended subscription wakes it at
+    once and also cancels a blocked write."""
 
-    __slots__ = ("_event", "_write_scope", "subscription")
+    __slots__ = ("_event", "_queued", "_turns", "_write_scope", "subscription")
 
-    def __init__(self) -> None:
+    def __init__(self, turns: FairTurns) -> None:
         self._event = trio.Event()
+        self._turns = turns
+        self._queued = False  # a turn is asked for (one is enough, however much news)
         self._write_scope: trio.CancelScope | None = None
         self.subscription: Subscription | None = None
 
     def wake(self) -> None:
+        if self.subscription and self.subscription.closed:
+            self._event.set()
+            if self._write_scope is not None:
+                self._write_scope.cancel()
+        elif not self._queued:
+            self._queued = True
+            self._turns.wake(self._in_turn)
+
+    def _in_turn(self) -> None:
+        self._queued = False
         self._event.set()
-        if self._write_scope is not None and self.subscription and self.subscription.closed:
-            self._write_scope.cancel()
 
     async def wait(self, timeout: float) -> bool:
         """Whether news came within ``timeout`` seconds."""

@@ -1,9 +1,10 @@
-"""FairTurns: writers woken at once start a few per trio scheduler round."""
+"""FairTurns: of many tasks woken at once, a few start per trio scheduler round."""
 
 from __future__ import annotations
 
 import pytest
 import trio
+import trio.testing
 
 from adapters.libp2p.fair_turns import FairTurns
 
@@ -20,100 +21,101 @@ class Rounds:
             self.now += 1
 
 
-async def test_writers_woken_at_once_start_a_few_per_round() -> None:
+async def parked(events: list[trio.Event], started: list[int], rounds: Rounds) -> None:
+    event = trio.Event()
+    events.append(event)
+    await event.wait()
+    started.append(rounds.now)
+
+
+async def test_tasks_woken_at_once_start_a_few_per_round() -> None:
     turns = FairTurns(per_round=8)
     rounds = Rounds()
+    events: list[trio.Event] = []
     started: list[int] = []
-
-    async def writer() -> None:
-        await turns.turn()
-        started.append(rounds.now)
-
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(rounds.run)
-        await trio.lowlevel.checkpoint()
-        async with trio.open_nursery() as writers:
+        async with trio.open_nursery() as waiters:
             for _ in range(200):
-                writers.start_soon(writer)
+                waiters.start_soon(parked, events, started, rounds)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.start_soon(rounds.run)
+            for event in events:
+                turns.wake(event.set)  # as a publish wakes every watcher
         nursery.cancel_scope.cancel()
     assert len(started) == 200
     per_round = {r: started.count(r) for r in set(started)}
     # trio runs a round's tasks in random order, so the counter's step may fall before or
-    # after a round's writers: one count may hold two rounds' starts, never more.
+    # after a round's starts: one count may hold two rounds' starts, never more.
     assert max(per_round.values()) <= 2 * 8, per_round
     assert max(started) - min(started) >= 200 // 8 - 1, per_round
 
 
-async def test_other_work_runs_between_turns() -> None:
-    """A task that is not a writer gets a step in every round while 500 writers wait."""
+async def test_other_work_runs_between_the_wake_ups() -> None:
+    """A task that nobody wakes gets a step in every round while 500 wait for theirs."""
     turns = FairTurns(per_round=4)
-    writes_seen: list[int] = []
-    written = 0
-
-    async def writer() -> None:
-        nonlocal written
-        await turns.turn()
-        written += 1
+    events: list[trio.Event] = []
+    started: list[int] = []
+    rounds = Rounds()
+    seen_per_step: list[int] = []
 
     async def other() -> None:
-        for _ in range(20):
-            before = written
+        while len(started) < 500:
+            before = len(started)
             await trio.lowlevel.checkpoint()
-            writes_seen.append(written - before)
+            seen_per_step.append(len(started) - before)
 
     async with trio.open_nursery() as nursery:
         for _ in range(500):
-            nursery.start_soon(writer)
+            nursery.start_soon(parked, events, started, rounds)
+        await trio.testing.wait_all_tasks_blocked()
+        for event in events:
+            turns.wake(event.set)
         nursery.start_soon(other)
-    assert written == 500
-    assert max(writes_seen) <= 4 + 4, writes_seen  # at most a round's worth, either side
+    assert len(started) == 500
+    assert max(seen_per_step) <= 4 + 4, seen_per_step  # a round's worth, either side
 
 
-async def test_a_writer_that_blocks_holds_no_turn() -> None:
+async def test_a_woken_task_that_blocks_holds_no_turn() -> None:
     turns = FairTurns(per_round=1)
-    done = 0
+    events: list[trio.Event] = []
+    started: list[int] = []
+    rounds = Rounds()
 
     async def stuck() -> None:
-        await turns.turn()
+        event = trio.Event()
+        turns.wake(event.set)
+        await event.wait()
         await trio.sleep_forever()
-
-    async def writer() -> None:
-        nonlocal done
-        await turns.turn()
-        done += 1
 
     with trio.fail_after(5):
         async with trio.open_nursery() as nursery:
             for _ in range(3):
                 nursery.start_soon(stuck)
-            async with trio.open_nursery() as writers:
+            async with trio.open_nursery() as waiters:
                 for _ in range(50):
-                    writers.start_soon(writer)
+                    waiters.start_soon(parked, events, started, rounds)
+                await trio.testing.wait_all_tasks_blocked()
+                for event in events:
+                    turns.wake(event.set)
             nursery.cancel_scope.cancel()
-    assert done == 50
+    assert len(started) == 50
 
 
-async def test_a_cancelled_waiter_does_not_stop_the_turns() -> None:
+async def test_a_failing_wake_up_does_not_stop_the_others() -> None:
     turns = FairTurns(per_round=1)
-    done = 0
+    woken: list[int] = []
 
-    async def writer() -> None:
-        nonlocal done
-        await turns.turn()
-        done += 1
+    def broken() -> None:
+        raise RuntimeError("boom")
 
+    for i in range(5):
+        turns.wake(broken if i == 2 else (lambda i=i: woken.append(i)))  # type: ignore[misc]
     with trio.fail_after(5):
-        async with trio.open_nursery() as nursery:
-            for _ in range(5):
-                nursery.start_soon(writer)
-            with trio.move_on_after(0):
-                await turns.turn()
-            for _ in range(5):
-                nursery.start_soon(writer)
-    assert done == 10
-    assert turns.waiting == 0
+        while turns.waiting:
+            await trio.lowlevel.checkpoint()
+    assert woken == [0, 1, 3, 4]
 
 
-def test_at_least_one_writer_per_round() -> None:
+def test_at_least_one_wake_up_per_round() -> None:
     with pytest.raises(ValueError):
         FairTurns(per_round=0)
