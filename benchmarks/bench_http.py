@@ -121,6 +121,21 @@ async def parked_wake_up(port: int, park: bytes, wake: bytes) -> dict[str, float
             "max_ms": latencies[-1] * 1000, "answers": len(latencies)}
 
 
+async def lone_puts(port: int, put: bytes, rounds: int = 20) -> dict[str, float]:
+    """The same PUT with nothing parked: seconds from its send to its answer's first bytes
+    (the part of a parked query's wake-up that is the write through etcd)."""
+    latencies = []
+    for _ in range(rounds):
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        t0 = time.perf_counter()
+        await stream.send_all(put)
+        await stream.receive_some(65536)
+        latencies.append(time.perf_counter() - t0)
+        await stream.aclose()
+    latencies.sort()
+    return {"p50_ms": latencies[len(latencies) // 2] * 1000, "max_ms": latencies[-1] * 1000}
+
+
 def parked_requests(index: int, token: str, record: str) -> tuple[bytes, bytes]:
     """Our blocking query on the record at ``index``, and the PUT that changes it."""
     park = (f"GET /v1/services/{NAME}?index={index}&wait=120s HTTP/1.1\r\nHost: bench\r\n"
@@ -193,6 +208,7 @@ def main() -> None:
     assert bare.stdout is not None and bare.stdout.readline().strip() == "ready"
     results: dict[str, float] = {}
     wakes: list[tuple[str, dict[str, float]]] = []
+    alone: dict[str, float] = {}
     rss: dict[str, float] = {}
     libp2p: dict[int, dict] = {}
     try:
@@ -232,6 +248,8 @@ def main() -> None:
                     wake = trio.run(parked_wake_up, target, *requests)
                     wakes.append((label, wake))
                     print(f"parked, {label}: {wake} ({load_average()})", flush=True)
+            alone = trio.run(lone_puts, port, parked_requests(0, registry.write_token, RECORD)[1])
+            print(f"the PUT alone: {alone} ({load_average()})", flush=True)
         if "libp2p" in parts:
             import bench_get
             from bench_get import load
@@ -261,6 +279,9 @@ def main() -> None:
     for label, wake in wakes:
         print(f"{wake['answers']:.0f} parked requests woken by one request, {label}: p50 "
               f"{wake['p50_ms']:.1f} ms, p99 {wake['p99_ms']:.1f} ms, max {wake['max_ms']:.1f} ms")
+    if wakes:
+        print(f"the PUT alone, nothing parked (20 in a row): p50 {alone['p50_ms']:.1f} ms, "
+              f"max {alone['max_ms']:.1f} ms")
     if rss:
         print(f"RSS per idle SSE listener ({SSE_LISTENERS}): "
               f"{rss['bytes_per_listener'] / 1024:.1f} KiB (daemon {rss['rss_before_mb']:.1f} -> "

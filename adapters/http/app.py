@@ -75,7 +75,7 @@ def build_app(parts: HttpParts) -> Any:
         index = non_negative_int(request.query_params, "index")
         if index is not None:
             wait = wait_seconds(request.query_params.get("wait"))
-            wakeup = Wakeup()
+            wakeup = Wakeup(request.scope)
             subscription = await api.park(WatchRequest(prefix=prefix, since_revision=index),
                                           wakeup.wake)
             if subscription is not None:
@@ -143,17 +143,18 @@ def build_app(parts: HttpParts) -> Any:
     events = SseEndpoint(parts.access, parts.hub, parts.history, parts.progress_interval)
     record = RecordEndpoint(api, parts.access)
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
+    def app(scope: Any, receive: Any, send: Any) -> Awaitable[None]:
         # Two routes bypass the framework: a record is the hot read and the blocking query
         # that fleets park, and an SSE listener lives for hours (record_endpoint.py,
-        # sse_endpoint.py).
+        # sse_endpoint.py). A plain function returning the handler's coroutine: no frame
+        # of its own held while an SSE listener stays.
         if scope["type"] == "http":
             path, method = scope["path"], scope["method"]
             if path.startswith(RECORD_PREFIX) and method in _GET_OR_HEAD:
-                return await record(scope, receive, send)
+                return record(scope, receive, send)
             if path == EVENTS_PATH and method == "GET":
-                return await events(scope, receive, send)
-        await framework(scope, receive, send)
+                return events(scope, receive, send)
+        return framework(scope, receive, send)  # type: ignore[no-any-return]
 
     return app
 

@@ -14,6 +14,12 @@ Headers = list[tuple[bytes, bytes]]
 
 JSON = (b"content-type", b"application/json")
 
+# Our server's (adapters/http/connection.py) ASGI extension: ``scope["extensions"][WAKE]()``
+# makes the request's pending (or next) ``receive()`` return ``{"type": WAKE}``. A task
+# that waits for news or its client's disconnect on ``receive()`` is then woken without
+# a cancellation (a third of the cost of waking 1000 parked queries).
+WAKE = "physarum.wake"
+
 
 def header(scope: Scope, name: bytes) -> str | None:
     """The first value of a header; ``name`` in lower case (the server lowers them)."""

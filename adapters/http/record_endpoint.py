@@ -61,7 +61,7 @@ class RecordEndpoint:
         if index is None:
             return True
         wait = wait_seconds(params.get("wait"))
-        wakeup = Wakeup()
+        wakeup = Wakeup(scope)
         subscription = await self._registry.park(
             WatchRequest(names=[name], since_revision=index), wakeup.wake)
         if subscription is None:

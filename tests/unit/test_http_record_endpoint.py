@@ -145,7 +145,7 @@ async def test_the_wait_tells_news_timeout_and_a_gone_client_apart():
         await trio.sleep(0.01)
         return messages.pop(0)
 
-    wakeup = Wakeup()
+    wakeup = Wakeup({})  # a server without our WAKE extension: woken by a cancellation
     assert await wakeup.wait(silent, 0.05) is Waited.TIMEOUT
     wakeup.wake()  # news that came while nobody waited is not lost
     assert await wakeup.wait(silent, 10) is Waited.NEWS
@@ -159,3 +159,26 @@ async def test_the_wait_tells_news_timeout_and_a_gone_client_apart():
         with trio.fail_after(5):
             assert await wakeup.wait(silent, 10) is Waited.NEWS
     assert await wakeup.wait(disconnects, 10) is Waited.GONE
+
+
+async def test_the_wait_through_our_servers_wake_extension():
+    from adapters.http.asgi import WAKE
+    from adapters.http.connection import _Inbox
+
+    inbox = _Inbox()
+    wakeup = Wakeup({"extensions": {WAKE: inbox.wake}})
+    await inbox.put({"type": "http.request", "body": b"", "more_body": False})
+    assert await wakeup.wait(inbox.receive, 0.05) is Waited.TIMEOUT  # the body is skipped
+
+    async def wake_soon() -> None:
+        await trio.sleep(0.05)
+        wakeup.wake()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(wake_soon)
+        with trio.fail_after(5):
+            assert await wakeup.wait(inbox.receive, 10) is Waited.NEWS
+    inbox.wake()  # a wake left over (no news behind it) is no news
+    assert await wakeup.wait(inbox.receive, 0.05) is Waited.TIMEOUT
+    await inbox.put({"type": "http.disconnect"})
+    assert await wakeup.wait(inbox.receive, 10) is Waited.GONE

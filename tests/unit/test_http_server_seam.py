@@ -18,6 +18,7 @@ from adapters.http.server import HttpLimits, serve_http
 
 def test_hypercorn_still_has_the_parts_the_seam_runs():
     import hypercorn.protocol
+    from hypercorn.app_wrappers import ASGIWrapper
     from hypercorn.config import Config
     from hypercorn.events import Closed, RawData, Updated
     from hypercorn.protocol import ProtocolWrapper
@@ -25,7 +26,7 @@ def test_hypercorn_still_has_the_parts_the_seam_runs():
     from hypercorn.trio.tcp_server import TCPServer
     from hypercorn.trio.worker_context import WorkerContext
     from hypercorn.typing import TaskGroup
-    from hypercorn.utils import parse_socket_addr, wrap_app
+    from hypercorn.utils import parse_socket_addr
 
     assert list(inspect.signature(ProtocolWrapper.__init__).parameters) == [
         "self", "app", "config", "context", "task_group", "state", "ssl", "client", "server",
@@ -34,7 +35,10 @@ def test_hypercorn_still_has_the_parts_the_seam_runs():
         "app", "config", "scope", "receive", "send", "sync_spawn", "call_soon"]
     assert list(inspect.signature(WorkerContext.__init__).parameters) == ["self", "max_requests"]
     assert list(inspect.signature(parse_socket_addr).parameters) == ["family", "address"]
-    assert "mode" in inspect.signature(wrap_app).parameters
+    # as_hypercorn_app stands for ASGIWrapper: the same call, the same three arguments on.
+    assert list(inspect.signature(ASGIWrapper.__call__).parameters) == [
+        "self", "scope", "receive", "send", "sync_spawn", "call_soon"]
+    assert "await self.app(scope, receive, send)" in inspect.getsource(ASGIWrapper.__call__)
     assert RawData(b"x").data == b"x" and Updated(idle=True).idle and Closed()
     # Connection stands for TCPServer and its TaskGroup: the protocol asks a task group
     # for no more than spawn_app and spawn, and sends TCPServer no other event.
