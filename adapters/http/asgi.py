@@ -17,7 +17,7 @@ JSON = (b"content-type", b"application/json")
 # Our server's (adapters/http/connection.py) ASGI extension: ``scope["extensions"][WAKE]()``
 # makes the request's pending (or next) ``receive()`` return ``{"type": WAKE}``. A task
 # that waits for news or its client's disconnect on ``receive()`` is then woken without
-# a cancellation (a third of the cost of waking 1000 parked queries).
+# a cancellation (docs/performance.md, "bench_http.py").
 WAKE = "physarum.wake"
 
 

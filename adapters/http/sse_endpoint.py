@@ -3,7 +3,7 @@
 An SSE listener lives for hours, so what it holds counts (docs/performance.md,
 "bench_http.py"): Starlette's Request and StreamingResponse, with its AnyIO task group,
 cost about 9 KiB per listener, and a task of our own watching for the client going away
-and its nursery about 3 KiB more. This handler parses what it needs from the ASGI scope
+with its nursery and Event about 4 KiB more. This handler parses what it needs from the ASGI scope
 itself and waits for news, the next PROGRESS or the client's disconnect on its own task
 (adapters/http/wakeup.py).
 """
