@@ -10,6 +10,7 @@ server (benchmarks/bare_http_app.py). Measures:
   - the wake-up latency of 1000 parked blocking queries after one PUT (p50/p99/max,
     from just before the PUT is sent until each answer's first bytes), and the stack's
     own floor: the bare app parking 1000 requests on one trio Event that one request sets;
+    and the same PUT alone, with nothing parked (the write's own share);
   - the daemon's RSS per idle SSE listener (500 of them, after their SYNCED);
   - the same GET over libp2p (/get/0.2, our pipelined client; bench_get.load).
 """

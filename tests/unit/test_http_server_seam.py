@@ -202,3 +202,19 @@ async def test_two_receivers_at_once_are_refused():
         with pytest.raises(trio.BusyResourceError):
             await inbox.receive()
         nursery.cancel_scope.cancel()
+
+
+async def test_http2_with_prior_knowledge_is_served_too():
+    # HTTP/2 runs its own send task through the seam's spawn (Connection stands for
+    # Hypercorn's task group), besides each stream's app.
+    import httpx
+
+    async with trio.open_nursery() as nursery:
+        _, port = await nursery.start(serve_http, _echo_body, "127.0.0.1", 0, HttpLimits())
+        async with httpx.AsyncClient(http1=False, http2=True,
+                                     base_url=f"http://127.0.0.1:{port}") as client:
+            with trio.fail_after(5):
+                answers = [await client.post("/", content=f"body {i}") for i in range(3)]
+        assert [(a.http_version, a.text) for a in answers] == [
+            ("HTTP/2", f"body {i}") for i in range(3)]
+        nursery.cancel_scope.cancel()
