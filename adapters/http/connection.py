@@ -9,8 +9,8 @@ minutes or hours, and a fleet opens thousands):
 
 - **The header and idle timeout is a deadline on the read, not a task.** Hypercorn
   starts an idle-timeout task at every request's end (a task start per request, and a
-  lock per connection); here the read loop's one cancel scope gets the deadline while
-  the connection is idle and none while a request runs.
+  lock per connection); here the connection's own nursery gets the deadline while the
+  connection is idle and none while a request runs.
 - **No read timeout while an answer is under way.** Hypercorn bounds every read with
   ``read_timeout``, also while the app answers, so a quiet SSE stream or a blocking
   query longer than that was cut off (its client sends nothing meanwhile). A request
