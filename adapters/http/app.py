@@ -15,18 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.http.disconnect import cancel_on_disconnect
+from adapters.http.errors import INTERNAL, error_answer
 from adapters.http.openapi import OPENAPI_DOCUMENT
-from adapters.http.query import BadQuery, non_negative_int, wait_seconds
-from adapters.http.responses import (
-    error_response,
-    json_response,
-    raw_json_response,
-    unauthorized,
-)
-from adapters.http.sse import Wakeup
+from adapters.http.query import non_negative_int, wait_seconds
+from adapters.http.record_endpoint import RECORD_PREFIX, RecordEndpoint, stored_record
+from adapters.http.responses import error_response, json_response, raw_json_response
 from adapters.http.sse_endpoint import EVENTS_PATH, SseEndpoint
 from adapters.http.ui_files import ui_routes
+from adapters.http.wakeup import Wakeup
 from application.http_access import Caller, Forbidden, HttpAccess, Unauthenticated
 from application.http_health import Health
 from application.http_registry import HttpRegistry
@@ -41,7 +37,7 @@ from domain.wire import MAX_REQUEST_BYTES
 
 log = logging.getLogger("registry-service.http")
 
-INDEX, STALE, REVISION = "X-Registry-Index", "X-Registry-Stale", "X-Registry-Revision"
+INDEX, STALE = "X-Registry-Index", "X-Registry-Stale"
 BODY_TIMEOUT = 10.0  # a request body must arrive within this (a slow client is cut off)
 
 
@@ -73,57 +69,26 @@ def build_app(parts: HttpParts) -> Any:
             headers[STALE] = "true"
         return headers
 
-    async def park(request: Request, watch: WatchRequest, wait: float) -> None:
-        wakeup = Wakeup()
-        subscription = await api.park(watch, wakeup.wake)
-        if subscription is None:
-            return
-        try:
-            async with trio.open_nursery() as nursery:
-                # A client that goes away releases its subscription now, not at the wait's end.
-                nursery.start_soon(cancel_on_disconnect, request.receive, nursery.cancel_scope)
-                await wakeup.wait(wait)
-                nursery.cancel_scope.cancel()
-        finally:
-            subscription.close()
-
-    async def blocking(request: Request, watch: WatchRequest) -> None:
-        if not request.scope["query_string"]:
-            return  # the common case: no parameters to parse
-        index = non_negative_int(request.query_params, "index")
-        if index is not None:
-            watch.since_revision = index
-            await park(request, watch, wait_seconds(request.query_params.get("wait")))
-
     async def list_services(request: Request) -> Response:
         parts.access.read(request.headers.get("authorization"))
         prefix = request.query_params.get("prefix", "")
-        await blocking(request, WatchRequest(prefix=prefix))
+        index = non_negative_int(request.query_params, "index")
+        if index is not None:
+            wait = wait_seconds(request.query_params.get("wait"))
+            wakeup = Wakeup(request.scope)
+            subscription = await api.park(WatchRequest(prefix=prefix, since_revision=index),
+                                          wakeup.wake)
+            if subscription is not None:
+                try:  # (a client gone meanwhile gets the answer all the same: it is cheap)
+                    await wakeup.wait(request.receive, wait)
+                finally:
+                    subscription.close()  # at once when the client goes away
         answer = await api.list(prefix)
         body, unreadable = _records_object(answer.entries)
         headers = index_headers(answer.index, answer.stale)
         if unreadable:
             headers["X-Registry-Unreadable"] = ",".join(unreadable)
         return raw_json_response(body, headers=headers)
-
-    async def get_service(request: Request) -> Response:
-        parts.access.read(request.headers.get("authorization"))
-        name = request.path_params["name"]
-        await blocking(request, WatchRequest(names=[name]))
-        answer = await api.get(name)
-        headers = index_headers(answer.index, answer.stale)
-        if answer.info_str is None:
-            return error_response(404, f"no service named {name!r}", headers)
-        headers[REVISION] = str(answer.revision)
-        headers["ETag"] = f'"{answer.revision}"'
-        if request.headers.get("if-none-match") == headers["ETag"]:
-            return Response(status_code=304, headers=headers)
-        record = _record(answer.info_str)
-        if record is None:
-            return error_response(
-                422, f"the stored record of {name!r} is not a JSON object", headers
-            )
-        return raw_json_response(record, headers=headers)
 
     async def put_service(request: Request) -> Response:
         caller = parts.access.write(request.headers.get("authorization"))
@@ -166,7 +131,6 @@ def build_app(parts: HttpParts) -> Any:
 
     routes = [
         Route("/v1/services", list_services, methods=["GET"]),
-        Route("/v1/services/{name:path}", get_service, methods=["GET"]),
         Route("/v1/services/{name:path}", put_service, methods=["PUT"]),
         Route("/v1/services/{name:path}", delete_service, methods=["DELETE"]),
         Route("/v1/status", status, methods=["GET"]),
@@ -177,13 +141,20 @@ def build_app(parts: HttpParts) -> Any:
     ]
     framework = Starlette(routes=routes, exception_handlers=_EXCEPTION_HANDLERS)
     events = SseEndpoint(parts.access, parts.hub, parts.history, parts.progress_interval)
+    record = RecordEndpoint(api, parts.access)
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        # Server-Sent Events bypass the framework: a listener holds less (sse_endpoint.py).
-        if scope["type"] == "http" and scope["path"] == EVENTS_PATH and scope["method"] == "GET":
-            await events(scope, receive, send)
-        else:
-            await framework(scope, receive, send)
+    def app(scope: Any, receive: Any, send: Any) -> Awaitable[None]:
+        # Two routes bypass the framework: a record is the hot read and the blocking query
+        # that fleets park, and an SSE listener lives for hours (record_endpoint.py,
+        # sse_endpoint.py). A plain function returning the handler's coroutine: no frame
+        # of its own held while an SSE listener stays.
+        if scope["type"] == "http":
+            path, method = scope["path"], scope["method"]
+            if path.startswith(RECORD_PREFIX) and method in _GET_OR_HEAD:
+                return record(scope, receive, send)
+            if path == EVENTS_PATH and method == "GET":
+                return events(scope, receive, send)
+        return framework(scope, receive, send)  # type: ignore[no-any-return]
 
     return app
 
@@ -221,18 +192,7 @@ async def _body(request: Request, limit: int, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
-_RECORD_CHECK = msgspec.json.Decoder(dict[str, Any])
-
-
-def _record(info_str: str) -> bytes | None:
-    """The stored InfoStr as it is, when it is a JSON object (records written by old or
-    foreign writers may not be)."""
-    raw = info_str.encode("utf-8")
-    try:
-        _RECORD_CHECK.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
-    return raw
+_GET_OR_HEAD = ("GET", "HEAD")
 
 
 def _records_object(entries: dict[str, str]) -> tuple[bytes, list[str]]:
@@ -240,7 +200,7 @@ def _records_object(entries: dict[str, str]) -> tuple[bytes, list[str]]:
     parts: list[bytes] = []
     unreadable: list[str] = []
     for name, info_str in entries.items():
-        record = _record(info_str)
+        record = stored_record(info_str)
         if record is None:
             unreadable.append(name)
             continue
@@ -248,17 +208,9 @@ def _records_object(entries: dict[str, str]) -> tuple[bytes, list[str]]:
     return b"{" + b",".join(parts) + b"}", unreadable
 
 
-async def _unauthenticated(request: Request, exc: Exception) -> Response:
-    return unauthorized(str(exc))
-
-
-async def _forbidden(request: Request, exc: Exception) -> Response:
-    return error_response(403, str(exc))
-
-
-async def _bad_request(request: Request, exc: Exception) -> Response:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return error_response(400, text.removeprefix("Error: "))
+async def _shared(request: Request, exc: Exception) -> Response:
+    error = error_answer(exc, f"{request.method} {request.url.path}")
+    return error_response(error.status, error.message, error.headers)
 
 
 async def _too_large(request: Request, exc: Exception) -> Response:
@@ -270,10 +222,6 @@ async def _too_slow(request: Request, exc: Exception) -> Response:
     return error_response(408, "the body did not arrive in time", {"Connection": "close"})
 
 
-async def _unavailable(request: Request, exc: Exception) -> Response:
-    return error_response(503, f"the registry cannot do this now: {exc}", {"Retry-After": "1"})
-
-
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error_response(exc.status_code, exc.detail, dict(exc.headers or {}))
@@ -281,17 +229,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _internal(request: Request, exc: Exception) -> Response:
     log.exception("HTTP %s %s failed", request.method, request.url.path)
-    return error_response(500, "internal error; the daemon's log has the details")
+    return error_response(500, INTERNAL)
 
 
 _EXCEPTION_HANDLERS: dict[Any, Any] = {
-    Unauthenticated: _unauthenticated,
-    Forbidden: _forbidden,
-    BadQuery: _bad_request,
-    ValueError: _bad_request,
+    Unauthenticated: _shared,
+    Forbidden: _shared,
+    ValueError: _shared,  # BadQuery too
+    StorageUnavailable: _shared,
     _TooLarge: _too_large,
     trio.TooSlowError: _too_slow,
-    StorageUnavailable: _unavailable,
     HTTPException: _http_error,
     Exception: _internal,
 }

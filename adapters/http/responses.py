@@ -24,7 +24,3 @@ def error_response(
     status: int, message: str, headers: dict[str, str] | None = None, **extra: object
 ) -> Response:
     return json_response({"Error": message, **extra}, status, headers)
-
-
-def unauthorized(message: str) -> Response:
-    return error_response(401, message, {"WWW-Authenticate": 'Bearer realm="registry"'})

@@ -1,11 +1,12 @@
 """Hypercorn's trio worker, inside the daemon's own trio loop, with our connection bounds.
 
-The seam with Hypercorn is here alone. ``hypercorn.trio.serve`` makes its own
-listeners, which leaves no place to bound the number of open connections or to
-stop a client that never reads its answers (Hypercorn shields its socket writes
-from cancellation). So we run Hypercorn's per-connection ``TCPServer`` on our
-own listeners, as ``hypercorn.trio.run.worker_serve`` does, and give it streams
-that hold a connection slot and time out a send that makes no progress.
+The seam with Hypercorn is here and in adapters/http/connection.py alone.
+``hypercorn.trio.serve`` makes its own listeners, which leaves no place to bound the
+number of open connections or to stop a client that never reads its answers (Hypercorn
+shields its socket writes from cancellation). So we serve Hypercorn's protocol on our
+own listeners, as ``hypercorn.trio.run.worker_serve`` does, with streams that hold a
+connection slot and time out a send that makes no progress, each connection run by
+``connection.Connection`` (leaner than Hypercorn's ``TCPServer``; its docstring says how).
 tests/unit/test_http_server_seam.py fails if Hypercorn changes what we rely on.
 """
 
@@ -13,16 +14,16 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import trio
 from hypercorn.config import Config
-from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
-from hypercorn.typing import ConnectionState
-from hypercorn.utils import wrap_app
+
+from adapters.http.connection import Connection
 
 log = logging.getLogger("registry-service.http")
 
@@ -34,10 +35,10 @@ class HttpLimits:
     # Open connections; beyond it new ones wait in the kernel's backlog until one closes.
     max_connections: int = 1024
     # From connection open (or the end of the last answer) to a complete request head:
-    # both the header timeout and the keep-alive idle timeout.
+    # both the header timeout and the keep-alive idle timeout. (A body is bounded by the
+    # app's body timeout; nothing bounds a client's silence while its answer is under way:
+    # an SSE listener or a parked blocking query sends nothing for minutes.)
     header_timeout: float = 10.0
-    # Longest wait for the next bytes of a request while reading it.
-    read_timeout: float = 30.0
     # A write of an answer (or an event) that makes no progress for this long ends the
     # connection: a client that stops reading cannot hold it.
     send_timeout: float = 30.0
@@ -47,6 +48,8 @@ class HttpLimits:
 
 class GuardedStream(trio.abc.HalfCloseableStream):
     """A SocketStream that releases its connection slot once closed and bounds each send."""
+
+    __slots__ = ("_inner", "_limiter", "_send_timeout", "_token", "socket")
 
     def __init__(
         self, inner: trio.SocketStream, limiter: trio.CapacityLimiter, token: object,
@@ -112,10 +115,19 @@ class LimitedListener(trio.abc.Listener[trio.abc.Stream]):
         await self._inner.aclose()
 
 
+def as_hypercorn_app(app: Any) -> Callable[..., Awaitable[None]]:
+    """What Hypercorn's ``_handle`` calls, for an ASGI 3 app (as its ``ASGIWrapper``)."""
+
+    def call(scope: Any, receive: Any, send: Any, sync_spawn: Any, call_soon: Any
+             ) -> Awaitable[None]:
+        return app(scope, receive, send)  # type: ignore[no-any-return]
+
+    return call
+
+
 def hypercorn_config(limits: HttpLimits, cert: Path | None, key: Path | None) -> Config:
     config = Config()
     config.keep_alive_timeout = limits.header_timeout
-    config.read_timeout = limits.read_timeout  # type: ignore[assignment]
     config.h11_max_incomplete_size = limits.max_head_bytes
     config.h2_max_inbound_frame_size = 16 * 1024
     config.accesslog = None
@@ -149,11 +161,12 @@ async def serve_http(
         context = tls_context(cert, key)
         listeners = [trio.SSLListener(lst, context, https_compatible=True) for lst in listeners]
     bound = sockets[0].socket.getsockname()[:2]
-    wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")
     worker = WorkerContext(None)
 
-    async def handler(stream: trio.abc.Stream) -> None:
-        await TCPServer(wrapped, config, worker, ConnectionState({}), stream).run()  # type: ignore[arg-type]
+    # Plain functions that return the coroutine, here and in as_hypercorn_app: a
+    # coroutine frame fewer held by each open connection (docs/performance.md).
+    def handler(stream: trio.abc.Stream) -> Awaitable[None]:
+        return Connection(as_hypercorn_app(app), config, worker, stream).run()
 
     task_status.started((bound[0], int(bound[1])))
     await trio.serve_listeners(handler, listeners)

@@ -1,31 +1,25 @@
 """`GET /v1/events` as a bare ASGI handler, not a Starlette route.
 
-An SSE listener lives for hours, so what it holds counts (docs/performance.md, "HTTP
-API"): Starlette's Request and StreamingResponse, with its AnyIO task group, cost about
-9 KiB per listener. This handler parses what it needs from the ASGI scope itself and
-watches for the client going away with one trio task of its own.
+An SSE listener lives for hours, so what it holds counts (docs/performance.md,
+"bench_http.py"): Starlette's Request and StreamingResponse, with its AnyIO task group,
+cost about 9 KiB per listener, and a task of our own watching for the client going away
+with its nursery and Event about 4 KiB more. This handler parses what it needs from the ASGI scope
+itself and waits for news, the next PROGRESS or the client's disconnect on its own task
+(adapters/http/wakeup.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-from urllib.parse import parse_qsl
-
 import msgspec
-import trio
 
-from adapters.http.disconnect import cancel_on_disconnect
+from adapters.http.asgi import Receive, Scope, Send, answer, header, query
 from adapters.http.query import BadQuery, names_list, non_negative_int
-from adapters.http.sse import PROGRESS_INTERVAL, Wakeup, event_stream
+from adapters.http.sse import PROGRESS_INTERVAL, SseFramer
+from adapters.http.wakeup import Waited, Wakeup
 from application.http_access import Forbidden, HttpAccess, Unauthenticated
-from application.watch import WatchHub, open_watch
+from application.watch import Subscription, WatchClosed, WatchHub, open_watch
 from application.watch_ports import ChangeHistory, FeedUnavailable
-from domain.watch_wire import WatchRequest
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+from domain.watch_wire import EventType, WatchEvent, WatchRequest
 
 EVENTS_PATH = "/v1/events"
 _encode = msgspec.json.Encoder().encode
@@ -42,17 +36,9 @@ class SseEndpoint:
         self._progress_interval = progress_interval
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-        wakeup = Wakeup()
+        wakeup = Wakeup(scope)
         try:
-            self._access.read(headers.get("authorization"))
-            since = headers.get("last-event-id") or query.get("index") or "0"
-            watch = WatchRequest(
-                names=names_list(query.get("names")), prefix=query.get("prefix", ""),
-                since_revision=non_negative_int({"Last-Event-ID": since}, "Last-Event-ID") or 0,
-            )
-            subscription, first = await open_watch(self._hub, self._history, watch, wakeup.wake)
+            since, subscription, first = await self._open(scope, wakeup)
         except Unauthenticated as exc:
             await _error(send, 401, str(exc), [(b"www-authenticate", b'Bearer realm="registry"')])
             return
@@ -65,27 +51,52 @@ class SseEndpoint:
         except (BadQuery, ValueError) as exc:
             await _error(send, 400, str(exc).splitlines()[0])
             return
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"),
-            (b"x-registry-index", str(self._hub.revision).encode()),
-        ]})
-        events = event_stream(subscription, first, wakeup,
-                              snapshot_first=watch.since_revision == 0,
-                              progress_interval=self._progress_interval)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(cancel_on_disconnect, receive, nursery.cancel_scope)
-            async for chunk in events:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            nursery.cancel_scope.cancel()
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/event-stream; charset=utf-8"),
+                (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"),
+                (b"x-registry-index", b"%d" % self._hub.revision),
+            ]})
+            framer = SseFramer(snapshot_first=since == 0)
+            await _send(send, b"retry: 1000\n\n" + framer.frames(first))
+            del first  # a snapshot can be large, and a listener stays for hours
+            while True:  # (here, not in a function of its own: one frame less per listener)
+                try:
+                    events = subscription.take()
+                except WatchClosed as exc:
+                    await _send(send, framer.frame(
+                        WatchEvent(type=EventType.ERROR, error=str(exc))))
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+                if events:
+                    await _send(send, framer.frames(events))
+                    continue
+                waited = await wakeup.wait(receive, self._progress_interval)
+                if waited is Waited.GONE:
+                    return
+                if waited is Waited.TIMEOUT:
+                    await _send(send, framer.frame(subscription.progress()))
+        finally:
+            subscription.close()
+
+    async def _open(
+        self, scope: Scope, wakeup: Wakeup
+    ) -> tuple[int, Subscription, list[WatchEvent]]:
+        self._access.read(header(scope, b"authorization"))
+        params = query(scope)
+        since = header(scope, b"last-event-id") or params.get("index") or "0"
+        watch = WatchRequest(
+            names=names_list(params.get("names")), prefix=params.get("prefix", ""),
+            since_revision=non_negative_int({"Last-Event-ID": since}, "Last-Event-ID") or 0,
+        )
+        subscription, first = await open_watch(self._hub, self._history, watch, wakeup.wake)
+        return watch.since_revision, subscription, first
 
 
-async def _error(
-    send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    body = _encode({"Error": message})
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        *(extra or [])]})
-    await send({"type": "http.response.body", "body": body})
+async def _send(send: Send, chunk: bytes) -> None:
+    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+
+async def _error(send: Send, status: int, message: str,
+                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    await answer(send, status, extra or [], _encode({"Error": message}))
