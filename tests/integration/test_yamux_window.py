@@ -276,3 +276,35 @@ async def test_a_peer_that_ignores_flow_control_gets_no_more_than_the_window_buf
         else:
             assert buffered >= frames * frame, buffered  # upstream still buffers it all
         await stream.reset()
+
+
+async def test_a_connection_runs_only_its_read_loop_and_one_sweeper_serves_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """adapters/libp2p/upstream/yamux_tasks.py: upstream's start runs an RTT loop and a
+    sweeper per connection (pinned here); ours runs the read loop alone, and one task
+    sweeps every connection's closed streams."""
+    import inspect
+
+    from adapters.libp2p.upstream import yamux_tasks
+
+    upstream_start = inspect.getsource(yamux.Yamux.start)
+    assert "_measure_rtt_loop" in upstream_start and "_stale_stream_sweeper" in upstream_start
+    monkeypatch.setattr(yamux_tasks, "_STALE_STREAM_SWEEP_INTERVAL", 0.05)
+    async with two_nodes() as (server, client):
+        assert await exchange(client, server, b"x") == b"x"
+        muxers = [conn.muxed_conn for node in (server, client)
+                  for conns in node.host.get_network().get_connections_map().values()
+                  for conn in conns]
+        assert muxers and all(isinstance(m, BatchedWindowYamux) for m in muxers)
+        for muxer in muxers:
+            names = [task.name for task in muxer._nursery.child_tasks]
+            assert len(names) == 1 and "handle_incoming" in names[0], names
+        muxer = muxers[0]
+        stale = yamux.YamuxStream(99999, muxer, is_initiator=False)
+        stale.closed = True  # fully closed, left behind: the sweeper's case
+        async with muxer.streams_lock:
+            muxer.streams[99999] = stale
+        with trio.fail_after(5):
+            while 99999 in muxer.streams:
+                await trio.sleep(0.02)

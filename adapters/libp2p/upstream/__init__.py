@@ -52,6 +52,11 @@ NEEDS: tuple[Needs, ...] = (
     Needs("peer records", "libp2p.peer.peerstore:PeerStore.get_peer_record", ("self", "peer_id")),
     Needs("yamux window", f"{_YAMUX}:Yamux._write_frame", ("self", "data")),
     Needs("yamux window", f"{_YAMUX}:YamuxStream._effective_rtt", ("self",)),
+    Needs("yamux tasks", f"{_YAMUX}:Yamux.start", ("self",)),
+    Needs("yamux tasks", f"{_YAMUX}:Yamux._handle_incoming_with_ready_signal",
+          ("self", "task_status")),
+    Needs("yamux tasks", f"{_YAMUX}:Yamux._sweep_stale_streams", ("self", "now")),
+    Needs("yamux tasks", f"{_YAMUX}:_STALE_STREAM_SWEEP_INTERVAL"),
     Needs("yamux window", "libp2p.stream_muxer.muxer_multistream:MuxerMultistream."
           "_annotate_connection"),
     Needs("yamux window", "libp2p.stream_muxer.muxer_multistream:MuxerMultistream.new_conn",

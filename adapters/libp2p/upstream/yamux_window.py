@@ -55,6 +55,8 @@ from libp2p.stream_muxer.yamux.yamux import (
     YamuxStream,
 )
 
+from adapters.libp2p.upstream.yamux_tasks import start_without_extra_tasks
+
 FLUSH_AT = DEFAULT_WINDOW_SIZE // 2
 GROWN_WINDOW = 4 * 1024 * 1024  # a list of 10 000 records is ~2.6 MB
 _PRUNE_ABOVE = 256  # withheld counts kept before those of finished streams are dropped
@@ -131,6 +133,9 @@ class BatchedWindowYamux(Yamux):
         self.stream_buffers = _BuffersBoundByWindow(
             self._grown, we_dialled=self.is_initiator_value
         )
+
+    async def start(self) -> None:
+        await start_without_extra_tasks(self)
 
     async def _write_frame(self, data: bytes) -> None:
         version, kind, flags, stream_id, length = struct.unpack(
