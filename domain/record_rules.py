@@ -43,19 +43,15 @@ class _GoServiceInfo(msgspec.Struct, rename="pascal", forbid_unknown_fields=Fals
     memory_req: Int64 = 0
 
 
-class _ExactGoPerfInd(msgspec.Struct, rename={"rtt": "RTT"}, forbid_unknown_fields=True, gc=False):
-    rtt: Int64 = 0
+class _ExactGoPerfInd(_GoPerfInd, forbid_unknown_fields=True, gc=False):
+    pass
 
 
-class _ExactGoServiceInfo(msgspec.Struct, rename="pascal", forbid_unknown_fields=True, gc=False):
+class _ExactGoServiceInfo(_GoServiceInfo, forbid_unknown_fields=True, gc=False):
     """The usual record: only the exact field names. One decode proves it readable."""
 
-    content_hash: str = ""
-    docker_hash: str = ""
     network_soft_req: _ExactGoPerfInd = msgspec.field(default_factory=_ExactGoPerfInd)
     network_hard_req: _ExactGoPerfInd = msgspec.field(default_factory=_ExactGoPerfInd)
-    cpu_req: Int64 = 0
-    memory_req: Int64 = 0
 
 
 _FIELDS = {f.encode_name: f for f in msgspec.structs.fields(_GoServiceInfo)}

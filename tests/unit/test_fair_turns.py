@@ -28,19 +28,25 @@ async def parked(events: list[trio.Event], started: list[int], rounds: Rounds) -
     started.append(rounds.now)
 
 
+async def park_and_wake_all(nursery: trio.Nursery, turns: FairTurns, count: int,
+                            started: list[int], rounds: Rounds) -> None:
+    """``count`` tasks parked, then all woken through ``turns``, as a publish does."""
+    events: list[trio.Event] = []
+    for _ in range(count):
+        nursery.start_soon(parked, events, started, rounds)
+    await trio.testing.wait_all_tasks_blocked()
+    for event in events:
+        turns.wake(event.set)
+
+
 async def test_tasks_woken_at_once_start_a_few_per_round() -> None:
     turns = FairTurns(per_round=8)
     rounds = Rounds()
-    events: list[trio.Event] = []
     started: list[int] = []
     async with trio.open_nursery() as nursery:
         async with trio.open_nursery() as waiters:
-            for _ in range(200):
-                waiters.start_soon(parked, events, started, rounds)
-            await trio.testing.wait_all_tasks_blocked()
+            await park_and_wake_all(waiters, turns, 200, started, rounds)
             nursery.start_soon(rounds.run)
-            for event in events:
-                turns.wake(event.set)  # as a publish wakes every watcher
         nursery.cancel_scope.cancel()
     assert len(started) == 200
     per_round = {r: started.count(r) for r in set(started)}
@@ -53,7 +59,6 @@ async def test_tasks_woken_at_once_start_a_few_per_round() -> None:
 async def test_other_work_runs_between_the_wake_ups() -> None:
     """A task that nobody wakes gets a step in every round while 500 wait for theirs."""
     turns = FairTurns(per_round=4)
-    events: list[trio.Event] = []
     started: list[int] = []
     rounds = Rounds()
     seen_per_step: list[int] = []
@@ -65,11 +70,7 @@ async def test_other_work_runs_between_the_wake_ups() -> None:
             seen_per_step.append(len(started) - before)
 
     async with trio.open_nursery() as nursery:
-        for _ in range(500):
-            nursery.start_soon(parked, events, started, rounds)
-        await trio.testing.wait_all_tasks_blocked()
-        for event in events:
-            turns.wake(event.set)
+        await park_and_wake_all(nursery, turns, 500, started, rounds)
         nursery.start_soon(other)
     assert len(started) == 500
     assert max(seen_per_step) <= 4 + 4, seen_per_step  # a round's worth, either side
@@ -77,7 +78,6 @@ async def test_other_work_runs_between_the_wake_ups() -> None:
 
 async def test_a_woken_task_that_blocks_holds_no_turn() -> None:
     turns = FairTurns(per_round=1)
-    events: list[trio.Event] = []
     started: list[int] = []
     rounds = Rounds()
 
@@ -92,11 +92,7 @@ async def test_a_woken_task_that_blocks_holds_no_turn() -> None:
             for _ in range(3):
                 nursery.start_soon(stuck)
             async with trio.open_nursery() as waiters:
-                for _ in range(50):
-                    waiters.start_soon(parked, events, started, rounds)
-                await trio.testing.wait_all_tasks_blocked()
-                for event in events:
-                    turns.wake(event.set)
+                await park_and_wake_all(waiters, turns, 50, started, rounds)
             nursery.cancel_scope.cancel()
     assert len(started) == 50
 
