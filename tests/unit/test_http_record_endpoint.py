@@ -8,6 +8,7 @@ import httpx
 import trio
 
 from adapters.http.app import HttpParts, build_app
+from adapters.http.asgi import Receive
 from adapters.http.wakeup import Waited, Wakeup
 from adapters.memory.http import ListingStore, MemoryHttpWrites, MemoryTokens
 from adapters.memory.metrics import RecordingMetrics
@@ -150,6 +151,13 @@ async def test_the_wait_tells_news_timeout_and_a_gone_client_apart():
     wakeup.wake()  # news that came while nobody waited is not lost
     assert await wakeup.wait(silent, 10) is Waited.NEWS
 
+    await woken_while_waiting(wakeup, silent)
+    assert await wakeup.wait(disconnects, 10) is Waited.GONE
+
+
+async def woken_while_waiting(wakeup: Wakeup, receive: Receive) -> None:
+    """A wake 50 ms into a wait ends that wait with NEWS."""
+
     async def wake_soon() -> None:
         await trio.sleep(0.05)
         wakeup.wake()
@@ -157,8 +165,7 @@ async def test_the_wait_tells_news_timeout_and_a_gone_client_apart():
     async with trio.open_nursery() as nursery:
         nursery.start_soon(wake_soon)
         with trio.fail_after(5):
-            assert await wakeup.wait(silent, 10) is Waited.NEWS
-    assert await wakeup.wait(disconnects, 10) is Waited.GONE
+            assert await wakeup.wait(receive, 10) is Waited.NEWS
 
 
 async def test_the_wait_through_our_servers_wake_extension():
@@ -170,14 +177,7 @@ async def test_the_wait_through_our_servers_wake_extension():
     await inbox.put({"type": "http.request", "body": b"", "more_body": False})
     assert await wakeup.wait(inbox.receive, 0.05) is Waited.TIMEOUT  # the body is skipped
 
-    async def wake_soon() -> None:
-        await trio.sleep(0.05)
-        wakeup.wake()
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(wake_soon)
-        with trio.fail_after(5):
-            assert await wakeup.wait(inbox.receive, 10) is Waited.NEWS
+    await woken_while_waiting(wakeup, inbox.receive)
     inbox.wake()  # a wake left over (no news behind it) is no news
     assert await wakeup.wait(inbox.receive, 0.05) is Waited.TIMEOUT
     await inbox.put({"type": "http.disconnect"})
