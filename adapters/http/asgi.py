@@ -7,12 +7,15 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+import msgspec
+
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 JSON = (b"content-type", b"application/json")
+_encode = msgspec.json.Encoder().encode
 
 # Our server's (adapters/http/connection.py) ASGI extension: ``scope["extensions"][WAKE]()``
 # makes the request's pending (or next) ``receive()`` return ``{"type": WAKE}``. A task
@@ -46,3 +49,8 @@ async def answer(
         headers.append(content_type)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def error(send: Send, status: int, message: str, headers: Headers | None = None) -> None:
+    """A JSON error, ``{"Error": message}``, as every route of the API answers one."""
+    await answer(send, status, headers or [], _encode({"Error": message}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
+from adapters.http.asgi import Scope, Send, error
 from application.http_access import Forbidden, Unauthenticated
 from application.ports import StorageUnavailable
 
@@ -33,3 +34,10 @@ def error_answer(exc: Exception, request: str) -> ErrorAnswer:
         return ErrorAnswer(503, f"the registry cannot do this now: {exc}", {"Retry-After": "1"})
     log.error("HTTP %s failed", request, exc_info=exc)
     return ErrorAnswer(500, INTERNAL, {})
+
+
+async def send_error_answer(send: Send, exc: Exception, scope: Scope) -> None:
+    """``exc``'s answer from a bare ASGI handler (what the Starlette routes answer)."""
+    answer = error_answer(exc, f"{scope['method']} {scope['path']}")
+    headers = [(name.lower().encode(), value.encode()) for name, value in answer.headers.items()]
+    await error(send, answer.status, answer.message, headers)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import msgspec
 
-from adapters.http.asgi import Headers, Receive, Scope, Send, answer, header, query
-from adapters.http.errors import error_answer
+from adapters.http.asgi import Headers, Receive, Scope, Send, answer, error, header, query
+from adapters.http.errors import send_error_answer
 from adapters.http.query import non_negative_int, wait_seconds
 from adapters.http.wakeup import Waited, Wakeup
 from application.http_access import HttpAccess
@@ -20,7 +20,6 @@ from application.http_registry import HttpRegistry, RecordAnswer
 from domain.watch_wire import WatchRequest
 
 RECORD_PREFIX = "/v1/services/"
-_encode = msgspec.json.Encoder().encode
 _RECORD_CHECK = msgspec.json.Decoder(dict)
 
 
@@ -48,9 +47,7 @@ class RecordEndpoint:
                 return  # the client went away
             record = await self._registry.get(name)
         except Exception as exc:
-            error = error_answer(exc, f"{scope['method']} {scope['path']}")
-            await _error(send, error.status, error.message,
-                         [(k.lower().encode(), v.encode()) for k, v in error.headers.items()])
+            await send_error_answer(send, exc, scope)
             return
         await self._answer(send, name, record, header(scope, b"if-none-match"))
 
@@ -79,7 +76,7 @@ class RecordEndpoint:
         if record.stale:
             headers.append((b"x-registry-stale", b"true"))
         if record.info_str is None:
-            await _error(send, 404, f"no service named {name!r}", headers)
+            await error(send, 404, f"no service named {name!r}", headers)
             return
         etag = b'"%d"' % record.revision
         headers += [(b"x-registry-revision", b"%d" % record.revision), (b"etag", etag)]
@@ -88,11 +85,7 @@ class RecordEndpoint:
             return
         body = stored_record(record.info_str)
         if body is None:
-            await _error(send, 422, f"the stored record of {name!r} is not a JSON object",
+            await error(send, 422, f"the stored record of {name!r} is not a JSON object",
                          headers)
             return
         await answer(send, 200, headers, body)
-
-
-async def _error(send: Send, status: int, message: str, headers: Headers) -> None:
-    await answer(send, status, headers, _encode({"Error": message}))

@@ -10,19 +10,17 @@ itself and waits for news, the next PROGRESS or the client's disconnect on its o
 
 from __future__ import annotations
 
-import msgspec
-
-from adapters.http.asgi import Receive, Scope, Send, answer, header, query
-from adapters.http.query import BadQuery, names_list, non_negative_int
+from adapters.http.asgi import Receive, Scope, Send, error, header, query
+from adapters.http.errors import send_error_answer
+from adapters.http.query import names_list, non_negative_int
 from adapters.http.sse import PROGRESS_INTERVAL, SseFramer
 from adapters.http.wakeup import Waited, Wakeup
-from application.http_access import Forbidden, HttpAccess, Unauthenticated
+from application.http_access import HttpAccess
 from application.watch import Subscription, WatchClosed, WatchHub, open_watch
 from application.watch_ports import ChangeHistory, FeedUnavailable
 from domain.watch_wire import EventType, WatchEvent, WatchRequest
 
 EVENTS_PATH = "/v1/events"
-_encode = msgspec.json.Encoder().encode
 
 
 class SseEndpoint:
@@ -39,17 +37,11 @@ class SseEndpoint:
         wakeup = Wakeup(scope)
         try:
             since, subscription, first = await self._open(scope, wakeup)
-        except Unauthenticated as exc:
-            await _error(send, 401, str(exc), [(b"www-authenticate", b'Bearer realm="registry"')])
-            return
-        except Forbidden as exc:
-            await _error(send, 403, str(exc))
-            return
         except FeedUnavailable as exc:
-            await _error(send, 503, str(exc), [(b"retry-after", b"1")])
+            await error(send, 503, str(exc), [(b"retry-after", b"1")])
             return
-        except (BadQuery, ValueError) as exc:
-            await _error(send, 400, str(exc).splitlines()[0])
+        except Exception as exc:  # a token, a query: answered as by every route
+            await send_error_answer(send, exc, scope)
             return
         try:
             await send({"type": "http.response.start", "status": 200, "headers": [
@@ -95,8 +87,3 @@ class SseEndpoint:
 
 async def _send(send: Send, chunk: bytes) -> None:
     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-
-
-async def _error(send: Send, status: int, message: str,
-                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    await answer(send, status, extra or [], _encode({"Error": message}))
