@@ -76,10 +76,13 @@ class SseEndpoint:
     ) -> tuple[int, Subscription, list[WatchEvent]]:
         self._access.read(header(scope, b"authorization"))
         params = query(scope)
-        since = header(scope, b"last-event-id") or params.get("index") or "0"
+        # A reconnect's Last-Event-ID, else ?index=; the error names the one given.
+        resumed = header(scope, b"last-event-id")
+        field, since = ("Last-Event-ID", resumed) if resumed else (
+            "index", params.get("index") or "0")
         watch = WatchRequest(
             names=names_list(params.get("names")), prefix=params.get("prefix", ""),
-            since_revision=non_negative_int({"Last-Event-ID": since}, "Last-Event-ID") or 0,
+            since_revision=non_negative_int({field: since}, field) or 0,
         )
         subscription, first = await open_watch(self._hub, self._history, watch, wakeup.wake)
         return watch.since_revision, subscription, first

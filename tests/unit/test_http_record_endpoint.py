@@ -182,3 +182,15 @@ async def test_the_wait_through_our_servers_wake_extension():
     assert await wakeup.wait(inbox.receive, 0.05) is Waited.TIMEOUT
     await inbox.put({"type": "http.disconnect"})
     assert await wakeup.wait(inbox.receive, 10) is Waited.GONE
+
+
+async def test_a_bad_events_revision_is_named_as_the_client_gave_it():
+    """/v1/events (adapters/http/sse_endpoint.py): the error names ?index= or the
+    Last-Event-ID header, whichever carried the bad value."""
+    async with _client(_app(InMemoryRevisionedStore())) as client:
+        by_query = await client.get("/v1/events", params={"index": "abc"})
+        by_header = await client.get("/v1/events", headers={"Last-Event-ID": "-4"})
+    assert by_query.status_code == 400
+    assert by_query.json() == {"Error": "index must be an integer >= 0, got 'abc'"}
+    assert by_header.status_code == 400
+    assert by_header.json() == {"Error": "Last-Event-ID must be an integer >= 0, got '-4'"}
