@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import importlib.util
+from collections.abc import Iterator
 from typing import Protocol
 
 
@@ -30,15 +31,14 @@ class XorIc(Protocol):
                  key: bytes, /) -> int: ...
 
 
-def _library_paths() -> list[str]:
-    paths = []
+def _library_paths() -> Iterator[str]:
     spec = importlib.util.find_spec("nacl._sodium")  # found, not imported
     if spec is not None and spec.origin:
-        paths.append(spec.origin)
+        yield spec.origin
+    # Only when PyNaCl's has no such symbol: find_library runs `ldconfig -p` (~10 ms).
     system = ctypes.util.find_library("sodium")
     if system:
-        paths.append(system)
-    return paths
+        yield system
 
 
 def _load() -> tuple[XorIc | None, str | None]:
