@@ -30,6 +30,7 @@ from multiaddr import Multiaddr
 
 from adapters.libp2p.error_chain import causes
 from adapters.libp2p.multistream_messages import HEADER_MESSAGE
+from adapters.libp2p.uncontended_lock import UncontendedLock
 from adapters.libp2p.xsalsa20 import NONCE_SIZE, KeyStream, XSalsa20
 from domain.psk import check_psk
 
@@ -88,8 +89,8 @@ class PskConnection(RawConnection):
         self._failure: PrivateNetworkMismatch | None = None
         self._write_broken = False
         # The key stream must follow the wire order, so cipher + I/O happen under a lock.
-        self._read_lock = trio.Lock()
-        self._write_lock = trio.Lock()
+        self._read_lock = UncontendedLock()
+        self._write_lock = UncontendedLock()
 
     @property
     def failure(self) -> PrivateNetworkMismatch | None:

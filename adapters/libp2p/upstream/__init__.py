@@ -84,6 +84,10 @@ NEEDS: tuple[Needs, ...] = (
     Needs("yamux ping", f"{_YAMUX}:Yamux._write_frame", ("self", "data")),
     Needs("yamux ping", f"{_YAMUX}:Yamux._measure_rtt_loop", ("self",)),
     Needs("yamux ping", f"{_YAMUX}:TYPE_PING"),
+    Needs("uncontended locks", f"{_YAMUX}:Yamux.__init__", ("self",)),
+    Needs("uncontended locks", f"{_YAMUX}:YamuxStream.__init__", ("self", "stream_id", "conn")),
+    Needs("uncontended locks", "libp2p.network.stream.net_stream:NetStream.__init__", ("self",)),
+    Needs("uncontended locks", "libp2p.io.trio:TrioTCPStream.__init__", ("self", "stream")),
 )
 
 
@@ -97,12 +101,14 @@ def use_fast_path(host: Any) -> None:
     """The request path's speed-ups (benchmarks replace this to measure the bare stack)."""
     from adapters.libp2p.upstream.pipelined_multiselect import use_pipelined_multiselect
     from adapters.libp2p.upstream.stream_notifications import notify_only_listening_notifees
+    from adapters.libp2p.upstream.uncontended_locks import use_uncontended_locks
     from adapters.libp2p.upstream.yamux_window import use_batched_window_yamux
 
     network = host.get_network()
     use_batched_window_yamux(network)  # window updates as go-yamux sends them
     use_pipelined_multiselect(host)  # a pipelined request is answered in one write
     notify_only_listening_notifees(network)
+    use_uncontended_locks()  # process-wide: no scheduler pass for a free lock
 
 
 def apply(

@@ -1,0 +1,51 @@
+"""py-libp2p's connection and stream locks, as locks that do not yield when free.
+
+Every lock below is a ``trio.Lock`` made in its object's ``__init__`` and taken only
+with ``async with``. trio's lock is a checkpoint even when free, so a `/get/0.1`
+exchange went through the scheduler a dozen times for locks alone (Yamux session and
+stream, the stream's state, the TCP stream): with a js-libp2p client on 32 streams,
+1 330-1 416 req/s with trio's, 2 104-2 186 with ours (adapters/libp2p/uncontended_lock.py
+says what differs). Process-wide: the classes' ``__init__`` swaps them after upstream's.
+tests/unit/test_uncontended_locks.py fails if one of these classes makes a trio lock
+we do not replace, or stops making one we do.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from libp2p.io.trio import TrioTCPStream
+from libp2p.network.stream.net_stream import NetStream
+from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
+
+from adapters.libp2p.uncontended_lock import UncontendedLock
+
+# Each class, and the attributes its __init__ sets to a trio.Lock.
+LOCKS: dict[type, tuple[str, ...]] = {
+    Yamux: ("streams_lock", "_write_lock"),
+    YamuxStream: ("window_lock", "close_lock"),
+    NetStream: ("_state_lock",),
+    TrioTCPStream: ("read_lock", "write_lock"),
+}
+_MARK = "_registry_uncontended_locks"
+
+
+def use_uncontended_locks() -> None:
+    """Make the classes in ``LOCKS`` build their locks as ``UncontendedLock`` (idempotent)."""
+    for cls, names in LOCKS.items():
+        init = cls.__dict__["__init__"]
+        if getattr(init, _MARK, False):
+            continue
+        cls.__init__ = _swapping(init, names)  # type: ignore[misc]
+
+
+def _swapping(init: Any, names: tuple[str, ...]) -> Any:
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        for name in names:
+            setattr(self, name, UncontendedLock())
+
+    setattr(__init__, _MARK, True)
+    return __init__
