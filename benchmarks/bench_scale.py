@@ -378,7 +378,8 @@ def js_rate(addr: str, streams: int, seconds: float) -> dict[str, Any]:
     return result
 
 
-def throughput_rows(rounds: int, seconds: float) -> list[Row]:
+def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None) -> list[Row]:
+    """With ``before_tree`` (a checkout), its daemon is a second instance, measured between."""
     from entrypoints import library
 
     with tempfile.TemporaryDirectory(prefix="bench-scale-js-") as workdir:
@@ -390,6 +391,17 @@ def throughput_rows(rounds: int, seconds: float) -> list[Row]:
             library.add_service_blocking([addr], _psk(), "svc",
                                          ServiceInfo(content_hash="Qm" + "x" * 44, cpu_req=1))
             answer = js_rate(addr, 1, 0.5)["answerHex"]
+            before_addr = None
+            if before_tree is not None:
+                saved = os.environ.get("PYTHONPATH")
+                os.environ["PYTHONPATH"] = str(before_tree)  # its modules before ours
+                try:
+                    before_addr = cluster.add_instance().proc.addrs[0]
+                finally:
+                    os.environ.pop("PYTHONPATH")
+                    if saved is not None:
+                        os.environ["PYTHONPATH"] = saved
+                assert js_rate(before_addr, 1, 0.5)["answerHex"] == answer
             server = subprocess.Popen(
                 ["node", "--import", "./polyfill.mjs", "canned_get_server.mjs",
                  "--passphrase", PASSPHRASE, "--answer-hex", answer],
@@ -399,17 +411,20 @@ def throughput_rows(rounds: int, seconds: float) -> list[Row]:
             assert js_rate(js_addr, 1, 0.5)["answerHex"] == answer  # the very same bytes
             rows = []
             for streams in (1, 32):
-                ours, theirs, ratios = [], [], []
+                ours, theirs, ratios, olds = [], [], [], []
                 for _ in range(rounds):
                     before = load_text()
                     a = js_rate(addr, streams, seconds)
+                    if before_addr is not None:
+                        olds.append(js_rate(before_addr, streams, seconds)["perSecond"])
                     b = js_rate(js_addr, streams, seconds)
                     ours.append(a)
                     theirs.append(b)
                     ratios.append(a["perSecond"] / b["perSecond"])
+                    older = f", before tree {olds[-1]:.0f}/s" if olds else ""
                     print(f"{streams} streams: ours {a['perSecond']:.0f}/s p50 {a['p50']:.2f} ms, "
                           f"js {b['perSecond']:.0f}/s p50 {b['p50']:.2f} ms: "
-                          f"{ratios[-1]:.2f}x ({before}, after {load_text()})", flush=True)
+                          f"{ratios[-1]:.2f}x{older} ({before}, after {load_text()})", flush=True)
                 rows.append({
                     "measure": f"js-libp2p client `/get/0.1`, {streams} stream(s): ours / "
                                "js-libp2p server answering the same bytes",
@@ -419,6 +434,14 @@ def throughput_rows(rounds: int, seconds: float) -> list[Row]:
                              f"(median {statistics.median(ratios):.2f}x)",
                     "goal": "≥ 1.0x", "verdict": _verdict(min(ratios) >= 1.0),
                     "load": load_text()})
+                if olds:
+                    rows.append({
+                        "measure": f"same, {streams} stream(s): this tree / {before_tree}",
+                        "result": " ".join(f"{r['perSecond']:.0f}" for r in ours) + " req/s",
+                        "baseline": " ".join(f"{r:.0f}" for r in olds) + " req/s",
+                        "ratio": " ".join(f"{r['perSecond'] / o:.2f}x"
+                                          for r, o in zip(ours, olds, strict=True)),
+                        "goal": "report", "verdict": "-", "load": load_text()})
             return rows
         finally:
             if server is not None and server.stdin is not None:
@@ -471,6 +494,8 @@ def main() -> None:
                         "(default: all)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--before-tree", type=Path, help="throughput: also a daemon run from "
+                        "this checkout (e.g. `git archive REF | tar -x -C DIR`)")
     parser.add_argument("--burst", nargs=4, help=argparse.SUPPRESS)  # ADDR PREFIX TAG N
     args = parser.parse_args()
     if args.burst:
@@ -490,7 +515,7 @@ def main() -> None:
             int(c) for c in args.bare_counts.split(",") if c]
         rows += watcher_rows(counts, bare)
     if "throughput" in parts:
-        rows += throughput_rows(args.rounds, args.seconds)
+        rows += throughput_rows(args.rounds, args.seconds, args.before_tree)
     print(f"end: {load_text()}", flush=True)
     print_table(rows)
 
