@@ -5,9 +5,11 @@ with ``async with``. trio's lock is a checkpoint even when free, so a `/get/0.1`
 exchange went through the scheduler a dozen times for locks alone (Yamux session and
 stream, the stream's state, the TCP stream): with a js-libp2p client on 32 streams,
 1 330-1 416 req/s with trio's, 2 104-2 186 with ours (adapters/libp2p/uncontended_lock.py
-says what differs). Process-wide: the classes' ``__init__`` swaps them after upstream's.
+says what differs). A Yamux stream's ``rw_lock`` (a ``ReadWriteLock``: a trio lock and
+a trio semaphore) is used only through ``write_lock()``; ours is one UncontendedLock.
+Process-wide: the classes' ``__init__`` swaps them after upstream's.
 tests/unit/test_uncontended_locks.py fails if one of these classes makes a trio lock
-we do not replace, or stops making one we do.
+we do not replace, or stops making one we do, or Yamux uses another side of rw_lock.
 """
 
 from __future__ import annotations
@@ -28,6 +30,21 @@ LOCKS: dict[type, tuple[str, ...]] = {
     NetStream: ("_state_lock",),
     TrioTCPStream: ("read_lock", "write_lock"),
 }
+# Each class, and the attributes its __init__ sets to a ReadWriteLock.
+READ_WRITE_LOCKS: dict[type, tuple[str, ...]] = {YamuxStream: ("rw_lock",)}
+
+
+class WriteSideLock:
+    """A ReadWriteLock's ``write_lock()``, all that Yamux streams use of theirs."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = UncontendedLock()
+
+    def write_lock(self) -> UncontendedLock:
+        return self._lock
+
 _MARK = "_registry_uncontended_locks"
 
 
@@ -37,15 +54,17 @@ def use_uncontended_locks() -> None:
         init = cls.__dict__["__init__"]
         if getattr(init, _MARK, False):
             continue
-        cls.__init__ = _swapping(init, names)  # type: ignore[misc]
+        cls.__init__ = _swapping(init, names, READ_WRITE_LOCKS.get(cls, ()))  # type: ignore[misc]
 
 
-def _swapping(init: Any, names: tuple[str, ...]) -> Any:
+def _swapping(init: Any, names: tuple[str, ...], rw_names: tuple[str, ...]) -> Any:
     @functools.wraps(init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
         for name in names:
             setattr(self, name, UncontendedLock())
+        for name in rw_names:
+            setattr(self, name, WriteSideLock())
 
     setattr(__init__, _MARK, True)
     return __init__

@@ -37,7 +37,6 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-import trio
 from libp2p.abc import IMuxedConn, ISecureConn
 from libp2p.peer.id import ID
 from libp2p.stream_muxer.muxer_multistream import MuxerMultistream
@@ -153,19 +152,16 @@ class BatchedWindowYamux(Yamux):
         elif kind == TYPE_WINDOW_UPDATE and stream_id != 0:
             if flags == FLAG_SYN and length == 0:
                 self._unsent_syn.add(stream_id)  # goes out with the stream's first frame
-                await trio.lowlevel.checkpoint()
                 return
             if flags == 0:
                 owed = self._withheld.pop(stream_id, 0) + length
                 if owed < FLUSH_AT:
                     self._withhold(stream_id, owed)
-                    await trio.lowlevel.checkpoint()
                     return
                 data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, 0, stream_id, owed)
         # py-libp2p's own _write_frame formats a debug line per frame, logged or not.
         async with self._write_lock:
             await self.secured_conn.write(data)
-        await trio.lowlevel.checkpoint()
 
     async def send_final(self, stream: YamuxStream, data: bytes) -> bool:
         """Send ``data`` and the FIN in one write; False (nothing sent) if ``data`` does not
