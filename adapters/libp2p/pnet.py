@@ -29,6 +29,7 @@ from libp2p.transport.tcp.tcp import TCP
 from multiaddr import Multiaddr
 
 from adapters.libp2p.error_chain import causes
+from adapters.libp2p.immediate_send import send_now, socket_under
 from adapters.libp2p.multistream_messages import HEADER_MESSAGE
 from adapters.libp2p.uncontended_lock import UncontendedLock
 from adapters.libp2p.xsalsa20 import NONCE_SIZE, KeyStream, XSalsa20
@@ -91,6 +92,7 @@ class PskConnection(RawConnection):
         # The key stream must follow the wire order, so cipher + I/O happen under a lock.
         self._read_lock = UncontendedLock()
         self._write_lock = UncontendedLock()
+        self._socket = socket_under(inner)
 
     @property
     def failure(self) -> PrivateNetworkMismatch | None:
@@ -122,6 +124,11 @@ class PskConnection(RawConnection):
         if not out:
             return
         try:
+            if self._socket is not None:  # the kernel takes it now, usually (immediate_send.py)
+                sent = send_now(self._socket, out)
+                if sent == len(out):
+                    return
+                out = out[sent:]
             await super().write(out)
         except BaseException as exc:
             # The key stream has moved past bytes that may not have gone out (a cancelled
