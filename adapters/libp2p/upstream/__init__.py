@@ -88,6 +88,11 @@ NEEDS: tuple[Needs, ...] = (
     Needs("uncontended locks", f"{_YAMUX}:YamuxStream.__init__", ("self", "stream_id", "conn")),
     Needs("uncontended locks", "libp2p.network.stream.net_stream:NetStream.__init__", ("self",)),
     Needs("uncontended locks", "libp2p.io.trio:TrioTCPStream.__init__", ("self", "stream")),
+    Needs("yamux env", f"{_YAMUX}:_py_yamux_env", ("name", "default")),
+    Needs("stream peer ids", "libp2p.rcmgr.manager:ResourceManager.acquire_stream",
+          ("self", "peer_id", "direction")),
+    Needs("stream peer ids", "libp2p.network.connection.swarm_connection:SwarmConn."
+          "_handle_muxed_stream", ("self", "muxed_stream")),
 )
 
 
@@ -101,7 +106,9 @@ def use_fast_path(host: Any) -> None:
     """The request path's speed-ups (benchmarks replace this to measure the bare stack)."""
     from adapters.libp2p.upstream.pipelined_multiselect import use_pipelined_multiselect
     from adapters.libp2p.upstream.stream_notifications import notify_only_listening_notifees
+    from adapters.libp2p.upstream.stream_peer_ids import parse_stream_peer_ids_once
     from adapters.libp2p.upstream.uncontended_locks import use_uncontended_locks
+    from adapters.libp2p.upstream.yamux_env import read_yamux_env_once
     from adapters.libp2p.upstream.yamux_window import use_batched_window_yamux
 
     network = host.get_network()
@@ -109,6 +116,8 @@ def use_fast_path(host: Any) -> None:
     use_pipelined_multiselect(host)  # a pipelined request is answered in one write
     notify_only_listening_notifees(network)
     use_uncontended_locks()  # process-wide: no scheduler pass for a free lock
+    read_yamux_env_once()  # process-wide
+    parse_stream_peer_ids_once(network)
 
 
 def apply(
