@@ -52,6 +52,8 @@ NEEDS: tuple[Needs, ...] = (
     Needs("peer records", "libp2p.peer.peerstore:PeerStore.get_peer_record", ("self", "peer_id")),
     Needs("yamux window", f"{_YAMUX}:Yamux._write_frame", ("self", "data")),
     Needs("yamux window", f"{_YAMUX}:YamuxStream._effective_rtt", ("self",)),
+    Needs("yamux window", f"{_YAMUX}:Yamux._read_data_body", ("self", "length")),
+    Needs("yamux window", "libp2p.security.secure_session:SecureSession._drain", ("self", "n")),
     Needs("yamux tasks", f"{_YAMUX}:Yamux.start", ("self",)),
     Needs("yamux tasks", f"{_YAMUX}:Yamux._handle_incoming_with_ready_signal",
           ("self", "task_status")),
