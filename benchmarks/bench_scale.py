@@ -378,6 +378,21 @@ def js_rate(addr: str, streams: int, seconds: float) -> dict[str, Any]:
     return result
 
 
+def js_rate_with_cpu(addr: str, streams: int, seconds: float, server_pid: int) -> dict[str, Any]:
+    """js_rate, plus ``cpuPerRequest``: the server process's CPU seconds per request."""
+    server = psutil.Process(server_pid)
+    before = server.cpu_times()
+    result = js_rate(addr, streams, seconds)
+    after = server.cpu_times()
+    spent = after.user + after.system - before.user - before.system
+    result["cpuPerRequest"] = spent / max(result["requests"], 1)
+    return result
+
+
+def _cpu_text(results: list[dict[str, Any]]) -> str:
+    return "/".join(f"{r['cpuPerRequest'] * 1e6:.0f}" for r in results) + " µs CPU per request"
+
+
 def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None) -> list[Row]:
     """With ``before_tree`` (a checkout), its daemon is a second instance, measured between."""
     from entrypoints import library
@@ -414,10 +429,11 @@ def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None
                 ours, theirs, ratios, olds = [], [], [], []
                 for _ in range(rounds):
                     before = load_text()
-                    a = js_rate(addr, streams, seconds)
+                    assert instance.proc.process is not None
+                    a = js_rate_with_cpu(addr, streams, seconds, instance.proc.process.pid)
                     if before_addr is not None:
                         olds.append(js_rate(before_addr, streams, seconds)["perSecond"])
-                    b = js_rate(js_addr, streams, seconds)
+                    b = js_rate_with_cpu(js_addr, streams, seconds, server.pid)
                     ours.append(a)
                     theirs.append(b)
                     ratios.append(a["perSecond"] / b["perSecond"])
@@ -428,8 +444,10 @@ def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None
                 rows.append({
                     "measure": f"js-libp2p client `/get/0.1`, {streams} stream(s): ours / "
                                "js-libp2p server answering the same bytes",
-                    "result": " ".join(f"{r['perSecond']:.0f}" for r in ours) + " req/s",
-                    "baseline": " ".join(f"{r['perSecond']:.0f}" for r in theirs) + " req/s",
+                    "result": " ".join(f"{r['perSecond']:.0f}" for r in ours) + " req/s; "
+                              + _cpu_text(ours),
+                    "baseline": " ".join(f"{r['perSecond']:.0f}" for r in theirs) + " req/s; "
+                                + _cpu_text(theirs),
                     "ratio": f"{min(ratios):.2f}-{max(ratios):.2f}x "
                              f"(median {statistics.median(ratios):.2f}x)",
                     "goal": "≥ 1.0x", "verdict": _verdict(min(ratios) >= 1.0),
