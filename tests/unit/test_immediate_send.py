@@ -8,6 +8,7 @@ import trio
 import trio.testing
 from libp2p.io.trio import TrioTCPStream
 from libp2p.network.connection.raw_connection import RawConnection
+from scheduler_probe import others_ran_while
 
 from adapters.libp2p.immediate_send import send_now, socket_under
 from adapters.libp2p.pnet import PskConnection
@@ -76,18 +77,12 @@ async def _read_n(conn: PskConnection, n: int) -> bytes:
 async def test_a_write_the_kernel_takes_does_not_pass_through_the_scheduler() -> None:
     mine, peer, a, b = await _psk_pair()
     with a, b:
-        ran = False
 
-        async def other() -> None:
-            nonlocal ran
-            ran = True
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(other)
+        async def write_twice() -> None:
             await mine.write(b"hello")
             await mine.write(b" world")
-            ran_during_writes = ran
-        assert not ran_during_writes
+
+        assert not await others_ran_while(write_twice)
         assert await _read_n(peer, 11) == b"hello world"
 
 

@@ -5,23 +5,9 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
+from scheduler_probe import others_ran_while
 
 from adapters.libp2p.uncontended_lock import UncontendedLock
-
-
-async def _others_ran_while(take: object) -> bool:
-    """Whether a task started just before ran while ``take`` (an async callable) ran."""
-    ran = False
-
-    async def other() -> None:
-        nonlocal ran
-        ran = True
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(other)
-        await take()  # type: ignore[operator]
-        seen = ran
-    return seen
 
 
 async def test_a_free_lock_is_taken_without_a_scheduler_pass() -> None:
@@ -33,7 +19,7 @@ async def test_a_free_lock_is_taken_without_a_scheduler_pass() -> None:
                 assert lock.locked()
         assert not lock.locked()
 
-    assert not await _others_ran_while(take_three_times)
+    assert not await others_ran_while(take_three_times)
 
 
 async def test_trio_lock_does_pass_through_the_scheduler() -> None:
@@ -47,7 +33,7 @@ async def test_trio_lock_does_pass_through_the_scheduler() -> None:
             async with lock:
                 pass
 
-    assert await _others_ran_while(take_twenty_times)
+    assert await others_ran_while(take_twenty_times)
 
 
 async def test_waiters_get_the_lock_in_the_order_they_asked() -> None:
