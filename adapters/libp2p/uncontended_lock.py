@@ -4,8 +4,8 @@
 through the scheduler. py-libp2p takes one around nearly every read and write (Yamux
 session and stream, the stream's state, the TCP stream), and our PSK layer two more, so
 one `/get/0.1` exchange went through the scheduler a dozen times for locks alone.
-Measured with a js-libp2p client on 32 streams: 1 330-1 416 req/s with trio's lock,
-2 104-2 186 with this one (docs/performance.md, "bench_scale.py").
+Measured with a js-libp2p client on 32 streams, alternating runs: 1 250-1 320 req/s with
+trio's lock, 1 943-2 029 with this one (docs/performance.md, "bench_scale.py").
 
 This lock takes a free lock at once and parks only when another task holds it, handing
 ownership over in FIFO order on release, as trio's does. What it drops is the checkpoint

@@ -4,7 +4,7 @@ Every lock below is a ``trio.Lock`` made in its object's ``__init__`` and taken 
 with ``async with``. trio's lock is a checkpoint even when free, so a `/get/0.1`
 exchange went through the scheduler a dozen times for locks alone (Yamux session and
 stream, the stream's state, the TCP stream): with a js-libp2p client on 32 streams,
-1 330-1 416 req/s with trio's, 2 104-2 186 with ours (adapters/libp2p/uncontended_lock.py
+1 250-1 320 req/s with trio's, 1 943-2 029 with ours (adapters/libp2p/uncontended_lock.py
 says what differs). A Yamux stream's ``rw_lock`` (a ``ReadWriteLock``: a trio lock and
 a trio semaphore) is used only through ``write_lock()``; ours is one UncontendedLock.
 Process-wide: the classes' ``__init__`` swaps them after upstream's.
