@@ -131,7 +131,11 @@ class Libp2pWatchServer:
             return
         wakeup.subscription = subscription
         try:
-            await self._stream_events(stream, subscription, first, wakeup)
+            await self._send(stream, wakeup, first)
+            # This frame lives as long as the watch: kept, the snapshot's events (one
+            # per record) stayed in memory for each watcher (docs/performance.md).
+            first.clear()
+            await self._stream_events(stream, subscription, wakeup)
         except WatchClosed as exc:
             log.info("watch from %s ended: %s", peer, exc)
             await _send_error(stream, str(exc))
@@ -164,10 +168,8 @@ class Libp2pWatchServer:
         return subscription, first
 
     async def _stream_events(
-        self, stream: INetStream, subscription: Subscription, first: list[WatchEvent],
-        wakeup: _Wakeup,
+        self, stream: INetStream, subscription: Subscription, wakeup: _Wakeup
     ) -> None:
-        await self._send(stream, wakeup, first)
         while True:
             events = subscription.take()
             if events:
