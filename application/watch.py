@@ -12,9 +12,11 @@ told so (PROGRESS with CutOff true) and told again when it is back (CutOff false
 
 from __future__ import annotations
 
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 
+from application.first_events import FirstEvents, SharedSnapshot
 from application.watch_ports import ChangeHistory, FeedUnavailable, HistoryCompacted
 from domain.record_change import RecordChange
 from domain.service_name import validate_service_name
@@ -111,6 +113,9 @@ class WatchHub:
         self._revision = 0
         self._running = False
         self._cut_off = False
+        # Snapshots at the current revision by filter, while some watch still sends one.
+        self._snapshots: weakref.WeakValueDictionary[
+            tuple[str, tuple[str, ...] | None], SharedSnapshot] = weakref.WeakValueDictionary()
         self.dropped_behind = 0  # watchers ended for falling behind, since the start (metrics)
 
     @property
@@ -153,10 +158,12 @@ class WatchHub:
         self._end_all("the server's change feed restarted; reconnect with SinceRevision")
         self._state = state
         self._revision = revision
+        self._snapshots.clear()
         self._running = True
 
     def publish(self, change: RecordChange) -> None:
         self._revision = max(self._revision, change.revision)
+        self._snapshots.clear()
         for subscriber in self._subscribers:
             subscriber.offer(change)
 
@@ -174,13 +181,19 @@ class WatchHub:
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
 
-    def snapshot(self, request: WatchRequest) -> list[WatchEvent]:
-        """One PUT per matching record as it is now (at ``revision``), by name."""
-        return [
-            WatchEvent(type=EventType.PUT, name=name, info_str=info_str, revision=revision)
-            for name, (info_str, revision) in sorted(self._state.items())
-            if request.matches(name)
-        ]
+    def snapshot(self, request: WatchRequest) -> SharedSnapshot:
+        """One PUT per matching record as it is now (at ``revision``), by name; the same
+        object for every watch with this filter until the next change (never change it)."""
+        key = (request.prefix, tuple(request.names) if request.names else None)
+        snapshot = self._snapshots.get(key)
+        if snapshot is None:
+            snapshot = SharedSnapshot(
+                WatchEvent(type=EventType.PUT, name=name, info_str=info_str, revision=revision)
+                for name, (info_str, revision) in sorted(self._state.items())
+                if request.matches(name)
+            )
+            self._snapshots[key] = snapshot
+        return snapshot
 
     def _end_all(self, reason: str) -> None:
         for subscriber in list(self._subscribers):
@@ -206,17 +219,17 @@ def validate_watch_request(request: WatchRequest) -> WatchRequest:
 
 async def open_watch(
     hub: WatchHub, history: ChangeHistory, request: WatchRequest, wake: Callable[[], None]
-) -> tuple[Subscription, list[WatchEvent]]:
+) -> tuple[Subscription, FirstEvents]:
     """Subscribe; return the subscription and the events to send before its queue."""
     subscription, first = await _open_watch(hub, history, request, wake)
     if hub.cut_off:  # a watcher that starts on a cut-off instance hears so first
-        first.insert(0, cut_off_notice(request.since_revision, True))
+        first.prepend(cut_off_notice(request.since_revision, True))
     return subscription, first
 
 
 async def _open_watch(
     hub: WatchHub, history: ChangeHistory, request: WatchRequest, wake: Callable[[], None]
-) -> tuple[Subscription, list[WatchEvent]]:
+) -> tuple[Subscription, FirstEvents]:
     validate_watch_request(request)
     # Subscribing and reading the state happen without a pause in between, so the
     # state is exactly the one at hub.revision and the queue holds what follows.
@@ -225,23 +238,23 @@ async def _open_watch(
     since = request.since_revision
     if since == 0:
         subscription.skip_through(subscribed_at)
-        return subscription, [*hub.snapshot(request), _synced(subscribed_at)]
+        return subscription, FirstEvents((), hub.snapshot(request), [_synced(subscribed_at)])
     if since >= subscribed_at:
         # This instance may lag behind the one the client came from.
         subscription.skip_through(since)
-        return subscription, []
+        return subscription, FirstEvents()
     try:
         changes = await history.changes(since, subscribed_at, request.matches)
     except HistoryCompacted:
         now = hub.revision
         subscription.skip_through(now)
         reset = WatchEvent(type=EventType.RESET, revision=now)
-        return subscription, [reset, *hub.snapshot(request), _synced(now)]
+        return subscription, FirstEvents([reset], hub.snapshot(request), [_synced(now)])
     except BaseException:
         subscription.close()
         raise
     subscription.skip_through(subscribed_at)
-    return subscription, [change_event(c) for c in changes]
+    return subscription, FirstEvents(change_event(c) for c in changes)
 
 
 def _synced(revision: int) -> WatchEvent:

@@ -15,12 +15,15 @@ from adapters.http.errors import send_error_answer
 from adapters.http.query import names_list, non_negative_int
 from adapters.http.sse import PROGRESS_INTERVAL, SseFramer
 from adapters.http.wakeup import Waited, Wakeup
+from application.first_events import FirstEvents
 from application.http_access import HttpAccess
 from application.watch import Subscription, WatchClosed, WatchHub, open_watch
 from application.watch_ports import ChangeHistory, FeedUnavailable
 from domain.watch_wire import EventType, WatchEvent, WatchRequest
 
 EVENTS_PATH = "/v1/events"
+# A snapshot goes out this many events per write, as on `/watch/0.1`.
+FIRST_EVENTS_PER_WRITE = 256
 
 
 class SseEndpoint:
@@ -50,8 +53,8 @@ class SseEndpoint:
                 (b"x-registry-index", b"%d" % self._hub.revision),
             ]})
             framer = SseFramer(snapshot_first=since == 0)
-            await _send(send, b"retry: 1000\n\n" + framer.frames(first))
-            del first  # a snapshot can be large, and a listener stays for hours
+            await _send(send, b"retry: 1000\n\n")
+            await _send_first(send, framer, first)
             while True:  # (here, not in a function of its own: one frame less per listener)
                 try:
                     events = subscription.take()
@@ -73,7 +76,7 @@ class SseEndpoint:
 
     async def _open(
         self, scope: Scope, wakeup: Wakeup
-    ) -> tuple[int, Subscription, list[WatchEvent]]:
+    ) -> tuple[int, Subscription, FirstEvents]:
         self._access.read(header(scope, b"authorization"))
         params = query(scope)
         # A reconnect's Last-Event-ID, else ?index=; the error names the one given.
@@ -86,6 +89,12 @@ class SseEndpoint:
         )
         subscription, first = await open_watch(self._hub, self._history, watch, wakeup.wake)
         return watch.since_revision, subscription, first
+
+
+async def _send_first(send: Send, framer: SseFramer, first: FirstEvents) -> None:
+    for chunk in first.chunks(FIRST_EVENTS_PER_WRITE):  # one chunk's frames at once
+        await _send(send, framer.frames(chunk))
+    first.clear()  # a snapshot can be large, and a listener stays for hours
 
 
 async def _send(send: Send, chunk: bytes) -> None:

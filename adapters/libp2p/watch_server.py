@@ -24,6 +24,7 @@ from libp2p.custom_types import TProtocol
 from adapters.libp2p.fair_turns import FairTurns
 from adapters.libp2p.request_stream import reset_quietly
 from adapters.libp2p.stream_io import read_to_end
+from application.first_events import FirstEvents
 from application.watch import Subscription, WatchClosed, WatchHub, open_watch
 from application.watch_ports import ChangeHistory, FeedUnavailable
 from domain.watch_wire import (
@@ -48,6 +49,9 @@ FEED_POLL_INTERVAL = 0.25
 # Watches served at once by default: one per connection at --max-inbound-connections.
 DEFAULT_MAX_WATCHES = 1024
 REFUSAL_LOG_INTERVAL = 60.0
+# A snapshot goes out this many events per write (~90 KB at ~350 bytes a record), so a
+# watcher holds one chunk's lines, not the whole registry's, while a slow client reads.
+FIRST_EVENTS_PER_WRITE = 256
 
 _encoder = msgspec.json.Encoder()
 
@@ -131,10 +135,7 @@ class Libp2pWatchServer:
             return
         wakeup.subscription = subscription
         try:
-            await self._send(stream, wakeup, first)
-            # This frame lives as long as the watch: kept, the snapshot's events (one
-            # per record) stayed in memory for each watcher (docs/performance.md).
-            first.clear()
+            await self._send_first(stream, wakeup, first)
             await self._stream_events(stream, subscription, wakeup)
         except WatchClosed as exc:
             log.info("watch from %s ended: %s", peer, exc)
@@ -147,7 +148,7 @@ class Libp2pWatchServer:
 
     async def _open_after_cut_off(
         self, stream: INetStream, request: WatchRequest, wakeup: _Wakeup
-    ) -> tuple[Subscription, list[WatchEvent]] | None:
+    ) -> tuple[Subscription, FirstEvents] | None:
         """Hold the stream until the feed is back, then open the watch; None if that failed."""
         notice = event_line(cut_off_notice(request.since_revision, True))
         try:
@@ -178,8 +179,15 @@ class Libp2pWatchServer:
             if not await wakeup.wait(self._progress_interval):
                 await self._send(stream, wakeup, [subscription.progress()])
 
+    async def _send_first(self, stream: INetStream, wakeup: _Wakeup, first: FirstEvents) -> None:
+        for chunk in first.chunks(FIRST_EVENTS_PER_WRITE):
+            await self._send(stream, wakeup, chunk)
+        # The caller's frame lives as long as the watch: kept, the snapshot's events (one
+        # per record) stayed in memory for each watcher (docs/performance.md).
+        first.clear()
+
     async def _send(self, stream: INetStream, wakeup: _Wakeup, events: list[WatchEvent]) -> None:
-        await wakeup.write(stream, b"".join(event_line(e) for e in events))
+        await wakeup.write(stream, _encoder.encode_lines(events))
         self.events_sent.update(str(e.type) for e in events)
 
 

@@ -12,6 +12,7 @@ import msgspec
 import trio
 
 from adapters.memory.revisioned import InMemoryRevisionedStore
+from application.first_events import FirstEvents
 from application.ports import RegistryUnavailable
 from application.watch import Subscription, WatchClosed, open_watch
 from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notice
@@ -66,7 +67,7 @@ class InMemoryWatchStream:
         self._held = False
         self._subscription: Subscription | None = None
 
-    def start(self, subscription: Subscription, first: list[WatchEvent]) -> None:
+    def start(self, subscription: Subscription, first: FirstEvents) -> None:
         self._subscription = subscription
         self._lines = [_encoder.encode(e) for e in first]
 

@@ -1,4 +1,5 @@
-"""adapters/libp2p/watch_server.py: a watch keeps no copy of the snapshot it was sent.
+"""adapters/libp2p/watch_server.py: a watch keeps no copy of the snapshot it was sent,
+which goes out whole and in order, a chunk at a time.
 
 A watch lives for months; its serving task's frames live as long. When they kept the
 list of first events (one PUT per record), each watcher held a copy of the registry:
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import gc
 
+import msgspec
 import multiaddr
 import trio
 from libp2p.custom_types import TProtocol
@@ -22,7 +24,7 @@ from adapters.memory.revisioned import InMemoryRevisionedStore
 from domain.watch_wire import WATCH_PROTOCOL, WatchEvent
 
 LOOPBACK = multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")
-RECORDS = 50
+RECORDS = 600  # more than two writes of FIRST_EVENTS_PER_WRITE
 
 
 def lists_holding_snapshot_events() -> int:
@@ -49,10 +51,10 @@ async def test_an_open_watch_holds_no_list_of_its_snapshot_events() -> None:
             await stream.write(b"{}")
             await stream.close_write()
             watch = Libp2pWatchStream("server", stream)
-            lines = 0
-            while b'"SYNCED"' not in (await watch.next_line() or b'"SYNCED"'):
-                lines += 1
-            assert lines == RECORDS  # the snapshot was sent, one PUT per record
+            names = []
+            while b'"SYNCED"' not in (line := await watch.next_line() or b'"SYNCED"'):
+                names.append(msgspec.json.decode(line, type=WatchEvent).name)
+            assert names == [f"snap-{i:03}" for i in range(RECORDS)]  # whole, in order
             assert watch_server.open_watches == 1  # and the watch is still served
             assert lists_holding_snapshot_events() == 0
             await store.put_if("after", '{"ContentHash":"Qm"}', None)

@@ -94,7 +94,7 @@ async def test_a_since_revision_ahead_of_this_instance_skips_what_it_already_has
     await _put(store, "a")
     sub, first = await open_watch(store.hub, store, WatchRequest(since_revision=store.revision + 1),
                                   lambda: None)
-    assert first == []
+    assert list(first) == []
     await _put(store, "b")  # revision == since: the client has it
     newer = await _put(store, "c")
     assert [e.revision for e in sub.take()] == [newer]
