@@ -2,24 +2,37 @@
 
 A watch from revision 0 starts with one PUT per record. Built per watcher, 1000
 proxies reconnecting to an instance of 100 000 records each held their own 100 000
-events and their encoded lines at once (+1.9 GB RSS for 20 of them here). Now the
-snapshot's events are one ``SharedSnapshot`` that every watch opened at the same
-revision with the same filter refers to, and they are sent a chunk at a time.
+events and their encoded lines at once (+1.9 GB RSS for 20 of them here). Now a
+watch refers to one ``SharedSnapshot`` with every watch opened at the same revision
+with the same filter, and its events are made and sent a chunk at a time.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
-from domain.watch_wire import WatchEvent
+from domain.watch_wire import EventType, WatchEvent
 
 
-class SharedSnapshot(list[WatchEvent]):
-    """The snapshot's events, never changed once made. A list only because a tuple
-    cannot be weakly referenced: the hub keeps it while some watch still sends it."""
+class SharedSnapshot:
+    """Matching records as they were at one revision, by name: a copy of the state that
+    makes no object per record, each event made only as it is sent. Never changed."""
 
-    __slots__ = ("__weakref__",)
+    __slots__ = ("__weakref__", "_names", "_records")  # weakly kept by the hub
+
+    def __init__(self, records: Mapping[str, tuple[str, int]], names: list[str]) -> None:
+        self._records = records
+        self._names = names
+
+    def __iter__(self) -> Iterator[WatchEvent]:
+        records = self._records
+        for name in self._names:
+            info_str, revision = records[name]
+            yield WatchEvent(type=EventType.PUT, name=name, info_str=info_str, revision=revision)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class FirstEvents:
@@ -31,7 +44,7 @@ class FirstEvents:
                  snapshot: SharedSnapshot | None = None,
                  after: Iterable[WatchEvent] = ()) -> None:
         self._before = list(before)
-        self._snapshot: list[WatchEvent] = snapshot if snapshot is not None else []
+        self._snapshot: SharedSnapshot | tuple[()] = snapshot if snapshot is not None else ()
         self._after = list(after)
 
     def __iter__(self) -> Iterator[WatchEvent]:
@@ -57,4 +70,4 @@ class FirstEvents:
 
     def clear(self) -> None:
         """Sent: the watch, which lives for months, keeps nothing of it."""
-        self._before, self._snapshot, self._after = [], [], []
+        self._before, self._snapshot, self._after = [], (), []

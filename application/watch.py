@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from application.first_events import FirstEvents, SharedSnapshot
-from application.watch_ports import ChangeHistory, FeedUnavailable, HistoryCompacted
+from application.watch_ports import (
+    ChangeHistory,
+    FeedUnavailable,
+    HistoryCompacted,
+    RecordState,
+)
 from domain.record_change import RecordChange
 from domain.service_name import validate_service_name
 from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notice
@@ -109,7 +114,7 @@ class WatchHub:
 
     def __init__(self) -> None:
         self._subscribers: set[Subscription] = set()
-        self._state: Mapping[str, tuple[str, int]] = {}
+        self._state: RecordState = {}
         self._revision = 0
         self._running = False
         self._cut_off = False
@@ -149,7 +154,7 @@ class WatchHub:
     def watchers(self) -> int:
         return len(self._subscribers)
 
-    def loaded(self, state: Mapping[str, tuple[str, int]], revision: int) -> None:
+    def loaded(self, state: RecordState, revision: int) -> None:
         """The feed (re)starts from ``state`` (name -> (InfoStr, mod revision)) at ``revision``.
 
         ``state`` is the live copy that later publishes update. Changes between an
@@ -187,12 +192,8 @@ class WatchHub:
         key = (request.prefix, tuple(request.names) if request.names else None)
         snapshot = self._snapshots.get(key)
         if snapshot is None:
-            snapshot = SharedSnapshot(
-                WatchEvent(type=EventType.PUT, name=name, info_str=info_str, revision=revision)
-                for name, (info_str, revision) in sorted(self._state.items())
-                if request.matches(name)
-            )
-            self._snapshots[key] = snapshot
+            names = sorted(name for name in self._state if request.matches(name))
+            snapshot = self._snapshots[key] = SharedSnapshot(self._state.copy(), names)
         return snapshot
 
     def _end_all(self, reason: str) -> None:

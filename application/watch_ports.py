@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 from domain.record_change import RecordChange
@@ -15,6 +15,21 @@ class HistoryCompacted(LookupError):
 
 class FeedUnavailable(RuntimeError):
     """This instance cannot serve watches right now (its change feed is rebuilding)."""
+
+
+class RecordState(Protocol):
+    """The live copy the watch hub reads: name -> (InfoStr, mod revision)."""
+
+    def __getitem__(self, name: str, /) -> tuple[str, int]: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def __len__(self) -> int: ...
+
+    def copy(self) -> Mapping[str, tuple[str, int]]:
+        """As it is now, untouched by later changes; no object made per record (a
+        snapshot of 100 000 records is shared by the watches that send it)."""
+        ...
 
 
 class ChangeHistory(Protocol):
