@@ -281,15 +281,18 @@ async def test_a_peer_that_ignores_flow_control_gets_no_more_than_the_window_buf
 async def test_a_connection_runs_only_its_read_loop_and_one_sweeper_serves_all(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """adapters/libp2p/upstream/yamux_tasks.py: upstream's start runs an RTT loop and a
-    sweeper per connection (pinned here); ours runs the read loop alone, and one task
-    sweeps every connection's closed streams."""
+    """adapters/libp2p/upstream/yamux_tasks.py: upstream's start runs an RTT loop, a
+    sweeper and the read loop as child tasks of a nursery per connection (pinned here);
+    ours runs the read loop in start's own task, and one task sweeps every connection's
+    closed streams."""
     import inspect
 
     from adapters.libp2p.upstream import yamux_tasks
 
     upstream_start = inspect.getsource(yamux.Yamux.start)
     assert "_measure_rtt_loop" in upstream_start and "_stale_stream_sweeper" in upstream_start
+    assert "open_nursery" in upstream_start and "_handle_incoming_with_ready_signal" in (
+        upstream_start)
     monkeypatch.setattr(yamux_tasks, "_STALE_STREAM_SWEEP_INTERVAL", 0.05)
     async with two_nodes() as (server, client):
         assert await exchange(client, server, b"x") == b"x"
@@ -297,9 +300,10 @@ async def test_a_connection_runs_only_its_read_loop_and_one_sweeper_serves_all(
                   for conns in node.host.get_network().get_connections_map().values()
                   for conn in conns]
         assert muxers and all(isinstance(m, BatchedWindowYamux) for m in muxers)
-        for muxer in muxers:
-            names = [task.name for task in muxer._nursery.child_tasks]
-            assert len(names) == 1 and "handle_incoming" in names[0], names
+        loops = [names for names in map(_awaiting, _all_tasks()) if "handle_incoming" in names]
+        assert len(loops) == len(muxers)  # one read loop per connection, each in start's task
+        assert all("start_without_extra_tasks" in names for names in loops), loops
+        assert all(muxer._nursery is None for muxer in muxers)
         muxer = muxers[0]
         stale = yamux.YamuxStream(99999, muxer, is_initiator=False)
         stale.closed = True  # fully closed, left behind: the sweeper's case
@@ -308,3 +312,23 @@ async def test_a_connection_runs_only_its_read_loop_and_one_sweeper_serves_all(
         with trio.fail_after(5):
             while 99999 in muxer.streams:
                 await trio.sleep(0.02)
+
+
+def _all_tasks() -> list[trio.lowlevel.Task]:
+    found, todo = [], [trio.lowlevel.current_root_task()]
+    while todo:
+        task = todo.pop()
+        if task is None:
+            continue
+        found.append(task)
+        todo += [child for nursery in task.child_nurseries for child in nursery.child_tasks]
+    return found
+
+
+def _awaiting(task: trio.lowlevel.Task) -> list[str]:
+    """The names of the coroutines ``task`` is suspended in, outermost first."""
+    names, coro = [], task.coro
+    while coro is not None and hasattr(coro, "cr_code"):
+        names.append(coro.cr_code.co_name)
+        coro = coro.cr_await
+    return names

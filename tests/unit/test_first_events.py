@@ -86,3 +86,4 @@ async def test_the_hub_keeps_no_snapshot_once_every_watch_sent_it() -> None:
     two.clear()
     gc.collect()
     assert sum(isinstance(o, SharedSnapshot) for o in gc.get_objects()) == 0
+

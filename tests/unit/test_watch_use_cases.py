@@ -10,9 +10,10 @@ from adapters.memory.revisioned import InMemoryRevisionedStore
 from application import watch
 from application.conditional_write import RevisionRequestHandler
 from application.ports import RequestRejected
-from application.watch import WatchClosed, open_watch
+from application.watch import WatchClosed, WatchHub, open_watch
 from application.watch_client import WatchLost, WatchRefused, follow_watch
 from application.watch_ports import FeedUnavailable
+from domain.record_change import RecordChange
 from domain.revision_wire import ADD_IF_PROTOCOL, DELETE_IF_PROTOCOL, GET_REVISION_PROTOCOL
 from domain.service_name import InvalidServiceName
 from domain.watch_wire import EventType, WatchEvent, WatchRequest, watch_limit_reason
@@ -366,3 +367,17 @@ async def test_a_resumed_watch_at_a_full_instance_moves_on_too():
     ])
     assert await _collect(transport, 2) == [("SYNCED", None, 4), ("PUT", "a", 5)]
     assert transport.requests[-1].since_revision == 4
+
+
+def test_a_subscription_skips_what_its_first_events_hold_and_keeps_the_rest() -> None:
+    hub = WatchHub()
+    hub.loaded({}, 4)
+    subscription = hub.subscribe(ALL, lambda: None)
+    for revision in (5, 6, 7):
+        hub.publish(RecordChange(f"svc-{revision}", "{}", revision))
+    subscription.skip_through(6)
+    hub.publish(RecordChange("svc-6-again", "{}", 6))  # at or below the floor: ignored
+    assert [(e.name, e.revision) for e in subscription.take()] == [("svc-7", 7)]
+    assert subscription.take() == []
+    hub.publish(RecordChange("svc-8", "{}", 8))
+    assert [e.name for e in subscription.take()] == ["svc-8"]

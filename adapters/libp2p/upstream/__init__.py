@@ -55,8 +55,7 @@ NEEDS: tuple[Needs, ...] = (
     Needs("yamux window", f"{_YAMUX}:Yamux._read_data_body", ("self", "length")),
     Needs("yamux window", "libp2p.security.secure_session:SecureSession._drain", ("self", "n")),
     Needs("yamux tasks", f"{_YAMUX}:Yamux.start", ("self",)),
-    Needs("yamux tasks", f"{_YAMUX}:Yamux._handle_incoming_with_ready_signal",
-          ("self", "task_status")),
+    Needs("yamux tasks", f"{_YAMUX}:Yamux.handle_incoming", ("self",)),
     Needs("yamux tasks", f"{_YAMUX}:Yamux._sweep_stale_streams", ("self", "now")),
     Needs("yamux tasks", f"{_YAMUX}:_STALE_STREAM_SWEEP_INTERVAL"),
     Needs("yamux window", "libp2p.stream_muxer.muxer_multistream:MuxerMultistream."

@@ -1,4 +1,5 @@
-"""Two trio tasks fewer per Yamux connection: no RTT loop, one stale-stream sweeper for all.
+"""Three trio tasks fewer per Yamux connection: no RTT loop, one stale-stream sweeper for
+all, and the read loop run by ``start``'s own task.
 
 py-libp2p 0.8.1's ``Yamux.start`` runs, beside each connection's read loop:
 - ``_measure_rtt_loop``: a PING every 30 s, for the window auto-tuning that
@@ -8,8 +9,9 @@ py-libp2p 0.8.1's ``Yamux.start`` runs, beside each connection's read loop:
   nobody cleaned up. Here one task sweeps every live connection of the process.
 Each task costs a connection its task, coroutine frame, cancel scope and timer:
 part of the ~100 KB a connected watcher costs (docs/performance.md, bench_scale.py).
-Yamux PINGs we send ourselves (yamux_ping.py) are answered as before: the read loop
-handles them.
+Upstream's ``start`` also runs the read loop as a child task in a nursery of its own,
+a task and a nursery per connection that wait for nothing else. Yamux PINGs we send
+ourselves (yamux_ping.py) are answered as before: the read loop handles them.
 """
 
 from __future__ import annotations
@@ -27,18 +29,19 @@ _sweeping = False
 
 
 async def start_without_extra_tasks(muxer: Any) -> None:
-    """``Yamux.start`` with only the read loop as the connection's own task."""
+    """``Yamux.start`` whose own task is the read loop: no nursery, no child task."""
     if muxer.event_started.is_set():
         return
     _sweep_with_the_others(muxer)
-    async with trio.open_nursery() as nursery:
-        muxer._nursery = nursery
-        # As upstream: the read loop has started before the connection counts as up.
-        await nursery.start(muxer._handle_incoming_with_ready_signal)
-        muxer._established = True
-        muxer.event_started.set()
-    with contextlib.suppress(trio.ClosedResourceError):  # close() or a read error did
-        muxer.new_stream_send_channel.close()
+    # Upstream's ready signal: the loop has started before the connection counts as up.
+    # Here nothing runs between the signal and the loop's first read.
+    muxer._established = True
+    muxer.event_started.set()
+    try:
+        await muxer.handle_incoming()
+    finally:
+        with contextlib.suppress(trio.ClosedResourceError):  # close() or a read error did
+            muxer.new_stream_send_channel.close()
 
 
 def _sweep_with_the_others(muxer: Any) -> None:
