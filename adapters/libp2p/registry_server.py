@@ -6,6 +6,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
 
@@ -14,6 +15,12 @@ from application.server import RegistryRequestHandler
 from domain.wire import MAX_REQUEST_BYTES, Operation
 
 log = logging.getLogger(__name__)
+
+# `/list/0.1` answers made and written at once; more wait their turn (within the request
+# timeout). Each is the whole registry in one JSON object, ~47 MB of the daemon's memory
+# at 100 000 records while it is made and written: 10 at once took +474 MB, 100 would
+# take gigabytes (docs/performance.md, "scale_lists.py"). `/list/0.2` pages are small.
+LISTS_AT_ONCE = 2
 
 # (request, the peer id the transport authenticated) -> answer
 Handle = Callable[[bytes, str], Awaitable[bytes]]
@@ -42,6 +49,7 @@ class Libp2pRegistryServer:
             op.protocol_id: functools.partial(handler.handle, op) for op in Operation
         }
         self._handles.update(extra or {})
+        self._turns = {Operation.LIST.protocol_id: trio.Semaphore(LISTS_AT_ONCE)}
 
     def attach(self, host: IHost) -> None:
         for protocol_id, handle in self._handles.items():
@@ -60,5 +68,5 @@ class Libp2pRegistryServer:
     async def _serve(self, protocol_id: str, handle: Handle, stream: INetStream) -> None:
         await answer_one_request(
             stream, handle, label=protocol_id, timeout=self._timeout,
-            max_request=self._max_request,
+            max_request=self._max_request, turns=self._turns.get(protocol_id),
         )
