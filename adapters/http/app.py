@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.http.errors import INTERNAL, error_answer
+from adapters.http.in_turn import InTurn
 from adapters.http.openapi import OPENAPI_DOCUMENT
 from adapters.http.query import non_negative_int, wait_seconds
 from adapters.http.record_endpoint import RECORD_PREFIX, RecordEndpoint, stored_record
@@ -38,6 +39,8 @@ from domain.wire import MAX_REQUEST_BYTES
 log = logging.getLogger("registry-service.http")
 
 INDEX, STALE = "X-Registry-Index", "X-Registry-Stale"
+# Whole lists made and sent at once (adapters/http/in_turn.py); the others wait.
+LISTS_AT_ONCE = 2
 BODY_TIMEOUT = 10.0  # a request body must arrive within this (a slow client is cut off)
 
 
@@ -62,6 +65,7 @@ class _TooLarge(Exception):
 def build_app(parts: HttpParts) -> Any:
     api = parts.registry
     openapi = msgspec.json.encode(OPENAPI_DOCUMENT)
+    list_turns = trio.Semaphore(LISTS_AT_ONCE)
 
     def index_headers(index: int, stale: bool) -> dict[str, str]:
         headers = {INDEX: str(index)}
@@ -83,12 +87,16 @@ def build_app(parts: HttpParts) -> Any:
                     await wakeup.wait(request.receive, wait)
                 finally:
                     subscription.close()  # at once when the client goes away
-        answer = await api.list(prefix)
-        body, unreadable = _records_object(answer.entries)
-        headers = index_headers(answer.index, answer.stale)
-        if unreadable:
-            headers["X-Registry-Unreadable"] = ",".join(unreadable)
-        return raw_json_response(body, headers=headers)
+
+        async def whole_list() -> Response:
+            answer = await api.list(prefix)
+            body, unreadable = _records_object(answer.entries)
+            headers = index_headers(answer.index, answer.stale)
+            if unreadable:
+                headers["X-Registry-Unreadable"] = ",".join(unreadable)
+            return raw_json_response(body, headers=headers)
+
+        return InTurn(list_turns, whole_list)
 
     async def put_service(request: Request) -> Response:
         caller = parts.access.write(request.headers.get("authorization"))
