@@ -29,6 +29,10 @@ from domain.watch_wire import EventType, WatchEvent, WatchRequest, cut_off_notic
 # Per watcher: beyond this many queued changes or bytes the watcher is dropped.
 MAX_QUEUED_CHANGES = 1024
 MAX_QUEUED_BYTES = 1 << 20
+# A watch resuming further back than this many changes gets RESET and the current state
+# (shared, docs/protocol.md): a thousand proxies resuming after a restart must not each
+# hold their own copy of a bulk update's history.
+MAX_REPLAYED_CHANGES = MAX_QUEUED_CHANGES
 
 
 class WatchClosed(Exception):
@@ -249,7 +253,8 @@ async def _open_watch(
         subscription.skip_through(since)
         return subscription, FirstEvents()
     try:
-        changes = await history.changes(since, subscribed_at, request.matches)
+        changes = await history.changes(since, subscribed_at, request.matches,
+                                        MAX_REPLAYED_CHANGES)
     except HistoryCompacted:
         now = hub.revision
         subscription.skip_through(now)

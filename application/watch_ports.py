@@ -13,6 +13,11 @@ class HistoryCompacted(LookupError):
     """The store no longer holds the changes asked for (compacted away)."""
 
 
+class HistoryTooLong(HistoryCompacted):
+    """More changes than ``limit`` were asked for: the current state is cheaper to send
+    (shared by every watch opened at once) than each watcher's own copy of them."""
+
+
 class FeedUnavailable(RuntimeError):
     """This instance cannot serve watches right now (its change feed is rebuilding)."""
 
@@ -34,10 +39,11 @@ class RecordState(Protocol):
 
 class ChangeHistory(Protocol):
     async def changes(
-        self, after: int, through: int, keep: Callable[[str], bool]
+        self, after: int, through: int, keep: Callable[[str], bool], limit: int
     ) -> list[RecordChange]:
         """The changes with ``after`` < revision <= ``through`` of the names ``keep`` accepts,
-        in revision order; HistoryCompacted if they are no longer all held."""
+        in revision order; HistoryCompacted if they are no longer all held, HistoryTooLong
+        if there are more than ``limit``."""
         ...
 
 

@@ -13,7 +13,7 @@ from adapters.etcd.connection import EtcdConnection
 from adapters.etcd.keyspace import ALL_KEYS, as_text
 from adapters.etcd.watch_stream import etcd_watch
 from application.ports import StorageUnavailable
-from application.watch_ports import HistoryCompacted
+from application.watch_ports import HistoryCompacted, HistoryTooLong
 from domain.record_change import RecordChange
 
 # Reading history is one pass over at most what the store still holds.
@@ -26,7 +26,7 @@ class EtcdChangeHistory:
         self._timeout = timeout
 
     async def changes(
-        self, after: int, through: int, keep: Callable[[str], bool]
+        self, after: int, through: int, keep: Callable[[str], bool], limit: int
     ) -> list[RecordChange]:
         """Every revision up to ``through`` (a revision some write made) ends the read."""
         found: list[RecordChange] = []
@@ -54,6 +54,9 @@ class EtcdChangeHistory:
                             put = event.type == kv_pb2.Event.PUT
                             value = as_text(event.kv.value) if put else None
                             found.append(RecordChange(name, value, revision))
+                            if len(found) > limit:  # leaving the watch cancels it
+                                raise HistoryTooLong(
+                                    f"more than {limit} changes after revision {after}")
                     # One response holds all events of a revision (etcd never splits one).
                     if _reached(response, through):
                         return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from application.watch import WatchHub
-from application.watch_ports import HistoryCompacted
+from application.watch_ports import HistoryCompacted, HistoryTooLong
 from domain.record_change import RecordChange
 from domain.record_pages import RecordPage, page_of
 from domain.revision_wire import WriteOutcome
@@ -42,11 +42,14 @@ class InMemoryRevisionedStore:
         return WriteOutcome(ok=True, revision=self.revision, deleted=1)
 
     async def changes(
-        self, after: int, through: int, keep: Callable[[str], bool]
+        self, after: int, through: int, keep: Callable[[str], bool], limit: int
     ) -> list[RecordChange]:
         if after < self.compacted_through:
             raise HistoryCompacted(f"compacted through {self.compacted_through}")
-        return [c for c in self.history if after < c.revision <= through and keep(c.name)]
+        found = [c for c in self.history if after < c.revision <= through and keep(c.name)]
+        if len(found) > limit:
+            raise HistoryTooLong(f"more than {limit} changes after revision {after}")
+        return found
 
     async def page(self, prefix: str, after: str, limit: int, max_bytes: int) -> RecordPage:
         self.pages_read += 1

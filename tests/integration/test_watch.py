@@ -17,6 +17,8 @@ from registry_process import VENV_BIN, default_signal_dispositions
 from watch_helpers import EVENT_WAIT, _info, _psk, _summary, _take
 
 from adapters.libp2p.stream_io import read_to_end
+from application import client as use_cases
+from application.watch import MAX_REPLAYED_CHANGES
 from domain.watch_wire import WATCH_PROTOCOL, EventType
 from entrypoints import library
 
@@ -97,6 +99,38 @@ async def test_compaction_makes_an_old_since_revision_start_with_reset(registry)
         got = await _take(events, 3)
     assert _summary(got) == [("RESET", None), ("PUT", "new"), ("SYNCED", None)]
     assert got[0].revision == got[2].revision
+
+
+async def test_a_watch_resuming_further_back_than_is_replayed_gets_reset_and_the_state(registry):
+    """More than MAX_REPLAYED_CHANGES changes since SinceRevision: RESET, the state (the
+    shared snapshot), SYNCED, as after a compaction, not each watcher's copy of them."""
+    boot, psk = registry.addrs, _psk(registry)
+    async with library.watch_services(boot, psk) as events:
+        [synced] = await _take(events, 1)
+    assert synced.type is EventType.SYNCED
+    count = MAX_REPLAYED_CHANGES + 1
+    async with library.registry_client(boot, psk) as client:
+        for n in range(count):
+            await use_cases.add_service(client, f"bulk-{n:04d}", _info(n))
+    async with library.watch_services(boot, psk, since=synced.revision) as events:
+        got = await _take(events, count + 2)
+    assert [str(e.type) for e in (got[0], got[-1])] == ["RESET", "SYNCED"]
+    assert [e.name for e in got[1:-1]] == [f"bulk-{n:04d}" for n in range(count)]
+    assert got[0].revision == got[-1].revision
+
+
+async def test_a_watch_resuming_within_what_is_replayed_gets_the_changes(registry):
+    boot, psk = registry.addrs, _psk(registry)
+    async with library.watch_services(boot, psk) as events:
+        [synced] = await _take(events, 1)
+    async with library.registry_client(boot, psk) as client:
+        for n in range(3):
+            await use_cases.add_service(client, f"few-{n}", _info(n))
+        await use_cases.delete_service(client, "few-0")
+    async with library.watch_services(boot, psk, since=synced.revision) as events:
+        got = await _take(events, 4)
+    assert _summary(got) == [("PUT", "few-0"), ("PUT", "few-1"), ("PUT", "few-2"),
+                             ("DELETE", "few-0")]
 
 
 async def test_a_watcher_that_never_reads_is_dropped_and_the_daemon_stays_small(registry):

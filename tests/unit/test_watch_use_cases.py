@@ -80,9 +80,9 @@ async def test_changes_made_while_history_is_read_come_once():
     await _put(store, "b")
 
     class SlowHistory:
-        async def changes(self, after, through, keep):  # type: ignore[no-untyped-def]
+        async def changes(self, after, through, keep, limit):  # type: ignore[no-untyped-def]
             await _put(store, "during")  # arrives in the queue meanwhile
-            return await store.changes(after, through, keep)
+            return await store.changes(after, through, keep, limit)
 
     sub, first = await open_watch(store.hub, SlowHistory(), WatchRequest(since_revision=since),
                                   lambda: None)
@@ -381,3 +381,22 @@ def test_a_subscription_skips_what_its_first_events_hold_and_keeps_the_rest() ->
     assert subscription.take() == []
     hub.publish(RecordChange("svc-8", "{}", 8))
     assert [e.name for e in subscription.take()] == ["svc-8"]
+
+
+async def test_a_resume_further_back_than_is_replayed_is_a_reset_and_the_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(watch, "MAX_REPLAYED_CHANGES", 3)
+    store = InMemoryRevisionedStore()
+    since = store.revision
+    for n in range(3):
+        await store.put_if(f"svc-{n}", "{}", None)
+    _, first = await open_watch(store.hub, store, WatchRequest(since_revision=since),
+                                lambda: None)
+    assert [str(e.type) for e in first] == ["PUT"] * 3  # three: replayed
+    await store.put_if("svc-3", "{}", None)
+    _, first = await open_watch(store.hub, store, WatchRequest(since_revision=since),
+                                lambda: None)
+    events = list(first)
+    assert [str(e.type) for e in events] == ["RESET"] + ["PUT"] * 4 + ["SYNCED"]
+    assert events[0].revision == events[-1].revision == store.revision
