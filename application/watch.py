@@ -20,6 +20,7 @@ from application.watch_ports import (
     ChangeHistory,
     FeedUnavailable,
     HistoryCompacted,
+    HistoryTooLong,
     RecordState,
 )
 from domain.record_change import RecordChange
@@ -253,6 +254,10 @@ async def _open_watch(
         subscription.skip_through(since)
         return subscription, FirstEvents()
     try:
+        # Each revision is at least one write: past this many, the state is the cheaper
+        # answer (and RESET is always a correct one).
+        if subscribed_at - since > MAX_REPLAYED_CHANGES:
+            raise HistoryTooLong(f"{subscribed_at - since} revisions since {since}")
         changes = await history.changes(since, subscribed_at, request.matches,
                                         MAX_REPLAYED_CHANGES)
     except HistoryCompacted:

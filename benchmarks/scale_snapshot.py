@@ -1,7 +1,7 @@
 """Watches opened at once on a large registry: the daemon's memory and CPU for their snapshots.
 
 Run: .venv/bin/python benchmarks/scale_snapshot.py [--records 100000] [--watchers 1,20,100]
-     [--rounds 2] [--before-tree DIR]
+     [--rounds 2] [--before-tree DIR] [--resume]
 
 One registry-service (its own etcd member) on loopback holds --records records of ~350
 bytes (written straight into etcd, as scale_records.py does). For each count of the
@@ -11,7 +11,10 @@ SYNCED, stay 2 s, and leave. Measured on the daemon: its peak RSS above the RSS 
 they came (psutil, every 20 ms), its RSS 2 s after they left, its CPU, and the time
 until every client had its snapshot. The baseline in the same run: with --before-tree
 (another checkout, first on PYTHONPATH), the same daemon and data dir run from that tree,
-alternating rounds; without it, the records' own JSON bytes.
+alternating rounds; without it, the records' own JSON bytes. With --resume, each watch
+resumes from the revision before the records were written (`SinceRevision`), as proxies
+do after an instance restarts during a bulk update, and counts as served once it has
+seen the revision of the last write.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,6 +41,7 @@ from watch_load import WatchLoad
 
 from application.client import ServiceNotFound
 from domain import psk_from_passphrase
+from domain.watch_wire import EventType
 from entrypoints import library
 
 
@@ -49,7 +54,8 @@ class Opening:
     served: int
 
 
-def open_watches(daemon: RegistryProcess, watchers: int) -> Opening:
+def open_watches(daemon: RegistryProcess, watchers: int, since: int = 0, until: int = 0
+                 ) -> Opening:
     assert daemon.process is not None
     process = psutil.Process(daemon.process.pid)
     time.sleep(2)
@@ -65,7 +71,7 @@ def open_watches(daemon: RegistryProcess, watchers: int) -> Opening:
     poller.start()
     cpu_before, started = process.cpu_times(), time.monotonic()
     try:
-        with WatchLoad(daemon.addrs[0], PASSPHRASE, watchers) as load:
+        with WatchLoad(daemon.addrs[0], PASSPHRASE, watchers, since=since, until=until) as load:
             served_seconds = time.monotonic() - started
             served = load.start_status.served
             time.sleep(2)
@@ -80,6 +86,19 @@ def open_watches(daemon: RegistryProcess, watchers: int) -> Opening:
         cpu_seconds=cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system,
         served_seconds=served_seconds, served=served,
     )
+
+
+def synced_revision(daemon: RegistryProcess) -> int:
+    """The revision of the registry's state now (the SYNCED of a whole watch)."""
+
+    async def read() -> int:
+        async with library.watch_services(daemon.addrs, psk_from_passphrase(PASSPHRASE)) as events:
+            async for event in events:
+                if event.type is EventType.SYNCED:
+                    return int(event.revision or 0)
+        raise RuntimeError("the watch ended before SYNCED")
+
+    return trio.run(read)
 
 
 def wait_for_copy(daemon: RegistryProcess, records: int) -> None:
@@ -100,6 +119,7 @@ def main() -> None:
     parser.add_argument("--watchers", default="1,20,100")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--before-tree", type=Path)
+    parser.add_argument("--resume", action="store_true")
     args = parser.parse_args()
     counts = [int(c) for c in args.watchers.split(",")]
     trees = {"this tree": None, "before": args.before_tree} if args.before_tree else {
@@ -109,8 +129,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scale-snapshot-") as work:
         daemon = RegistryProcess(Path(work) / "registry", passphrase=PASSPHRASE)
         daemon.start()
+        since = synced_revision(daemon) if args.resume else 0
         json_bytes = fill(daemon, args.records)
         wait_for_copy(daemon, args.records)
+        until = synced_revision(daemon) if args.resume else 0
         daemon.stop()
         print(f"{args.records} records, {json_bytes / 1e6:.1f} MB of names and InfoStrs",
               flush=True)
@@ -121,7 +143,7 @@ def main() -> None:
                     daemon.start(timeout=120)
                     wait_for_copy(daemon, args.records)
                     for count in counts:
-                        opening = open_watches(daemon, count)
+                        opening = open_watches(daemon, count, since, until)
                         results.setdefault((name, count), []).append(opening)
                         print(f"{name}, {count} watchers: {opening}", flush=True)
                     daemon.stop()

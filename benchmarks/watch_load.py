@@ -14,8 +14,12 @@ Used by benchmarks/bench_scale.py and tests/integration/test_scale_watchers.py:
         ...put "load-1"...
         arrivals = load.arrivals({"load-1"}, timeout=30)   # name -> [monotonic times]
 
-A worker: `watch_load.py --worker ADDR COUNT PASSPHRASE PREFIX` reads commands on stdin
-("report", or end of input to stop) and answers each with one JSON line.
+With ``since`` and ``until``, each client resumes from revision ``since``
+(`{"SinceRevision": since}`) and counts as served once it has seen revision ``until``
+(SYNCED after a RESET, or the replayed change itself).
+
+A worker: `watch_load.py --worker ADDR COUNT PASSPHRASE PREFIX SINCE UNTIL` reads commands
+on stdin ("report", or end of input to stop) and answers each with one JSON line.
 """
 
 from __future__ import annotations
@@ -60,12 +64,13 @@ class WatchLoad:
     """``clients`` watching clients against the instance at ``addr``, in worker processes."""
 
     def __init__(self, addr: str, passphrase: str, clients: int, *, processes: int | None = None,
-                 prefix: str = "load-") -> None:
+                 prefix: str = "load-", since: int = 0, until: int = 0) -> None:
         self.addr = addr
         self.passphrase = passphrase
         self.clients = clients
         self.processes = max(1, min(processes or os.cpu_count() or 1, clients))
         self.prefix = prefix
+        self.since, self.until = since, until
         self._workers: list[subprocess.Popen[str]] = []
         self.start_status = LoadStatus()
         self._arrivals: dict[str, list[float]] = defaultdict(list)
@@ -88,7 +93,7 @@ class WatchLoad:
         for share in shares:
             self._workers.append(subprocess.Popen(
                 [sys.executable, __file__, "--worker", self.addr, str(share), self.passphrase,
-                 self.prefix],
+                 self.prefix, str(self.since), str(self.until)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
             ))
         status = LoadStatus()
@@ -144,7 +149,8 @@ class WatchLoad:
 # --- worker process -----------------------------------------------------------------------
 
 
-async def _worker(addr: str, count: int, passphrase: str, prefix: str) -> None:
+async def _worker(addr: str, count: int, passphrase: str, prefix: str, since: int = 0,
+                  until: int = 0) -> None:
     import logging
 
     import msgspec
@@ -161,6 +167,7 @@ async def _worker(addr: str, count: int, passphrase: str, prefix: str) -> None:
     target = peer_info_of(parse_bootstrap(addr))
     psk = psk_from_passphrase(passphrase)
     decoder = msgspec.json.Decoder(WatchEvent)
+    request = b'{"SinceRevision":%d}' % since if since else b"{}"
     counts = dict.fromkeys(("served", "connection_refused", "watch_refused", "failed", "ended"),
                            0)
     errors: list[str] = []
@@ -199,7 +206,8 @@ async def _worker(addr: str, count: int, passphrase: str, prefix: str) -> None:
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 event = decoder.decode(line)
-                if event.type == "SYNCED" and not synced:
+                caught_up = bool(until) and (event.revision or 0) >= until
+                if (event.type == "SYNCED" or caught_up) and not synced:
                     synced = True
                     settle(mine, "served")
                 elif event.type == "PUT" and synced and (event.name or "").startswith(prefix):
@@ -225,7 +233,7 @@ async def _worker(addr: str, count: int, passphrase: str, prefix: str) -> None:
                         await host.connect(target)
                         stream = await host.new_stream(target.peer_id,
                                                        [TProtocol(WATCH_PROTOCOL)])
-                        await stream.write(b"{}")
+                        await stream.write(request)
                         await stream.close_write()
                 await follow(stream, mine)
                 await trio.sleep_forever()  # keep the connection, as a proxy would
@@ -254,11 +262,11 @@ async def _worker(addr: str, count: int, passphrase: str, prefix: str) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
+    if len(sys.argv) == 8 and sys.argv[1] == "--worker":
         import trio
 
-        addr, count, passphrase, prefix = sys.argv[2:]
-        trio.run(_worker, addr, int(count), passphrase, prefix)
+        addr, count, passphrase, prefix, since, until = sys.argv[2:]
+        trio.run(_worker, addr, int(count), passphrase, prefix, int(since), int(until))
         os._exit(0)  # hosts' cleanup of hundreds of connections is not worth waiting for
     print(__doc__)
 

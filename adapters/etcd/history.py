@@ -18,12 +18,18 @@ from domain.record_change import RecordChange
 
 # Reading history is one pass over at most what the store still holds.
 HISTORY_TIMEOUT = 30.0
+# History reads at once. etcd answers a watch from an old revision with up to 1 000
+# revisions in one message: after a bulk write of 100 000 records, ~40 MB that gRPC
+# decodes whole, however few of its events are kept; twenty watchers resuming together
+# took the daemon up 1.8 GB (docs/performance.md, "scale_snapshot.py --resume").
+READS_AT_ONCE = 2
 
 
 class EtcdChangeHistory:
     def __init__(self, connection: EtcdConnection, *, timeout: float = HISTORY_TIMEOUT) -> None:
         self._connection = connection
         self._timeout = timeout
+        self._turns = trio.Semaphore(READS_AT_ONCE)
 
     async def changes(
         self, after: int, through: int, keep: Callable[[str], bool], limit: int
@@ -34,7 +40,7 @@ class EtcdChangeHistory:
             return found
         create = etcdrpc.WatchCreateRequest(**ALL_KEYS, start_revision=after + 1)
         with trio.move_on_after(self._timeout):
-            async with etcd_watch(self._connection, create) as responses:
+            async with self._turns, etcd_watch(self._connection, create) as responses:
                 async for response in responses:
                     if response.compact_revision:
                         raise HistoryCompacted(

@@ -12,15 +12,19 @@ import threading
 
 import psutil
 import trio
+from etcd3 import etcdrpc
 from libp2p.network.stream.exceptions import StreamReset
 from registry_process import VENV_BIN, default_signal_dispositions
 from watch_helpers import EVENT_WAIT, _info, _psk, _summary, _take
 
+from adapters.etcd.connection import EtcdConnection
 from adapters.libp2p.stream_io import read_to_end
 from application import client as use_cases
 from application.watch import MAX_REPLAYED_CHANGES
+from domain import encode_service_info
 from domain.watch_wire import WATCH_PROTOCOL, EventType
 from entrypoints import library
+from entrypoints.common.local_etcd import local_etcd
 
 
 async def test_events_for_add_overwrite_delete_come_in_order_with_content(registry):
@@ -117,6 +121,32 @@ async def test_a_watch_resuming_further_back_than_is_replayed_gets_reset_and_the
     assert [str(e.type) for e in (got[0], got[-1])] == ["RESET", "SYNCED"]
     assert [e.name for e in got[1:-1]] == [f"bulk-{n:04d}" for n in range(count)]
     assert got[0].revision == got[-1].revision
+
+
+async def test_a_resume_over_few_revisions_of_many_changes_gets_reset_too(registry):
+    """1100 changes in 11 transactions: few revisions, so etcd's history is read, and
+    the read stops past MAX_REPLAYED_CHANGES kept changes."""
+    boot, psk = registry.addrs, _psk(registry)
+    async with library.watch_services(boot, psk) as events:
+        [synced] = await _take(events, 1)
+    count = MAX_REPLAYED_CHANGES + 76
+    client_url = local_etcd(etcd_ip=registry.ip, etcd_client_port=registry.etcd_client_port,
+                            etcd_peer_port=registry.etcd_peer_port,
+                            etcd_data_dir=registry.data_dir).client_url
+    connection = EtcdConnection(client_url, timeout=30.0)
+    try:
+        for start in range(0, count, 100):
+            ops = [etcdrpc.RequestOp(request_put=etcdrpc.PutRequest(
+                key=f"txn-{n:04d}".encode(), value=_json(n).encode()))
+                for n in range(start, min(count, start + 100))]
+            await connection.call(connection.kv.Txn, etcdrpc.TxnRequest(success=ops))
+    finally:
+        connection.close()
+    async with library.watch_services(boot, psk, since=synced.revision) as events:
+        got = await _take(events, count + 2)
+    assert got[-1].revision is not None and got[-1].revision - synced.revision == 11
+    assert [str(e.type) for e in (got[0], got[-1])] == ["RESET", "SYNCED"]
+    assert [e.name for e in got[1:-1]] == [f"txn-{n:04d}" for n in range(count)]
 
 
 async def test_a_watch_resuming_within_what_is_replayed_gets_the_changes(registry):
@@ -247,3 +277,7 @@ def test_the_blocking_iterator_yields_events_and_stops_when_closed(registry):
     assert (put.type, put.name) == (EventType.PUT, "blk-a")
     events.close()  # cancels the watch and joins its thread
     assert not [t for t in threading.enumerate() if t.name == "registry-watch"]
+
+
+def _json(n: int) -> str:
+    return encode_service_info(_info(n))
