@@ -19,7 +19,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from cold_process import load_average
 from registry_process import RegistryProcess
 from scale_records import MARKER, PASSPHRASE, fill
 from scale_snapshot import wait_for_copy
+from tree_rounds import PeakRss, trees_in_turn
 
 from domain import ServiceInfo, psk_from_passphrase
 from entrypoints import library
@@ -71,26 +71,13 @@ def burst(daemon: RegistryProcess, count: int) -> Burst:
     assert daemon.process is not None
     process = psutil.Process(daemon.process.pid)
     time.sleep(2)
-    base = process.memory_info().rss
-    peak, polling = [base], [True]
-
-    def poll() -> None:
-        while polling[0]:
-            peak[0] = max(peak[0], process.memory_info().rss)
-            time.sleep(0.02)
-
-    poller = threading.Thread(target=poll)
-    poller.start()
     cpu_before = process.cpu_times()
-    try:
+    with PeakRss(daemon.process.pid) as rss:
         sizes, seconds = trio.run(lists_at_once, daemon.addrs[0], count)
         time.sleep(2)
-    finally:
-        polling[0] = False
-        poller.join()
     cpu_after = process.cpu_times()
     return Burst(
-        peak_mb=(peak[0] - base) / 1e6, after_mb=(process.memory_info().rss - base) / 1e6,
+        peak_mb=rss.peak_mb, after_mb=rss.now_mb(),
         cpu_seconds=cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system,
         seconds=seconds, answered=len(sizes), answer_mb=max(sizes, default=0) / 1e6,
     )
@@ -118,16 +105,12 @@ def main() -> None:
             daemon.stop()
             print(f"{args.records} records, {json_bytes / 1e6:.1f} MB of names and InfoStrs",
                   flush=True)
-            for _ in range(args.rounds):
-                for name, tree in trees.items():
-                    daemon.env = {"PYTHONPATH": str(tree)} if tree else {}
-                    daemon.start(timeout=120)
-                    wait_for_copy(daemon, args.records - 1)
-                    for count in counts:
-                        result = burst(daemon, count)
-                        results.setdefault((name, count), []).append(result)
-                        print(f"{name}, {count} at once: {result}", flush=True)
-                    daemon.stop()
+            for name in trees_in_turn(daemon, trees, args.rounds,
+                                      lambda: wait_for_copy(daemon, args.records - 1)):
+                for count in counts:
+                    result = burst(daemon, count)
+                    results.setdefault((name, count), []).append(result)
+                    print(f"{name}, {count} at once: {result}", flush=True)
                 loads.append(load_average())
         finally:
             daemon.stop()

@@ -23,7 +23,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cold_process import load_average
 from registry_process import RegistryProcess
 from scale_records import PASSPHRASE, fill, record_name
+from tree_rounds import PeakRss, trees_in_turn
 from watch_load import WatchLoad
 
 from application.client import ServiceNotFound
@@ -59,30 +59,16 @@ def open_watches(daemon: RegistryProcess, watchers: int, since: int = 0, until: 
     assert daemon.process is not None
     process = psutil.Process(daemon.process.pid)
     time.sleep(2)
-    base = process.memory_info().rss
-    peak, polling = [base], [True]
-
-    def poll() -> None:
-        while polling[0]:
-            peak[0] = max(peak[0], process.memory_info().rss)
-            time.sleep(0.02)
-
-    poller = threading.Thread(target=poll)
-    poller.start()
     cpu_before, started = process.cpu_times(), time.monotonic()
-    try:
+    with PeakRss(daemon.process.pid) as rss:
         with WatchLoad(daemon.addrs[0], PASSPHRASE, watchers, since=since, until=until) as load:
             served_seconds = time.monotonic() - started
             served = load.start_status.served
             time.sleep(2)
         time.sleep(2)
-    finally:
-        polling[0] = False
-        poller.join()
     cpu_after = process.cpu_times()
     return Opening(
-        peak_mb=(peak[0] - base) / 1e6,
-        retained_mb=(process.memory_info().rss - base) / 1e6,
+        peak_mb=rss.peak_mb, retained_mb=rss.now_mb(),
         cpu_seconds=cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system,
         served_seconds=served_seconds, served=served,
     )
@@ -128,25 +114,21 @@ def main() -> None:
     loads = [load_average()]
     with tempfile.TemporaryDirectory(prefix="scale-snapshot-") as work:
         daemon = RegistryProcess(Path(work) / "registry", passphrase=PASSPHRASE)
-        daemon.start()
-        since = synced_revision(daemon) if args.resume else 0
-        json_bytes = fill(daemon, args.records)
-        wait_for_copy(daemon, args.records)
-        until = synced_revision(daemon) if args.resume else 0
-        daemon.stop()
-        print(f"{args.records} records, {json_bytes / 1e6:.1f} MB of names and InfoStrs",
-              flush=True)
         try:
-            for _ in range(args.rounds):
-                for name, tree in trees.items():
-                    daemon.env = {"PYTHONPATH": str(tree)} if tree else {}
-                    daemon.start(timeout=120)
-                    wait_for_copy(daemon, args.records)
-                    for count in counts:
-                        opening = open_watches(daemon, count, since, until)
-                        results.setdefault((name, count), []).append(opening)
-                        print(f"{name}, {count} watchers: {opening}", flush=True)
-                    daemon.stop()
+            daemon.start()
+            since = synced_revision(daemon) if args.resume else 0
+            json_bytes = fill(daemon, args.records)
+            wait_for_copy(daemon, args.records)
+            until = synced_revision(daemon) if args.resume else 0
+            daemon.stop()
+            print(f"{args.records} records, {json_bytes / 1e6:.1f} MB of names and InfoStrs",
+                  flush=True)
+            for name in trees_in_turn(daemon, trees, args.rounds,
+                                      lambda: wait_for_copy(daemon, args.records)):
+                for count in counts:
+                    opening = open_watches(daemon, count, since, until)
+                    results.setdefault((name, count), []).append(opening)
+                    print(f"{name}, {count} watchers: {opening}", flush=True)
                 loads.append(load_average())
         finally:
             daemon.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import trio
+from held_calls import HeldCalls
 
 from adapters.http.app import LISTS_AT_ONCE, HttpParts, build_app
 from adapters.memory.http import ListingStore, MemoryHttpWrites, MemoryTokens
@@ -20,17 +21,10 @@ RECORD = '{"ContentHash":"QmA","CpuReq":1}'
 class SlowListing(ListingStore):
     def __init__(self, store: InMemoryRevisionedStore) -> None:
         super().__init__(store)
-        self.now = self.most = 0
-        self.release = trio.Event()
+        self.held = HeldCalls()
 
     async def list(self) -> dict[str, str]:
-        self.now += 1
-        self.most = max(self.most, self.now)
-        try:
-            await self.release.wait()
-            return await super().list()
-        finally:
-            self.now -= 1
+        return await self.held.hold(super().list)
 
 
 async def test_whole_lists_take_turns_and_a_record_does_not_wait() -> None:
@@ -57,13 +51,13 @@ async def test_whole_lists_take_turns_and_a_record_does_not_wait() -> None:
             async with trio.open_nursery() as nursery:
                 for _ in range(LISTS_AT_ONCE + 3):
                     nursery.start_soon(list_once)
-                while listing.now < LISTS_AT_ONCE:
+                while listing.held.now < LISTS_AT_ONCE:
                     await trio.sleep(0.01)
                 await trio.sleep(0.2)  # time for any more to start, were they allowed to
-                assert listing.now == LISTS_AT_ONCE
+                assert listing.held.now == LISTS_AT_ONCE
                 record = await client.get("/v1/services/svc")  # not held up
                 assert record.status_code == 200
-                listing.release.set()
-    assert listing.most == LISTS_AT_ONCE
+                listing.held.release.set()
+    assert listing.held.most == LISTS_AT_ONCE
     assert [a.status_code for a in answers] == [200] * (LISTS_AT_ONCE + 3)
     assert all(a.json() == {"svc": {"ContentHash": "QmA", "CpuReq": 1}} for a in answers)

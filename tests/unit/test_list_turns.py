@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiaddr
 import trio
+from held_calls import HeldCalls
 from libp2p.peer.peerinfo import PeerInfo
 
 from adapters.libp2p.identity import ephemeral_identity
@@ -25,17 +26,10 @@ class SlowLists(InMemoryServiceRepository):
 
     def __init__(self) -> None:
         super().__init__()
-        self.now = self.most = 0
-        self.release = trio.Event()
+        self.held = HeldCalls()
 
     async def list(self) -> dict[str, str]:
-        self.now += 1
-        self.most = max(self.most, self.now)
-        try:
-            await self.release.wait()
-            return await super().list()
-        finally:
-            self.now -= 1
+        return await self.held.hold(super().list)
 
 
 async def test_lists_take_turns_and_gets_do_not_wait_for_them() -> None:
@@ -58,11 +52,11 @@ async def test_lists_take_turns_and_gets_do_not_wait_for_them() -> None:
             async with trio.open_nursery() as nursery:
                 for _ in range(LISTS_AT_ONCE + 3):
                     nursery.start_soon(list_once)
-                while repository.now < LISTS_AT_ONCE:
+                while repository.held.now < LISTS_AT_ONCE:
                     await trio.sleep(0.01)
                 await trio.sleep(0.2)  # time for any more to start, were they allowed to
-                assert repository.now == LISTS_AT_ONCE
+                assert repository.held.now == LISTS_AT_ONCE
                 assert b'"LookupOk":true' in await client.request("/get/0.1", b"svc")  # not held up
-                repository.release.set()
-    assert repository.most == LISTS_AT_ONCE
+                repository.held.release.set()
+    assert repository.held.most == LISTS_AT_ONCE
     assert len(answers) == LISTS_AT_ONCE + 3 and all(b'"svc"' in a for a in answers)
