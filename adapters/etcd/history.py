@@ -38,13 +38,15 @@ class EtcdChangeHistory:
         found: list[RecordChange] = []
         if through <= after:
             return found
-        # The records written since are at least as many changes; counted by etcd, they
-        # cost no transfer, while its history answers with up to 1 000 revisions at once.
+        # The records written since are at least as many changes. Their names, at most
+        # limit + 1 of them, are a small answer; etcd's history answers with up to 1 000
+        # revisions at once. (With a mod-revision filter etcd's count is of every key,
+        # filtered or not: the names are what tells.)
         written = await self._connection.call(self._connection.kv.Range, etcdrpc.RangeRequest(
-            **ALL_KEYS, count_only=True, min_mod_revision=after + 1, serializable=True),
-            require_leader=False)  # as the history read: this member's own copy
-        if written.count > limit:
-            raise HistoryTooLong(f"{written.count} records written after revision {after}")
+            **ALL_KEYS, keys_only=True, limit=limit + 1, min_mod_revision=after + 1,
+            serializable=True), require_leader=False)  # as the history read: local
+        if len(written.kvs) > limit:
+            raise HistoryTooLong(f"more than {limit} records written after revision {after}")
         create = etcdrpc.WatchCreateRequest(**ALL_KEYS, start_revision=after + 1)
         with trio.move_on_after(self._timeout):
             async with self._turns, etcd_watch(self._connection, create) as responses:

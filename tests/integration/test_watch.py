@@ -133,18 +133,9 @@ async def test_a_resume_over_few_revisions_of_many_changes_gets_reset_too(regist
     async with library.watch_services(boot, psk) as events:
         [synced] = await _take(events, 1)
     count = MAX_REPLAYED_CHANGES + 76
-    client_url = local_etcd(etcd_ip=registry.ip, etcd_client_port=registry.etcd_client_port,
-                            etcd_peer_port=registry.etcd_peer_port,
-                            etcd_data_dir=registry.data_dir).client_url
-    connection = EtcdConnection(client_url, timeout=30.0)
-    try:
-        for start in range(0, count, 100):
-            ops = [etcdrpc.RequestOp(request_put=etcdrpc.PutRequest(
-                key=f"txn-{n % keys:04d}".encode(), value=_json(n).encode()))
-                for n in range(start, min(count, start + 100))]
-            await connection.call(connection.kv.Txn, etcdrpc.TxnRequest(success=ops))
-    finally:
-        connection.close()
+    for start in range(0, count, 100):  # one transaction, one revision, each
+        await _etcd_puts(registry, {f"txn-{n % keys:04d}": _json(n)
+                                    for n in range(start, min(count, start + 100))})
     async with library.watch_services(boot, psk, since=synced.revision) as events:
         got = await _take(events, keys + 2)
     assert got[-1].revision is not None and got[-1].revision - synced.revision == 11
@@ -153,9 +144,13 @@ async def test_a_resume_over_few_revisions_of_many_changes_gets_reset_too(regist
 
 
 async def test_a_watch_resuming_within_what_is_replayed_gets_the_changes(registry):
+    """However many records the registry holds (here more than MAX_REPLAYED_CHANGES)."""
     boot, psk = registry.addrs, _psk(registry)
+    await _etcd_puts(registry, {f"held-{n:04d}": _json(n) for n in range(1100)})
     async with library.watch_services(boot, psk) as events:
-        [synced] = await _take(events, 1)
+        got = await _take(events, 1101)
+    synced = got[-1]
+    assert synced.type is EventType.SYNCED
     async with library.registry_client(boot, psk) as client:
         for n in range(3):
             await use_cases.add_service(client, f"few-{n}", _info(n))
@@ -284,3 +279,20 @@ def test_the_blocking_iterator_yields_events_and_stops_when_closed(registry):
 
 def _json(n: int) -> str:
     return encode_service_info(_info(n))
+
+
+async def _etcd_puts(registry, records: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """Straight into the instance's etcd member, 100 records per transaction."""
+    client_url = local_etcd(etcd_ip=registry.ip, etcd_client_port=registry.etcd_client_port,
+                            etcd_peer_port=registry.etcd_peer_port,
+                            etcd_data_dir=registry.data_dir).client_url
+    connection = EtcdConnection(client_url, timeout=30.0)
+    try:
+        items = list(records.items())
+        for start in range(0, len(items), 100):
+            ops = [etcdrpc.RequestOp(request_put=etcdrpc.PutRequest(
+                key=name.encode(), value=value.encode()))
+                for name, value in items[start:start + 100]]
+            await connection.call(connection.kv.Txn, etcdrpc.TxnRequest(success=ops))
+    finally:
+        connection.close()
