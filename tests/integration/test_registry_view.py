@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import pytest
 import trio
@@ -18,9 +18,8 @@ from cluster_fixtures import (
     local_entries,
     three_instances,
 )
-from etcd3 import etcdrpc
+from etcd_writes import etcd_writes
 
-from adapters.etcd.connection import EtcdConnection
 from adapters.libp2p.node import peer_info_of
 from application import conditional_client
 from application.registry_view import RegistryView, ViewChange
@@ -45,29 +44,6 @@ def _record(n: int) -> str:
         network_hard_req=PerfInd.from_millis(300), cpu_req=n % 8, memory_req=256))
 
 
-async def _etcd_writes(
-    client_url: str, puts: dict[str, str], deletes: Sequence[str] = ()
-) -> int:
-    """Straight into etcd, 100 per transaction; returns the revision after the last."""
-    connection = EtcdConnection(client_url, timeout=30.0)
-    revision = 0
-    try:
-        items = list(puts.items())
-        for start in range(0, len(items), 100):
-            ops = [etcdrpc.RequestOp(request_put=etcdrpc.PutRequest(
-                key=name.encode(), value=value.encode()))
-                for name, value in items[start:start + 100]]
-            response = await connection.call(connection.kv.Txn, etcdrpc.TxnRequest(success=ops))
-            revision = int(response.header.revision)
-        for name in deletes:
-            response = await connection.call(
-                connection.kv.DeleteRange, etcdrpc.DeleteRangeRequest(key=name.encode()))
-            revision = int(response.header.revision)
-    finally:
-        connection.close()
-    return revision
-
-
 async def _until(check, within: float, what: str) -> float:  # type: ignore[no-untyped-def]
     started = time.monotonic()
     with trio.fail_after(within):
@@ -78,7 +54,7 @@ async def _until(check, within: float, what: str) -> float:  # type: ignore[no-u
 
 async def test_a_view_mirrors_10000_records_exactly(cluster: Cluster):
     records = {f"mirror-{n:05d}": _record(n) for n in range(MIRRORED)}
-    written = await _etcd_writes(cluster.instances[0].client_url, records)
+    written = await etcd_writes(cluster.instances[0].client_url, records)
     started = time.monotonic()
     async with library.open_registry_view(cluster.addrs, PSK, prefix="mirror-") as view:
         # The instance's feed may be a few ms behind etcd: what it lacks comes as changes.
@@ -140,7 +116,7 @@ async def test_with_every_instance_stopped_lookups_go_on_marked_stale_within_2s_
 ):
     await trio.to_thread.run_sync(bring_back_every_instance, cluster)
     records = {f"stopped-{n}": _record(n) for n in range(20)}
-    await _etcd_writes(cluster.instances[0].client_url, records)
+    await etcd_writes(cluster.instances[0].client_url, records)
     changes: list[ViewChange] = []
     async with library.open_registry_view(cluster.addrs, PSK, prefix="stopped-") as view:
         await _until(lambda: view.freshness.current, 10, f"current: {view.freshness}")
@@ -179,7 +155,7 @@ async def test_with_every_instance_stopped_lookups_go_on_marked_stale_within_2s_
             # on this shared machine may still stretch one to a few ms)
             assert slowest_lookup < 0.1, f"a lookup took {slowest_lookup * 1000:.1f} ms"
             # made meanwhile, straight into etcd (its members still have quorum)
-            healed_revision = await _etcd_writes(
+            healed_revision = await etcd_writes(
                 cluster.instances[1].client_url, {"stopped-new": _record(99)}, ["stopped-3"])
             assert view.lookup("stopped-new") is None and "stopped-3" in view
         finally:
@@ -211,7 +187,7 @@ def _info_of(info_str: str) -> ServiceInfo:
 
 async def test_the_blocking_form_serves_lookups_to_plain_threads(cluster: Cluster):
     await trio.to_thread.run_sync(bring_back_every_instance, cluster)
-    await _etcd_writes(cluster.instances[0].client_url, {"blocking-a": _record(1)})
+    await etcd_writes(cluster.instances[0].client_url, {"blocking-a": _record(1)})
 
     def plain_thread() -> tuple[ServiceInfo | None, bool, int]:
         with library.open_registry_view_blocking(cluster.addrs, PSK, prefix="blocking-") as view:
@@ -225,7 +201,7 @@ async def test_a_view_over_the_caller_s_own_node_finds_the_registry_through_the_
     cluster: Cluster,
 ):
     await trio.to_thread.run_sync(bring_back_every_instance, cluster)
-    await _etcd_writes(cluster.instances[0].client_url, {"own-node-a": _record(2)})
+    await etcd_writes(cluster.instances[0].client_url, {"own-node-a": _record(2)})
     async with (
         library.registry_client(cluster.addrs, PSK) as client,
         library.open_registry_view_with_host_routing(

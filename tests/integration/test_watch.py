@@ -13,19 +13,17 @@ import threading
 import psutil
 import pytest
 import trio
-from etcd3 import etcdrpc
+from etcd_writes import etcd_writes, member_client_url
 from libp2p.network.stream.exceptions import StreamReset
 from registry_process import VENV_BIN, default_signal_dispositions
 from watch_helpers import EVENT_WAIT, _info, _psk, _summary, _take
 
-from adapters.etcd.connection import EtcdConnection
 from adapters.libp2p.stream_io import read_to_end
 from application import client as use_cases
 from application.watch import MAX_REPLAYED_CHANGES
 from domain import encode_service_info
 from domain.watch_wire import WATCH_PROTOCOL, EventType
 from entrypoints import library
-from entrypoints.common.local_etcd import local_etcd
 
 
 async def test_events_for_add_overwrite_delete_come_in_order_with_content(registry):
@@ -134,7 +132,7 @@ async def test_a_resume_over_few_revisions_of_many_changes_gets_reset_too(regist
         [synced] = await _take(events, 1)
     count = MAX_REPLAYED_CHANGES + 76
     for start in range(0, count, 100):  # one transaction, one revision, each
-        await _etcd_puts(registry, {f"txn-{n % keys:04d}": _json(n)
+        await etcd_writes(member_client_url(registry), {f"txn-{n % keys:04d}": _json(n)
                                     for n in range(start, min(count, start + 100))})
     async with library.watch_services(boot, psk, since=synced.revision) as events:
         got = await _take(events, keys + 2)
@@ -146,7 +144,7 @@ async def test_a_resume_over_few_revisions_of_many_changes_gets_reset_too(regist
 async def test_a_watch_resuming_within_what_is_replayed_gets_the_changes(registry):
     """However many records the registry holds (here more than MAX_REPLAYED_CHANGES)."""
     boot, psk = registry.addrs, _psk(registry)
-    await _etcd_puts(registry, {f"held-{n:04d}": _json(n) for n in range(1100)})
+    await etcd_writes(member_client_url(registry), {f"held-{n:04d}": _json(n) for n in range(1100)})
     async with library.watch_services(boot, psk) as events:
         got = await _take(events, 1101)
     synced = got[-1]
@@ -280,19 +278,3 @@ def test_the_blocking_iterator_yields_events_and_stops_when_closed(registry):
 def _json(n: int) -> str:
     return encode_service_info(_info(n))
 
-
-async def _etcd_puts(registry, records: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    """Straight into the instance's etcd member, 100 records per transaction."""
-    client_url = local_etcd(etcd_ip=registry.ip, etcd_client_port=registry.etcd_client_port,
-                            etcd_peer_port=registry.etcd_peer_port,
-                            etcd_data_dir=registry.data_dir).client_url
-    connection = EtcdConnection(client_url, timeout=30.0)
-    try:
-        items = list(records.items())
-        for start in range(0, len(items), 100):
-            ops = [etcdrpc.RequestOp(request_put=etcdrpc.PutRequest(
-                key=name.encode(), value=value.encode()))
-                for name, value in items[start:start + 100]]
-            await connection.call(connection.kv.Txn, etcdrpc.TxnRequest(success=ops))
-    finally:
-        connection.close()
