@@ -21,7 +21,7 @@ HISTORY_TIMEOUT = 30.0
 # History reads at once. etcd answers a watch from an old revision with up to 1 000
 # revisions in one message: after a bulk write of 100 000 records, ~40 MB that gRPC
 # decodes whole, however few of its events are kept; twenty watchers resuming together
-# took the daemon up 1.8 GB (docs/performance.md, "scale_snapshot.py --resume").
+# took the daemon up 1.8-2.6 GB (docs/performance.md, "scale_snapshot.py --resume").
 READS_AT_ONCE = 2
 
 
@@ -34,7 +34,8 @@ class EtcdChangeHistory:
     async def changes(
         self, after: int, through: int, keep: Callable[[str], bool], limit: int
     ) -> list[RecordChange]:
-        """Every revision up to ``through`` (a revision some write made) ends the read."""
+        """Every revision up to ``through`` (a revision some write made) ends the read;
+        more than ``limit`` records written or changes kept since ``after`` end it too."""
         found: list[RecordChange] = []
         if through <= after:
             return found

@@ -17,9 +17,10 @@ from domain.wire import MAX_REQUEST_BYTES, Operation
 log = logging.getLogger(__name__)
 
 # `/list/0.1` answers made and written at once; more wait their turn (within the request
-# timeout). Each is the whole registry in one JSON object, ~47 MB of the daemon's memory
-# at 100 000 records while it is made and written: 10 at once took +474 MB, 100 would
-# take gigabytes (docs/performance.md, "scale_lists.py"). `/list/0.2` pages are small.
+# timeout). Each is the whole registry in one JSON object: at 100 000 records ~80 MB of
+# the daemon's memory while it is made, 38 MB while it is written; 10 at once took it up
+# 0.6-0.8 GB, 30 at once 1.8-2.3 GB (docs/performance.md, "scale_lists.py"). `/list/0.2`
+# pages are small.
 LISTS_AT_ONCE = 2
 
 # (request, the peer id the transport authenticated) -> answer
