@@ -13,16 +13,22 @@ This muxer keeps the wire plain Yamux and changes only when window updates go ou
 - consumed window is told to the peer once it adds up to FLUSH_AT (half the
   window), as go-yamux and js-yamux do. The peer can always send at least
   FLUSH_AT more bytes, so nothing stalls.
-SYN, ACK, FIN and RST frames and all data go out unchanged, but for two merges
+SYN, ACK, FIN and RST frames and all data go out unchanged, but for three merges
 that go-yamux, js-yamux and py-libp2p all read:
 - the SYN of a stream we open (a WINDOW_UPDATE with that grant, as go-yamux sends
   it) goes out in one write with that stream's first frame (py-libp2p sends it on
   its own, and the opener always writes next: the multistream header);
+- the ACK of a stream the peer opened goes out in one write with that stream's first
+  frame, as js-yamux sends it (py-libp2p sends it on its own the moment the SYN
+  arrives: a Noise message and a socket send of its own per request, a third of what
+  a daemon writes for a js-libp2p client's get). No opener waits for the ACK before
+  it writes, and the listener always writes next: the multistream echo;
 - :meth:`BatchedWindowYamux.send_final` writes a last DATA frame and its FIN frame
   to the secure channel at once: one Noise message, one socket send. The FIN stays a
   frame of its own because js-yamux 8 handles a DATA frame's FIN flag before its
   data and drops the data.
-A one-shot request is then one Noise message where it was three (SYN, DATA, FIN).
+A one-shot request is then one Noise message where it was three (SYN, DATA, FIN), and
+its answer one where it was two (ACK, then the answer and FIN).
 
 It also holds the peer to the window: py-libp2p 0.8.1 only logs "peer exceeded receive
 window" and keeps buffering, so a peer that ignores flow control could fill our memory
@@ -42,6 +48,7 @@ from libp2p.peer.id import ID
 from libp2p.stream_muxer.muxer_multistream import MuxerMultistream
 from libp2p.stream_muxer.yamux.yamux import (
     DEFAULT_WINDOW_SIZE,
+    FLAG_ACK,
     FLAG_FIN,
     FLAG_RST,
     FLAG_SYN,
@@ -128,6 +135,8 @@ class BatchedWindowYamux(Yamux):
         self.streams = _StreamsWithFixedWindow()
         self._withheld: dict[int, int] = {}
         self._unsent_syn: set[int] = set()
+        self._unsent_ack: set[int] = set()
+        self._prune_ack_above = _PRUNE_ABOVE
         self._grown: set[int] = set()
         self.stream_buffers = _BuffersBoundByWindow(
             self._grown, we_dialled=self.is_initiator_value
@@ -151,25 +160,34 @@ class BatchedWindowYamux(Yamux):
         version, kind, flags, stream_id, length = struct.unpack(
             YAMUX_HEADER_FORMAT, data[:HEADER_SIZE]
         )
+        if kind == TYPE_WINDOW_UPDATE and stream_id != 0 and length == 0:
+            if flags == FLAG_SYN:
+                self._unsent_syn.add(stream_id)  # goes out with the stream's first frame
+                return
+            if flags == FLAG_ACK:
+                self._unsent_ack.add(stream_id)  # likewise, as js-yamux sends it
+                self._prune_unsent_ack()
+                return
+        if kind == TYPE_WINDOW_UPDATE and stream_id != 0 and flags == 0:
+            owed = self._withheld.pop(stream_id, 0) + length
+            if owed < FLUSH_AT:
+                self._withhold(stream_id, owed)
+                return
+            data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, 0, stream_id, owed)
         if stream_id in self._unsent_syn:
             self._unsent_syn.discard(stream_id)
             if flags & FLAG_RST:
                 return  # the peer never heard of the stream: nothing to reset
-            syn = struct.pack(
+            data = struct.pack(
                 YAMUX_HEADER_FORMAT, 0, TYPE_WINDOW_UPDATE, FLAG_SYN, stream_id,
                 self._grow(stream_id),
-            )
-            data = syn + data
-        elif kind == TYPE_WINDOW_UPDATE and stream_id != 0:
-            if flags == FLAG_SYN and length == 0:
-                self._unsent_syn.add(stream_id)  # goes out with the stream's first frame
-                return
-            if flags == 0:
-                owed = self._withheld.pop(stream_id, 0) + length
-                if owed < FLUSH_AT:
-                    self._withhold(stream_id, owed)
-                    return
-                data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, 0, stream_id, owed)
+            ) + data
+        elif stream_id in self._unsent_ack:
+            self._unsent_ack.discard(stream_id)
+            if not flags & FLAG_RST:  # a refusal acknowledges nothing
+                data = struct.pack(
+                    YAMUX_HEADER_FORMAT, 0, TYPE_WINDOW_UPDATE, FLAG_ACK, stream_id, 0
+                ) + data
         # py-libp2p's own _write_frame formats a debug line per frame, logged or not.
         async with self._write_lock:
             await self.secured_conn.write(data)
@@ -217,6 +235,14 @@ class BatchedWindowYamux(Yamux):
             live = self.streams
             self._withheld = {s: n for s, n in self._withheld.items() if s in live}
             self._unsent_syn &= set(live)
+
+    def _prune_unsent_ack(self) -> None:
+        """A stream the peer resets before we write to it never takes its ACK: drop
+        those of finished streams (the bound doubles with the live ones: no rescan per
+        stream when hundreds are open at once)."""
+        if len(self._unsent_ack) > self._prune_ack_above:
+            self._unsent_ack &= set(self.streams)
+            self._prune_ack_above = max(_PRUNE_ABOVE, 2 * len(self._unsent_ack))
 
 
 async def _nothing() -> None:
