@@ -162,6 +162,19 @@ class PskConnection(RawConnection):
             self._pos += len(data)
             return data
 
+    def buffered_message(self, size_len: int) -> bytes | None:
+        """The next length-prefixed message (its length in ``size_len`` big-endian bytes,
+        as Noise frames its messages) if it is whole among the decrypted bytes waiting;
+        else None, and nothing is taken."""
+        start = self._pos + size_len
+        if start > len(self._buf) or self._failure is not None:
+            return None
+        end = start + int.from_bytes(self._buf[self._pos : start], "big")
+        if end > len(self._buf):
+            return None
+        self._pos = end
+        return self._buf[start:end]
+
     async def _await_peer_nonce(self) -> None:
         while not self._peer_nonce_settled.is_set():
             if self._read_lock.locked():

@@ -90,6 +90,11 @@ NEEDS: tuple[Needs, ...] = (
     Needs("uncontended locks", "libp2p.network.stream.net_stream:NetStream.__init__", ("self",)),
     Needs("uncontended locks", "libp2p.io.trio:TrioTCPStream.__init__", ("self", "stream")),
     Needs("yamux env", f"{_YAMUX}:_py_yamux_env", ("name", "default")),
+    Needs("noise reads", "libp2p.security.noise.io:BaseNoiseMsgReadWriter.read_msg",
+          ("self", "prefix_encoded")),
+    Needs("noise reads", "libp2p.security.noise.io:NoiseTransportReadWriter.decrypt",
+          ("self", "data")),
+    Needs("noise reads", "libp2p.security.noise.io:NoisePacketReadWriter.size_len_bytes"),
     Needs("stream peer ids", "libp2p.rcmgr.manager:ResourceManager.acquire_stream",
           ("self", "peer_id", "direction")),
     Needs("stream peer ids", "libp2p.network.connection.swarm_connection:SwarmConn."
@@ -105,6 +110,7 @@ def check() -> None:
 
 def use_fast_path(host: Any) -> None:
     """The request path's speed-ups (benchmarks replace this to measure the bare stack)."""
+    from adapters.libp2p.upstream.noise_reads import read_buffered_noise_messages
     from adapters.libp2p.upstream.pipelined_multiselect import use_pipelined_multiselect
     from adapters.libp2p.upstream.stream_notifications import notify_only_listening_notifees
     from adapters.libp2p.upstream.stream_peer_ids import parse_stream_peer_ids_once
@@ -118,6 +124,7 @@ def use_fast_path(host: Any) -> None:
     notify_only_listening_notifees(network)
     use_uncontended_locks()  # process-wide: no scheduler pass for a free lock
     read_yamux_env_once()  # process-wide
+    read_buffered_noise_messages()  # process-wide
     parse_stream_peer_ids_once(network)
 
 
