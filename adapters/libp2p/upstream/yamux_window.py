@@ -134,9 +134,9 @@ class BatchedWindowYamux(Yamux):
         super().__init__(*args, **kwargs)
         self.streams = _StreamsWithFixedWindow()
         self._withheld: dict[int, int] = {}
-        self._unsent_syn: set[int] = set()
-        self._unsent_ack: set[int] = set()
-        self._prune_ack_above = _PRUNE_ABOVE
+        # Streams whose SYN (ours) or ACK (theirs) goes out with their first frame.
+        self._unsent_opening: set[int] = set()
+        self._prune_opening_above = _PRUNE_ABOVE
         self._grown: set[int] = set()
         self.stream_buffers = _BuffersBoundByWindow(
             self._grown, we_dialled=self.is_initiator_value
@@ -160,31 +160,28 @@ class BatchedWindowYamux(Yamux):
         version, kind, flags, stream_id, length = struct.unpack(
             YAMUX_HEADER_FORMAT, data[:HEADER_SIZE]
         )
-        if kind == TYPE_WINDOW_UPDATE and stream_id != 0 and length == 0:
-            if flags == FLAG_SYN:
-                self._unsent_syn.add(stream_id)  # goes out with the stream's first frame
-                return
-            if flags == FLAG_ACK:
-                self._unsent_ack.add(stream_id)  # likewise, as js-yamux sends it
-                self._prune_unsent_ack()
-                return
+        if kind == TYPE_WINDOW_UPDATE and stream_id != 0 and length == 0 and flags in (
+            FLAG_SYN, FLAG_ACK
+        ):
+            self._unsent_opening.add(stream_id)  # goes out with the stream's first frame
+            self._prune_unsent_openings()
+            return
         if kind == TYPE_WINDOW_UPDATE and stream_id != 0 and flags == 0:
             owed = self._withheld.pop(stream_id, 0) + length
             if owed < FLUSH_AT:
                 self._withhold(stream_id, owed)
                 return
             data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, 0, stream_id, owed)
-        if stream_id in self._unsent_syn:
-            self._unsent_syn.discard(stream_id)
-            if flags & FLAG_RST:
-                return  # the peer never heard of the stream: nothing to reset
-            data = struct.pack(
-                YAMUX_HEADER_FORMAT, 0, TYPE_WINDOW_UPDATE, FLAG_SYN, stream_id,
-                self._grow(stream_id),
-            ) + data
-        elif stream_id in self._unsent_ack:
-            self._unsent_ack.discard(stream_id)
-            if not flags & FLAG_RST:  # a refusal acknowledges nothing
+        if stream_id in self._unsent_opening:
+            self._unsent_opening.discard(stream_id)
+            if (stream_id % 2 == 1) == self.is_initiator_value:  # ours (a dialler's are odd)
+                if flags & FLAG_RST:
+                    return  # the peer never heard of the stream: nothing to reset
+                data = struct.pack(
+                    YAMUX_HEADER_FORMAT, 0, TYPE_WINDOW_UPDATE, FLAG_SYN, stream_id,
+                    self._grow(stream_id),
+                ) + data
+            elif not flags & FLAG_RST:  # theirs: its ACK (a refusal acknowledges nothing)
                 data = struct.pack(
                     YAMUX_HEADER_FORMAT, 0, TYPE_WINDOW_UPDATE, FLAG_ACK, stream_id, 0
                 ) + data
@@ -234,15 +231,14 @@ class BatchedWindowYamux(Yamux):
         if len(self._withheld) > _PRUNE_ABOVE:
             live = self.streams
             self._withheld = {s: n for s, n in self._withheld.items() if s in live}
-            self._unsent_syn &= set(live)
 
-    def _prune_unsent_ack(self) -> None:
-        """A stream the peer resets before we write to it never takes its ACK: drop
+    def _prune_unsent_openings(self) -> None:
+        """A stream reset before it wrote anything never takes its SYN or ACK: drop
         those of finished streams (the bound doubles with the live ones: no rescan per
         stream when hundreds are open at once)."""
-        if len(self._unsent_ack) > self._prune_ack_above:
-            self._unsent_ack &= set(self.streams)
-            self._prune_ack_above = max(_PRUNE_ABOVE, 2 * len(self._unsent_ack))
+        if len(self._unsent_opening) > self._prune_opening_above:
+            self._unsent_opening &= set(self.streams)
+            self._prune_opening_above = max(_PRUNE_ABOVE, 2 * len(self._unsent_opening))
 
 
 async def _nothing() -> None:
