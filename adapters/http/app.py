@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
 
 from adapters.http.errors import INTERNAL, error_answer
 from adapters.http.in_turn import InTurn
@@ -137,10 +137,13 @@ def build_app(parts: HttpParts) -> Any:
     async def openapi_document(request: Request) -> Response:
         return raw_json_response(openapi)
 
+    events = SseEndpoint(parts.access, parts.hub, parts.history, parts.progress_interval)
+    record = RecordEndpoint(api, parts.access)
+    one_record = _ByMethod({"GET": record, "HEAD": record, "PUT": request_response(put_service),
+                            "DELETE": request_response(delete_service)})
     routes = [
         Route("/v1/services", list_services, methods=["GET"]),
-        Route("/v1/services/{name:path}", put_service, methods=["PUT"]),
-        Route("/v1/services/{name:path}", delete_service, methods=["DELETE"]),
+        Route("/v1/services/{name:path}", one_record, methods=list(one_record.methods)),
         Route("/v1/status", status, methods=["GET"]),
         Route("/v1/health", health, methods=["GET"]),
         Route("/v1/prometheus/targets", targets, methods=["GET"]),
@@ -148,8 +151,6 @@ def build_app(parts: HttpParts) -> Any:
         *ui_routes(),  # the dashboard (docs/http.md, "The dashboard")
     ]
     framework = Starlette(routes=routes, exception_handlers=_EXCEPTION_HANDLERS)
-    events = SseEndpoint(parts.access, parts.hub, parts.history, parts.progress_interval)
-    record = RecordEndpoint(api, parts.access)
 
     def app(scope: Any, receive: Any, send: Any) -> Awaitable[None]:
         # Two routes bypass the framework: a record is the hot read and the blocking query
@@ -165,6 +166,20 @@ def build_app(parts: HttpParts) -> Any:
         return framework(scope, receive, send)  # type: ignore[no-any-return]
 
     return app
+
+
+class _ByMethod:
+    """One route's ASGI app per method. A path served by one route: Starlette's 405 names
+    only the methods of the first route whose path matched (a POST to a record answered
+    ``Allow: PUT``). GET and HEAD of a record reach the framework only if ``app`` stops
+    handing them to the record endpoint first."""
+
+    def __init__(self, apps: dict[str, Callable[[Any, Any, Any], Awaitable[None]]]) -> None:
+        self._apps = apps
+        self.methods = tuple(apps)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._apps[scope["method"]](scope, receive, send)
 
 
 def _written(

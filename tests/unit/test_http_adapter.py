@@ -55,7 +55,7 @@ def test_a_resumed_stream_gives_every_change_an_id():
     assert b"id:" not in framer.frame(WatchEvent(type=EventType.ERROR, error="x"))
 
 
-def _app(status=None):  # type: ignore[no-untyped-def]
+def _app(status=None, tokens=None):  # type: ignore[no-untyped-def]
     from adapters.http.app import HttpParts, build_app
     from adapters.memory.http import ListingStore, MemoryHttpWrites, MemoryTokens
     from adapters.memory.metrics import RecordingMetrics
@@ -75,7 +75,8 @@ def _app(status=None):  # type: ignore[no-untyped-def]
         return []
 
     return build_app(HttpParts(
-        registry=registry, access=HttpAccess(MemoryTokens(), open_reads=True), hub=store.hub,
+        registry=registry, access=HttpAccess(tokens or MemoryTokens(), open_reads=True),
+        hub=store.hub,
         history=store, status=status, health=healthy, targets=no_targets))
 
 
@@ -111,3 +112,41 @@ async def test_no_quorum_is_a_json_503_with_retry_after():
     answer = await _get(_app(status=no_quorum), "/v1/status")
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
     assert set(answer.json()) == {"Error"}
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("POST", "/v1/services/web", {"GET", "HEAD", "PUT", "DELETE"}),
+    ("PATCH", "/v1/services/a/b", {"GET", "HEAD", "PUT", "DELETE"}),
+    ("POST", "/v1/services", {"GET", "HEAD"}),
+    ("PUT", "/v1/status", {"GET", "HEAD"}),
+])
+async def test_a_method_a_path_does_not_take_is_a_405_naming_every_one_it_takes(
+    method: str, path: str, allowed: set[str],
+) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()),
+                                 base_url="http://registry") as client:
+        answer = await client.request(method, path)
+    assert answer.status_code == 405
+    assert {m.strip() for m in answer.headers["Allow"].split(",")} == allowed
+    assert answer.json() == {"Error": "Method Not Allowed"}
+
+
+async def test_a_record_is_written_read_and_deleted_through_its_one_route() -> None:
+    import httpx
+
+    from adapters.memory.http import MemoryTokens
+    from domain.http_token import TokenRole
+
+    tokens = MemoryTokens()
+    tokens.add("ops", TokenRole.WRITE, "s3cret-token")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app(tokens=tokens)),
+                                 base_url="http://registry",
+                                 headers={"Authorization": "Bearer s3cret-token"}) as client:
+        info = '{"ContentHash":"Qm1","CpuReq":1}'
+        assert (await client.put("/v1/services/a/b", content=info)).status_code == 200
+        assert (await client.get("/v1/services/a/b")).status_code == 200
+        assert (await client.head("/v1/services/a/b")).status_code == 200
+        assert (await client.delete("/v1/services/a/b")).status_code == 200
+        assert (await client.get("/v1/services/a/b")).status_code == 404
