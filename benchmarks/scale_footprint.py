@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/scale_footprint.py [--rounds 3] [--idle 5]
                                                     [--before-tree DIR] [--gets 400]
+                                                    [--idle-cpu 10]
 
 Each round, alternating so that load from elsewhere hits all alike:
   - the import floor: a process that imports, the lean way (``lean_import.py``), the
@@ -13,7 +14,9 @@ Each round, alternating so that load from elsewhere hits all alike:
     seconds after it serves; its etcd member's RSS beside it.
 With ``--before-tree DIR`` (e.g. ``git archive 13a04f5 | tar -x -C DIR``), the daemon
 from that tree (put first on ``PYTHONPATH``) beside this one: idle RSS, start to
-serving, and gets through each (one stream, a new stream per get), alternating.
+serving, the CPU it and its etcd member spend over ``--idle-cpu`` seconds idle (the
+daemon's cluster watch: a few etcd calls every 0.25 s), and gets through each (one
+stream, a new stream per get), alternating.
 
 ``footprint_rows()`` returns the table rows (``benchmarks/bench_scale.py`` imports it);
 ``smaps_breakdown()`` groups a process's resident memory by mapping.
@@ -56,6 +59,23 @@ DAEMON_IMPORTS = (
 def rss_kb(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def idle_cpu_percent(pid: int, seconds: float) -> tuple[float, float]:
+    """(the daemon's, its etcd member's) CPU over ``seconds`` with no client, % of a core."""
+    etcd = [child for child in children(pid)
+            if Path(f"/proc/{child}/comm").read_text().strip() == "etcd"]
+    before = [cpu_seconds(p) for p in [pid, *etcd]]
+    started = time.monotonic()
+    time.sleep(seconds)
+    spent = [cpu_seconds(p) - b for p, b in zip([pid, *etcd], before, strict=True)]
+    elapsed = time.monotonic() - started
+    return spent[0] / elapsed * 100, sum(spent[1:]) / elapsed * 100
 
 
 def children(pid: int) -> list[int]:
@@ -202,13 +222,17 @@ def footprint_rows(rounds: int = 3, idle_seconds: float = 5.0,
 
 
 def before_after_rows(before_tree: Path, rounds: int, idle_seconds: float, gets: int,
-                      log: Callable[[str], None] = lambda _: None) -> list[dict[str, str]]:
-    """This tree's daemon against ``before_tree``'s: idle RSS, start to serving, get rate."""
+                      log: Callable[[str], None] = lambda _: None,
+                      idle_cpu_seconds: float = 10.0) -> list[dict[str, str]]:
+    """This tree's daemon against ``before_tree``'s: idle RSS and CPU, start to serving,
+    get rate."""
     sides = {"before": {"PYTHONPATH": str(before_tree)}, "after": {}}
     rss: dict[str, list[int]] = {side: [] for side in sides}
     starts: dict[str, list[float]] = {side: [] for side in sides}
     rates: dict[str, list[float]] = {side: [] for side in sides}
     cpu: dict[str, list[float]] = {side: [] for side in sides}
+    idle_cpu: dict[str, list[float]] = {side: [] for side in sides}
+    etcd_cpu: dict[str, list[float]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory(prefix="footprint-ab-") as tmp:
         for i in range(rounds):
             # ABBA: whichever side goes second in a round has gone first in the one before.
@@ -217,7 +241,11 @@ def before_after_rows(before_tree: Path, rounds: int, idle_seconds: float, gets:
                 try:
                     psk = add_one_record(daemon)
                     time.sleep(idle_seconds)
-                    rss[side].append(rss_kb(daemon.process.pid if daemon.process else 0))
+                    pid = daemon.process.pid if daemon.process else 0
+                    rss[side].append(rss_kb(pid))
+                    daemon_cpu, member_cpu = idle_cpu_percent(pid, idle_cpu_seconds)
+                    idle_cpu[side].append(daemon_cpu)
+                    etcd_cpu[side].append(member_cpu)
                     rate, cpu_ms = gets_per_second(daemon, psk, gets)
                     rates[side].append(rate)
                     cpu[side].append(cpu_ms)
@@ -225,16 +253,21 @@ def before_after_rows(before_tree: Path, rounds: int, idle_seconds: float, gets:
                 finally:
                     daemon.stop()
                 log(f"round {i + 1} {side}: RSS {_mb(rss[side][-1])} MB, start "
-                    f"{starts[side][-1]:.2f} s, {rates[side][-1]:.0f} gets/s, "
+                    f"{starts[side][-1]:.2f} s, idle CPU {idle_cpu[side][-1]:.2f} % "
+                    f"(etcd {etcd_cpu[side][-1]:.2f} %), {rates[side][-1]:.0f} gets/s, "
                     f"{cpu[side][-1]:.2f} daemon CPU ms/get")
 
     def med(values: dict[str, list]) -> tuple[float, float]:
         return statistics.median(values["after"]), statistics.median(values["before"])
 
     (ra, rb), (sa, sb), (ga, gb), (ca, cb) = med(rss), med(starts), med(rates), med(cpu)
+    (ia, ib), (ea, eb) = med(idle_cpu), med(etcd_cpu)
     return [
         {"measure": "idle daemon RSS, after / before", "goal": "lower",
          "result": f"{_mb(ra)} vs {_mb(rb)} MB", "ratio": f"{ra / rb:.2f}x"},
+        {"measure": "idle daemon CPU, % of a core, after / before (its etcd member beside)",
+         "goal": "lower", "result": f"{ia:.2f} vs {ib:.2f} % (etcd {ea:.2f} vs {eb:.2f} %)",
+         "ratio": f"{ia / ib:.2f}x (etcd {ea / eb:.2f}x)"},
         {"measure": "daemon start to serving, after / before", "goal": "≤ 1.0x",
          "result": f"{sa:.2f} vs {sb:.2f} s", "ratio": f"{sa / sb:.2f}x"},
         {"measure": "gets through the daemon (one client, a new stream each), after / before",
@@ -271,13 +304,16 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before reading")
     parser.add_argument("--before-tree", type=Path, help="a checkout to compare against")
     parser.add_argument("--gets", type=int, default=400, help="gets per side and round")
+    parser.add_argument("--idle-cpu", type=float, default=10.0,
+                        help="with --before-tree: seconds of idle CPU measured per side and round")
     parser.add_argument("--breakdown", action="store_true", help="also RSS by mapping")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}", flush=True)
     rows = footprint_rows(args.rounds, args.idle, log=lambda s: print(s, flush=True))
     if args.before_tree:
         rows += before_after_rows(args.before_tree.resolve(), args.rounds, args.idle,
-                                  args.gets, log=lambda s: print(s, flush=True))
+                                  args.gets, log=lambda s: print(s, flush=True),
+                                  idle_cpu_seconds=args.idle_cpu)
     print(format_table(rows))
     if args.breakdown:
         print(format_table(breakdown_rows(args.idle)))

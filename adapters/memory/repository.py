@@ -33,6 +33,7 @@ class InMemoryClusterMembership:
         self.up: set[int] = set()  # member ids whose process "answers"
         self.quorum = True  # what status() and is_healthy() say of the leader and reads
         self.answers = True  # False: the member does not answer (StorageUnavailable)
+        self.lists = 0  # list_members calls
 
     async def add_member(self, peer_url: str, *, learner: bool = False) -> list[EtcdMember]:
         member_id = max((m.member_id for m in self.members), default=0) + 1
@@ -42,6 +43,7 @@ class InMemoryClusterMembership:
         return list(self.members)
 
     async def list_members(self) -> list[EtcdMember]:
+        self.lists += 1
         return list(self.members)
 
     async def remove_member(self, member_id: int) -> list[EtcdMember]:

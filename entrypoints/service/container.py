@@ -63,7 +63,8 @@ class ServiceContainer(containers.DeclarativeContainer):
     # Reads from a watched in-memory copy; `run` must be started by the daemon.
     repository = providers.Singleton(WatchedServiceRepository, etcd_store, watch_hub)
     membership = providers.Singleton(
-        EtcdClusterMembership, config.etcd_client_url, timeout=config.etcd_timeout
+        EtcdClusterMembership, config.etcd_client_url, timeout=config.etcd_timeout,
+        connection=etcd_store.provided.connection,
     )
     # Without quorum, get/list answer from this member's copy, marked stale.
     local_reads = providers.Singleton(
@@ -71,6 +72,7 @@ class ServiceContainer(containers.DeclarativeContainer):
         config.etcd_client_url,
         timeout=config.etcd_timeout,
         serializable=True,
+        connection=etcd_store.provided.connection,
     )
     # Kept current by the daemon's cluster watch; "healthy" lapses unless renewed.
     quorum = providers.Singleton(QuorumStatus, max_age=config.health_lease)
@@ -86,7 +88,8 @@ class ServiceContainer(containers.DeclarativeContainer):
     )
     # /status/0.1. The daemon overrides status_identity once its node listens.
     status_source = providers.Singleton(
-        EtcdClusterStatusSource, config.etcd_client_url, timeout=config.etcd_timeout
+        EtcdClusterStatusSource, config.etcd_client_url, timeout=config.etcd_timeout,
+        connection=etcd_store.provided.connection,
     )
     status_identity: providers.Object[object] = providers.Object(None)
     status_handler = providers.Singleton(

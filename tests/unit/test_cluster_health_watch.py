@@ -61,6 +61,18 @@ async def test_a_healthy_round_renews_the_lease_reports_figures_and_promotes_lea
     assert clock.slept == [0.25]  # the next round starts on the steady beat
 
 
+async def test_a_settled_cluster_is_not_tended_and_a_newcomer_is() -> None:
+    # Nothing to promote or remove: no member list asked for, round after round.
+    membership = InMemoryClusterMembership([STARTED])
+    quorum = QuorumStatus(max_age=1.0)
+    await run_rounds(membership, quorum, Rounds(3))
+    assert membership.lists == 0 and not quorum.lost
+    # A member added but not started yet (name ""), or a learner: the janitor looks.
+    await membership.add_member("http://10.0.0.3:2380")
+    await run_rounds(membership, quorum, Rounds(2))
+    assert membership.lists == 2
+
+
 async def test_a_member_that_does_not_answer_is_down_and_the_quorum_lost() -> None:
     membership = InMemoryClusterMembership([STARTED])
     membership.answers = False
