@@ -92,4 +92,4 @@ async def test_owed_openings_of_finished_streams_are_not_kept() -> None:
     for stream_id in range(1, 20_001, 2):
         await mux._write_frame(frame(TYPE_WINDOW_UPDATE, FLAG_ACK, stream_id))
         await trio.lowlevel.checkpoint()
-    assert len(mux._unsent_opening) <= _PRUNE_ABOVE + 1
+    assert len(mux._book.unsent_opening) <= _PRUNE_ABOVE + 1

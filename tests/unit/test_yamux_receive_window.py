@@ -14,8 +14,8 @@ from adapters.libp2p.upstream.yamux_window import (
 PEERS, OURS = 2, 1  # we dialled: our streams are odd
 
 
-def buffers(grown: set[int] | None = None) -> _BuffersBoundByWindow:
-    return _BuffersBoundByWindow(grown if grown is not None else set(), we_dialled=True)
+def buffers() -> _BuffersBoundByWindow:
+    return _BuffersBoundByWindow(we_dialled=True)
 
 
 def test_bytes_within_the_window_are_kept() -> None:
@@ -47,10 +47,9 @@ def test_the_opening_frame_of_a_peers_stream_is_refused_quietly() -> None:
 
 
 def test_a_grown_stream_may_hold_the_grown_window() -> None:
-    grown: set[int] = set()
-    bufs = buffers(grown)
+    bufs = buffers()
     bufs[OURS] = bytearray()
-    grown.add(OURS)  # the muxer's set, shared: growth counts at once
+    bufs.grown.add(OURS)  # the connection's set, shared: growth counts at once
     bufs[OURS].extend(b"a" * GROWN_WINDOW)
     with pytest.raises(ReceiveWindowExceeded):
         bufs[OURS].extend(b"b")

@@ -41,7 +41,7 @@ handler reads what came within the window, then the end), as go-yamux ends the s
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, cast
 
 from libp2p.abc import IMuxedConn, ISecureConn
 from libp2p.peer.id import ID
@@ -96,7 +96,7 @@ class _WindowBoundBuffer(bytearray):
     ) -> None:
         super().__init__(initial)
         self._stream_id = stream_id
-        self._grown = grown  # the muxer's set, not the muxer: no reference cycle
+        self._grown = grown  # the connection's set, not the muxer: no reference cycle
         self._fresh = peer_opened and not initial
         self._refused = False
 
@@ -117,14 +117,23 @@ class _WindowBoundBuffer(bytearray):
 
 
 class _BuffersBoundByWindow(dict[int, bytearray]):
-    def __init__(self, grown: set[int], *, we_dialled: bool) -> None:
+    """The muxer's ``stream_buffers`` (each stream's unread bytes, bound by its window)
+    and the window bookkeeping of its connection. The bookkeeping lives here, not on the
+    muxer: py-libp2p, the swarm and the swarm connection set 28 attributes on a Yamux
+    object, the most CPython 3.11 keeps in an instance's compact (shared-key) dict; one
+    more and each connection's ``__dict__`` takes 1 584 bytes instead of 288
+    (tests/integration/test_yamux_window.py checks a served connection's)."""
+
+    def __init__(self, *, we_dialled: bool) -> None:
         super().__init__()
-        self._grown = grown
+        self.grown: set[int] = set()  # streams we opened, granted GROWN_WINDOW
+        self.withheld: dict[int, int] = {}  # window consumed, not told yet (< FLUSH_AT)
+        self.unsent_opening: set[int] = set()  # their SYN (ours) or ACK (theirs) owed
         self._peer_parity = 0 if we_dialled else 1  # Yamux: the dialler's streams are odd
 
     def __setitem__(self, stream_id: int, buffer: bytearray) -> None:
         super().__setitem__(stream_id, _WindowBoundBuffer(
-            stream_id, self._grown, bytes(buffer),
+            stream_id, self.grown, bytes(buffer),
             peer_opened=stream_id % 2 == self._peer_parity,
         ))
 
@@ -133,14 +142,12 @@ class BatchedWindowYamux(Yamux):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.streams = _StreamsWithFixedWindow()
-        self._withheld: dict[int, int] = {}
-        # Streams whose SYN (ours) or ACK (theirs) goes out with their first frame.
-        self._unsent_opening: set[int] = set()
-        self._prune_opening_above = _PRUNE_ABOVE
-        self._grown: set[int] = set()
-        self.stream_buffers = _BuffersBoundByWindow(
-            self._grown, we_dialled=self.is_initiator_value
-        )
+        self.stream_buffers = _BuffersBoundByWindow(we_dialled=self.is_initiator_value)
+
+    @property
+    def _book(self) -> _BuffersBoundByWindow:
+        """This connection's window bookkeeping (kept off the muxer's own ``__dict__``)."""
+        return cast(_BuffersBoundByWindow, self.stream_buffers)
 
     async def start(self) -> None:
         await start_without_extra_tasks(self)
@@ -163,17 +170,18 @@ class BatchedWindowYamux(Yamux):
         if kind == TYPE_WINDOW_UPDATE and stream_id != 0 and length == 0 and flags in (
             FLAG_SYN, FLAG_ACK
         ):
-            self._unsent_opening.add(stream_id)  # goes out with the stream's first frame
+            self._book.unsent_opening.add(stream_id)  # goes out with the stream's first frame
             self._prune_unsent_openings()
             return
         if kind == TYPE_WINDOW_UPDATE and stream_id != 0 and flags == 0:
-            owed = self._withheld.pop(stream_id, 0) + length
+            owed = self._book.withheld.pop(stream_id, 0) + length
             if owed < FLUSH_AT:
                 self._withhold(stream_id, owed)
                 return
             data = struct.pack(YAMUX_HEADER_FORMAT, version, kind, 0, stream_id, owed)
-        if stream_id in self._unsent_opening:
-            self._unsent_opening.discard(stream_id)
+        unsent_opening = self._book.unsent_opening
+        if stream_id in unsent_opening:
+            unsent_opening.discard(stream_id)
             if (stream_id % 2 == 1) == self.is_initiator_value:  # ours (a dialler's are odd)
                 if flags & FLAG_RST:
                     return  # the peer never heard of the stream: nothing to reset
@@ -218,27 +226,29 @@ class BatchedWindowYamux(Yamux):
         ~7 ms for it). Streams the peer opened keep 256 KiB: their requests are small,
         and a peer must not get to fill megabytes of our memory."""
         stream = self.streams.get(stream_id)
-        if stream is None or not stream.is_initiator or stream_id in self._grown:
+        grown = self._book.grown
+        if stream is None or not stream.is_initiator or stream_id in grown:
             return 0
-        if len(self._grown) > _PRUNE_ABOVE:
-            self._grown &= set(self.streams)
-        self._grown.add(stream_id)
+        if len(grown) > _PRUNE_ABOVE:
+            grown &= set(self.streams)  # in place: each stream's buffer holds this set
+        grown.add(stream_id)
         stream.recv_window += GROWN_WINDOW - DEFAULT_WINDOW_SIZE  # py-libp2p's own count
         return GROWN_WINDOW - DEFAULT_WINDOW_SIZE
 
     def _withhold(self, stream_id: int, owed: int) -> None:
-        self._withheld[stream_id] = owed
-        if len(self._withheld) > _PRUNE_ABOVE:
+        book = self._book
+        book.withheld[stream_id] = owed
+        if len(book.withheld) > _PRUNE_ABOVE:
             live = self.streams
-            self._withheld = {s: n for s, n in self._withheld.items() if s in live}
+            book.withheld = {s: n for s, n in book.withheld.items() if s in live}
 
     def _prune_unsent_openings(self) -> None:
         """A stream reset before it wrote anything never takes its SYN or ACK: drop
-        those of finished streams (the bound doubles with the live ones: no rescan per
-        stream when hundreds are open at once)."""
-        if len(self._unsent_opening) > self._prune_opening_above:
-            self._unsent_opening &= set(self.streams)
-            self._prune_opening_above = max(_PRUNE_ABOVE, 2 * len(self._unsent_opening))
+        those of finished streams, once at least _PRUNE_ABOVE of them may have piled up
+        (no rescan per stream when hundreds are open at once)."""
+        book = self._book
+        if len(book.unsent_opening) > _PRUNE_ABOVE + len(self.streams):
+            book.unsent_opening &= set(self.streams)
 
 
 async def _nothing() -> None:
