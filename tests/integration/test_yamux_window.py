@@ -8,6 +8,7 @@ transfers far larger than the window through, both ways.
 from __future__ import annotations
 
 import struct
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -105,29 +106,21 @@ async def frames_of_small_exchanges(monkeypatch: pytest.MonkeyPatch) -> float:
         return len(seen) / 20
 
 
-async def test_our_hosts_mux_with_the_batched_window_yamux() -> None:
-    async with two_nodes() as (server, client):
-        await exchange(client, server, b"x")
-        for node in (client, server):
-            for connections in node.host.get_network().connections.values():
-                for connection in connections:
-                    assert isinstance(connection.muxed_conn, BatchedWindowYamux)
-
-
-async def test_a_connections_muxer_keeps_a_compact_attribute_dict() -> None:
+async def test_our_hosts_mux_with_the_batched_window_yamux_and_its_dict_stays_compact() -> None:
     # CPython 3.11 keeps at most 28 attributes in an instance's compact (shared-key)
     # dict: past that, each connection's muxer __dict__ took 1 584 bytes instead of 288.
     # py-libp2p, the swarm and the swarm connection set 28; ours live on stream_buffers.
-    import sys
-
     async with two_nodes() as (server, client):
         await exchange(client, server, b"x")
-        for node in (client, server):
-            for connections in node.host.get_network().connections.values():
-                for connection in connections:
-                    attributes = vars(connection.muxed_conn)
-                    assert len(attributes) <= 28, sorted(attributes)
-                    assert sys.getsizeof(attributes) < 600
+        muxers = [connection.muxed_conn for node in (client, server)
+                  for connections in node.host.get_network().connections.values()
+                  for connection in connections]
+        assert muxers
+        for muxer in muxers:
+            assert isinstance(muxer, BatchedWindowYamux)
+            attributes = vars(muxer)
+            assert len(attributes) <= 28, sorted(attributes)
+            assert sys.getsizeof(attributes) < 600
 
 
 def bare_py_libp2p(monkeypatch: pytest.MonkeyPatch) -> None:
