@@ -95,6 +95,12 @@ NEEDS: tuple[Needs, ...] = (
     Needs("noise reads", "libp2p.security.noise.io:NoiseTransportReadWriter.decrypt",
           ("self", "data")),
     Needs("noise reads", "libp2p.security.noise.io:NoisePacketReadWriter.size_len_bytes"),
+    Needs("inbound connection task", "libp2p.network.connection.swarm_connection:SwarmConn."
+          "start", ("self",)),
+    Needs("inbound connection task", "libp2p.network.connection.swarm_connection:SwarmConn."
+          "_handle_muxed_stream", ("self", "muxed_stream")),
+    Needs("inbound connection task", f"{_YAMUX}:Yamux.handle_incoming", ("self",)),
+    Needs("inbound connection task", "libp2p.network.stream.net_stream:StreamState.OPEN"),
     Needs("stream peer ids", "libp2p.rcmgr.manager:ResourceManager.acquire_stream",
           ("self", "peer_id", "direction")),
     Needs("stream peer ids", "libp2p.network.connection.swarm_connection:SwarmConn."
@@ -110,6 +116,9 @@ def check() -> None:
 
 def use_fast_path(host: Any) -> None:
     """The request path's speed-ups (benchmarks replace this to measure the bare stack)."""
+    from adapters.libp2p.upstream.inbound_connection_task import (
+        mark_started_without_accept_loop,
+    )
     from adapters.libp2p.upstream.noise_reads import read_buffered_noise_messages
     from adapters.libp2p.upstream.pipelined_multiselect import use_pipelined_multiselect
     from adapters.libp2p.upstream.stream_notifications import notify_only_listening_notifees
@@ -125,6 +134,7 @@ def use_fast_path(host: Any) -> None:
     use_uncontended_locks()  # process-wide: no scheduler pass for a free lock
     read_yamux_env_once()  # process-wide
     read_buffered_noise_messages()  # process-wide
+    mark_started_without_accept_loop()  # process-wide
     parse_stream_peer_ids_once(network)
 
 

@@ -30,6 +30,11 @@ from libp2p.network.connection.raw_connection import RawConnection
 
 from adapters.libp2p.error_chain import causes
 from adapters.libp2p.multistream_messages import CONNECTION_LIMIT_REFUSAL, HEADER_MESSAGE, encoded
+from adapters.libp2p.upstream.inbound_connection_task import (
+    muxer_read_by_this_task,
+    read_by_its_listener,
+    read_until_closed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +89,18 @@ class InboundConnectionSlots:
         except trio.WouldBlock:
             await self._refuse(read_write_closer)
             return
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.limiter.release()
+
         try:
-            await _serve_until_closed(swarm, read_write_closer, maddr)
+            await _serve_until_closed(swarm, read_write_closer, maddr, release)
         finally:
-            self.limiter.release()
+            release()
 
     async def _refuse(self, read_write_closer: Any) -> None:
         self.refused += 1
@@ -119,8 +132,11 @@ class InboundConnectionSlots:
             await _close_quietly(read_write_closer)
 
 
-async def _serve_until_closed(swarm: Any, read_write_closer: Any, maddr: Any) -> None:
-    """Upgrade an inbound connection and return once it has closed."""
+async def _serve_until_closed(
+    swarm: Any, read_write_closer: Any, maddr: Any, closed: Callable[[], None]
+) -> None:
+    """Upgrade an inbound connection and return once it has closed (``closed`` may be
+    called before: the connection is closed, its last handlers still running)."""
     enable_keepalive(read_write_closer)
     remote = swarm._build_remote_multiaddr(read_write_closer)
     if remote is not None and not await swarm.connection_gate.is_allowed(remote):
@@ -137,12 +153,16 @@ async def _serve_until_closed(swarm: Any, read_write_closer: Any, maddr: Any) ->
     else:
         raw = RawConnection(read_write_closer, False)
         try:
-            muxed = await swarm.upgrade_inbound_raw_conn(raw, maddr)
+            with muxer_read_by_this_task():
+                muxed = await swarm.upgrade_inbound_raw_conn(raw, maddr)
         except Exception as exc:
             log.debug("inbound connection failed: %r", exc)
             await _close_quietly(raw)
             return
-    await muxed.event_closed.wait()
+    if read_by_its_listener(muxed):
+        await read_until_closed(swarm, muxed, closed)
+    else:
+        await muxed.event_closed.wait()
 
 
 # A peer whose machine died (no FIN, no RST) is noticed within ~2 minutes, not hours:

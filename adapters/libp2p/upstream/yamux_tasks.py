@@ -23,6 +23,8 @@ from typing import Any
 import trio
 from libp2p.stream_muxer.yamux.yamux import _STALE_STREAM_SWEEP_INTERVAL
 
+from adapters.libp2p.upstream.inbound_connection_task import read_by_its_listener
+
 # Connections of this trio run whose closed streams the shared sweeper reclaims.
 _swept: weakref.WeakSet[Any] = weakref.WeakSet()
 _sweeping = False
@@ -33,6 +35,10 @@ async def start_without_extra_tasks(muxer: Any) -> None:
     if muxer.event_started.is_set():
         return
     _sweep_with_the_others(muxer)
+    if read_by_its_listener(muxer):  # inbound_connection_task.py: its listener reads it
+        muxer._established = True
+        muxer.event_started.set()
+        return
     # Upstream's ready signal: the loop has started before the connection counts as up.
     # Here nothing runs between the signal and the loop's first read.
     muxer._established = True

@@ -61,6 +61,7 @@ from libp2p.stream_muxer.yamux.yamux import (
     YamuxStream,
 )
 
+from adapters.libp2p.upstream.inbound_connection_task import take_new_streams
 from adapters.libp2p.upstream.yamux_tasks import start_without_extra_tasks
 
 FLUSH_AT = DEFAULT_WINDOW_SIZE // 2
@@ -143,6 +144,7 @@ class BatchedWindowYamux(Yamux):
         super().__init__(*args, **kwargs)
         self.streams = _StreamsWithFixedWindow()
         self.stream_buffers = _BuffersBoundByWindow(we_dialled=self.is_initiator_value)
+        take_new_streams(self)
 
     @property
     def _book(self) -> _BuffersBoundByWindow:
