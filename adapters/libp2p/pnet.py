@@ -21,7 +21,7 @@ from libp2p.abc import IListener, IRawConnection, ITransport
 from libp2p.connection_types import ConnectionType
 from libp2p.custom_types import THandler
 from libp2p.io.abc import ReadWriteCloser
-from libp2p.io.exceptions import ConnectionClosedError
+from libp2p.io.exceptions import ConnectionClosedError, IncompleteReadError
 from libp2p.network.config import RetryConfig
 from libp2p.network.connection.raw_connection import RawConnection
 from libp2p.transport.exceptions import OpenConnectionError, SecurityUpgradeFailure
@@ -175,6 +175,23 @@ class PskConnection(RawConnection):
         self._pos = end
         return self._buf[start:end]
 
+    async def read_message(self, size_len: int) -> bytes:
+        """The next length-prefixed message (as :meth:`buffered_message`), receiving until
+        it is whole: one await where reading it through py-libp2p's message reader takes
+        six nested ones, each a coroutine frame a waiting connection keeps. At the end of
+        the stream: IncompleteReadError, as that reader raises (``received_bytes`` 0 at a
+        message boundary, a clean close)."""
+        async with self._read_lock:
+            while (message := self.buffered_message(size_len)) is None:
+                if self._failure is not None:
+                    raise self._failure
+                ciphertext = await self._receive()
+                if not ciphertext:
+                    raise _incomplete(self._buf[self._pos:], size_len)
+                plain = await self._decrypt_checked(ciphertext)
+                self._buf, self._pos = self._buf[self._pos:] + plain, 0
+            return message
+
     async def _await_peer_nonce(self) -> None:
         while not self._peer_nonce_settled.is_set():
             if self._read_lock.locked():
@@ -307,6 +324,17 @@ class PskTcpTransport(ITransport):
 
     def protocols(self) -> list[str]:
         return self._tcp.protocols()
+
+
+def _incomplete(waiting: bytes, size_len: int) -> IncompleteReadError:
+    if len(waiting) < size_len:
+        expected, received = size_len, len(waiting)
+    else:
+        expected, received = int.from_bytes(waiting[:size_len], "big"), len(waiting) - size_len
+    return IncompleteReadError(
+        f"Connection closed during read operation: expected {expected} bytes but "
+        f"received {received} bytes", expected_bytes=expected, received_bytes=received,
+    )
 
 
 async def _close_quietly(conn: ReadWriteCloser) -> None:

@@ -11,6 +11,7 @@ import pytest
 import trio
 import trio.testing
 from libp2p.io.abc import ReadWriteCloser
+from libp2p.io.exceptions import IncompleteReadError
 from libp2p.network.connection.raw_connection import RawConnection
 from libp2p.security.noise.io import (
     BaseNoiseMsgReadWriter,
@@ -100,11 +101,10 @@ async def test_the_same_messages_in_the_same_order(
     await sender.read_writer.read_write_closer.write(framed)
     got = [await receiver.read_msg() for _ in MESSAGES]
     assert got == MESSAGES
+    assert not awaited  # none went through upstream's message reader
     if max_read == 65536:
-        # The nonce and every message came in one raw read: only the first message was
-        # read through upstream's layers (to fill the buffer), the rest taken from it.
+        # The nonce and every message came in one raw read, the rest taken from the buffer.
         assert receiver_raw.reads == 1
-        assert len(awaited) == 1
 
 
 async def test_a_message_not_whole_in_the_buffer_waits_for_the_rest() -> None:
@@ -127,3 +127,46 @@ async def test_a_message_not_whole_in_the_buffer_waits_for_the_rest() -> None:
         assert not got
         await raw.write(framed[500:])
     assert got == [b"x" * 1000]
+
+
+async def test_a_waiting_read_keeps_none_of_upstreams_message_reader_frames() -> None:
+    """An idle connection waits here for good: each nested coroutine is memory it keeps."""
+    a, b = trio.testing.memory_stream_pair()
+    sender = noise_over(PskConnection(CountedRaw(a, 65536), PSK, initiator=True,
+                                      expect_multistream=False))
+    receiver = noise_over(PskConnection(CountedRaw(b, 65536), PSK, initiator=False,
+                                        expect_multistream=False))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(receiver.read_msg)
+        await sender.read_writer.read_write_closer.write(b"")  # our nonce, nothing else
+        await trio.testing.wait_all_tasks_blocked()
+        (reader,) = [task for task in nursery.child_tasks]
+        names, coro = [], reader.coro
+        while coro is not None and hasattr(coro, "cr_code"):
+            names.append(coro.cr_code.co_name)
+            coro = coro.cr_await
+        assert "read_message" in names
+        assert not {"read_length", "read_exactly", "next_msg_len"} & set(names), names
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("cut", [0, 1, 2, 700], ids=["boundary", "in-length", "length", "body"])
+async def test_an_end_of_stream_raises_what_upstreams_reader_raises(cut: int) -> None:
+    async def end_after(read: Any) -> Exception:
+        a, b = trio.testing.memory_stream_pair()
+        sender = PskConnection(CountedRaw(a, 65536), PSK, initiator=True,
+                               expect_multistream=False)
+        receiver = noise_over(PskConnection(CountedRaw(b, 65536), PSK, initiator=False,
+                                            expect_multistream=False))
+        framed = receiver.read_writer.encode_msg(b"<" + b"y" * 998 + b">")
+        await sender.write(framed[:cut])
+        await a.aclose()
+        with pytest.raises(Exception) as raised:
+            await read(receiver)
+        return raised.value
+
+    ours = await end_after(lambda receiver: receiver.read_msg())
+    upstream = await end_after(lambda receiver: receiver.read_writer.read_msg())
+    assert type(ours) is type(upstream) is IncompleteReadError
+    assert (ours.expected_bytes, ours.received_bytes, ours.is_clean_close) == (
+        upstream.expected_bytes, upstream.received_bytes, upstream.is_clean_close)

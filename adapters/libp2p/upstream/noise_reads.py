@@ -5,9 +5,11 @@ reader, ``read_exactly`` twice, the raw connection's read under its lock, twice)
 formats three debug lines for it, logged or not. A js-libp2p client sends each Yamux
 frame as a message of its own, six per `/get/0.1`, so a daemon pays that six times per
 request. The PSK layer receives the bytes of many messages at once: when the next one
-is whole among them, it is taken and decrypted without an await. Otherwise it is read as
-upstream reads it, without the debug lines. The bytes and their order are the same
-either way. tests/unit/test_noise_reads.py fails if upstream's framing changes.
+is whole among them, it is taken and decrypted without an await. Otherwise the PSK layer
+receives until it is whole (``PskConnection.read_message``): one await, where upstream's
+six nested coroutines were kept by every idle connection, waiting (~1 KB each). The
+bytes, their order and the error at the end of the stream are upstream's.
+tests/unit/test_noise_reads.py fails if upstream's framing changes.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ async def _read_msg(self: NoiseTransportReadWriter, prefix_encoded: bool = False
         raw = raw.stream
     if type(raw) is PskConnection:
         packet = raw.buffered_message(NOISE_LENGTH_BYTES)
-        if packet is not None:
-            return self.decrypt(packet)
+        if packet is None:
+            packet = await raw.read_message(NOISE_LENGTH_BYTES)
+        return self.decrypt(packet)
     return self.decrypt(await self.read_writer.read_msg())
 
 
