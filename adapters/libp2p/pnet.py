@@ -31,6 +31,7 @@ from multiaddr import Multiaddr
 from adapters.libp2p.error_chain import causes
 from adapters.libp2p.immediate_send import send_now, socket_under
 from adapters.libp2p.multistream_messages import HEADER_MESSAGE
+from adapters.libp2p.set_events import set_for_good
 from adapters.libp2p.uncontended_lock import UncontendedLock
 from adapters.libp2p.xsalsa20 import NONCE_SIZE, KeyStream, XSalsa20
 from domain.psk import check_psk
@@ -221,7 +222,7 @@ class PskConnection(RawConnection):
         while self._decrypt is None:
             chunk = await super().read(_READ_CHUNK)
             if not chunk:
-                self._peer_nonce_settled.set()
+                self._peer_nonce_settled = set_for_good(self._peer_nonce_settled)
                 if self._expect and self._expect.startswith(bytes(self._pending)):
                     # A peer that gave up may close before all or any of its header got
                     # out (a dialer with no PSK, on reading a nonce as its multistream).
@@ -238,7 +239,7 @@ class PskConnection(RawConnection):
                 nonce, rest = self._pending[:NONCE_SIZE], self._pending[NONCE_SIZE:]
                 self._pending = b""
                 self._decrypt = XSalsa20(self._psk, nonce)
-                self._peer_nonce_settled.set()
+                self._peer_nonce_settled = set_for_good(self._peer_nonce_settled)
                 return rest
         return b""
 
@@ -256,7 +257,7 @@ class PskConnection(RawConnection):
         remote = self.get_remote_address()
         where = f" (peer {remote[0]}:{remote[1]})" if remote else ""
         self._failure = PrivateNetworkMismatch(reason + where)
-        self._peer_nonce_settled.set()
+        self._peer_nonce_settled = set_for_good(self._peer_nonce_settled)
         await _close_quietly(self)  # the error we raise matters, not how the socket went down
         raise self._failure
 

@@ -20,6 +20,8 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, build_host
+from adapters.libp2p.pnet import PskConnection
+from adapters.libp2p.set_events import SET
 from adapters.libp2p.upstream.inbound_connection_task import StreamsToHandlers
 from adapters.libp2p.upstream.inbound_slots import inbound_slots_of
 
@@ -89,6 +91,12 @@ async def test_an_inbound_connection_is_read_by_its_listeners_task_with_no_accep
                    for names in loops) == 1, loops
         # One accept loop: the client's, for its outbound connection.
         assert len(_tasks_in("_handle_new_streams")) == 1
+        # Set for good, so one shared Event (set_events.py) for both sides.
+        assert inbound.event_started is SET
+        assert inbound.muxed_conn.event_started is outbound.muxed_conn.event_started is SET
+        # The PSK transport's connection goes to the upgrade as it is, unwrapped.
+        noise = inbound.muxed_conn.secured_conn.conn
+        assert type(noise.read_writer.read_write_closer) is PskConnection
         await client.close()
         await server.close()
 

@@ -28,6 +28,7 @@ from adapters.libp2p.pnet import (
     fast_fail_retry_config,
     find_private_network_mismatch,
 )
+from adapters.libp2p.set_events import SET
 from adapters.libp2p.xsalsa20 import XSalsa20
 from domain.psk import InvalidPsk, psk_from_passphrase
 
@@ -300,6 +301,9 @@ async def test_an_accepted_connection_speaks_only_after_the_dialers_nonce() -> N
     # What came after the dialer's nonce is still read, in order.
     with trio.fail_after(1):
         assert await read_n(conn, len(HEADER_MESSAGE)) == HEADER_MESSAGE
+    # The write that waited was woken; the connection keeps the shared set Event, not one
+    # of its own with an empty set of waiters (adapters/libp2p/set_events.py).
+    assert conn._peer_nonce_settled is SET
 
 
 async def test_a_dialer_with_no_psk_is_named_from_its_header_not_its_close() -> None:

@@ -31,6 +31,8 @@ import trio
 from libp2p.network.connection.swarm_connection import SwarmConn
 from libp2p.network.stream.net_stream import StreamState
 
+from adapters.libp2p.set_events import set_for_good
+
 log = logging.getLogger(__name__)
 
 # Set while a listener's task upgrades its connection: the muxer made then is read there.
@@ -129,7 +131,7 @@ def mark_started_without_accept_loop() -> None:
             return
         for stream in self.get_streams():
             await stream.set_state(StreamState.OPEN)
-        self.event_started.set()
+        self.event_started = set_for_good(self.event_started)
 
     start.__wrapped__ = upstream_start  # type: ignore[attr-defined]
     SwarmConn.start = start  # type: ignore[method-assign]

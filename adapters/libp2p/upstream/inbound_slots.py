@@ -151,7 +151,10 @@ async def _serve_until_closed(
             await _close_quietly(muxed)
             return
     else:
-        raw = RawConnection(read_write_closer, False)
+        # The PSK transport's connection is already one: no second wrapper to keep and pass.
+        raw = (read_write_closer if isinstance(read_write_closer, RawConnection)
+               and not read_write_closer.is_initiator
+               else RawConnection(read_write_closer, False))
         try:
             with muxer_read_by_this_task():
                 muxed = await swarm.upgrade_inbound_raw_conn(raw, maddr)

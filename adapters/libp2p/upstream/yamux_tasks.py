@@ -23,6 +23,7 @@ from typing import Any
 import trio
 from libp2p.stream_muxer.yamux.yamux import _STALE_STREAM_SWEEP_INTERVAL
 
+from adapters.libp2p.set_events import set_for_good
 from adapters.libp2p.upstream.inbound_connection_task import read_by_its_listener
 
 # Connections of this trio run whose closed streams the shared sweeper reclaims.
@@ -37,12 +38,12 @@ async def start_without_extra_tasks(muxer: Any) -> None:
     _sweep_with_the_others(muxer)
     if read_by_its_listener(muxer):  # inbound_connection_task.py: its listener reads it
         muxer._established = True
-        muxer.event_started.set()
+        muxer.event_started = set_for_good(muxer.event_started)
         return
     # Upstream's ready signal: the loop has started before the connection counts as up.
     # Here nothing runs between the signal and the loop's first read.
     muxer._established = True
-    muxer.event_started.set()
+    muxer.event_started = set_for_good(muxer.event_started)
     try:
         await muxer.handle_incoming()
     finally:
