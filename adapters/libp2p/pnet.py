@@ -28,6 +28,7 @@ from libp2p.transport.exceptions import OpenConnectionError, SecurityUpgradeFail
 from libp2p.transport.tcp.tcp import TCP
 from multiaddr import Multiaddr
 
+from adapters.libp2p.direct_receive import receive
 from adapters.libp2p.error_chain import causes
 from adapters.libp2p.immediate_send import send_now, socket_under
 from adapters.libp2p.multistream_messages import HEADER_MESSAGE
@@ -215,6 +216,8 @@ class PskConnection(RawConnection):
             rest = await self._read_nonce()
             if rest or self._decrypt is None:
                 return rest
+        if self._socket is not None:
+            return await receive(self._socket, _READ_CHUNK)  # (direct_receive.py)
         return await super().read(_READ_CHUNK)
 
     async def _read_nonce(self) -> bytes:
