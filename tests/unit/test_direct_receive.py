@@ -3,6 +3,7 @@ kernel socket directly; real TCP sockets over loopback."""
 
 from __future__ import annotations
 
+import gc
 import socket
 import struct
 
@@ -142,3 +143,16 @@ async def test_a_psk_connection_waiting_for_its_peer_keeps_none_of_the_streams_f
     assert got == [b"second"]
     await mine.close()
     await peer.close()
+
+
+async def test_a_waiting_read_keeps_no_exception_alive() -> None:
+    a, b = _tcp_pair()
+    with a:
+        stream = _as_trio_stream(b)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(receive, b, 100)
+            await trio.testing.wait_all_tasks_blocked()
+            gc.collect()
+            assert not [o for o in gc.get_objects() if isinstance(o, BlockingIOError)]
+            a.sendall(b"x")
+        await stream.close()
