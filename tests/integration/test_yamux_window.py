@@ -17,6 +17,7 @@ import trio
 from libp2p.custom_types import TProtocol
 from libp2p.security.secure_session import SecureSession
 from libp2p.stream_muxer.yamux import yamux
+from trio_tasks import all_tasks, awaiting
 
 from adapters.libp2p import upstream
 from adapters.libp2p.identity import ephemeral_identity
@@ -312,7 +313,7 @@ async def test_a_connection_runs_only_its_read_loop_and_one_sweeper_serves_all(
                   for conns in node.host.get_network().get_connections_map().values()
                   for conn in conns]
         assert muxers and all(isinstance(m, BatchedWindowYamux) for m in muxers)
-        loops = [names for names in map(_awaiting, _all_tasks()) if "handle_incoming" in names]
+        loops = [names for names in map(awaiting, all_tasks()) if "handle_incoming" in names]
         assert len(loops) == len(muxers)  # one read loop per connection: in start's task,
         # or an inbound one in its listener's (inbound_connection_task.py)
         assert all("start_without_extra_tasks" in names or "read_until_closed" in names
@@ -326,23 +327,3 @@ async def test_a_connection_runs_only_its_read_loop_and_one_sweeper_serves_all(
         with trio.fail_after(5):
             while 99999 in muxer.streams:
                 await trio.sleep(0.02)
-
-
-def _all_tasks() -> list[trio.lowlevel.Task]:
-    found, todo = [], [trio.lowlevel.current_root_task()]
-    while todo:
-        task = todo.pop()
-        if task is None:
-            continue
-        found.append(task)
-        todo += [child for nursery in task.child_nurseries for child in nursery.child_tasks]
-    return found
-
-
-def _awaiting(task: trio.lowlevel.Task) -> list[str]:
-    """The names of the coroutines ``task`` is suspended in, outermost first."""
-    names, coro = [], task.coro
-    while coro is not None and hasattr(coro, "cr_code"):
-        names.append(coro.cr_code.co_name)
-        coro = coro.cr_await
-    return names

@@ -12,6 +12,8 @@ import trio
 import trio.testing
 from libp2p.io.exceptions import ConnectionClosedError
 from libp2p.io.trio import TrioTCPStream
+from tcp_pair import tcp_pair
+from trio_tasks import awaiting
 
 from adapters.libp2p.direct_receive import receive
 from adapters.libp2p.pnet import PskConnection
@@ -20,16 +22,20 @@ from domain.psk import psk_from_passphrase
 PSK = psk_from_passphrase("physarum")
 
 
-def _tcp_pair() -> tuple[socket.socket, socket.socket]:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        a = socket.create_connection(server.getsockname())
-        b, _ = server.accept()
-    return a, b
-
-
 def _as_trio_stream(sock: socket.socket) -> TrioTCPStream:
     """As a listener hands it over (trio makes the socket non-blocking)."""
     return TrioTCPStream(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
+
+
+async def _with_bytes_waiting(
+    data: bytes,
+) -> tuple[socket.socket, socket.socket, TrioTCPStream]:
+    """A pair whose second socket (trio's, as a listener hands it over) has ``data`` in."""
+    a, b = tcp_pair()
+    stream = _as_trio_stream(b)
+    a.sendall(data)
+    await trio.sleep(0.01)
+    return a, b, stream
 
 
 class _Steps(trio.abc.Instrument):
@@ -41,11 +47,8 @@ class _Steps(trio.abc.Instrument):
 
 
 async def test_bytes_waiting_are_returned_after_a_turn_for_the_others() -> None:
-    a, b = _tcp_pair()
+    a, b, stream = await _with_bytes_waiting(b"hello")
     with a:
-        stream = _as_trio_stream(b)
-        a.sendall(b"hello")
-        await trio.sleep(0.01)
         steps = _Steps(trio.lowlevel.current_task())
         trio.lowlevel.add_instrument(steps)
         try:
@@ -57,7 +60,7 @@ async def test_bytes_waiting_are_returned_after_a_turn_for_the_others() -> None:
 
 
 async def test_a_read_waits_for_bytes_then_ends_with_the_stream() -> None:
-    a, b = _tcp_pair()
+    a, b = tcp_pair()
     stream = _as_trio_stream(b)
     got: list[bytes] = []
 
@@ -77,7 +80,7 @@ async def test_a_read_waits_for_bytes_then_ends_with_the_stream() -> None:
 
 
 async def test_a_socket_closed_here_while_a_read_waits_reads_empty_as_upstreams() -> None:
-    a, b = _tcp_pair()
+    a, b = tcp_pair()
     with a:
         stream = _as_trio_stream(b)
         got: list[bytes] = []
@@ -94,7 +97,7 @@ async def test_a_socket_closed_here_while_a_read_waits_reads_empty_as_upstreams(
 
 
 async def test_a_reset_is_a_closed_connection_as_upstreams() -> None:
-    a, b = _tcp_pair()
+    a, b = tcp_pair()
     stream = _as_trio_stream(b)
     a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     a.close()  # RST
@@ -105,11 +108,8 @@ async def test_a_reset_is_a_closed_connection_as_upstreams() -> None:
 
 
 async def test_a_cancelled_read_takes_no_bytes() -> None:
-    a, b = _tcp_pair()
+    a, b, stream = await _with_bytes_waiting(b"kept")
     with a:
-        stream = _as_trio_stream(b)
-        a.sendall(b"kept")
-        await trio.sleep(0.01)
         with trio.CancelScope() as scope:
             scope.cancel()
             await receive(b, 100)
@@ -119,7 +119,7 @@ async def test_a_cancelled_read_takes_no_bytes() -> None:
 
 
 async def test_a_psk_connection_waiting_for_its_peer_keeps_none_of_the_streams_frames() -> None:
-    a, b = _tcp_pair()
+    a, b = tcp_pair()
     mine = PskConnection(_as_trio_stream(a), PSK, initiator=True, expect_multistream=False)
     peer = PskConnection(_as_trio_stream(b), PSK, initiator=False, expect_multistream=False)
     await mine.write(b"first")
@@ -133,10 +133,7 @@ async def test_a_psk_connection_waiting_for_its_peer_keeps_none_of_the_streams_f
         nursery.start_soon(read)
         await trio.testing.wait_all_tasks_blocked()
         (reader,) = nursery.child_tasks
-        names, coro = [], reader.coro
-        while coro is not None and hasattr(coro, "cr_code"):
-            names.append(coro.cr_code.co_name)
-            coro = coro.cr_await
+        names = awaiting(reader)
         assert "receive" in names
         assert not {"receive_some", "_nonblocking_helper"} & set(names), names
         await mine.write(b"second")
@@ -146,7 +143,7 @@ async def test_a_psk_connection_waiting_for_its_peer_keeps_none_of_the_streams_f
 
 
 async def test_a_waiting_read_keeps_no_exception_alive() -> None:
-    a, b = _tcp_pair()
+    a, b = tcp_pair()
     with a:
         stream = _as_trio_stream(b)
         async with trio.open_nursery() as nursery:

@@ -9,6 +9,7 @@ import trio.testing
 from libp2p.io.trio import TrioTCPStream
 from libp2p.network.connection.raw_connection import RawConnection
 from scheduler_probe import others_ran_while
+from tcp_pair import tcp_pair
 
 from adapters.libp2p.immediate_send import send_now, socket_under
 from adapters.libp2p.pnet import PskConnection
@@ -17,22 +18,15 @@ from domain.psk import psk_from_passphrase
 PSK = psk_from_passphrase("physarum")
 
 
-def _tcp_pair() -> tuple[socket.socket, socket.socket]:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        a = socket.create_connection(server.getsockname())
-        b, _ = server.accept()
-    return a, b
-
-
 def test_trio_keeps_the_socket_it_wraps_where_we_look() -> None:
     """Upstream: fails if trio renames or drops ``SocketType._sock``."""
-    a, b = _tcp_pair()
+    a, b = tcp_pair()
     with a, b:
         assert trio.socket.from_stdlib_socket(a)._sock is a  # type: ignore[attr-defined]
 
 
 def test_the_socket_is_found_under_either_shape_of_tcp_stream() -> None:
-    a, b = _tcp_pair()
+    a, b = tcp_pair()
     with a, b:
         tcp = TrioTCPStream(trio.SocketStream(trio.socket.from_stdlib_socket(a)))
         assert socket_under(tcp) is a  # accepted: the listener's TrioTCPStream
@@ -42,7 +36,7 @@ def test_the_socket_is_found_under_either_shape_of_tcp_stream() -> None:
 
 
 def test_send_now_takes_what_the_kernel_takes_and_never_raises() -> None:
-    a, b = _tcp_pair()
+    a, b = tcp_pair()
     with b:
         a.setblocking(False)
         a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
@@ -56,7 +50,7 @@ def test_send_now_takes_what_the_kernel_takes_and_never_raises() -> None:
 
 
 async def _psk_pair() -> tuple[PskConnection, PskConnection, socket.socket, socket.socket]:
-    a, b = _tcp_pair()
+    a, b = tcp_pair()
     mine = PskConnection(TrioTCPStream(trio.SocketStream(trio.socket.from_stdlib_socket(a))),
                          PSK, initiator=True, expect_multistream=False)
     peer = PskConnection(TrioTCPStream(trio.SocketStream(trio.socket.from_stdlib_socket(b))),

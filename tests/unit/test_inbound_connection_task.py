@@ -17,6 +17,7 @@ from libp2p.custom_types import TProtocol
 from libp2p.network.connection.swarm_connection import SwarmConn
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.stream_muxer.yamux.yamux import Yamux
+from trio_tasks import all_tasks, awaiting
 
 from adapters.libp2p.identity import ephemeral_identity
 from adapters.libp2p.node import NodeSettings, build_host
@@ -34,27 +35,8 @@ def _host(**extra: Any) -> Any:
     return build_host(NodeSettings(key_pair=ephemeral_identity(), psk=PSK, **extra))
 
 
-def _all_tasks() -> list[trio.lowlevel.Task]:
-    found, todo = [], [trio.lowlevel.current_root_task()]
-    while todo:
-        task = todo.pop()
-        if task is None:
-            continue
-        found.append(task)
-        todo += [child for nursery in task.child_nurseries for child in nursery.child_tasks]
-    return found
-
-
-def _awaiting(task: trio.lowlevel.Task) -> list[str]:
-    names, coro = [], task.coro
-    while coro is not None and hasattr(coro, "cr_code"):
-        names.append(coro.cr_code.co_name)
-        coro = coro.cr_await
-    return names
-
-
 def _tasks_in(name: str) -> list[list[str]]:
-    return [names for names in map(_awaiting, _all_tasks()) if name in names]
+    return [names for names in map(awaiting, all_tasks()) if name in names]
 
 
 async def _echo(stream: Any) -> None:
@@ -107,7 +89,7 @@ async def test_streams_the_client_opens_reach_their_handlers_beside_the_read_loo
 
     async def echo_and_tell_where(stream: Any) -> None:
         task = trio.lowlevel.current_task()
-        in_connection_task.append("read_until_closed" in _awaiting(task.parent_nursery.parent_task))
+        in_connection_task.append("read_until_closed" in awaiting(task.parent_nursery.parent_task))
         await _echo(stream)
 
     server.set_stream_handler(ECHO, echo_and_tell_where)

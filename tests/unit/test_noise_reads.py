@@ -18,6 +18,7 @@ from libp2p.security.noise.io import (
     NoisePacketReadWriter,
     NoiseTransportReadWriter,
 )
+from trio_tasks import awaiting
 
 from adapters.libp2p.pnet import PskConnection
 from adapters.libp2p.upstream import noise_reads
@@ -59,6 +60,15 @@ class Marked:
 
 def noise_over(raw: Any) -> NoiseTransportReadWriter:
     return NoiseTransportReadWriter(raw, Marked())  # type: ignore[arg-type]
+
+
+def noise_pair() -> tuple[NoiseTransportReadWriter, NoiseTransportReadWriter]:
+    """Noise over the PSK layer, dialer and listener, over a trio in-memory stream."""
+    a, b = trio.testing.memory_stream_pair()
+    return (noise_over(PskConnection(CountedRaw(a, 65536), PSK, initiator=True,
+                                     expect_multistream=False)),
+            noise_over(PskConnection(CountedRaw(b, 65536), PSK, initiator=False,
+                                     expect_multistream=False)))
 
 
 @pytest.fixture(autouse=True)
@@ -108,11 +118,7 @@ async def test_the_same_messages_in_the_same_order(
 
 
 async def test_a_message_not_whole_in_the_buffer_waits_for_the_rest() -> None:
-    a, b = trio.testing.memory_stream_pair()
-    sender = noise_over(PskConnection(CountedRaw(a, 65536), PSK, initiator=True,
-                                      expect_multistream=False))
-    receiver = noise_over(PskConnection(CountedRaw(b, 65536), PSK, initiator=False,
-                                        expect_multistream=False))
+    sender, receiver = noise_pair()
     framed = sender.read_writer.encode_msg(sender.encrypt(b"x" * 1000))
     raw = sender.read_writer.read_write_closer
     async with trio.open_nursery() as nursery:
@@ -131,20 +137,13 @@ async def test_a_message_not_whole_in_the_buffer_waits_for_the_rest() -> None:
 
 async def test_a_waiting_read_keeps_none_of_upstreams_message_reader_frames() -> None:
     """An idle connection waits here for good: each nested coroutine is memory it keeps."""
-    a, b = trio.testing.memory_stream_pair()
-    sender = noise_over(PskConnection(CountedRaw(a, 65536), PSK, initiator=True,
-                                      expect_multistream=False))
-    receiver = noise_over(PskConnection(CountedRaw(b, 65536), PSK, initiator=False,
-                                        expect_multistream=False))
+    sender, receiver = noise_pair()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(receiver.read_msg)
         await sender.read_writer.read_write_closer.write(b"")  # our nonce, nothing else
         await trio.testing.wait_all_tasks_blocked()
-        (reader,) = [task for task in nursery.child_tasks]
-        names, coro = [], reader.coro
-        while coro is not None and hasattr(coro, "cr_code"):
-            names.append(coro.cr_code.co_name)
-            coro = coro.cr_await
+        (reader,) = nursery.child_tasks
+        names = awaiting(reader)
         assert "read_message" in names
         assert not {"read_length", "read_exactly", "next_msg_len"} & set(names), names
         nursery.cancel_scope.cancel()
