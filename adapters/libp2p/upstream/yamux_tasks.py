@@ -10,7 +10,8 @@ py-libp2p 0.8.1's ``Yamux.start`` runs, beside each connection's read loop:
 Each task costs a connection its task, coroutine frame, cancel scope and timer:
 part of the ~100 KB a connected watcher costs (docs/performance.md, bench_scale.py).
 Upstream's ``start`` also runs the read loop as a child task in a nursery of its own,
-a task and a nursery per connection that wait for nothing else. Yamux PINGs we send
+a task and a nursery per connection that wait for nothing else (an inbound connection's
+read loop runs in its listener's task instead: inbound_connection_task.py). Yamux PINGs we send
 ourselves (yamux_ping.py) are answered as before: the read loop handles them.
 """
 
