@@ -7,10 +7,12 @@ change is to be looked at again.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any
 
 import multiaddr
+import pytest
 import trio
 from libp2p.abc import INotifee
 from libp2p.custom_types import TProtocol
@@ -163,4 +165,40 @@ async def test_the_slot_is_free_once_the_connection_is_closed_not_after_its_clea
         await _wait_for(lambda: len(open_when_told) == 3)
         assert open_when_told == [0, 0, 0]
         assert slots.refused == 0
+        await server.close()
+
+
+async def test_a_stream_failing_outside_its_handler_ends_its_connection_only(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Handlers are guarded (pipelined_multiselect.py); a fault in py-libp2p's stream
+    set-up around one would otherwise end the listener's task group, and the host."""
+    upstream = SwarmConn._handle_muxed_stream
+
+    async def failing_set_up(self: SwarmConn, muxed_stream: Any) -> None:
+        if getattr(self, "fail_next", False):
+            raise ValueError("stream set-up bug")
+        await upstream(self, muxed_stream)
+
+    monkeypatch.setattr(SwarmConn, "_handle_muxed_stream", failing_set_up)
+    server = _host()
+    server.set_stream_handler(ECHO, _echo)
+    async with server.run(listen_addrs=[LOOPBACK]):
+        client = _host(dht_server=False)
+        async with client.run(listen_addrs=[]):
+            await client.connect(PeerInfo(server.get_id(), server.get_addrs()))
+            (inbound,) = server.get_network().connections[client.get_id()]
+            inbound.fail_next = True
+            with contextlib.suppress(Exception):
+                await client.new_stream(server.get_id(), [ECHO])
+            await _wait_for(lambda: "a stream failed: " in caplog.text)
+            await _wait_for(lambda: not server.get_network().connections)
+            await client.close()
+        again = _host(dht_server=False)  # the listener still serves
+        async with again.run(listen_addrs=[]):
+            await again.connect(PeerInfo(server.get_id(), server.get_addrs()))
+            stream = await again.new_stream(server.get_id(), [ECHO])
+            await stream.write(b"still here")
+            assert await stream.read(100) == b"still here"
+            await again.close()
         await server.close()

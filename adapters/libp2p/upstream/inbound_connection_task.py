@@ -104,19 +104,25 @@ async def read_until_closed(swarm: Any, muxer: Any, closed: Callable[[], None]) 
     if swarm_conn is None:  # closed before the swarm registered it
         await _close_quietly(muxer)
         return
-    async with trio.open_nursery() as nursery:
-        streams._nursery, streams._swarm_conn = nursery, swarm_conn
-        muxer.on_close = streams.muxer_closed
-        try:
-            await muxer.handle_incoming()
-        except Exception as exc:  # a connection's fault never reaches the listener
-            log.debug("inbound connection from %s ended: %r", muxer.peer_id, exc)
-        finally:
-            # As the accept loop did when the read loop ended (a no-op if already closed).
-            nursery.start_soon(_close_quietly, swarm_conn)
-            streams.close()
-            streams._nursery = streams._swarm_conn = None  # no cycle through the muxer
-            closed()
+    try:
+        async with trio.open_nursery() as nursery:
+            streams._nursery, streams._swarm_conn = nursery, swarm_conn
+            muxer.on_close = streams.muxer_closed
+            try:
+                await muxer.handle_incoming()
+            except Exception as exc:  # a connection's fault never reaches the listener
+                log.debug("inbound connection from %s ended: %r", muxer.peer_id, exc)
+            finally:
+                # As the accept loop did when the read loop ended (a no-op if closed).
+                nursery.start_soon(_close_quietly, swarm_conn)
+                streams.close()
+                streams._nursery = streams._swarm_conn = None  # no cycle through the muxer
+                closed()
+    except Exception as exc:
+        # A stream's set-up or clean-up failed outside its handler (which pipelined_
+        # multiselect.py guards): it ends this connection, never the listener or the host.
+        log.warning("inbound connection from %s ended: a stream failed: %r", muxer.peer_id, exc)
+        await _close_quietly(swarm_conn)
 
 
 def mark_started_without_accept_loop() -> None:
