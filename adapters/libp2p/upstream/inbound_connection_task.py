@@ -65,7 +65,7 @@ class StreamsToHandlers:
         SwarmConn's clean-up (which sleeps 0.1 s for the streams' handlers) runs beside
         the read loop, which ends now, not after it."""
         if self._nursery is not None:
-            self._nursery.start_soon(_close_quietly, self._swarm_conn)
+            self._nursery.start_soon(close_quietly, self._swarm_conn)
 
     async def receive(self) -> Any:
         raise RuntimeError("this connection's new streams go straight to their handlers")
@@ -102,7 +102,7 @@ async def read_until_closed(swarm: Any, muxer: Any, closed: Callable[[], None]) 
     swarm_conn = next((conn for conn in swarm.connections.get(muxer.peer_id, ())
                        if conn.muxed_conn is muxer), None)
     if swarm_conn is None:  # closed before the swarm registered it
-        await _close_quietly(muxer)
+        await close_quietly(muxer)
         return
     try:
         async with trio.open_nursery() as nursery:
@@ -114,7 +114,7 @@ async def read_until_closed(swarm: Any, muxer: Any, closed: Callable[[], None]) 
                 log.debug("inbound connection from %s ended: %r", muxer.peer_id, exc)
             finally:
                 # As the accept loop did when the read loop ended (a no-op if closed).
-                nursery.start_soon(_close_quietly, swarm_conn)
+                nursery.start_soon(close_quietly, swarm_conn)
                 streams.close()
                 streams._nursery = streams._swarm_conn = None  # no cycle through the muxer
                 closed()
@@ -122,7 +122,7 @@ async def read_until_closed(swarm: Any, muxer: Any, closed: Callable[[], None]) 
         # A stream's set-up or clean-up failed outside its handler (which pipelined_
         # multiselect.py guards): it ends this connection, never the listener or the host.
         log.warning("inbound connection from %s ended: a stream failed: %r", muxer.peer_id, exc)
-        await _close_quietly(swarm_conn)
+        await close_quietly(swarm_conn)
 
 
 def mark_started_without_accept_loop() -> None:
@@ -143,6 +143,7 @@ def mark_started_without_accept_loop() -> None:
     SwarmConn.start = start  # type: ignore[method-assign]
 
 
-async def _close_quietly(conn: Any) -> None:
+async def close_quietly(conn: Any) -> None:
+    """Close, within 1 s, even in a cancelled scope; a failure to close is no news."""
     with trio.CancelScope(shield=True), trio.move_on_after(1.0), contextlib.suppress(Exception):
         await conn.close()

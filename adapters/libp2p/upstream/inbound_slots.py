@@ -17,7 +17,6 @@ from a fault (``docs/protocol.md``, "Connection limit").
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import socket
@@ -32,6 +31,7 @@ from libp2p.network.connection.raw_connection import RawConnection
 from adapters.libp2p.error_chain import causes
 from adapters.libp2p.multistream_messages import CONNECTION_LIMIT_REFUSAL, HEADER_MESSAGE, encoded
 from adapters.libp2p.upstream.inbound_connection_task import (
+    close_quietly,
     muxer_read_by_this_task,
     read_by_its_listener,
     read_until_closed,
@@ -115,7 +115,7 @@ class InboundConnectionSlots:
         try:
             self._refusing.acquire_nowait()
         except trio.WouldBlock:
-            await _close_quietly(read_write_closer)
+            await close_quietly(read_write_closer)
             return
         try:
             with trio.move_on_after(REFUSAL_LINGER):
@@ -128,7 +128,7 @@ class InboundConnectionSlots:
             pass
         finally:
             self._refusing.release()
-            await _close_quietly(read_write_closer)
+            await close_quietly(read_write_closer)
 
 
 async def _serve_until_closed(
@@ -139,7 +139,7 @@ async def _serve_until_closed(
     enable_keepalive(read_write_closer)
     remote = swarm._build_remote_multiaddr(read_write_closer)
     if remote is not None and not await swarm.connection_gate.is_allowed(remote):
-        await _close_quietly(read_write_closer)
+        await close_quietly(read_write_closer)
         return
     if isinstance(read_write_closer, IMuxedConn):  # QUIC and the like: already upgraded
         muxed: Any = read_write_closer
@@ -147,7 +147,7 @@ async def _serve_until_closed(
             await swarm.add_conn(muxed, direction="inbound")
         except Exception as exc:
             log.debug("inbound pre-multiplexed connection failed: %r", exc)
-            await _close_quietly(muxed)
+            await close_quietly(muxed)
             return
     else:
         # The PSK transport's connection is already one: no second wrapper to keep and pass.
@@ -159,7 +159,7 @@ async def _serve_until_closed(
                 muxed = await swarm.upgrade_inbound_raw_conn(raw, maddr)
         except Exception as exc:
             log.debug("inbound connection failed: %r", exc)
-            await _close_quietly(raw)
+            await close_quietly(raw)
             return
     if read_by_its_listener(muxed):
         await read_until_closed(swarm, muxed, closed)
@@ -190,11 +190,6 @@ def enable_keepalive(conn: Any) -> bool:
         if conn is None:
             return False
     return False
-
-
-async def _close_quietly(conn: Any) -> None:
-    with trio.CancelScope(shield=True), trio.move_on_after(1.0), contextlib.suppress(Exception):
-        await conn.close()
 
 
 def is_connection_limit_refusal(exc: BaseException) -> bool:

@@ -37,14 +37,12 @@ async def start_without_extra_tasks(muxer: Any) -> None:
     if muxer.event_started.is_set():
         return
     _sweep_with_the_others(muxer)
-    if read_by_its_listener(muxer):  # inbound_connection_task.py: its listener reads it
-        muxer._established = True
-        muxer.event_started = set_for_good(muxer.event_started)
-        return
     # Upstream's ready signal: the loop has started before the connection counts as up.
     # Here nothing runs between the signal and the loop's first read.
     muxer._established = True
     muxer.event_started = set_for_good(muxer.event_started)
+    if read_by_its_listener(muxer):  # inbound_connection_task.py: its listener reads it
+        return
     try:
         await muxer.handle_incoming()
     finally:
