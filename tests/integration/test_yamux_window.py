@@ -213,6 +213,37 @@ async def test_only_streams_we_opened_grow_their_window(monkeypatch: pytest.Monk
     large answer). A peer that ignores flow control: the next test."""
     from adapters.libp2p.upstream.yamux_window import FLUSH_AT, GROWN_WINDOW
 
+    increments = record_window_grants(monkeypatch)
+    payload = bytes(range(256)) * (3 << 12)  # 3 MiB up, and the same back
+    async with two_nodes() as (server, client):
+        with trio.fail_after(30):
+            assert await exchange(client, server, payload) == payload
+    assert max(increments["server"]) < 2 * FLUSH_AT  # the upload: the peer's stream
+    assert max(increments["client"]) >= GROWN_WINDOW - 256 * 1024  # the answer: ours
+
+
+async def test_a_peers_stream_is_given_back_what_was_read_and_no_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """py-libp2p grants twice what a small read consumed, so the peer's window grows past
+    256 KiB with every read; ours gives back exactly what was read, in batches."""
+    from adapters.libp2p.upstream.yamux_window import FLUSH_AT
+
+    increments = record_window_grants(monkeypatch)
+    payload = bytes(range(256)) * (5 << 10)  # 1.25 MiB up, in writes of 1 000 bytes
+    async with two_nodes() as (server, client):
+        with trio.fail_after(30):
+            stream = await client.host.new_stream(server.peer_id, [ECHO])
+            for at in range(0, len(payload), 1000):
+                await stream.write(payload[at:at + 1000])
+            await stream.close_write()  # type: ignore[attr-defined]
+            assert await read_to_end(stream, 64 << 20) == payload
+            await stream.close()
+    granted = sum(increments["server"])
+    assert len(payload) - FLUSH_AT <= granted <= len(payload), (granted, len(payload))
+
+
+def record_window_grants(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
     increments: dict[str, list[int]] = {"client": [], "server": []}
     write = SecureSession.write
 
@@ -229,12 +260,7 @@ async def test_only_streams_we_opened_grow_their_window(monkeypatch: pytest.Monk
         await write(self, data)
 
     monkeypatch.setattr(SecureSession, "write", recorded)
-    payload = bytes(range(256)) * (3 << 12)  # 3 MiB up, and the same back
-    async with two_nodes() as (server, client):
-        with trio.fail_after(30):
-            assert await exchange(client, server, payload) == payload
-    assert max(increments["server"]) < 2 * FLUSH_AT  # the upload: the peer's stream
-    assert max(increments["client"]) >= GROWN_WINDOW - 256 * 1024  # the answer: ours
+    return increments
 
 
 HOARD = TProtocol("/test-hoard/0.1")
