@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import trio
 from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.protocol_muxer.exceptions import (
     MultiselectClientError,
@@ -124,3 +125,22 @@ async def test_a_broken_negotiation_is_no_refusal(reply: bytes) -> None:
     with pytest.raises(MultiselectClientError) as caught:
         await read_pipelined_reply(stream, "/get/0.1", 100, closed=True)  # type: ignore[arg-type]
     assert not isinstance(caught.value, ProtocolNotSupportedError)
+
+
+class SilentStream(FakeStream):
+    """A dialer that sends ``chunks`` and then nothing, never closing."""
+
+    async def read(self, n: int | None = None) -> bytes:
+        if self.chunks:
+            return self.chunks.pop(0)
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("sent", [b"", HEADER, HEADER + GET[:3]])
+async def test_a_dialer_that_stops_mid_negotiation_times_out(sent: bytes) -> None:
+    stream = SilentStream(sent) if sent else SilentStream()
+    started = trio.current_time()
+    with trio.fail_after(5), pytest.raises(MultiselectError, match="handshake read timeout"):
+        await _listener().negotiate(MultiselectCommunicator(stream), 0.2)  # type: ignore[arg-type]
+    assert 0.2 <= trio.current_time() - started < 2
