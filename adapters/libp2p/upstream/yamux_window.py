@@ -63,6 +63,7 @@ from libp2p.stream_muxer.yamux.yamux import (
 )
 
 from adapters.libp2p.upstream.inbound_connection_task import take_new_streams
+from adapters.libp2p.upstream.yamux_read_loop import read_frames, read_stream
 from adapters.libp2p.upstream.yamux_tasks import start_without_extra_tasks
 
 FLUSH_AT = DEFAULT_WINDOW_SIZE // 2
@@ -167,6 +168,12 @@ class BatchedWindowYamux(Yamux):
 
     async def start(self) -> None:
         await start_without_extra_tasks(self)
+
+    async def handle_incoming(self) -> None:
+        await read_frames(self)
+
+    async def read_stream(self, stream_id: int, n: int = -1) -> bytes:
+        return await read_stream(self, stream_id, -1 if n is None else n)
 
     async def _read_data_body(self, length: int) -> bytes:
         """A DATA frame's body, with upstream's read timeout only if it must be waited for.
