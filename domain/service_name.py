@@ -20,7 +20,10 @@ def validate_service_name(name: str) -> str:
             f"service name {name!r} has surrounding white space "
             "(the wire protocol trims it, so it could never be found)"
         )
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+    # Printable ASCII (nearly every name) has none of those categories: no scan.
+    if not (name.isascii() and name.isprintable()) and any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name
+    ):
         raise InvalidServiceName(f"service name {name!r} contains control characters")
     size = len(name.encode("utf-8"))
     if size > MAX_SERVICE_NAME_BYTES:

@@ -38,12 +38,15 @@ def test_decoding_garbage_is_a_clear_error(bad):
         decode_service_info(bad)
 
 
-@pytest.mark.parametrize("name", ["a", "my-service:1.0", "ünï", "x" * 256])
+@pytest.mark.parametrize("name", ["a", "my-service:1.0", "a b", "ünï", "x" * 256, "服务 1"])
 def test_valid_service_names(name):
     assert validate_service_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", " a", "a\n", "a\x00b", "a\tb", "x" * 257, "\u2028x"])
+@pytest.mark.parametrize("name", [
+    "", " a", "a\n", "a\x00b", "a\tb", "a\x7fb", "x" * 257, "\u2028x", "ü\x00", "a\u200bb",
+    "ü\u2029", "a\x85b",
+])
 def test_invalid_service_names(name):
     with pytest.raises(InvalidServiceName):
         validate_service_name(name)

@@ -57,3 +57,5 @@ async def test_a_deferred_member_add_is_a_retry_not_an_error() -> None:
     value = prometheus.registry.get_sample_value
     assert value("registry_requests_total", {"operation": "memberadd", "outcome": "retry"}) == 4
     assert value("registry_request_errors_total", {"operation": "memberadd"}) == 1
+    assert value("registry_requests_total", {"operation": "memberadd", "outcome": "ok"}) == 1
+    assert value("registry_request_duration_seconds_count", {"operation": "memberadd"}) == 6
