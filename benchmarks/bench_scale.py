@@ -411,7 +411,9 @@ def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None
                 saved = os.environ.get("PYTHONPATH")
                 os.environ["PYTHONPATH"] = str(before_tree)  # its modules before ours
                 try:
-                    before_addr = cluster.add_instance().proc.addrs[0]
+                    before_instance = cluster.add_instance()
+                    before_addr = before_instance.proc.addrs[0]
+                    before_pid = before_instance.proc.process.pid
                 finally:
                     os.environ.pop("PYTHONPATH")
                     if saved is not None:
@@ -432,12 +434,12 @@ def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None
                     assert instance.proc.process is not None
                     a = js_rate_with_cpu(addr, streams, seconds, instance.proc.process.pid)
                     if before_addr is not None:
-                        olds.append(js_rate(before_addr, streams, seconds)["perSecond"])
+                        olds.append(js_rate_with_cpu(before_addr, streams, seconds, before_pid))
                     b = js_rate_with_cpu(js_addr, streams, seconds, server.pid)
                     ours.append(a)
                     theirs.append(b)
                     ratios.append(a["perSecond"] / b["perSecond"])
-                    older = f", before tree {olds[-1]:.0f}/s" if olds else ""
+                    older = f", before tree {olds[-1]['perSecond']:.0f}/s" if olds else ""
                     print(f"{streams} streams: ours {a['perSecond']:.0f}/s p50 {a['p50']:.2f} ms, "
                           f"js {b['perSecond']:.0f}/s p50 {b['p50']:.2f} ms: "
                           f"{ratios[-1]:.2f}x{older} ({before}, after {load_text()})", flush=True)
@@ -455,10 +457,15 @@ def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None
                 if olds:
                     rows.append({
                         "measure": f"same, {streams} stream(s): this tree / {before_tree}",
-                        "result": " ".join(f"{r['perSecond']:.0f}" for r in ours) + " req/s",
-                        "baseline": " ".join(f"{r:.0f}" for r in olds) + " req/s",
-                        "ratio": " ".join(f"{r['perSecond'] / o:.2f}x"
-                                          for r, o in zip(ours, olds, strict=True)),
+                        "result": " ".join(f"{r['perSecond']:.0f}" for r in ours) + " req/s; "
+                                  + _cpu_text(ours),
+                        "baseline": " ".join(f"{o['perSecond']:.0f}" for o in olds) + " req/s; "
+                                    + _cpu_text(olds),
+                        "ratio": " ".join(f"{r['perSecond'] / o['perSecond']:.2f}x"
+                                          for r, o in zip(ours, olds, strict=True))
+                                 + "; CPU per request " + " ".join(
+                                     f"{r['cpuPerRequest'] / o['cpuPerRequest']:.2f}x"
+                                     for r, o in zip(ours, olds, strict=True)),
                         "goal": "report", "verdict": "-", "load": load_text()})
             return rows
         finally:
