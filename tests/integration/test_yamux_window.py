@@ -317,6 +317,32 @@ async def test_a_peer_that_ignores_flow_control_gets_no_more_than_the_window_buf
         await stream.reset()
 
 
+@pytest.mark.parametrize("bad_frame", [
+    struct.pack(yamux.YAMUX_HEADER_FORMAT, 0, 9, 0, 1, 0),
+    struct.pack(yamux.YAMUX_HEADER_FORMAT, 0, yamux.TYPE_DATA, 0, 1, yamux.MAX_WINDOW_SIZE + 1),
+], ids=["unknown-type", "oversized-data"])
+async def test_a_peer_that_breaks_yamux_framing_loses_only_its_connection(
+    bad_frame: bytes, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Our read loop (upstream/yamux_read_loop.py) closes the connection that broke the
+    framing, as go-yamux does; py-libp2p's skipped an unknown frame's header and read on."""
+    async with two_nodes() as (server, client):
+        stream = await client.host.new_stream(server.peer_id, [ECHO])
+        muxer = stream.muxed_stream.conn  # type: ignore[attr-defined]
+        await stream.reset()
+        async with muxer._write_lock:
+            await muxer.secured_conn.write(bad_frame)
+        with trio.fail_after(10):
+            await muxer.event_closed.wait()  # the server closed it
+        assert "closing the connection" in caplog.text
+        async with running_node(NodeSettings(ephemeral_identity(), psk=PSK,
+                                             dht_server=False)) as other:
+            assert not await connect_bootstraps(
+                other, [parse_bootstrap(server.full_addrs()[0])], 5)
+            with trio.fail_after(10):
+                assert await exchange(other, server, b"still serving") == b"still serving"
+
+
 async def test_a_connection_runs_only_its_read_loop_and_one_sweeper_serves_all(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
