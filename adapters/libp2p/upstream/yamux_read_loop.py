@@ -15,8 +15,8 @@ RTT fields), so the rest of py-libp2p's Yamux (streams' reads and writes, ``clos
   awaits, so no other task can run in between (trio switches only at an await);
 - a read or protocol error ends the connection, as in go-yamux and js-yamux
   (py-libp2p logged some and read on, from wherever the stream of frames then stood);
-- a frame of an unknown type ends the connection (py-libp2p skipped its header and
-  read its body as the next header).
+- a frame of an unknown type ends the connection, as in go-yamux (py-libp2p ignored
+  it and read on).
 tests/unit/test_yamux_read_loop.py drives it frame by frame; the integration suite
 (js-libp2p, go-libp2p and our own clients, resets, flow control) runs on it.
 """
