@@ -419,12 +419,7 @@ def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None
                     if saved is not None:
                         os.environ["PYTHONPATH"] = saved
                 assert js_rate(before_addr, 1, 0.5)["answerHex"] == answer
-            server = subprocess.Popen(
-                ["node", "--import", "./polyfill.mjs", "canned_get_server.mjs",
-                 "--passphrase", PASSPHRASE, "--answer-hex", answer],
-                cwd=INTEROP, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            assert server.stdout is not None
-            js_addr = json.loads(server.stdout.readline())["addrs"][0]
+            server, js_addr = start_canned_server(answer)
             assert js_rate(js_addr, 1, 0.5)["answerHex"] == answer  # the very same bytes
             rows = []
             for streams in (1, 32):
@@ -469,10 +464,24 @@ def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None
                         "goal": "report", "verdict": "-", "load": load_text()})
             return rows
         finally:
-            if server is not None and server.stdin is not None:
-                server.stdin.close()
-                server.wait(10)
+            stop_canned_server(server)
             cluster.stop_all()
+
+
+def start_canned_server(answer_hex: str) -> tuple[subprocess.Popen[str], str]:
+    """canned_get_server.mjs answering ``answer_hex`` to every `/get/0.1`, and its address."""
+    server = subprocess.Popen(
+        ["node", "--import", "./polyfill.mjs", "canned_get_server.mjs",
+         "--passphrase", PASSPHRASE, "--answer-hex", answer_hex],
+        cwd=INTEROP, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    return server, json.loads(server.stdout.readline())["addrs"][0]
+
+
+def stop_canned_server(server: subprocess.Popen[str] | None) -> None:
+    if server is not None and server.stdin is not None:
+        server.stdin.close()  # it serves until its stdin ends
+        server.wait(10)
 
 
 def _psk() -> bytes:
