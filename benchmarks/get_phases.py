@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import re
 import shutil
 import statistics
@@ -100,8 +101,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0)
     args = parser.parse_args()
-    if shutil.which("tcpdump") is None:
-        sys.exit("get_phases.py needs tcpdump (apt-get install tcpdump) and root")
+    if shutil.which("tcpdump") is None or os.geteuid() != 0:
+        sys.exit("get_phases.py needs tcpdump (apt-get install tcpdump) and root to capture")
     with tempfile.TemporaryDirectory(prefix="get-phases-") as workdir:
         cluster = Cluster(Path(workdir))
         server = None
@@ -116,6 +117,8 @@ def main() -> None:
                 for who, target in (("ours", addr), ("js", js_addr)):
                     rate, spans = captured_rate(target, args.seconds,
                                                 Path(workdir) / f"{who}{round_}.pcap")
+                    if not spans["answer"]:
+                        sys.exit(f"no whole get in the capture of {target}: did tcpdump run?")
                     text = "  ".join(
                         f"{name} {statistics.mean(v) * 1e6:.0f}/{statistics.median(v) * 1e6:.0f}"
                         for name, v in spans.items())
