@@ -395,17 +395,13 @@ def _cpu_text(results: list[dict[str, Any]]) -> str:
 
 def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None) -> list[Row]:
     """With ``before_tree`` (a checkout), its daemon is a second instance, measured between."""
-    from entrypoints import library
-
     with tempfile.TemporaryDirectory(prefix="bench-scale-js-") as workdir:
         cluster = Cluster(Path(workdir))
         server = None
         try:
             instance = cluster.add_instance()
             addr = instance.proc.addrs[0]
-            library.add_service_blocking([addr], _psk(), "svc",
-                                         ServiceInfo(content_hash="Qm" + "x" * 44, cpu_req=1))
-            answer = js_rate(addr, 1, 0.5)["answerHex"]
+            answer = register_the_get_record(addr)
             before_addr = None
             if before_tree is not None:
                 saved = os.environ.get("PYTHONPATH")
@@ -466,6 +462,17 @@ def throughput_rows(rounds: int, seconds: float, before_tree: Path | None = None
         finally:
             stop_canned_server(server)
             cluster.stop_all()
+
+
+def register_the_get_record(addr: str) -> str:
+    """Put "svc" (a record of realistic size) through ``addr``; the hex bytes a
+    js-libp2p `/get/0.1` of it is answered with (the canned server's answer)."""
+    from entrypoints import library
+
+    library.add_service_blocking([addr], _psk(), "svc",
+                                 ServiceInfo(content_hash="Qm" + "x" * 44, cpu_req=1))
+    answer: str = js_rate(addr, 1, 0.5)["answerHex"]
+    return answer
 
 
 def start_canned_server(answer_hex: str) -> tuple[subprocess.Popen[str], str]:

@@ -42,9 +42,6 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 import bench_scale  # noqa: E402
 from cluster_fixtures import Cluster  # noqa: E402
 
-from domain import ServiceInfo  # noqa: E402
-from entrypoints import library  # noqa: E402
-
 PHASES = ("negotiate", "request", "fin", "answer", "next")
 SYN_AND_PROPOSAL, REQUEST = 60, 33  # the client's segments, bytes of TCP payload
 _SEGMENT = re.compile(r"(\d+\.\d+) IP 127\.0\.0\.1\.(\d+) > 127\.0\.0\.1\.\d+: tcp (\d+)")
@@ -108,10 +105,8 @@ def main() -> None:
         server = None
         try:
             addr = cluster.add_instance().proc.addrs[0]
-            library.add_service_blocking([addr], bench_scale._psk(), "svc",
-                                         ServiceInfo(content_hash="Qm" + "x" * 44, cpu_req=1))
-            answer = bench_scale.js_rate(addr, 1, 0.5)["answerHex"]
-            server, js_addr = bench_scale.start_canned_server(answer)
+            server, js_addr = bench_scale.start_canned_server(
+                bench_scale.register_the_get_record(addr))
             bench_scale.js_rate(js_addr, 1, 0.5)
             for round_ in range(args.rounds):
                 for who, target in (("ours", addr), ("js", js_addr)):
